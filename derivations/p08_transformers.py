@@ -1,0 +1,269 @@
+"""Part 8 of the sheet: attention and the transformer block.
+
+Vectors are ROWS in this part (x is 1 × d and the FFN computes xW₁), as in Vaswani et al. 2017.
+"""
+
+import sympy as sp
+
+from symml.declare import Part
+from symml.domains import count, positive
+from symml.model import Convention, Notation, Reading, Status
+
+P = Part(8, "Transformers & attention")
+
+
+def _row_softmax(S, cols):
+    """Row-wise softmax of a matrix with ``cols`` columns, as a matrix expression:
+    exp(S) ⊙ ((exp(S)·1)^(∘−1) · 1ᵀ), i.e. every entry divided by its row's sum of exponentials."""
+    E = S.applyfunc(sp.exp)
+    row_sums = E * sp.OneMatrix(cols, 1)
+    return sp.hadamard_product(E, row_sums.applyfunc(lambda t: 1 / t) * sp.OneMatrix(1, cols))
+
+
+def _attention(q, k, v, d):
+    """softmax(q kᵀ / √d) · v with the softmax taken over each row (over the keys)."""
+    return _row_softmax(q * k.T / sp.sqrt(d), k.shape[0]) * v
+
+
+SOFTMAX_NOTE = (
+    "softmax is row-wise (over the keys). An undefined sympy function applied to a "
+    "matrix would act as a scalar factor and give the wrong shape (m × dᵥ), so the "
+    "expression spells the row softmax out: exp(S) ⊙ ((exp(S)·1)^(∘−1)·1ᵀ), "
+    "with 1 the all-ones vector and exp, ^(∘−1) elementwise."
+)
+
+P.section("attention")
+n = P.size("n", meaning="number of queries")
+m = P.size("m", meaning="number of keys and values")
+d_k = P.size("d_k", meaning="dimension of keys (and queries)", sheet="- dₖ = dimension of keys")
+d_v = P.size("d_v", meaning="dimension of values")
+Q = P.matrix("Q", n, d_k, meaning="queries (one per row)", sheet="- Q = queries (n × dₖ)")
+K = P.matrix("K", m, d_k, meaning="keys (one per row)", sheet="- K = keys (m × dₖ)")
+V = P.matrix("V", m, d_v, meaning="values (one per row)", sheet="- V = values (m × dᵥ)")
+Attention = P.matrix("Attention", n, d_v, meaning="Attention(Q, K, V)")
+
+d_model = P.size("d_model", meaning="model width")
+h = P.size("h", meaning="number of heads")
+Q_in = P.matrix(
+    "Q_in",
+    n,
+    d_model,
+    meaning="the Q of MultiHead(Q,K,V) and head_i: queries of width d_model (renamed "
+    "because Q is n × dₖ in the attention formula)",
+)
+K_in = P.matrix("K_in", m, d_model, meaning="the K of MultiHead(Q,K,V): keys of width d_model")
+V_in = P.matrix("V_in", m, d_model, meaning="the V of MultiHead(Q,K,V): values of width d_model")
+W_Q_i = P.matrix("W_Q_i", d_model, d_k, meaning="query projection WᵢQ of head i")
+W_K_i = P.matrix("W_K_i", d_model, d_k, meaning="key projection WᵢK of head i")
+W_V_i = P.matrix("W_V_i", d_model, d_v, meaning="value projection WᵢV of head i")
+head_i = P.matrix("head_i", n, d_v, meaning="output of head i (i = 1..h)")
+heads = P.matrix(
+    "Concat_heads",
+    n,
+    h * d_v,
+    meaning="Concat(head₁,...,headₕ): the h heads (each n × dᵥ, head_i as in "
+    "attention.head) side by side, n × h·dᵥ",
+)
+W_O = P.matrix("W_O", h * d_v, d_model, meaning="output projection W^O")
+MultiHead = P.matrix("MultiHead", n, d_model, meaning="MultiHead(Q,K,V)")
+
+P.formula(
+    "attention.scaled_dot_product",
+    "Scaled dot-product attention",
+    sheet="Attention(Q, K, V) = softmax(QK^T/√dₖ)·V",
+    expr=_attention(Q, K, V, d_k),
+    lhs=Attention,
+    notes=("Rows are vectors in this part; · is the matrix product.", SOFTMAX_NOTE),
+    conventions=(
+        Convention(
+            "PyTorch",
+            "F.scaled_dot_product_attention computes the same softmax(QKᵀ/√dₖ)V "
+            "over the last axis, with optional masks, dropout and a custom scale.",
+        ),
+    ),
+)
+P.formula(
+    "attention.head",
+    "Attention head",
+    sheet="head_i = Attention(QWᵢQ, KWᵢK, VWᵢV)",
+    expr=_attention(Q_in * W_Q_i, K_in * W_K_i, V_in * W_V_i, d_k),
+    lhs=head_i,
+    notes=(
+        "Q, K, V here are n × d_model, m × d_model, m × d_model (Q_in, K_in, V_in); the "
+        "projections WᵢQ, WᵢK are d_model × dₖ and WᵢV is d_model × dᵥ.",
+        SOFTMAX_NOTE,
+    ),
+    conventions=(
+        Convention(
+            "PyTorch",
+            "nn.MultiheadAttention adds biases to the Q, K, V projections "
+            "(bias=True by default) and stores all heads' projections in one "
+            "in_proj_weight of shape 3·d_model × d_model (dₖ = dᵥ = d_model/h).",
+        ),
+    ),
+)
+P.formula(
+    "attention.multihead",
+    "Multi-head attention",
+    sheet="MultiHead(Q,K,V) = Concat(head₁,...,headₕ)·W^O",
+    expr=heads * W_O,
+    lhs=MultiHead,
+    notes=(
+        "The number of heads h is symbolic, so Concat(head₁,...,headₕ) cannot be a "
+        "BlockMatrix; it is the declared n × h·dᵥ matrix Concat_heads (for a concrete h it "
+        "is BlockMatrix([[head_1, ..., head_h]]), each head_i as in attention.head).",
+    ),
+    conventions=(
+        Convention(
+            "PyTorch",
+            "nn.MultiheadAttention's out_proj has a bias (bias=True by "
+            "default), which the sheet omits.",
+        ),
+    ),
+)
+
+P.section("transformer")  # row vectors: one position of the sequence
+d = P.size("d", meaning="model width d_model")
+d_ff = P.size("d_ff", meaning="hidden width of the feed-forward network")
+pos = P.scalar("pos", count, meaning="position in the sequence (from 0)")
+i = P.index("i", meaning="frequency index, 0 ≤ i < d/2")
+PE = P.function("PE", meaning="positional encoding PE(pos, column)")
+epsilon = P.scalar("epsilon", positive, meaning="small constant for numerical stability")
+x = P.matrix("x", 1, d, meaning="input row vector (one position)")
+gamma = P.matrix("gamma", 1, d, meaning="LayerNorm scale γ (learned, one per feature)")
+beta = P.matrix("beta", 1, d, meaning="LayerNorm shift β (learned, one per feature)")
+LayerNorm_x = P.matrix("LayerNorm_x", 1, d, meaning="LayerNorm(x)")
+W_1 = P.matrix("W_1", d, d_ff, meaning="first FFN weights")
+b_1 = P.matrix("b_1", 1, d_ff, meaning="first FFN bias (row)")
+W_2 = P.matrix("W_2", d_ff, d, meaning="second FFN weights")
+b_2 = P.matrix("b_2", 1, d, meaning="second FFN bias (row)")
+FFN_x = P.matrix("FFN_x", 1, d, meaning="FFN(x)")
+MHA_x = P.matrix(
+    "MHA_x",
+    1,
+    d,
+    meaning="MultiHeadAttention(x): this position's row of MultiHead(X, X, X) "
+    "(self-attention, attention.multihead with Q = K = V = the sequence X "
+    "whose row is x); it depends on the whole sequence",
+)
+gamma_1 = P.matrix("gamma_1", 1, d, meaning="γ of the first LayerNorm of the block")
+beta_1 = P.matrix("beta_1", 1, d, meaning="β of the first LayerNorm of the block")
+gamma_2 = P.matrix("gamma_2", 1, d, meaning="γ of the second LayerNorm of the block")
+beta_2 = P.matrix("beta_2", 1, d, meaning="β of the second LayerNorm of the block")
+xp = P.matrix("xp", 1, d, meaning="x' (output of the attention sub-layer)")
+xpp = P.matrix("xpp", 1, d, meaning="x'' (output of the block)")
+
+
+def _normalized(row):
+    """x̂ = (x − μ)/√(σ² + ε), with μ = x·1/d and σ² = (x − μ)^∘2·1/d the mean and biased
+    variance over the d features, kept as 1 × 1 matrices (no element sums, nothing evaluated;
+    ^∘ is the elementwise power HadamardPower)."""
+    ones_col, ones_row = sp.OneMatrix(d, 1), sp.OneMatrix(1, d)
+    mu = row * ones_col / d
+    centered = row - mu * ones_row
+    var = sp.HadamardPower(centered, 2) * ones_col / d
+    return sp.HadamardPower(var + epsilon * sp.OneMatrix(1, 1), -sp.S.Half) * centered
+
+
+def _layer_norm(row, g, b):
+    return sp.hadamard_product(g, _normalized(row)) + b
+
+
+def _ffn(row):
+    return (row * W_1 + b_1).applyfunc(lambda t: sp.Max(0, t)) * W_2 + b_2
+
+
+POST_LN = Convention(
+    "PyTorch",
+    "nn.TransformerEncoderLayer's default norm_first=False is this post-LN block; "
+    "most current models (GPT-2 onward; norm_first=True) use pre-LN: x' = x + MHA(LN(x)), "
+    "x'' = x' + FFN(LN(x')).",
+)
+
+P.formula(
+    "transformer.positional_even",
+    "Positional encoding (even columns)",
+    sheet="PE(pos, 2i) = sin(pos/10000^(2i/d))",
+    expr=sp.sin(pos / 10000 ** (2 * i / d)),
+    lhs=PE(pos, 2 * i),
+)
+P.formula(
+    "transformer.positional_odd",
+    "Positional encoding (odd columns)",
+    sheet="PE(pos, 2i+1) = cos(pos/10000^(2i/d))",
+    expr=sp.cos(pos / 10000 ** (2 * i / d)),
+    lhs=PE(pos, 2 * i + 1),
+    notes=("Even and odd columns share the frequency 1/10000^(2i/d), interleaving sin and cos.",),
+)
+
+xhat = _normalized(x)
+P.formula(
+    "transformer.layer_norm",
+    "Layer normalization",
+    sheet="LayerNorm(x) = γ·(x - μ)/√(σ² + ε) + β",
+    expr=_layer_norm(x, gamma, beta),
+    lhs=LayerNorm_x,
+    notes=(
+        "μ = (1/d)Σⱼ xⱼ and σ² = (1/d)Σⱼ (xⱼ − μ)² are the mean and biased variance over the "
+        "d features of x, written out in the expression as μ = x·1/d and σ² = (x − μ)^∘2·1/d "
+        "(1 the all-ones column, ^∘2 elementwise), both 1 × 1.",
+        "γ and β are d-vectors applied elementwise.",
+    ),
+    claims=[
+        Notation(
+            sheet="LayerNorm(x) = γ·(x - μ)/√(σ² + ε) + β",
+            expected=Status.AMBIGUOUS,
+            note="The sheet's legend defines · as matrix multiplication or dot product, but here γ "
+            "scales each feature; read as a dot product γ·x̂ᵀ is one scalar (broadcast here to "
+            "add β).",
+            readings=(
+                Reading("elementwise γ⊙x̂", _layer_norm(x, gamma, beta), True),
+                Reading("dot product γ·x̂ᵀ", (gamma * xhat.T) * sp.OneMatrix(1, d) + beta, False),
+            ),
+        )
+    ],
+    conventions=(
+        Convention(
+            "PyTorch",
+            "nn.LayerNorm(d) matches: biased variance over the last axis, ε "
+            "inside the square root (default 1e-5), elementwise γ (weight) and β (bias).",
+        ),
+    ),
+)
+P.formula(
+    "transformer.ffn",
+    "Position-wise feed-forward network",
+    sheet="FFN(x) = max(0, xW₁ + b₁)W₂ + b₂",
+    expr=_ffn(x),
+    lhs=FFN_x,
+    notes=("Row-vector convention (xW₁); max(0, ·) is taken elementwise, i.e. ReLU.",),
+    conventions=(
+        Convention(
+            "PyTorch",
+            "nn.Linear stores W as out × in and computes x Wᵀ + b; "
+            "nn.TransformerEncoderLayer's FFN also applies dropout after the ReLU.",
+        ),
+    ),
+)
+P.formula(
+    "transformer.block_attention",
+    "Transformer block: attention sub-layer",
+    sheet="x' = LayerNorm(x + MultiHeadAttention(x))",
+    expr=_layer_norm(x + MHA_x, gamma_1, beta_1),
+    lhs=xp,
+    notes=(
+        "x' and x'' are named xp and xpp. The block is written for one position (row x); "
+        "MultiHeadAttention(x) is that position's row of self-attention over the sequence.",
+        "Post-LN block of Vaswani et al. 2017; each LayerNorm has its own γ, β.",
+    ),
+    conventions=(POST_LN,),
+)
+P.formula(
+    "transformer.block_ffn",
+    "Transformer block: feed-forward sub-layer",
+    sheet="x'' = LayerNorm(x' + FFN(x'))",
+    expr=_layer_norm(xp + _ffn(xp), gamma_2, beta_2),
+    lhs=xpp,
+    notes=("FFN as in transformer.ffn (W₁, b₁, W₂, b₂) applied to x'.",),
+    conventions=(POST_LN,),
+)

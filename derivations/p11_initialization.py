@@ -1,0 +1,92 @@
+"""Part 11 of the sheet: Xavier/Glorot and He weight initialization."""
+
+import sympy as sp
+from sympy.stats import Normal, Uniform
+
+from symml.declare import Part
+from symml.model import Convention, Notation, Property, Reading, Status
+
+P = Part(11, "Initialization")
+
+P.section("init")  # one weight entry W as a random scalar; fans are layer widths
+n_in = P.size("n_in", meaning="fan-in: number of inputs to the layer")
+n_out = P.size("n_out", meaning="fan-out: number of outputs of the layer")
+_a = sp.sqrt(6 / (n_in + n_out))
+W_xavier = P.random(
+    "W_xavier", Uniform, -_a, _a, meaning="one weight W under Xavier/Glorot initialization"
+)
+W_he = P.random(
+    "W_he",
+    Normal,
+    0,
+    sp.sqrt(2 / n_in),
+    meaning="one weight W under He initialization, reading N's second argument "
+    "as the standard deviation (sympy.stats.Normal takes the std)",
+)
+W_he_var = P.random(
+    "W_he_var",
+    Normal,
+    0,
+    (2 / n_in) ** sp.Rational(1, 4),
+    meaning="one weight W under the other reading of N(0, √(2/n_in)): the second "
+    "argument as the variance, so std (2/n_in)^(1/4)",
+)
+
+P.formula(
+    "init.xavier",
+    "Xavier/Glorot initialization",
+    sheet="W ~ U(-√(6/(n_in + n_out)), √(6/(n_in + n_out)))",
+    expr=W_xavier,
+    lhs=None,
+    sheet_notes=("For tanh/sigmoid",),
+    notes=("The entry is the random weight itself; each entry of W is drawn independently.",),
+    claims=[
+        Property(
+            sheet="W ~ U(-√(6/(n_in + n_out)), √(6/(n_in + n_out)))",
+            predicate="variance",
+            params=(("value", 2 / (n_in + n_out)),),
+            note="Implicit: the bound is chosen so that Var(W) = 2/(n_in + n_out), "
+            "Glorot's compromise between 1/n_in and 1/n_out.",
+        ),
+    ],
+    conventions=(
+        Convention(
+            "PyTorch",
+            "nn.init.xavier_uniform_ multiplies the bound by a gain "
+            "(default 1; calculate_gain('tanh') = 5/3).",
+        ),
+    ),
+)
+P.formula(
+    "init.he",
+    "He initialization",
+    sheet="W ~ N(0, √(2/n_in))",
+    expr=W_he,
+    lhs=None,
+    sheet_notes=("For ReLU",),
+    notes=(
+        "sympy.stats.Normal(name, mean, std) takes the standard deviation, so the literal "
+        "transcription is the std reading, which is He et al.'s Var(W) = 2/n_in.",
+    ),
+    claims=[
+        Notation(
+            sheet="W ~ N(0, √(2/n_in))",
+            expected=Status.AMBIGUOUS,
+            note="In the usual N(μ, σ²) notation, which the sheet itself uses in Part 14 "
+            "(N(xₜ; √(1-βₜ)xₜ₋₁, βₜI) has covariance βₜI), the second argument is a "
+            "variance; He initialization means std √(2/n_in), i.e. variance 2/n_in.",
+            readings=(
+                Reading("second argument is the standard deviation", W_he, True),
+                Reading("second argument is the variance, as in Part 14", W_he_var, False),
+            ),
+        ),
+    ],
+    conventions=(
+        Convention(
+            "PyTorch",
+            "nn.init.kaiming_normal_ uses std = gain/√fan_in with "
+            "gain √2 for ReLU (mode='fan_in' by default; mode='fan_out' uses "
+            "n_out).",
+        ),
+    ),
+)

@@ -1,0 +1,5 @@
+import sys
+
+from symml.cli import main
+
+sys.exit(main())

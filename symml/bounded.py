@@ -1,0 +1,333 @@
+"""Run symbolic steps under a deadline, in worker processes that can be killed.
+
+SymPy's ``simplify``/``equals`` can run for hours, in Python loops or in C code. A thread
+cannot be stopped and SIGALRM works only on the main thread of a POSIX process, so every
+bounded step runs in a worker process that is killed when its deadline passes.
+
+``run_bounded(fn, *args, timeout=...)`` sends ``fn`` and its arguments to a worker by pickle:
+``fn`` must be importable by name in a fresh process (a module-level function, a builtin, a
+``functools.partial`` of one); lambdas, closures and functions of test modules loaded with
+``--import-mode=importlib`` are not. Arguments and results must pickle too (SymPy objects do).
+As with any multiprocessing, each new worker imports the main script as ``__mp_main__``, so a
+script must run its code under ``if __name__ == "__main__":``.
+"""
+
+from __future__ import annotations
+
+import atexit
+import math
+import multiprocessing
+import numbers
+import os
+import pickle
+import signal
+import threading
+import traceback
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from multiprocessing.connection import Connection
+from multiprocessing.context import BaseContext
+from multiprocessing.reduction import ForkingPickler
+from typing import Any, TypeVar
+
+from symml.errors import SymbolicTimeout
+
+__all__ = ["configure", "map_bounded", "run_bounded", "shutdown"]
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+# Generous: a spawned worker imports sympy before it is ready, and that is not the step's time.
+_STARTUP_SECONDS = 120.0
+_READY = b"ready"
+
+
+def run_bounded(
+    fn: Callable[..., R], /, *args: Any, timeout: float, step: str = "symbolic step", **kwargs: Any
+) -> R:
+    """Return ``fn(*args, **kwargs)`` computed in a worker process within ``timeout`` seconds.
+
+    Raises ``SymbolicTimeout(step, timeout)`` when the deadline passes (the worker is killed
+    and replaced on demand) and re-raises whatever ``fn`` raised. The deadline starts once a
+    worker is free; waiting for one (all busy) is not counted.
+    """
+    seconds = _checked_timeout(timeout)
+    if _POOL.inside_worker:
+        # The outer call's deadline already bounds this process, and a worker may not start
+        # workers of its own.
+        return fn(*args, **kwargs)
+    # Pickle before taking a worker, so an unpicklable argument costs no worker.
+    request = bytes(ForkingPickler.dumps((fn, args, kwargs)))
+    worker = _POOL.acquire()
+    reply: bytes | None = None
+    timed_out = False
+    try:
+        worker.conn.send_bytes(request)
+        if worker.conn.poll(seconds):
+            reply = worker.conn.recv_bytes()
+        else:
+            timed_out = True
+    except (EOFError, OSError):
+        pass  # the worker died mid-call; reported below with its exit code
+    finally:
+        # Only a worker that answered is known to be waiting for the next request.
+        _POOL.release(worker, reusable=reply is not None)
+    if timed_out:
+        raise SymbolicTimeout(step, seconds)
+    if reply is None:
+        raise RuntimeError(
+            f"{step}: the worker process exited with code {worker.process.exitcode} before "
+            "answering (crashed, ran out of memory, or was shut down); retry the step"
+        )
+    kind, payload, remote_traceback = pickle.loads(reply)
+    if kind == "error":
+        payload.add_note(f"raised in a symml worker process:\n{remote_traceback}")
+        raise payload
+    return payload
+
+
+def map_bounded(
+    fn: Callable[[T], R], items: Iterable[T], *, timeout: float, step: str = "symbolic step"
+) -> list[R | Exception]:
+    """Run ``fn(item)`` for every item in parallel across the pool, each under its own deadline.
+
+    Returns, in input order, each item's value or the exception it raised (a
+    ``SymbolicTimeout`` instance when its deadline passed); nothing is raised per item.
+    """
+    _checked_timeout(timeout)
+    items = list(items)
+    if not items:
+        return []
+
+    def one(item: T) -> R | Exception:
+        try:
+            return run_bounded(fn, item, timeout=timeout, step=step)
+        except Exception as exc:
+            return exc
+
+    # One parent thread per busy worker: each thread blocks on its worker's pipe.
+    with ThreadPoolExecutor(min(len(items), _POOL.size), "symml-bounded") as threads:
+        return list(threads.map(one, items))
+
+
+def configure(workers: int) -> int:
+    """Set how many worker processes may run at once; returns the previous number."""
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers={workers!r}: must be an integer >= 1")
+    return _POOL.resize(workers)
+
+
+def shutdown() -> None:
+    """Kill every worker process; later calls start fresh ones. Runs at interpreter exit."""
+    _POOL.shutdown()
+
+
+def _checked_timeout(timeout: float) -> float:
+    if (
+        isinstance(timeout, bool)
+        or not isinstance(timeout, numbers.Real)
+        or not math.isfinite(timeout)
+        or timeout <= 0
+    ):
+        raise ValueError(
+            f"timeout={timeout!r}: must be a finite number of seconds > 0; pass e.g. timeout=10"
+        )
+    return float(timeout)
+
+
+class _Worker:
+    """One worker process and the parent's end of its pipe; used by one call at a time."""
+
+    def __init__(self, context: BaseContext) -> None:
+        self.conn, child_end = context.Pipe()
+        self.process = context.Process(
+            target=_serve, args=(child_end,), name="symml-bounded-worker", daemon=True
+        )
+        self.process.start()
+        child_end.close()  # so a dead worker shows up as EOF on our end
+        try:
+            ready = self.conn.poll(_STARTUP_SECONDS) and self.conn.recv_bytes() == _READY
+        except (EOFError, OSError):
+            ready = False
+        if not ready:
+            self.kill()
+            raise RuntimeError(
+                f"a symml worker process did not start within {_STARTUP_SECONDS:g} s "
+                f"(exit code {self.process.exitcode}); check that sympy and symml import, and that "
+                "the main script runs its code under `if __name__ == '__main__':`"
+            )
+
+    def kill(self) -> None:
+        # SIGKILL, not SIGTERM: the worker may be stuck in C code that never checks signals.
+        # join() reaps it, so no zombie is left behind.
+        self.process.kill()
+        self.process.join()
+        self.conn.close()
+
+
+class _Pool:
+    """The worker processes of this process; every field is guarded by ``changed``."""
+
+    def __init__(self, size: int) -> None:
+        self._reset(size)
+
+    def _reset(self, size: int) -> None:
+        self.changed = threading.Condition()
+        self.size = size
+        self.idle: list[_Worker] = []
+        self.busy: set[_Worker] = set()
+        self.starting = 0
+        self.context: BaseContext | None = None
+        self.inside_worker = False
+
+    def acquire(self) -> _Worker:
+        with self.changed:
+            while True:
+                while self.idle:
+                    worker = self.idle.pop()  # most recently used: warmest caches
+                    if worker.process.is_alive():
+                        self.busy.add(worker)
+                        return worker
+                    worker.kill()
+                if len(self.busy) + self.starting < self.size:
+                    break
+                self.changed.wait()
+            self.starting += 1
+            context = self.context = self.context or _new_context()
+        # Started outside the lock: a spawned worker takes about a second to be ready.
+        try:
+            worker = _Worker(context)
+        except BaseException:
+            with self.changed:
+                self.starting -= 1
+                self.changed.notify()
+            raise
+        with self.changed:
+            self.starting -= 1
+            self.busy.add(worker)
+        return worker
+
+    def release(self, worker: _Worker, *, reusable: bool) -> None:
+        with self.changed:
+            owned = worker in self.busy  # not after shutdown(), which already let go of it
+            self.busy.discard(worker)
+            room = len(self.idle) + len(self.busy) + self.starting < self.size
+            keep = reusable and owned and room
+            if keep:
+                self.idle.append(worker)
+            self.changed.notify()
+        if not keep:
+            worker.kill()
+
+    def resize(self, size: int) -> int:
+        with self.changed:
+            previous, self.size = self.size, size
+            surplus = self.idle[size:]
+            del self.idle[size:]
+            self.changed.notify_all()
+        for worker in surplus:
+            worker.kill()
+        return previous
+
+    def shutdown(self) -> None:
+        with self.changed:
+            idle, busy = self.idle, list(self.busy)
+            self.idle, self.busy = [], set()
+            self.changed.notify_all()
+        for worker in idle:
+            worker.kill()
+        for worker in busy:
+            # Its caller is blocked on the pipe; that thread sees EOF and closes the pipe, which
+            # must not be closed under it here.
+            worker.process.kill()
+            worker.process.join()
+
+    def forget_after_fork(self) -> None:
+        # A forked child shares the parent's pipes; it must never talk to the parent's workers.
+        self._reset(self.size)
+
+
+def _new_context() -> BaseContext:
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        # The fork server imports these once, so each new worker (a fork of it) starts in
+        # milliseconds instead of importing sympy for a second. The preload list belongs to
+        # the process-wide fork server; it has no effect if that server is already running.
+        context.set_forkserver_preload(["sympy", "symml", __name__])
+        return context
+    return multiprocessing.get_context("spawn")
+
+
+def _serve(conn: Connection) -> None:
+    """The worker's loop: answer requests until the parent closes the pipe."""
+    # Ctrl-C reaches the whole process group; the parent decides what happens to the workers.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _POOL.inside_worker = True
+    conn.send_bytes(_READY)
+    while True:
+        try:
+            request = conn.recv_bytes()
+        except EOFError:
+            return
+        conn.send_bytes(_answer(request))
+
+
+def _answer(request: bytes) -> bytes:
+    try:
+        fn, args, kwargs = pickle.loads(request)
+        value = fn(*args, **kwargs)
+    except Exception as exc:
+        return _error_reply(exc)
+    try:
+        return bytes(ForkingPickler.dumps(("value", value, None)))
+    except Exception as exc:
+        problem = TypeError(f"the result of {fn!r} cannot be pickled back to the caller: {exc}")
+        return _error_reply(problem)
+
+
+def _error_reply(exc: Exception) -> bytes:
+    remote_traceback = "".join(traceback.format_exception(exc))
+    for candidate in (exc, _ByState(exc)):
+        try:
+            reply = bytes(ForkingPickler.dumps(("error", candidate, remote_traceback)))
+            # Loading it here too: a pickle that loads wrong or not at all in the caller would
+            # replace the real error with a confusing one.
+            copy = pickle.loads(reply)[1]
+            if type(copy) is type(exc) and str(copy) == str(exc):
+                return reply
+        except Exception:
+            continue
+    name = type(exc).__qualname__
+    if type(exc).__module__ != "builtins":
+        name = f"{type(exc).__module__}.{name}"
+    fallback = RuntimeError(f"{name}: {exc}")
+    return bytes(ForkingPickler.dumps(("error", fallback, remote_traceback)))
+
+
+class _ByState:
+    """Pickles an exception as class, args and attributes, without calling its ``__init__``.
+
+    Exceptions whose ``__init__`` takes fields but passes only a message to ``Exception``
+    (all of symml's own errors) break default pickling, which calls ``cls(*args)``.
+    """
+
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+    def __reduce__(self) -> tuple[Callable[..., BaseException], tuple[Any, ...]]:
+        return _rebuild_exception, (type(self.exc), self.exc.args, vars(self.exc))
+
+
+def _rebuild_exception(
+    cls: type[BaseException], args: tuple[Any, ...], state: dict[str, Any]
+) -> BaseException:
+    exc = cls.__new__(cls, *args)
+    exc.args = args
+    exc.__dict__.update(state)
+    return exc
+
+
+_POOL = _Pool(os.cpu_count() or 2)
+atexit.register(shutdown)
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_POOL.forget_after_fork)

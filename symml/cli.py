@@ -1,0 +1,151 @@
+"""The ``symml`` command line: ``main(argv) -> exit code``.
+
+Exit codes: 0 success, 1 a check failed, 2 a usage error (unknown id, bad option).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import TextIO
+
+import sympy as sp
+
+from symml import serialize
+from symml.catalog import Catalog, load_catalog
+from symml.errors import SymmlError
+from symml.model import Formula
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors in one line with exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"symml: {message} (see `symml --help`)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="symml", description="A checked catalog of ML formulas.")
+    parser.add_argument("--catalog", help="a folder of catalog files (default: the built-in sheet)")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    listing = commands.add_parser("list", help="list the catalog's formulas")
+    listing.add_argument("--part", type=int, help="only this sheet part (1-14)")
+    listing.add_argument("--json", action="store_true", help="machine-readable output")
+
+    show = commands.add_parser("show", help="one formula with its symbols and claims")
+    show.add_argument("id", help="a formula id, e.g. activations.sigmoid")
+    show.add_argument("--json", action="store_true", help="machine-readable output")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    args = build_parser().parse_args(argv)
+    try:
+        catalog = load_catalog(args.catalog)
+        handler = _COMMANDS[args.command]
+        return handler(catalog, args, out)
+    except SymmlError as exc:
+        print(f"symml: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _cmd_list(catalog: Catalog, args: argparse.Namespace, out: TextIO) -> int:
+    formulas = catalog.part(args.part) if args.part is not None else catalog.formulas
+    if args.json:
+        json.dump([serialize.summary(f) for f in formulas], out, ensure_ascii=False, indent=1)
+        out.write("\n")
+        return EXIT_OK
+    width = max(len(f.id) for f in formulas)
+    current = None
+    for formula in formulas:
+        if formula.part != current:
+            current = formula.part
+            out.write(f"\nPart {formula.part}: {formula.part_title}\n")
+        first_line = formula.sheet.splitlines()[0]
+        out.write(f"  {formula.id:<{width}}  {formula.name:<40} {first_line}\n")
+    claims = sum(len(f.claims) for f in formulas)
+    out.write(f"\n{len(formulas)} formulas, {claims} claims\n")
+    return EXIT_OK
+
+
+def _cmd_show(catalog: Catalog, args: argparse.Namespace, out: TextIO) -> int:
+    formula = catalog.get(args.id)
+    if args.json:
+        json.dump(serialize.formula(formula), out, ensure_ascii=False, indent=1)
+        out.write("\n")
+        return EXIT_OK
+    out.write(render(formula))
+    return EXIT_OK
+
+
+def render(formula: Formula) -> str:
+    """The human-readable form of one entry."""
+    lines = [
+        f"{formula.id} — {formula.name}  (part {formula.part}: {formula.part_title})",
+        "",
+        "sheet:",
+        *(f"    {line}" for line in formula.sheet.splitlines()),
+        "",
+        "formula:",
+    ]
+    value = sp.sstr(formula.expr)
+    lines.append(
+        f"    {sp.sstr(formula.lhs)} = {value}" if formula.lhs is not None else f"    {value}"
+    )
+    lines += ["", "symbols:"]
+    for spec in formula.symbols:
+        meaning = f" — {spec.meaning}" if spec.meaning else ""
+        lines.append(f"    {spec.name}: {spec.describe()}{meaning}")
+    if formula.claims:
+        lines += ["", "claims (as the sheet states them):"]
+    for number, claim in enumerate(formula.claims, 1):
+        lines.append(f"  {number}. [{claim.kind}] {claim.sheet.splitlines()[0]}")
+        lines += [f"     {extra}" for extra in claim.sheet.splitlines()[1:]]
+        lines.append(f"     expected verdict: {claim.expected}")
+        for key, value in _statement(claim):
+            lines.append(f"     {key}: {value}")
+        if claim.conditions:
+            lines.append("     holds when: " + ", ".join(sp.sstr(c) for c in claim.conditions))
+        if claim.correction is not None:
+            lines.append(f"     correction: {_text(claim.correction)}")
+        for reading in claim.readings:
+            mark = {True: "correct", False: "wrong", None: "in use"}[reading.correct]
+            lines.append(f"     reading ({mark}): {reading.name}: {sp.sstr(reading.expr)}")
+        if claim.note:
+            lines.append(f"     note: {claim.note}")
+    if formula.notes or formula.sheet_notes:
+        lines += ["", "notes:", *(f"    {n}" for n in (*formula.sheet_notes, *formula.notes))]
+    if formula.conventions:
+        lines += ["", "conventions:"]
+        lines += [f"    {c.framework}: {c.difference}" for c in formula.conventions]
+    return "\n".join(lines) + "\n"
+
+
+def _text(value) -> str:
+    if isinstance(value, tuple):
+        return "; ".join(f"{sp.sstr(t)} := {sp.sstr(v)}" for t, v in value)
+    return value if isinstance(value, str) else sp.sstr(value)
+
+
+def _statement(claim) -> list[tuple[str, str]]:
+    data = serialize.claim(claim)["statement"]
+    rows = []
+    for key, value in data.items():
+        if isinstance(value, dict) and "text" in value:
+            rows.append((key, value["text"]))
+        elif isinstance(value, dict):
+            rows.append((key, ", ".join(f"{k}={v['text'] if v else v}" for k, v in value.items())))
+        elif isinstance(value, list) and value:
+            rows.append((key, "; ".join(f"{a['text']} := {b['text']}" for a, b in value)))
+        elif isinstance(value, str):
+            rows.append((key, value))
+    return rows
+
+
+_COMMANDS = {"list": _cmd_list, "show": _cmd_show}

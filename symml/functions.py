@@ -1,0 +1,195 @@
+"""ML primitives as SymPy functions.
+
+Each primitive knows its derivative (``fdiff``), rewrites to elementary functions
+(``rewrite(sp.exp)`` / ``rewrite("elementary")``), and prints itself in ML notation.
+``elementary(expr)`` rewrites every primitive at once; the verifier and the tests use it
+to compare a primitive with its definition.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+from sympy.core.function import ArgumentIndexError
+
+
+class MLFunction(sp.Function):
+    """Shared behaviour: ``rewrite("elementary")`` and a LaTeX name."""
+
+    latex_name: str = ""
+
+    def _eval_rewrite_as_elementary(self, *args, **kwargs):
+        return self._elementary(*args)
+
+    def _eval_rewrite_as_exp(self, *args, **kwargs):
+        return self._elementary(*args)
+
+    def _elementary(self, *args):  # pragma: no cover - every subclass defines it
+        raise NotImplementedError
+
+    def _latex(self, printer, exp=None):
+        args = ", ".join(printer._print(a) for a in self.args)
+        head = self.latex_name or rf"\operatorname{{{type(self).__name__}}}"
+        text = rf"{head}\left({args}\right)"
+        return rf"{text}^{{{exp}}}" if exp is not None else text
+
+
+class sigmoid(MLFunction):
+    """The logistic function σ(z) = 1 / (1 + e^{-z})."""
+
+    nargs = 1
+    latex_name = r"\sigma"
+
+    @classmethod
+    def eval(cls, z):
+        if z.is_zero:
+            return sp.S.Half
+        if z is sp.S.Infinity:
+            return sp.S.One
+        if z is sp.S.NegativeInfinity:
+            return sp.S.Zero
+        return None
+
+    def fdiff(self, argindex=1):
+        if argindex != 1:
+            raise ArgumentIndexError(self, argindex)
+        return self * (1 - self)
+
+    def _elementary(self, z):
+        return 1 / (1 + sp.exp(-z))
+
+    def _eval_is_real(self):
+        return self.args[0].is_real
+
+    def _eval_is_positive(self):
+        return True if self.args[0].is_extended_real else None
+
+
+class Phi(MLFunction):
+    """The standard normal CDF Φ(z) = (1 + erf(z/√2)) / 2."""
+
+    nargs = 1
+    latex_name = r"\Phi"
+
+    @classmethod
+    def eval(cls, z):
+        if z.is_zero:
+            return sp.S.Half
+        if z is sp.S.Infinity:
+            return sp.S.One
+        if z is sp.S.NegativeInfinity:
+            return sp.S.Zero
+        return None
+
+    def fdiff(self, argindex=1):
+        if argindex != 1:
+            raise ArgumentIndexError(self, argindex)
+        z = self.args[0]
+        return sp.exp(-(z**2) / 2) / sp.sqrt(2 * sp.pi)
+
+    def _elementary(self, z):
+        return (1 + sp.erf(z / sp.sqrt(2))) / 2
+
+    def _eval_rewrite_as_erf(self, z, **kwargs):
+        return self._elementary(z)
+
+    def _eval_is_real(self):
+        return self.args[0].is_real
+
+
+class relu(MLFunction):
+    """max(0, z). Its derivative is the Heaviside step, undefined at 0."""
+
+    nargs = 1
+    latex_name = r"\operatorname{ReLU}"
+
+    @classmethod
+    def eval(cls, z):
+        if z.is_nonnegative:
+            return z
+        if z.is_nonpositive:
+            return sp.S.Zero
+        return None
+
+    def fdiff(self, argindex=1):
+        if argindex != 1:
+            raise ArgumentIndexError(self, argindex)
+        return sp.Heaviside(self.args[0])
+
+    def _elementary(self, z):
+        return sp.Max(0, z)
+
+    def _eval_rewrite_as_Piecewise(self, z, **kwargs):
+        return sp.Piecewise((z, z > 0), (0, True))
+
+    def _eval_is_real(self):
+        return self.args[0].is_real
+
+
+class leaky_relu(MLFunction):
+    """z for z > 0, alpha*z otherwise (PyTorch's LeakyReLU)."""
+
+    nargs = 2
+    latex_name = r"\operatorname{LeakyReLU}"
+
+    def fdiff(self, argindex=1):
+        z, alpha = self.args
+        if argindex == 1:
+            return sp.Piecewise((1, z > 0), (alpha, True))
+        if argindex == 2:
+            return sp.Piecewise((0, z > 0), (z, True))
+        raise ArgumentIndexError(self, argindex)
+
+    def _elementary(self, z, alpha):
+        return sp.Piecewise((z, z > 0), (alpha * z, True))
+
+    def _eval_rewrite_as_Piecewise(self, z, alpha, **kwargs):
+        return self._elementary(z, alpha)
+
+    def _latex(self, printer, exp=None):
+        z, alpha = (printer._print(a) for a in self.args)
+        text = rf"\operatorname{{LeakyReLU}}_{{{alpha}}}\left({z}\right)"
+        return rf"{text}^{{{exp}}}" if exp is not None else text
+
+
+class gelu(MLFunction):
+    """z Φ(z) (the exact GELU; PyTorch's default ``approximate='none'``)."""
+
+    nargs = 1
+    latex_name = r"\operatorname{GELU}"
+
+    def fdiff(self, argindex=1):
+        if argindex != 1:
+            raise ArgumentIndexError(self, argindex)
+        z = self.args[0]
+        return Phi(z) + z * Phi(z).fdiff()
+
+    def _elementary(self, z):
+        return z * (1 + sp.erf(z / sp.sqrt(2))) / 2
+
+
+class softplus(MLFunction):
+    """log(1 + e^z)."""
+
+    nargs = 1
+    latex_name = r"\operatorname{softplus}"
+
+    def fdiff(self, argindex=1):
+        if argindex != 1:
+            raise ArgumentIndexError(self, argindex)
+        return sigmoid(self.args[0])
+
+    def _elementary(self, z):
+        return sp.log(1 + sp.exp(z))
+
+
+PRIMITIVES: tuple[type[MLFunction], ...] = (sigmoid, Phi, relu, leaky_relu, gelu, softplus)
+
+
+def elementary(expr):
+    """Rewrite every ML primitive in ``expr`` to elementary functions."""
+    if not isinstance(expr, sp.Basic) or not expr.has(*PRIMITIVES):
+        return expr
+    return expr.replace(
+        lambda e: isinstance(e, MLFunction),
+        lambda e: e._elementary(*(elementary(a) for a in e.args)),
+    )
