@@ -129,8 +129,11 @@ P.formula(
             sheet="Huber Loss (robust to outliers)",
             predicate="bounded_derivative",
             params=(("var", yhat), ("bound", delta)),
+            expected=Status.NUMERIC,
             note="Robustness: the gradient with respect to ŷ never exceeds δ in size, so an "
-            "outlier pulls no harder than δ (MSE's gradient grows with the residual).",
+            "outlier pulls no harder than δ (MSE's gradient grows with the residual). Expected "
+            "numeric: the bound is checked by sampling both pieces and the join; the engine has "
+            "no symbolic prover for inequalities over piecewise functions.",
         ),
     ],
     conventions=(

@@ -15,7 +15,7 @@ import sympy as sp
 
 from symml import serialize
 from symml.catalog import Catalog, load_catalog
-from symml.errors import SymmlError
+from symml.errors import SymmlError, UsageError
 from symml.model import Formula
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -40,6 +40,23 @@ def build_parser() -> argparse.ArgumentParser:
     show = commands.add_parser("show", help="one formula with its symbols and claims")
     show.add_argument("id", help="a formula id, e.g. activations.sigmoid")
     show.add_argument("--json", action="store_true", help="machine-readable output")
+
+    check = commands.add_parser(
+        "verify", help="check the sheet's claims and compare with the catalog's expectations"
+    )
+    check.add_argument("ids", nargs="*", metavar="ID", help="formula ids (default: all)")
+    check.add_argument("--part", type=int, help="only this sheet part (1-14)")
+    check.add_argument("--json", action="store_true", help="machine-readable output")
+    check.add_argument("--seed", type=int, default=0, help="seed of the numeric sampling")
+    check.add_argument("--timeout", type=float, default=10.0, help="seconds per symbolic step")
+    check.add_argument("--workers", type=int, default=2, help="claims checked at once")
+    check.add_argument("--strict", action="store_true", help="also fail on numeric/inconclusive")
+    check.add_argument("--errata", action="store_true", help="print the errata report (Markdown)")
+
+    grad = commands.add_parser("grad", help="derive a gradient symbolically")
+    grad.add_argument("id", nargs="?", help="a formula id")
+    grad.add_argument("--wrt", help="the symbol to differentiate by")
+    grad.add_argument("--expr", help="an expression instead of a formula, e.g. '1/(1+exp(-z))'")
     return parser
 
 
@@ -148,4 +165,41 @@ def _statement(claim) -> list[tuple[str, str]]:
     return rows
 
 
-_COMMANDS = {"list": _cmd_list, "show": _cmd_show}
+def _cmd_verify(catalog: Catalog, args: argparse.Namespace, out: TextIO) -> int:
+    from symml import report
+    from symml.verify import print_progress, verify
+
+    if args.timeout <= 0:
+        raise UsageError(f"--timeout {args.timeout:g}: must be a positive number of seconds")
+    verdicts = verify(
+        args.ids or None,
+        catalog=catalog,
+        part=args.part,
+        seed=args.seed,
+        timeout=args.timeout,
+        workers=args.workers,
+        progress=print_progress if not args.ids else None,
+    )
+    if args.json:
+        json.dump(report.to_json(verdicts, seed=args.seed), out, ensure_ascii=False, indent=1)
+        out.write("\n")
+    elif args.errata:
+        out.write(report.errata(verdicts, catalog))
+    else:
+        out.write(report.table(verdicts))
+    return report.exit_code(verdicts, strict=args.strict)
+
+
+def _cmd_grad(catalog: Catalog, args: argparse.Namespace, out: TextIO) -> int:
+    from symml.derive import grad
+    from symml.expressions import parse_expression
+
+    if bool(args.id) == bool(args.expr):
+        raise UsageError("give a formula ID or --expr EXPRESSION (one of the two)")
+    target = parse_expression(args.expr) if args.expr else catalog.get(args.id)
+    for result in grad(target, args.wrt, all_symbols=args.wrt is None):
+        out.write(result.describe() + "\n")
+    return EXIT_OK
+
+
+_COMMANDS = {"list": _cmd_list, "show": _cmd_show, "verify": _cmd_verify, "grad": _cmd_grad}

@@ -71,3 +71,7 @@ class SymbolicTimeout(SymmlError, TimeoutError):
         super().__init__(
             f"{step} did not finish within {seconds:g} s; raise --timeout to wait longer"
         )
+
+
+class UsageError(SymmlError, ValueError):
+    """A command-line or API call whose arguments do not fit together."""

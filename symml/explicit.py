@@ -17,7 +17,7 @@ from sympy.core.function import AppliedUndef
 from sympy.matrices.expressions.matexpr import MatrixElement, MatrixExpr
 
 # Distinct sizes so that a transpose in the wrong place is a shape error, not a coincidence.
-SIZE_CHOICES: tuple[tuple[int, ...], ...] = ((2, 3, 4, 5, 6, 7), (3, 2, 5, 4, 7, 6))
+SIZE_CHOICES: tuple[tuple[int, ...], ...] = ((2, 3, 2, 3, 2, 3), (3, 2, 3, 2, 3, 2))
 
 
 def size_symbols(exprs: Iterable[Any]) -> list[sp.Symbol]:

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import mpmath
 import sympy as sp
 from sympy.core.function import AppliedUndef
 from sympy.matrices.expressions.matexpr import MatrixElement
@@ -111,16 +112,36 @@ def sample_value(domain: Domain | None, rng: random.Random, special: bool = Fals
 
 
 def test_function(name: str, arity: int, seed: int) -> sp.Lambda:
-    """A smooth, generic stand-in for an unknown function (a loss L, an activation σ)."""
+    """A generic stand-in for an unknown function (a loss L, an activation σ): a random
+    polynomial with linear, quadratic (cross terms included) and cubic parts, so that no
+    product, transpose or missing factor in a claimed rule can cancel by accident, while
+    nested compositions stay small enough to differentiate and compile quickly."""
     rng = random.Random(f"{seed}:{name}:{arity}")
     args = sp.symbols(f"u0:{arity}", real=True, cls=sp.Dummy)
 
     def coefficient() -> sp.Rational:
         return sp.Rational(rng.choice([-1, 1]) * rng.randint(3, 17), 10)
 
-    body = sum((coefficient() * sp.sin(coefficient() * u + coefficient()) for u in args), sp.S.Zero)
     linear = sum((coefficient() * u for u in args), sp.S.Zero)
-    return sp.Lambda(args, body + linear**2 / 3)
+    mixed = sum((coefficient() * u for u in args), sp.S.Zero)
+    cubic = sum((coefficient() * u**3 / 7 for u in args), sp.S.Zero)
+    return sp.Lambda(args, linear + mixed**2 / 3 + cubic)
+
+
+def function_stand_ins(exprs: Sequence[Any], seed: int) -> dict[str, str]:
+    """How a counterexample's unknown functions were made concrete: ``{"L": "(u0, u1) ↦ …"}``."""
+    shown: dict[str, str] = {}
+    for expr in exprs:
+        parts = list(expr) if isinstance(expr, sp.MatrixBase) else [expr]
+        for part in parts:
+            if not isinstance(part, sp.Basic):
+                continue
+            for call in part.atoms(AppliedUndef):
+                stand_in = test_function(call.func.__name__, len(call.args), seed)
+                args = ", ".join(f"u{k}" for k in range(len(call.args)))
+                body = stand_in(*sp.symbols(f"u0:{len(call.args)}"))
+                shown[call.func.__name__] = f"({args}) ↦ {sp.sstr(body)}"
+    return shown
 
 
 def concretize_functions(expr: Any, seed: int) -> Any:
@@ -128,12 +149,13 @@ def concretize_functions(expr: Any, seed: int) -> Any:
     if not isinstance(expr, (sp.Basic, sp.MatrixBase)) or not expr.has(AppliedUndef):
         return expr
 
-    def swap(e: sp.Basic) -> sp.Basic:
-        return test_function(e.func.__name__, len(e.args), seed)(*e.args)
-
     if isinstance(expr, sp.MatrixBase):
         return expr.applyfunc(lambda e: concretize_functions(e, seed))
-    return expr.replace(lambda e: isinstance(e, AppliedUndef), swap).doit()
+    # Substituting the function class (not its applications) lets SymPy carry the change
+    # through Derivative and Subs objects, including derivatives taken w.r.t. σ(x).
+    calls = {(e.func, len(e.args)) for e in expr.atoms(AppliedUndef)}
+    mapping = {func: test_function(func.__name__, arity, seed) for func, arity in calls}
+    return expr.subs(mapping).doit()
 
 
 def evaluate(expr: Any, point: Mapping[Any, Any], digits: int = DIGITS) -> Any:
@@ -177,9 +199,11 @@ def compare(
     ``constraints`` are relations every point must satisfy (rejection sampling);
     ``solved`` maps atoms to expressions of the others (equality conditions).
     """
+    stand_ins = function_stand_ins([lhs, rhs], seed)
     lhs = concretize_functions(lhs, seed)
     rhs = concretize_functions(rhs, seed)
     atoms = [a for a in free_atoms([lhs, rhs, *constraints]) if not solved or a not in solved]
+    both = Evaluator(atoms, lhs, rhs)
     rng = random.Random(seed)
     agreed = skipped = 0
     for attempt in range(samples * 20):
@@ -193,26 +217,98 @@ def compare(
                 continue
         if any(_holds(c, point) is not True for c in constraints):
             continue
-        try:
-            left, right = evaluate(lhs, point), evaluate(rhs, point)
-        except (ZeroDivisionError, ValueError, TypeError):
+        values = both(point, DIGITS)
+        if values is None:
             skipped += 1
             continue
-        if _undefined(left) or _undefined(right):
-            skipped += 1
-            continue
-        if differ(left, right, DIGITS):
-            left60, right60 = (
-                evaluate(lhs, point, CONFIRM_DIGITS),
-                evaluate(rhs, point, CONFIRM_DIGITS),
-            )
-            if differ(left60, right60, CONFIRM_DIGITS):
-                shown = {str(a): str(v) for a, v in point.items()}
-                return Comparison(
-                    agreed, Counterexample(shown, _short(left60), _short(right60)), skipped
-                )
+        if _differ_lists(*values, DIGITS):
+            confirmed = both(point, CONFIRM_DIGITS)
+            if confirmed is not None and _differ_lists(*confirmed, CONFIRM_DIGITS):
+                shown = {str(a): str(v) for a, v in point.items()} | stand_ins
+                left, right = (_short_list(v, lhs) for v in confirmed)
+                return Comparison(agreed, Counterexample(shown, left, right), skipped)
         agreed += 1
     return Comparison(agreed, None, skipped)
+
+
+class Evaluator:
+    """Both sides compiled once (mpmath), evaluated at exact points to a given precision."""
+
+    def __init__(self, atoms: Sequence[Any], lhs: Any, rhs: Any) -> None:
+        self.atoms = list(atoms)
+        self.lhs = _flat(lhs)
+        self.rhs = _flat(rhs)
+        self.count = len(self.lhs)
+        self.same_shape = _shape(lhs) == _shape(rhs)
+        self.compiled = None
+        try:
+            stand_ins = sp.symbols(f"a0:{len(self.atoms)}", cls=sp.Dummy)
+            rename = dict(zip(self.atoms, stand_ins, strict=True))
+            exprs = [_ready(e).xreplace(rename) for e in self.lhs + self.rhs]
+            self.compiled = sp.lambdify(stand_ins, exprs, modules="mpmath", cse=True)
+        except Exception:  # anything lambdify cannot print falls back to exact evaluation
+            self.compiled = None
+
+    def __call__(self, point: Mapping[Any, Any], digits: int) -> tuple[list, list] | None:
+        if not self.same_shape:
+            return [sp.nan], [sp.S.Zero]
+        values = None
+        if self.compiled is not None:
+            try:
+                with mpmath.workdps(digits + 5):
+                    raw = self.compiled(*(_mpf(point[a]) for a in self.atoms))
+                values = [
+                    sp.Float(v, digits) if not isinstance(v, int) else sp.Integer(v) for v in raw
+                ]
+            except Exception:
+                values = None
+        if values is None:
+            try:
+                values = [evaluate(e, point, digits) for e in self.lhs + self.rhs]
+            except (ZeroDivisionError, ValueError, TypeError):
+                return None
+        left, right = values[: self.count], values[self.count :]
+        left_bad, right_bad = any(_undefined(v) for v in left), any(_undefined(v) for v in right)
+        if left_bad and right_bad:
+            return None
+        if left_bad or right_bad:
+            # One side undefined where the other has a value: a real difference (0/0 against 0).
+            return ([sp.nan] if left_bad else left), ([sp.nan] if right_bad else right)
+        return left, right
+
+
+def _ready(expr: Any) -> Any:
+    value = elementary(sp.sympify(expr))
+    if value.has(sp.Sum, sp.Product, sp.Integral, sp.Derivative, sp.Subs):
+        value = value.doit()
+    return value
+
+
+def _flat(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, sp.MatrixBase) else [value]
+
+
+def _shape(value: Any) -> tuple[int, ...]:
+    return value.shape if isinstance(value, sp.MatrixBase) else ()
+
+
+def _mpf(value: Any) -> Any:
+    value = sp.nsimplify(value) if not isinstance(value, sp.Rational) else value
+    if isinstance(value, sp.Rational):
+        return mpmath.mpf(int(value.p)) / int(value.q)
+    return mpmath.mpf(str(sp.N(value, 70)))
+
+
+def _differ_lists(left: list, right: list, digits: int) -> bool:
+    if len(left) != len(right) or any(v is sp.nan for v in left + right):
+        return True
+    return any(differ(a, b, digits) for a, b in zip(left, right, strict=True))
+
+
+def _short_list(values: list, like: Any) -> str:
+    if isinstance(like, sp.MatrixBase):
+        return "[" + ", ".join(_short(v) for v in values) + "]"
+    return _short(values[0])
 
 
 def _inside(atom: Any, value: Any, specs: Mapping[str, SymbolSpec]) -> bool:
@@ -235,6 +331,8 @@ def _undefined(value: Any) -> bool:
 
 
 def _short(value: Any) -> str:
+    if value is sp.nan:
+        return "undefined"
     if isinstance(value, sp.MatrixBase):
         return "[" + ", ".join(_short(v) for v in value) + "]"
     return str(sp.N(value, 12))

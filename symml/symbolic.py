@@ -33,6 +33,10 @@ def _log_form(e: sp.Expr) -> sp.Expr:
     return sp.cancel(sp.together(sp.expand(sp.expand_log(e, force=True))))
 
 
+def _erf_form(e: sp.Expr) -> sp.Expr:
+    return sp.cancel(sp.together(sp.expand(e.rewrite(sp.erf))))
+
+
 def _piecewise_form(e: sp.Expr) -> sp.Expr:
     return sp.piecewise_fold(e).simplify() if e.has(sp.Piecewise) else e
 
@@ -41,6 +45,7 @@ FAST: tuple[Strategy, ...] = (
     Strategy("normal form (expand/cancel/together)", _normal_form),
     Strategy("rewrite to exp, then normal form", _exp_form),
     Strategy("expand logarithms, then normal form", _log_form),
+    Strategy("rewrite erfc/Φ to erf, then normal form", _erf_form),
     Strategy("piecewise fold", _piecewise_form),
 )
 SLOW: tuple[Strategy, ...] = (Strategy("simplify", sp.simplify),)

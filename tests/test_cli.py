@@ -2,6 +2,7 @@
 
 import io
 import json
+import re
 
 import pytest
 
@@ -85,3 +86,79 @@ def test_bad_option_is_a_one_line_usage_error(capsys):
         main(["list", "--bogus"])
     assert excinfo.value.code == 2
     assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_verify_known_ids_exit_0_and_print_a_summary():
+    code, text = run("verify", "activations.sigmoid", "activations.relu")
+    assert code == 0
+    assert re.search(r"^activations.relu#1 +derivative +conditional", text, re.M)
+    assert "↳ fails without Ne(z, 0): at z = 0 the derivative does not exist" in text
+    assert (
+        text.rstrip()
+        .splitlines()[-1]
+        .startswith("3 claims: 2 proved, 1 conditional; 0 not as expected")
+    )
+
+
+def test_verify_json_schema():
+    code, text = run("verify", "optim.nesterov_step", "--json")
+    data = json.loads(text)
+    assert code == 0
+    assert data["summary"]["refuted"] == 1
+    verdict = data["verdicts"][0]
+    assert verdict["status"] == "refuted" and verdict["as_expected"] is True
+    assert set(verdict["counterexample"]) == {"point", "lhs", "rhs"}
+    assert "grad_L" in verdict["counterexample"]["point"]
+
+
+def test_verify_strict_fails_on_numeric():
+    assert run("verify", "losses.huber")[0] == 0
+    assert run("verify", "losses.huber", "--strict")[0] == 1
+
+
+def test_verify_exit_1_on_a_new_discrepancy(catalog_dir):
+    folder = catalog_dir(
+        {
+            "p01_mine.py": """
+import sympy as sp
+from symml.declare import Part
+from symml.domains import real
+from symml.model import Derivative
+P = Part(1, "My notes")
+P.section("mine")
+z = P.scalar("z", real)
+P.formula("mine.cube", "Cube", sheet="z³", expr=z**3,
+          claims=[Derivative(sheet="(z³)' = 3z", wrt=z, claimed=3*z)])
+"""
+        }
+    )
+    code, text = run("--catalog", str(folder), "verify", "mine.cube")
+    assert code == 1
+    assert "refuted" in text and "[expected proved]" in text
+
+
+def test_verify_bad_timeout_is_a_usage_error(capsys):
+    assert run("verify", "activations.sigmoid", "--timeout", "-1")[0] == 2
+    assert "--timeout -1: must be a positive number of seconds" in capsys.readouterr().err
+
+
+def test_errata_lists_the_sheet_errors():
+    code, text = run("verify", "optim.nesterov_step", "schedules.warmup", "--errata")
+    assert code == 0
+    assert "### `optim.nesterov_step#1`" in text
+    assert "correction: `v_mom := beta*v_mom + grad_L(W - beta*eta*v_mom)" in text
+
+
+def test_grad_readable_forms():
+    assert run("grad", "activations.sigmoid")[1].startswith("∂/∂z: (1 - sigmoid(z))*sigmoid(z)")
+    assert run("grad", "activations.tanh")[1].startswith("∂/∂z: 1 - tanh(z)**2")
+    code, text = run("grad", "--expr", "1/(1+exp(-z))", "--wrt", "z")
+    assert code == 0 and text.startswith("∂/∂z: (1 - sigmoid(z))*sigmoid(z)")
+
+
+def test_grad_refuses_what_it_cannot_read(capsys):
+    assert run("grad", "--expr", "__import__('os').system('true')", "--wrt", "z")[0] == 2
+    assert "cannot read expression" in capsys.readouterr().err
+    assert run("grad", "--expr", "log(1+", "--wrt", "z")[0] == 2
+    assert run("grad", "activations.sigmoid", "--wrt", "q")[0] == 2
+    assert "no variable 'q' to differentiate by; it has z" in capsys.readouterr().err
