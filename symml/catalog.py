@@ -146,7 +146,9 @@ def validate(formula: Formula) -> None:
         raise CatalogError(fid, "no sheet text; record the sheet's line verbatim")
     for spec in formula.symbols:
         _check_domain(fid, spec)
-    _check_symbols(fid, "the formula", [formula.expr, formula.lhs], formula.symbols)
+    _check_symbols(
+        fid, "the formula", [formula.expr, formula.lhs, *formula.assumptions], formula.symbols
+    )
     for claim in formula.claims:
         what = f"claim '{claim.sheet}'"
         _check_symbols(fid, what, list(claim.expressions()), formula.symbols)

@@ -6,7 +6,9 @@ Exit codes: 0 success, 1 a check failed, 2 a usage error (unknown id, bad option
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
+import os
 import sys
 from collections.abc import Sequence
 from typing import TextIO
@@ -19,6 +21,10 @@ from symml.errors import SymmlError, UsageError
 from symml.model import Formula
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+# Modules that add subcommands: each has ``add_commands(subparsers) -> {name: handler}``, a
+# handler being ``handler(catalog, args, out) -> exit code``.
+EXTENSIONS: tuple[str, ...] = ()
 
 
 class _Parser(argparse.ArgumentParser):
@@ -52,11 +58,20 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--workers", type=int, default=2, help="claims checked at once")
     check.add_argument("--strict", action="store_true", help="also fail on numeric/inconclusive")
     check.add_argument("--errata", action="store_true", help="print the errata report (Markdown)")
+    check.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="check every claim afresh (default: reuse cached proofs)",
+    )
 
     grad = commands.add_parser("grad", help="derive a gradient symbolically")
     grad.add_argument("id", nargs="?", help="a formula id")
     grad.add_argument("--wrt", help="the symbol to differentiate by")
     grad.add_argument("--expr", help="an expression instead of a formula, e.g. '1/(1+exp(-z))'")
+
+    for module_name in EXTENSIONS:
+        module = importlib.import_module(module_name)
+        _COMMANDS.update(module.add_commands(commands))
     return parser
 
 
@@ -70,6 +85,16 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     except SymmlError as exc:
         print(f"symml: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except Exception as exc:  # a bug: one line for the user, the traceback with SYMML_DEBUG=1
+        if os.environ.get("SYMML_DEBUG"):
+            raise
+        detail = " ".join(str(exc).split())[:200]
+        print(
+            f"symml: internal error in '{args.command}': {type(exc).__name__}: {detail} "
+            "(rerun with SYMML_DEBUG=1 for the traceback and report it)",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
 
 
 def _cmd_list(catalog: Catalog, args: argparse.Namespace, out: TextIO) -> int:
@@ -179,6 +204,7 @@ def _cmd_verify(catalog: Catalog, args: argparse.Namespace, out: TextIO) -> int:
         timeout=args.timeout,
         workers=args.workers,
         progress=print_progress if not args.ids else None,
+        use_cache=not args.no_cache,
     )
     if args.json:
         json.dump(report.to_json(verdicts, seed=args.seed), out, ensure_ascii=False, indent=1)

@@ -181,9 +181,11 @@ class Part:
         notes: Iterable[str] = (),
         sheet_notes: Iterable[str] = (),
         conventions: Iterable[Convention] = (),
+        assumptions: Iterable[Any] = (),
     ) -> Formula:
         claims = tuple(claims)
-        used = referenced([expr, lhs, *(e for c in claims for e in c.expressions())])
+        assumptions = tuple(assumptions)
+        used = referenced([expr, lhs, *assumptions, *(e for c in claims for e in c.expressions())])
         wrts = [getattr(c, "wrt", None) for c in claims]
         used |= referenced([w for w in wrts if w is not None])
         symbols = tuple(
@@ -203,6 +205,7 @@ class Part:
             notes=tuple(notes),
             sheet_notes=tuple(sheet_notes),
             conventions=tuple(conventions),
+            assumptions=assumptions,
         )
         self.formulas.append(entry)
         return entry

@@ -14,6 +14,7 @@ from typing import Any
 
 import mpmath
 import sympy as sp
+from sympy.core.function import AppliedUndef
 
 from symml import bounded, functions, symbolic
 from symml.errors import DerivationError, SymbolicTimeout
@@ -95,8 +96,10 @@ def _resolve(wrt: Any, candidates: list[Any], target: Any) -> Any:
 def _one(
     expr: Any, wrt: Any, own: Any, sizes: Mapping[Any, int] | None, timeout: float, name: str
 ) -> Gradient:
-    if isinstance(wrt, sp.MatrixSymbol) or size_assignments([expr])[0]:
+    if isinstance(wrt, sp.MatrixSymbol):
         return _matrix(expr, wrt, sizes, timeout, name)
+    if size_assignments([expr])[0]:
+        return _scalar_of_tensor(expr, wrt, timeout, name)
     value = sp.diff(expr, wrt)
     own = own if own is not None else recognise(expr, wrt, timeout)
     readable = readable_form(value, expr, wrt, own, timeout)
@@ -154,6 +157,30 @@ def _matrix(
     )
 
 
+def _scalar_of_tensor(expr: Any, wrt: Any, timeout: float, name: str) -> Gradient:
+    """∂/∂T of a formula with sums over symbolic ranges, checked against the finite sums."""
+    value = sp.diff(expr, wrt)
+    assignments = size_assignments([expr])
+    for at in assignments:
+        difference = explicit(value, at) - sp.diff(explicit(expr, at), wrt)
+        try:
+            same = bounded.run_bounded(
+                symbolic.zero_fast, difference, timeout=timeout, step="cross-check"
+            )
+        except SymbolicTimeout:
+            same = False
+        if not same:
+            raise DerivationError(
+                name,
+                f"the derivative by {wrt} at symbolic size could not be "
+                f"confirmed against the finite sums at {at}",
+            )
+    sizes_text = "; ".join(str(a) for a in assignments)
+    return Gradient(
+        expr, wrt, value, None, f"sympy.diff, cross-checked on finite sums at {sizes_text}"
+    )
+
+
 def _scalar(value: Any) -> Any:
     return value[0, 0] if isinstance(value, sp.MatrixBase) and value.shape == (1, 1) else value
 
@@ -162,8 +189,9 @@ def readable_form(value: Any, expr: Any, wrt: Any, own: Any, timeout: float) -> 
     """The derivative as a polynomial in the formula's own value (σ' = σ(1 − σ),
     tanh' = 1 − tanh²), when such a polynomial of low degree exists — found by fitting at
     sample points, then proved equal symbolically."""
-    if own is None or not isinstance(wrt, sp.Symbol):
+    if own is None or not _univariate(expr, wrt):
         return None
+    expr, value = functions.elementary(expr), functions.elementary(value)
     y = sp.Dummy("y")
     points = [sp.Rational(k, 7) for k in (-5, -2, 1, 3, 6)]
     rows, rhs = [], []
@@ -204,13 +232,22 @@ def _as_written(poly: sp.Expr, y: sp.Dummy, own: Any) -> Any:
     return poly.subs(y, own)
 
 
+def _univariate(expr: Any, wrt: Any) -> bool:
+    """A concrete function of ``wrt`` alone (no other symbols, no unknown functions)."""
+    return (
+        isinstance(wrt, sp.Symbol) and expr.free_symbols == {wrt} and not expr.atoms(AppliedUndef)
+    )
+
+
 def recognise(expr: Any, wrt: Any, timeout: float = 10.0) -> Any:
     """The primitive ``expr`` is the definition of (sigmoid, tanh, softplus), if any."""
-    if not isinstance(wrt, sp.Symbol):
+    if not _univariate(expr, wrt):
         return None
+    expr = functions.elementary(expr)
     for candidate in (functions.sigmoid(wrt), sp.tanh(wrt), functions.softplus(wrt)):
         probe = [sp.Rational(k, 3) for k in (-2, 1, 4)]
-        if any(abs(sp.N((expr - candidate).subs(wrt, p), 30)) > 1e-20 for p in probe):
+        gap = functions.elementary(expr - candidate)
+        if any(abs(sp.N(gap.subs(wrt, p), 30)) > 1e-20 for p in probe):
             continue
         try:
             if bounded.run_bounded(

@@ -323,6 +323,9 @@ class Formula:
     notes: tuple[str, ...] = ()
     sheet_notes: tuple[str, ...] = ()
     conventions: tuple[Convention, ...] = ()
+    # Relations between symbols that domains cannot express (t_warmup < t_total); every
+    # check of every claim of the entry assumes them.
+    assumptions: tuple[Any, ...] = ()
     source: str = ""  # the catalog file it came from
 
     def symbol(self, name: str) -> SymbolSpec:

@@ -26,6 +26,7 @@ class Verdict:
     kind: str = ""
     expected: Status | None = None
     readings: tuple[tuple[str, str, str], ...] = field(default_factory=tuple)
+    cached: bool = False  # revived from the proof cache (its seconds are the original run's)
 
     @property
     def as_expected(self) -> bool | None:
@@ -33,6 +34,25 @@ class Verdict:
 
     def with_(self, **changes: Any) -> Verdict:
         return replace(self, **changes)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Verdict:
+        witness = data.get("counterexample")
+        return cls(
+            status=Status(data["status"]),
+            method=data["method"],
+            detail=data.get("detail", ""),
+            counterexample=Counterexample(**witness) if witness else None,
+            conditions=tuple(data.get("conditions", ())),
+            seconds=float(data.get("seconds", 0.0)),
+            notes=tuple(data.get("notes", ())),
+            claim=data.get("claim", ""),
+            sheet=data.get("sheet_text", ""),
+            kind=data.get("kind", ""),
+            expected=Status(data["expected"]) if data.get("expected") else None,
+            readings=tuple((r["name"], r["status"], r["detail"]) for r in data.get("readings", ())),
+            cached=True,
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -57,4 +77,5 @@ class Verdict:
             "readings": [{"name": n, "status": s, "detail": d} for n, s, d in self.readings],
             "notes": list(self.notes),
             "seconds": round(self.seconds, 4),
+            "cached": self.cached,
         }

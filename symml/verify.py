@@ -11,7 +11,7 @@ from typing import Any
 
 import sympy as sp
 
-from symml import algorithms, derivative_check
+from symml import algorithms, cache, derivative_check
 from symml.catalog import Catalog, load_catalog
 from symml.equality import Context, compare
 from symml.errors import SymmlError
@@ -95,14 +95,19 @@ def _timed(run: Callable[[], Verdict]) -> Verdict:
     return verdict.with_(seconds=time.perf_counter() - start)
 
 
-def _settle(check: Callable[[Sequence[Any]], Verdict], conditions: Sequence[Any]) -> Verdict:
-    """Checked both ways: without the conditions (a witness that they are needed) and with."""
-    plain = check(())
+def _settle(
+    check: Callable[[Sequence[Any]], Verdict],
+    conditions: Sequence[Any],
+    assumptions: Sequence[Any] = (),
+) -> Verdict:
+    """Checked both ways: without the conditions (a witness that they are needed) and with.
+    ``assumptions`` (the formula's standing relations) hold in both."""
+    plain = check(tuple(assumptions))
     if not conditions or plain.status is not Status.REFUTED:
         if conditions and plain.status in GOOD:
             return plain.with_(notes=plain.notes + ("holds without the stated conditions",))
         return plain
-    held = check(tuple(conditions))
+    held = check((*assumptions, *conditions))
     text = tuple(_condition_text(c) for c in conditions)
     if held.status in GOOD:
         return Verdict(
@@ -163,7 +168,11 @@ def _check_statement(formula: Formula, claim: Claim, ctx: Context, replacement: 
         )
     if isinstance(claim, Identity):
         rhs = replacement if replacement is not None else claim.rhs
-        return _settle(lambda c: compare(claim.lhs, rhs, ctx, conditions=c), claim.conditions)
+        return _settle(
+            lambda c: compare(claim.lhs, rhs, ctx, conditions=c),
+            claim.conditions,
+            formula.assumptions,
+        )
     if isinstance(claim, Property):
         subject = (
             replacement
@@ -171,7 +180,9 @@ def _check_statement(formula: Formula, claim: Claim, ctx: Context, replacement: 
             else (claim.subject if claim.subject is not None else formula.expr)
         )
         check = CHECKS[claim.predicate]
-        return _settle(lambda c: check(subject, claim, ctx, c), claim.conditions)
+        return _settle(
+            lambda c: check(subject, claim, ctx, c), claim.conditions, formula.assumptions
+        )
     if isinstance(claim, UpdateRule):
         return _check_update_rule(claim, ctx)
     raise SymmlError(f"no checker for claim kind {claim.kind}")
@@ -279,8 +290,13 @@ def verify(
     timeout: float = DEFAULT_TIMEOUT,
     workers: int = 2,
     progress: Callable[[int, int, Verdict], None] | None = None,
+    use_cache: bool = False,
 ) -> list[Verdict]:
-    """Verdicts for every claim of the given formulas (default: the whole catalog)."""
+    """Verdicts for every claim of the given formulas (default: the whole catalog).
+
+    With ``use_cache``, verdicts of unchanged claims come from the proof cache
+    (``symml.cache``) and new ones are added to it.
+    """
     catalog = catalog or load_catalog()
     if ids:
         formulas = [catalog.get(i) for i in ids]
@@ -291,10 +307,19 @@ def verify(
     jobs = [(f, c) for f in formulas for c in f.claims]
     done = 0
     lock = threading.Lock()
+    stored = cache.load() if use_cache else {}
+    fresh: dict[str, dict[str, Any]] = {}
 
     def run(job: tuple[Formula, Claim]) -> Verdict:
         nonlocal done
-        verdict = check_claim(*job, seed=seed, timeout=timeout)
+        formula, claim = job
+        key = cache.key(formula, claim, seed, timeout) if use_cache else ""
+        if key in stored:
+            verdict = cache.revive(stored[key]).with_(expected=claim.expected)
+        else:
+            verdict = check_claim(formula, claim, seed=seed, timeout=timeout)
+            if use_cache and verdict.status not in (Status.ERROR, Status.INCONCLUSIVE):
+                fresh[key] = verdict.to_json()
         with lock:
             done += 1
             if progress:
@@ -302,7 +327,10 @@ def verify(
         return verdict
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        return list(pool.map(run, jobs))
+        verdicts = list(pool.map(run, jobs))
+    if use_cache:
+        cache.store(fresh)
+    return verdicts
 
 
 def print_progress(done: int, total: int, verdict: Verdict) -> None:

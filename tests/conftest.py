@@ -29,3 +29,17 @@ def catalog_dir(tmp_path: Path):
         return tmp_path
 
     return write
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_proof_cache(tmp_path_factory):
+    """Tests never read or write the user's proof cache."""
+    import os
+
+    previous = os.environ.get("SYMML_CACHE_DIR")
+    os.environ["SYMML_CACHE_DIR"] = str(tmp_path_factory.mktemp("symml-cache"))
+    yield
+    if previous is None:
+        os.environ.pop("SYMML_CACHE_DIR", None)
+    else:
+        os.environ["SYMML_CACHE_DIR"] = previous
