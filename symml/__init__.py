@@ -1,6 +1,7 @@
 """symml: a symbolic derivation engine for machine-learning formulas."""
 
 from symml.catalog import Catalog, load_catalog
+from symml.derive import Gradient, grad
 from symml.errors import (
     CatalogError,
     DeclarationError,
@@ -11,6 +12,7 @@ from symml.errors import (
     UnknownFormulaError,
 )
 from symml.functions import Phi, gelu, leaky_relu, relu, sigmoid, softplus
+from symml.latex import latex
 from symml.model import (
     Claim,
     ClaimKind,
@@ -27,8 +29,19 @@ from symml.model import (
     SymbolSpec,
     UpdateRule,
 )
+from symml.parse import LatexParseError, SymbolTable, parse_latex
+from symml.verdict import Verdict
+from symml.verify import check_claim, check_derivative, check_identity, verify
 
 __all__ = [
+    "LatexParseError", "SymbolTable", "latex", "parse_latex",
+    "Gradient",
+    "Verdict",
+    "check_claim",
+    "check_derivative",
+    "check_identity",
+    "grad",
+    "verify",
     "Catalog",
     "CatalogError",
     "Claim",

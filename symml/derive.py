@@ -8,7 +8,7 @@ and the log-sum-exp of Wx, so every matrix result is checked and a disagreement 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,12 +46,18 @@ def grad(
     all_symbols: bool = False,
     sizes: Mapping[Any, int] | None = None,
     timeout: float = 10.0,
+    conditions: Sequence[Any] = (),
 ) -> list[Gradient]:
     """Gradients of a formula or an expression.
 
-    ``wrt``: a symbol or its name; default: the only variable, or with ``all_symbols`` every
-    non-size variable. ``sizes`` returns the explicit elementwise result at concrete sizes.
+    ``wrt``: a symbol or its name, or an element of an indexed family (``z[i]``); default:
+    the only variable, or with ``all_symbols`` every non-size variable. ``sizes`` returns the
+    explicit elementwise result at concrete sizes. ``conditions`` (``Eq(Σy, 1)``) are used to
+    simplify the readable form.
     """
+    if isinstance(wrt, sp.Indexed):
+        expr = target.expr if isinstance(target, Formula) else target
+        return [_indexed(expr, wrt, conditions, timeout, _name(target))]
     expr = target.expr if isinstance(target, Formula) else target
     own = target.lhs if isinstance(target, Formula) else None
     candidates = _variables(target, expr)
@@ -155,6 +161,84 @@ def _matrix(
     return Gradient(
         expr, wrt, value, None, f"matrix calculus, cross-checked elementwise at {sizes_text}"
     )
+
+
+def _indexed(
+    expr: Any, wrt: sp.Indexed, conditions: Sequence[Any], timeout: float, name: str
+) -> Gradient:
+    """∂/∂z_i of a formula with sums over an indexed family, e.g. cross-entropy of a softmax:
+    the Kronecker deltas are summed out, the range guard of the index dropped, softmax
+    sub-expressions named ŷ_i, and equality conditions (Σ y = 1) substituted."""
+    raw = sp.diff(expr, wrt)
+    try:
+        value = bounded.run_bounded(_sum_out, raw, timeout=timeout, step="sum out deltas")
+    except SymbolicTimeout:
+        value = raw
+    value = _drop_index_guard(value)
+    readable = _name_softmax(value, wrt)
+    for condition in conditions:
+        if isinstance(condition, sp.Eq) and isinstance(condition.lhs, sp.Sum):
+            readable = _replace_sum(readable, condition.lhs, condition.rhs)
+    readable = sp.expand(readable) if readable is not None else None
+    assignments = size_assignments([expr])
+    for at in assignments:
+        index_value = {i: 1 for i in wrt.indices if isinstance(i, sp.Symbol)}
+        point = wrt.xreplace(index_value)
+        difference = explicit(value.xreplace(index_value), at) - sp.diff(explicit(expr, at), point)
+        try:
+            same = bounded.run_bounded(
+                symbolic.zero_fast, difference, timeout=timeout, step="cross-check"
+            )
+        except SymbolicTimeout:
+            same = False
+        if not same:
+            raise DerivationError(name, f"∂/∂{wrt} could not be confirmed on finite sums at {at}")
+    sizes_text = "; ".join(str(a) for a in assignments)
+    note = " (readable form under the given conditions)" if conditions else ""
+    return Gradient(
+        expr,
+        wrt,
+        value,
+        readable,
+        f"sympy.diff, deltas summed out, cross-checked on finite sums at {sizes_text}{note}",
+    )
+
+
+def _sum_out(raw: Any) -> Any:
+    return sp.simplify(raw.doit())
+
+
+def _drop_index_guard(value: Any) -> Any:
+    """Piecewise((v, (i >= 1) & (i <= k)), (0, True)) → v: i is an index in its range."""
+    if isinstance(value, sp.Piecewise) and len(value.args) == 2 and value.args[1].cond == sp.true:
+        return value.args[0].expr
+    return value
+
+
+def _name_softmax(value: Any, wrt: sp.Indexed) -> Any:
+    """exp(z_i)/Σ_l exp(z_l) → ŷ_i (the softmax's own value)."""
+    base, index = wrt.base, wrt.indices[0]
+    for total in value.atoms(sp.Sum):
+        ((bound, _, _),) = total.limits
+        if total.function == sp.exp(base[bound]):
+            yhat = sp.IndexedBase("yhat")
+            return sp.simplify(value.subs(sp.exp(base[index]), yhat[index] * total))
+    return None
+
+
+def _replace_sum(value: Any, total: sp.Sum, replacement: Any) -> Any:
+    ((bound, lo, hi),) = total.limits
+    probe = sp.Dummy("j")
+
+    def same(e: sp.Basic) -> bool:
+        if not isinstance(e, sp.Sum) or len(e.limits) != 1:
+            return False
+        ((b, l, h),) = e.limits
+        return (l, h) == (lo, hi) and e.function.xreplace({b: probe}) == total.function.xreplace(
+            {bound: probe}
+        )
+
+    return value.replace(same, lambda e: replacement)
 
 
 def _scalar_of_tensor(expr: Any, wrt: Any, timeout: float, name: str) -> Gradient:

@@ -131,7 +131,7 @@ def check_claim(
 ) -> Verdict:
     """The verdict on one claim of a catalog entry."""
     ctx = Context({s.name: s for s in formula.symbols}, seed, timeout)
-    number = formula.claims.index(claim) + 1
+    number = next((k for k, c in enumerate(formula.claims, 1) if c == claim), 0)
     start = time.perf_counter()
     try:
         verdict = _dispatch(formula, claim, ctx)
@@ -140,7 +140,7 @@ def check_claim(
     except Exception as exc:  # a SymPy failure deep inside is reported, never a traceback
         verdict = Verdict(Status.ERROR, "engine", f"{type(exc).__name__}: {str(exc)[:200]}")
     return verdict.with_(
-        claim=f"{formula.id}#{number}",
+        claim=f"{formula.id}#{number}" if number else f"{formula.id}#user",
         sheet=claim.sheet,
         kind=claim.kind.value,
         expected=claim.expected,
