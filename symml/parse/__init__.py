@@ -1,0 +1,7 @@
+"""Reading ML formulas written in LaTeX or in a formula sheet's plain Unicode math."""
+
+from symml.parse.errors import LatexParseError
+from symml.parse.latex import Reading, parse_latex, read_latex
+from symml.parse.table import SymbolTable
+
+__all__ = ["LatexParseError", "Reading", "SymbolTable", "parse_latex", "read_latex"]

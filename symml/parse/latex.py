@@ -1,0 +1,1225 @@
+"""Reading ML LaTeX into SymPy: ``parse_latex`` / ``read_latex``.
+
+A recursive-descent reader over ``symml.parse.lexer`` tokens. It exists because the bare
+LaTeX parsers (latex2sympy2_extended, SymPy's) read ML notation wrongly without saying so:
+``\\log`` as base 10, ``\\sigma(Wx+b)`` as a product, ``\\sigma'(z)`` with the prime dropped,
+``W`` and ``w`` merged, ``\\gamma`` as Euler's constant, ``I`` as the imaginary unit,
+``lr`` as ``l·r``, ``^{(l)}`` as a power. ``tests/test_parse_latex.py`` measures each.
+
+Policy: whatever cannot be read with confidence raises ``LatexParseError`` with the column,
+the fragment and a hint. Every reading choice that is a convention rather than plain LaTeX
+is recorded in ``Reading.notes`` (``symml parse`` prints them).
+
+All state lives in one ``_State`` per call: parsing is deterministic and thread-safe.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import sympy as sp
+from sympy.core.function import AppliedUndef
+from sympy.matrices.expressions.matexpr import MatrixExpr
+
+from symml import functions as F
+from symml.parse.errors import LatexParseError
+from symml.parse.lexer import Token, tokenize
+from symml.parse.table import INDEX_ASSUMPTIONS, SIZE_ASSUMPTIONS, SymbolTable
+
+GREEK = frozenset(
+    "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi rho sigma tau "
+    "upsilon phi chi psi omega Gamma Delta Theta Lambda Xi Sigma Upsilon Phi Psi Omega ell "
+    "pi Pi".split()
+)
+DECORATIONS = {r"\hat": "hat", r"\bar": "bar", r"\tilde": "tilde", r"\dot": "dot"}
+BOLD = frozenset(r"\mathbf \boldsymbol \bm \vec \mathbfit \mathit \mathsf \mathcal".split())
+WORD_WRAPPERS = frozenset(r"\mathrm \operatorname \text \textrm \textit \mbox".split())
+
+# name -> (SymPy callable, arity); names are matched case-insensitively
+KNOWN_FUNCTIONS: dict[str, tuple[Callable[..., Any], int]] = {
+    "exp": (sp.exp, 1),
+    "log": (sp.log, 1),
+    "ln": (sp.log, 1),
+    "sin": (sp.sin, 1),
+    "cos": (sp.cos, 1),
+    "tan": (sp.tan, 1),
+    "tanh": (sp.tanh, 1),
+    "sinh": (sp.sinh, 1),
+    "cosh": (sp.cosh, 1),
+    "erf": (sp.erf, 1),
+    "sign": (sp.sign, 1),
+    "sgn": (sp.sign, 1),
+    "abs": (sp.Abs, 1),
+    "sqrt": (sp.sqrt, 1),
+    "max": (sp.Max, -1),
+    "min": (sp.Min, -1),
+    "sigmoid": (F.sigmoid, 1),
+    "relu": (F.relu, 1),
+    "gelu": (F.gelu, 1),
+    "softplus": (F.softplus, 1),
+    "leakyrelu": (F.leaky_relu, 2),
+}
+COMMAND_FUNCTIONS = frozenset(
+    r"\exp \log \ln \sin \cos \tan \tanh \sinh \cosh \max \min \sgn \erf".split()
+)
+# Letters that in ML writing name functions when a parenthesis follows: f(x), L(θ), σ(z).
+FUNCTION_LETTERS = frozenset("f g h F G D L ell phi psi".split())
+# Letters where both readings are common (p(x) a density, p(1-p) a product): refuse.
+AMBIGUOUS_CALL_LETTERS = frozenset("p q P Q pi".split())
+# Multi-letter words that, written without \mathrm, are surely a name and not a product.
+SUSPICIOUS_WORDS = frozenset(
+    "lr pos dim var std mean loss acc eps grad clip norm attn det tr diag argmax argmin kl "
+    "mse mae bce ce lse logits prob softmax".split()
+)
+RELATIONS = {
+    "=": "=",
+    ":=": ":=",
+    r"\leftarrow": ":=",
+    "<": "<",
+    ">": ">",
+    r"\leq": "<=",
+    r"\geq": ">=",
+    r"\ne": "!=",
+}
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What the reader made of a text, and how."""
+
+    expr: Any
+    relation: str | None = None  # "=", ":=" (assignment), "<", … or None for an expression
+    notes: tuple[str, ...] = ()
+    gradients: tuple[tuple[Any, Any, Any], ...] = ()  # (symbol, of, wrt) for opaque ∂of/∂wrt
+    families: tuple[str, ...] = ()  # names read as indexed families
+
+
+@dataclass
+class _State:
+    text: str
+    tokens: tuple[Token, ...]
+    table: SymbolTable
+    families: frozenset[str]
+    notes: list[str] = field(default_factory=list)
+    inferred: set[str] = field(default_factory=set)
+    gradients: dict[Any, tuple[Any, Any]] = field(default_factory=dict)
+    bound: list[sp.Symbol] = field(default_factory=list)
+    depth: int = 0
+
+    def note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
+
+
+def parse_latex(text: str, *, symbols: Any = None) -> Any:
+    """The SymPy meaning of one ML LaTeX formula (an expression or a relation ``Eq``)."""
+    return read_latex(text, symbols=symbols).expr
+
+
+def read_latex(text: str, *, symbols: Any = None) -> Reading:
+    """``parse_latex`` with the record of how the text was read."""
+    table = SymbolTable.of(symbols)
+    tokens = tokenize(text)
+    families: frozenset[str] = frozenset()
+    for _ in range(3):  # a family found late (z_j under Σ_j) makes z_i a family too: re-read
+        state = _State(text, tokens, table, families)
+        try:
+            expr, relation = _Parser(state, 0, len(tokens) - 1).full()
+        except LatexParseError:
+            raise
+        except RecursionError:
+            raise LatexParseError(text, 0, text[:20], "nested too deeply", "simplify") from None
+        except Exception as exc:  # SymPy refusing a construction (shape mismatch, …)
+            raise LatexParseError(
+                text,
+                0,
+                text[:30],
+                f"SymPy cannot build it ({type(exc).__name__}: {exc})"[:200],
+                "check shapes and declarations",
+            ) from None
+        if state.inferred <= families:
+            return Reading(
+                expr,
+                relation,
+                tuple(state.notes),
+                tuple((s, o, w) for s, (o, w) in state.gradients.items()),
+                tuple(sorted(families)),
+            )
+        families = families | frozenset(state.inferred)
+    raise LatexParseError(text, 0, text[:20], "indexed families do not settle", "declare them")
+
+
+class _Parser:
+    """Parses tokens[start:stop] (stop is exclusive) of the shared state."""
+
+    def __init__(self, state: _State, start: int, stop: int) -> None:
+        self.s = state
+        self.toks = state.tokens
+        self.i = start
+        self.stop = stop
+
+    # -- token helpers -------------------------------------------------------------------
+    def peek(self, k: int = 0) -> Token:
+        j = self.i + k
+        return self.toks[j] if j < self.stop else Token("end", "", self._end_pos(), self._end_pos())
+
+    def _end_pos(self) -> int:
+        return self.toks[self.stop].pos if self.stop < len(self.toks) else len(self.s.text)
+
+    def next(self) -> Token:
+        tok = self.peek()
+        if tok.kind != "end":
+            self.i += 1
+        return tok
+
+    def at(self, *texts: str) -> bool:
+        tok = self.peek()
+        return tok.kind != "end" and tok.text in texts
+
+    def error(self, problem: str, hint: str, tok: Token | None = None) -> LatexParseError:
+        tok = tok or self.peek()
+        end = min(len(self.s.text), max(tok.end, tok.pos + 1) + 12)
+        fragment = self.s.text[tok.pos : end] or "(end)"
+        return LatexParseError(self.s.text, tok.pos, fragment, problem, hint)
+
+    def expect(self, text: str) -> Token:
+        if not self.at(text):
+            raise self.error(f"expected '{text}'", "check the brackets")
+        return self.next()
+
+    def group_span(self) -> tuple[int, int]:
+        """The token range inside ``{…}`` at the cursor, or the single next token."""
+        if self.at("{"):
+            open_i = self.i
+            close = self._matching(open_i, "{", "}")
+            self.i = close + 1
+            return open_i + 1, close
+        tok = self.peek()
+        if tok.kind == "end" or tok.text in ("}", ")", "]", "^", "_"):
+            raise self.error("a script or argument is missing", "add {…}")
+        self.i += 1
+        return self.i - 1, self.i
+
+    def _matching(self, open_i: int, opener: str, closer: str) -> int:
+        depth = 0
+        for j in range(open_i, self.stop):
+            t = self.toks[j].text
+            if self.toks[j].kind in ("sym", "cmd") and t == opener:
+                depth += 1
+            elif self.toks[j].kind in ("sym", "cmd") and t == closer:
+                depth -= 1
+                if depth == 0:
+                    return j
+        raise self.error(
+            f"'{opener}' is never closed", f"add the matching '{closer}'", self.toks[open_i]
+        )
+
+    def sub(self, span: tuple[int, int]) -> _Parser:
+        return _Parser(self.s, span[0], span[1])
+
+    def raw(self, span: tuple[int, int]) -> str:
+        toks = self.toks[span[0] : span[1]]
+        return "".join(t.text for t in toks)
+
+    # -- grammar -------------------------------------------------------------------------
+    def full(self) -> tuple[Any, str | None]:
+        while self.at(",", ".", ";") and self.stop - self.i == 1:
+            self.next()
+        result = self.relation()
+        while self.at(",", ".", ";") and self.peek(1).kind == "end":
+            self.next()
+        if self.peek().kind != "end":
+            raise self.error("unexpected text", "one formula at a time; check operators")
+        return result
+
+    def relation(self) -> tuple[Any, str | None]:
+        lhs = self.expr()
+        if not (self.peek().kind in ("sym", "cmd") and self.peek().text in RELATIONS):
+            return lhs, None
+        kinds: list[str] = []
+        sides = [lhs]
+        while self.peek().kind in ("sym", "cmd") and self.peek().text in RELATIONS:
+            kinds.append(RELATIONS[self.next().text])
+            sides.append(self.expr())
+        if len(kinds) == 1:
+            return _relate(kinds[0], sides[0], sides[1], self), kinds[0]
+        if all(k in ("<", "<=") for k in kinds) or all(k in (">", ">=") for k in kinds):
+            parts = [
+                _relate(k, a, b, self) for k, a, b in zip(kinds, sides, sides[1:], strict=False)
+            ]
+            return sp.And(*parts), kinds[0]
+        raise self.error("a chain of different relations", "write one relation per formula")
+
+    def expr(self) -> Any:
+        total: Any = None
+        while True:
+            sign = 1
+            while self.at("+", "-"):
+                if self.next().text == "-":
+                    sign = -sign
+            if self.at(r"\pm", r"\mp"):
+                raise self.error("± has two values", "write the two formulas separately")
+            term = self.term()
+            term = -term if sign == -1 else term
+            total = term if total is None else _add(total, term, self)
+            if not self.at("+", "-"):
+                return total
+
+    def term(self) -> Any:
+        value = self.factor()
+        while True:
+            tok = self.peek()
+            if tok.text in ("*", r"\cdot", r"\times") and tok.kind != "end":
+                self.next()
+                value = _mul(value, self.factor(), self)
+            elif tok.text == "/" and tok.kind == "sym":
+                self.next()
+                value = _div(value, self.factor(), self)
+            elif tok.text == r"\odot":
+                self.next()
+                value = _hadamard(value, self.factor(), self)
+            elif self.starts_atom(tok):
+                value = _mul(value, self.factor(), self)
+            else:
+                return value
+
+    def starts_atom(self, tok: Token) -> bool:
+        if tok.kind in ("letter", "num"):
+            return True
+        if tok.kind == "sym":
+            return tok.text in ("(", "[", "{", "|")
+        if tok.kind == "cmd":
+            return tok.text not in RELATIONS and tok.text not in (
+                r"\cdot",
+                r"\times",
+                r"\odot",
+                r"\pm",
+                r"\mp",
+                r"\}",
+                r"\end",
+                "\\\\",
+                r"\|",
+                r"\ldots",
+            )
+        return False
+
+    def factor(self) -> Any:
+        self.s.depth += 1
+        if self.s.depth > 200:
+            raise self.error("nested too deeply", "simplify the formula")
+        try:
+            if self.at("-"):  # a sign inside a product: 2 \cdot -x
+                self.next()
+                return -self.factor()
+            value = self.atom()
+            while self.at("^", "'", "!"):
+                tok = self.next()
+                if tok.text == "!":
+                    raise self.error("factorials are not read", "write it out", tok)
+                if tok.text == "'":
+                    raise self.error(
+                        "a prime on a non-function", "write f'(x) for a derivative", tok
+                    )
+                value = self.superscript(value, self.group_span(), tok)
+            if self.at("_"):
+                raise self.error(
+                    "a subscript on a compound expression", "subscript a name, e.g. z_i"
+                )
+            return value
+        finally:
+            self.s.depth -= 1
+
+    def superscript(self, base: Any, span: tuple[int, int], tok: Token) -> Any:
+        text = self.raw(span)
+        if text in (r"\top", "T", r"{\top}"):
+            if _is_matrix(base):
+                return base.T
+            if text == r"\top":
+                raise self.error(
+                    "a transpose of a scalar", "declare the matrix: 'matrix W m n'", tok
+                )
+            if self.s.table.get("T") is not None and not _is_matrix(self.s.table.get("T")):
+                pass  # T is a declared scalar: a power
+            else:
+                raise self.error(
+                    "^T on a name not declared a matrix: transpose or power T?",
+                    "declare the matrix ('matrix W m n', 'vector x n') or T ('scalar T')",
+                    tok,
+                )
+        if text in (r"\prime", "'"):
+            raise self.error("a prime on a non-function", "write f'(x) for a derivative", tok)
+        exponent = self.sub(span).expr()
+        if _is_matrix(base):
+            if exponent == -1:
+                return sp.Inverse(base)
+            if isinstance(exponent, sp.Integer) and exponent > 0:
+                return sp.MatPow(base, exponent)
+            raise self.error("a matrix to a non-integer power", "check the exponent", tok)
+        return _power(base, exponent, self, tok)
+
+    # -- atoms ---------------------------------------------------------------------------
+    def atom(self) -> Any:
+        tok = self.peek()
+        if tok.kind == "num":
+            self.next()
+            return sp.Rational(tok.text) if "." in tok.text else sp.Integer(tok.text)
+        if tok.kind == "sym" and tok.text in ("(", "["):
+            closer = ")" if tok.text == "(" else "]"
+            close = self._matching(self.i, tok.text, closer)
+            inner = self.sub((self.i + 1, close))
+            self.i = close + 1
+            value = inner.expr()
+            if inner.peek().kind != "end":
+                raise inner.error("unexpected text inside brackets", "check commas and operators")
+            return value
+        if tok.kind == "sym" and tok.text == "{":
+            span = self.group_span()
+            return self.sub(span).whole()
+        if tok.kind == "cmd" and tok.text == r"\{":
+            close = self._matching(self.i, r"\{", r"\}")
+            inner = self.sub((self.i + 1, close))
+            self.i = close + 1
+            return inner.whole()
+        if tok.kind == "sym" and tok.text == "|":
+            close = self._find_bar(self.i + 1)
+            inner = self.sub((self.i + 1, close))
+            self.i = close + 1
+            return _apply(sp.Abs, [inner.whole()], self, tok)
+        if tok.kind == "cmd":
+            return self.command(tok)
+        if tok.kind == "letter":
+            return self.name_atom()
+        raise self.error("expected a number, a name or a bracket", "check the formula")
+
+    def whole(self) -> Any:
+        value = self.expr()
+        if self.peek().kind != "end":
+            raise self.error("unexpected text in a group", "check the braces")
+        return value
+
+    def _find_bar(self, start: int) -> int:
+        depth = 0
+        for j in range(start, self.stop):
+            t = self.toks[j]
+            if t.text in ("(", "[", "{") and t.kind == "sym":
+                depth += 1
+            elif t.text in (")", "]", "}") and t.kind == "sym":
+                depth -= 1
+            elif t.text == "|" and depth == 0:
+                return j
+        raise self.error("'|' is never closed", "add the closing '|'")
+
+    def command(self, tok: Token) -> Any:
+        name = tok.text
+        if name == r"\frac":
+            self.next()
+            return self.fraction(tok)
+        if name == r"\sqrt":
+            self.next()
+            index = None
+            if self.at("["):
+                close = self._matching(self.i, "[", "]")
+                index = self.sub((self.i + 1, close)).whole()
+                self.i = close + 1
+            radicand = self.sub(self.group_span()).whole()
+            if index is None:
+                return _apply(sp.sqrt, [radicand], self, tok)
+            return _power(radicand, 1 / index, self, tok)
+        if name in (r"\sum", r"\prod"):
+            self.next()
+            return self.big_operator(tok)
+        if name == r"\begin":
+            self.next()
+            env = self.raw(self.group_span())
+            if env != "cases":
+                raise self.error(f"environment '{env}'", "only cases is read inside a formula", tok)
+            return self.cases(tok)
+        if name == r"\infty":
+            self.next()
+            return sp.oo
+        if name == r"\nabla":
+            self.next()
+            return self.nabla(tok)
+        if name == r"\mathbb":
+            self.next()
+            letter = self.raw(self.group_span())
+            if letter == "E":
+                return self.expectation(tok)
+            raise self.error(f"\\mathbb{{{letter}}} in an expression", "sets are not read", tok)
+        if name in COMMAND_FUNCTIONS:
+            self.next()
+            return self.call(name[1:], tok, command=True)
+        if (
+            name[1:] in GREEK
+            or name in DECORATIONS
+            or name in BOLD
+            or name in WORD_WRAPPERS
+            or name == r"\partial"
+        ):
+            return self.name_atom()
+        if name == r"\partial":
+            raise self.error("∂ outside a fraction", r"write \frac{\partial L}{\partial w}", tok)
+        raise self.error(f"the command {name}", "it has no meaning symml knows", tok)
+
+    # -- names ---------------------------------------------------------------------------
+    def base_name(self) -> tuple[str, bool]:
+        """The bare name at the cursor and whether it was spelled as a word."""
+        tok = self.next()
+        if tok.kind == "letter":
+            run = tok.text
+            j = self.i
+            while (
+                j < self.stop
+                and self.toks[j].kind == "letter"
+                and self.toks[j].pos == self.toks[j - 1].end
+            ):
+                run += self.toks[j].text
+                j += 1
+            for length in range(len(run), 1, -1):
+                word = run[:length]
+                if self.s.table.get(word) is not None or word in self.s.table.depends:
+                    self.i += length - 1
+                    return word, True
+                if (
+                    word.lower() in KNOWN_FUNCTIONS
+                    and self.toks[self.i + length - 1 : self.i + length]
+                    and self._call_follows(self.i + length - 1)
+                ):
+                    self.i += length - 1
+                    self.s.note(
+                        f"'{word}' read as the function {word} (write \\operatorname{{{word}}})"
+                    )
+                    return word, True
+            if len(run) > 1 and (run.lower() in SUSPICIOUS_WORDS or run.lower() in KNOWN_FUNCTIONS):
+                raise self.error(
+                    f"'{run}' is a multi-letter name or a product of letters",
+                    f"write \\mathrm{{{run}}} for the name, or declare it; or "
+                    f"{' '.join(run)} with spaces and \\cdot for a product",
+                    tok,
+                )
+            return run[0], False
+        if tok.text == r"\partial":
+            raise self.error("∂ outside a fraction", r"write \frac{\partial L}{\partial w}", tok)
+        if tok.text[1:] in GREEK:
+            return tok.text[1:], False
+        if tok.text in DECORATIONS:
+            inner = self.sub(self.group_span())
+            name, word = inner.base_name()
+            if inner.peek().kind != "end":
+                raise inner.error("a decoration over more than a name", "decorate one letter")
+            return name + DECORATIONS[tok.text], word
+        if tok.text in BOLD:
+            inner = self.sub(self.group_span())
+            name, word = inner.base_name()
+            if inner.peek().kind != "end":
+                raise inner.error("bold over more than a name", "make one letter bold")
+            self.s.note("bold face ignored: \\mathbf{x} is the name x")
+            return name, word
+        if tok.text in WORD_WRAPPERS:
+            span = self.group_span()
+            text = self.raw(span)
+            if not text or not all(c.isalnum() or c == "_" for c in text):
+                raise self.error(f"'{text}' as a name", "use letters and digits", tok)
+            return text, True
+        raise self.error("expected a name", "check the formula", tok)
+
+    def _call_follows(self, j: int) -> bool:
+        k = j + 1
+        while k < self.stop and self.toks[k].text in ("'",):
+            k += 1
+        return k < self.stop and self.toks[k].text in ("(", "^")
+
+    def name_atom(self) -> Any:
+        start_tok = self.peek()
+        name, word = self.base_name()
+        sub_span: tuple[int, int] | None = None
+        primes = 0
+        pending: list[tuple[tuple[int, int], Token]] = []
+        pending_at = self.i
+        while self.at("_", "^", "'"):
+            tok = self.peek()
+            if tok.text == "'":
+                self.next()
+                primes += 1
+                continue
+            if tok.text == "_":
+                if sub_span is not None:
+                    raise self.error("two subscripts", "merge them into one {…}")
+                self.next()
+                sub_span = self.group_span()
+                continue
+            # a superscript: a layer label (l), a star, or a prime become part of the name
+            save = self.i
+            self.next()
+            span = self.group_span()
+            text = self.raw(span)
+            if text.startswith("(") and text.endswith(")") and self._is_label(text[1:-1]):
+                name = f"{name}^({text[1:-1]})"
+                self.s.note(f"^{{{text}}} read as a layer label (name {name}), not a power")
+                continue
+            if text in ("*", r"\star", r"\ast"):
+                name = f"{name}star"
+                continue
+            if text == r"\prime":
+                primes += 1
+                continue
+            if self.is_function_name(name, word) and primes == 0 and not pending:
+                pending.append((span, tok))  # σ^2(z) / tanh²(z): a power of the value
+                pending_at = save
+                continue
+            self.i = save
+            break
+        if self.is_function_name(name, word) and (self.at("(") or primes or name in ("log", "ln")):
+            return self.call(name, start_tok, sub_span=sub_span, primes=primes, power=pending)
+        if primes:
+            raise self.error(
+                f"a prime on '{name}', which is not a function",
+                "declare it: 'function f'",
+                start_tok,
+            )
+        if pending and name in ("sigma", "Phi") and sub_span is None:
+            self.i = pending_at  # σ² with no argument: the square of a symbol σ
+            pending = []
+        if pending:
+            raise self.error(
+                "a power of a function name with no argument", "add the argument", start_tok
+            )
+        value = self.resolve(name, sub_span, start_tok, word)
+        return value
+
+    @staticmethod
+    def _is_label(text: str) -> bool:
+        return bool(re.fullmatch(r"[A-Za-z][A-Za-z0-9]*([+-][0-9]+)?|[0-9]+", text))
+
+    def is_function_name(self, name: str, word: bool) -> bool:
+        declared = self.s.table.get(name)
+        if declared is not None:
+            return (
+                isinstance(declared, sp.FunctionClass)
+                or callable(declared)
+                and isinstance(declared, type)
+                and issubclass(declared, sp.Function)
+            )
+        if name.lower() in KNOWN_FUNCTIONS and (word or name in ("ln", "log", "exp")):
+            return True
+        if name in ("sigma", "Phi"):
+            return self.at("(") or self.at("'") or True
+        if name in FUNCTION_LETTERS and self.at("("):
+            return True
+        if word and len(name) > 1 and self.at("("):
+            return True  # \operatorname{softmax}(z): a call, known or refused
+        if name in AMBIGUOUS_CALL_LETTERS and self.at("("):
+            raise self.error(
+                f"'{name}(' may be a call or a product",
+                f"declare 'function {name}', or write {name} \\cdot (…) for a product",
+            )
+        return False
+
+    def resolve(self, name: str, sub_span: tuple[int, int] | None, tok: Token, word: bool) -> Any:
+        table = self.s.table
+        if sub_span is not None:
+            sub_text = self.raw(sub_span)
+            index_syms = self._index_symbols(sub_span)
+            family = table.get(name)
+            is_family = isinstance(family, sp.IndexedBase) or name in self.s.families
+            if (
+                index_syms is not None
+                and not is_family
+                and any(s in self.s.bound for s in index_syms)
+            ):
+                self.s.inferred.add(name)
+            if is_family:
+                base = (
+                    family
+                    if isinstance(family, sp.IndexedBase)
+                    else sp.IndexedBase(name, real=True)
+                )
+                indices = self._indices(sub_span, base)
+                return base[tuple(indices)]
+            sub_name = _subscript_name(sub_text)
+            if sub_name is None:
+                raise self.error(
+                    f"subscript '{sub_text}'", "use letters, digits or a declared family", tok
+                )
+            full = f"{name}_{sub_name}"
+            if table.get(full) is None and full not in table.depends:
+                self.s.note(f"{name} with subscript {sub_text} read as the name {full}")
+            return self.resolve(full, None, tok, True)
+        obj = table.get(name)
+        if name in table.depends:
+            args = [self.resolve(d, None, tok, True) for d in table.depends[name]]
+            head = obj if isinstance(obj, sp.FunctionClass) else sp.Function(name, real=True)
+            return head(*args)
+        if obj is not None:
+            if isinstance(obj, sp.IndexedBase):
+                raise self.error(f"'{name}' is an indexed family", f"subscript it: {name}_i", tok)
+            if isinstance(obj, sp.FunctionClass):
+                raise self.error(f"'{name}' is a function", f"call it: {name}(x)", tok)
+            return obj
+        if name in self.s.families:
+            raise self.error(f"'{name}' is an indexed family here", f"subscript it: {name}_i", tok)
+        if name == "e" and not word:
+            return sp.E
+        if name == "pi":
+            return sp.pi
+        if name.lower() in KNOWN_FUNCTIONS and word:
+            raise self.error(
+                f"the function '{name}' without an argument", "write it applied: f(x)", tok
+            )
+        if name == "I":
+            self.s.note("I read as a real symbol (not the imaginary unit)")
+        if name == "gamma":
+            self.s.note("γ read as a real symbol (not Euler's constant)")
+        return sp.Symbol(name, real=True)
+
+    def _index_symbols(self, span: tuple[int, int]) -> list[Any] | None:
+        toks = [t for t in self.toks[span[0] : span[1]] if t.text != ","]
+        if toks and all(t.kind == "letter" for t in toks):
+            return [self._index(t.text) for t in toks]
+        return None
+
+    def _index(self, letter: str) -> Any:
+        for s in self.s.bound:
+            if s.name == letter:
+                return s
+        declared = self.s.table.get(letter)
+        if isinstance(declared, sp.Symbol):
+            return declared
+        return sp.Symbol(letter, **INDEX_ASSUMPTIONS)
+
+    def _indices(self, span: tuple[int, int], base: sp.IndexedBase) -> list[Any]:
+        rank = len(base.shape) if base.shape is not None else None
+        toks = self.toks[span[0] : span[1]]
+        if any(t.text == "," for t in toks):
+            parts, start = [], span[0]
+            for j in range(span[0], span[1]):
+                if self.toks[j].text == ",":
+                    parts.append((start, j))
+                    start = j + 1
+            parts.append((start, span[1]))
+            indices = [self.sub(p).whole() for p in parts]
+        elif (
+            rank
+            and rank > 1
+            and all(t.kind in ("letter", "num") for t in toks)
+            and len(toks) == rank
+        ):
+            indices = [
+                self._index(t.text) if t.kind == "letter" else sp.Integer(t.text) for t in toks
+            ]
+        else:
+            save = list(self.s.bound)
+            inner = self.sub(span)
+            if all(t.kind == "letter" for t in toks) and len(toks) == 1:
+                indices = [self._index(toks[0].text)]
+            else:
+                indices = [inner.whole()]
+            self.s.bound[:] = save
+        if rank is not None and len(indices) != rank:
+            raise self.error(f"'{base}' takes {rank} indices", "check the subscript")
+        return indices
+
+    # -- calls ---------------------------------------------------------------------------
+    def call(
+        self,
+        name: str,
+        tok: Token,
+        *,
+        command: bool = False,
+        sub_span: tuple[int, int] | None = None,
+        primes: int = 0,
+        power: list[tuple[tuple[int, int], Token]] | None = None,
+    ) -> Any:
+        power = list(power or [])
+        if command:
+            while self.at("'"):
+                self.next()
+                primes += 1
+            if self.at("_"):
+                self.next()
+                sub_span = self.group_span()
+            if self.at("^"):
+                ptok = self.next()
+                power.append((self.group_span(), ptok))
+        head, arity, label = self.function_head(name, sub_span, tok)
+        if self.at("("):
+            close = self._matching(self.i, "(", ")")
+            args = self._arguments((self.i + 1, close))
+            self.i = close + 1
+        elif command and name in ("max", "min") and self.at(r"\{"):
+            close = self._matching(self.i, r"\{", r"\}")
+            args = self._arguments((self.i + 1, close))
+            self.i = close + 1
+        elif command or name in ("log", "ln"):
+            if name in ("max", "min"):
+                raise self.error(f"\\{name} over an index", "write \\max(a, b) with arguments", tok)
+            if not self.starts_atom(self.peek()):
+                raise self.error(f"{label} without an argument", "add (…)", tok)
+            args = [self.factor()]
+            if self.starts_atom(self.peek()) and not self.at(r"\sum", r"\prod"):
+                raise self.error(
+                    f"where the argument of {label} ends", f"write {label}(…) with parentheses"
+                )
+        else:
+            raise self.error(f"{label} without an argument", "add (…)", tok)
+        if arity > 0 and len(args) != arity:
+            if head is F.leaky_relu and len(args) == 1 and sub_span is not None:
+                args.append(self.sub(sub_span).whole())
+            else:
+                raise self.error(
+                    f"{label} takes {arity} argument(s), got {len(args)}", "check the commas", tok
+                )
+        if primes:
+            value = self.derivative_of_function(head, args, primes, label, tok)
+        else:
+            value = _apply(head, args, self, tok)
+        for span, ptok in power:
+            exponent = self.sub(span).whole()
+            if exponent == -1:
+                raise self.error(f"{label}^{{-1}}: inverse or reciprocal?", "write 1/f(x)", ptok)
+            value = _power(value, exponent, self, ptok)
+        return value
+
+    def _arguments(self, span: tuple[int, int]) -> list[Any]:
+        parts, start, depth = [], span[0], 0
+        for j in range(span[0], span[1]):
+            t = self.toks[j]
+            if t.kind == "sym" and t.text in "([{":
+                depth += 1
+            elif t.kind == "sym" and t.text in ")]}":
+                depth -= 1
+            elif t.text == "," and depth == 0:
+                parts.append((start, j))
+                start = j + 1
+        parts.append((start, span[1]))
+        if parts == [(span[0], span[0])]:
+            raise self.error("a call with no argument", "add the argument")
+        return [self.sub(p).whole() for p in parts]
+
+    def function_head(
+        self, name: str, sub_span: tuple[int, int] | None, tok: Token
+    ) -> tuple[Any, int, str]:
+        declared = self.s.table.get(name)
+        if sub_span is not None and name.lower() not in ("log", "leakyrelu"):
+            sub_name = _subscript_name(self.raw(sub_span))
+            full = f"{name}_{sub_name}" if sub_name else None
+            if full and isinstance(self.s.table.get(full), sp.FunctionClass):
+                return self.s.table.get(full), -1, full
+            if full and name in FUNCTION_LETTERS and declared is None:
+                self.s.note(f"{full} read as an unspecified function")
+                return sp.Function(full, real=True), -1, full
+            raise self.error(f"a subscript on the function {name}", "declare the function", tok)
+        if isinstance(declared, sp.FunctionClass):
+            return declared, -1, name
+        if name == "sigma" and declared is None:
+            if self.s.table.sigma == "generic":
+                self.s.note("σ read as an unspecified activation ('sigma generic')")
+                return sp.Function("sigma", real=True), 1, "σ"
+            self.s.note("σ read as the sigmoid (declare 'sigma generic' for any activation)")
+            return F.sigmoid, 1, "σ"
+        if name == "Phi" and declared is None:
+            self.s.note("Φ read as the standard normal CDF")
+            return F.Phi, 1, "Φ"
+        if name.lower() in ("log", "ln"):
+            if sub_span is not None and name.lower() == "log":
+                base = self.sub(sub_span).whole()
+                self.s.note(f"\\log_{{{base}}} read as the base-{base} logarithm")
+                return (lambda x, b=base: sp.log(x, b)), 1, f"log_{base}"
+            if name == "log":
+                self.s.note("\\log read as the natural logarithm")
+            return sp.log, 1, name
+        if name.lower() in KNOWN_FUNCTIONS:
+            head, arity = KNOWN_FUNCTIONS[name.lower()]
+            return head, arity, name
+        if name in FUNCTION_LETTERS:
+            self.s.note(f"{name}(…) read as an unspecified function {name}")
+            return sp.Function(name, real=True), -1, name
+        raise self.error(f"'{name}' is not a known function", f"declare 'function {name}'", tok)
+
+    def derivative_of_function(
+        self, head: Any, args: list[Any], order: int, label: str, tok: Token
+    ) -> Any:
+        if len(args) != 1:
+            raise self.error(f"{label}' of several arguments", "write a partial derivative", tok)
+        (arg,) = args
+        if _is_matrix(arg):
+            d = sp.Dummy("d", real=True)
+            return arg.applyfunc(sp.Lambda(d, sp.Derivative(head(d), (d, order))))
+        if isinstance(arg, sp.Symbol):
+            value = sp.Derivative(head(arg), (arg, order))
+        else:
+            d = sp.Symbol("_u", real=True)
+            value = sp.Subs(sp.Derivative(head(d), (d, order)), d, arg)
+        self.s.note(f"{label}{chr(39) * order}(…) read as a derivative of {label}")
+        return value
+
+    # -- derivatives, sums, cases ----------------------------------------------------------
+    def fraction(self, tok: Token) -> Any:
+        num = self.group_span()
+        den = self.group_span()
+        diff = self._differential_operator(num, den)
+        if diff is None:
+            top = self.sub(num).whole()
+            bottom = self.sub(den).whole()
+            return _div(top, bottom, self, tok)
+        operand_span, wrts, order = diff
+        if operand_span is None:
+            operand = self.term()  # \frac{d}{dz} applies to the rest of the product
+        else:
+            operand = self.sub(operand_span).whole()
+        return self.derivative(operand, wrts, order, tok)
+
+    def _differential_operator(
+        self, num: tuple[int, int], den: tuple[int, int]
+    ) -> tuple[tuple[int, int] | None, list[tuple[Any, int]], int] | None:
+        top = self._marker(num[0], num[1])
+        if top is None:
+            return None
+        kind, after = top
+        order = 1
+        if after < num[1] and self.toks[after].text == "^":
+            p = self.sub((after + 1, num[1]))
+            span = p.group_span()
+            text = self.raw(span)
+            if not text.isdigit():
+                return None
+            order = int(text)
+            after = p.i
+        wrts: list[tuple[Any, int]] = []
+        j = den[0]
+        while j < den[1]:
+            mark = self._marker(j, den[1])
+            if mark is None or mark[1] >= den[1]:
+                return None
+            p = self.sub((mark[1], den[1]))
+            var = p.factor_no_power()
+            power = 1
+            if p.at("^"):
+                p.next()
+                text = p.raw(p.group_span())
+                if not text.isdigit():
+                    raise self.error("a non-integer order", "write ∂x^2 for a second derivative")
+                power = int(text)
+            if not isinstance(var, (sp.Symbol, sp.MatrixSymbol, sp.Indexed, AppliedUndef)):
+                raise self.error("differentiating with respect to an expression", "use a name")
+            wrts.append((var, power))
+            j = p.i
+        if not wrts:
+            return None
+        if sum(p for _, p in wrts) != order:
+            raise self.error(
+                "the orders of the numerator and denominator differ", "check d^n / dx^n"
+            )
+        operand = (after, num[1]) if after < num[1] else None
+        return operand, wrts, order
+
+    def _marker(self, j: int, stop: int) -> tuple[str, int] | None:
+        """A differential sign at token j: d, \\partial or \\mathrm{d}; returns the next index."""
+        if j >= stop:
+            return None
+        t = self.toks[j]
+        if t.text == r"\partial":
+            return "partial", j + 1
+        if t.kind == "letter" and t.text == "d" and self.s.table.get("d") is None:
+            return "d", j + 1
+        if t.text == r"\mathrm" and j + 3 < stop + 1 and self.toks[j + 1].text == "{":
+            if self.toks[j + 2].text == "d" and self.toks[j + 3].text == "}":
+                return "d", j + 4
+        return None
+
+    def factor_no_power(self) -> Any:
+        """One name (with its subscript) but not its power: the x of ∂x^2."""
+        tok = self.peek()
+        if tok.kind == "letter" or tok.kind == "cmd":
+            name, word = self.base_name()
+            sub_span = None
+            while self.at("^") and self.peek(1).text == "{" and self.peek(2).text == "(":
+                self.next()
+                span = self.group_span()
+                name = f"{name}^({self.raw(span)[1:-1]})"
+            if self.at("_"):
+                self.next()
+                sub_span = self.group_span()
+            return self.resolve(name, sub_span, tok, word)
+        raise self.error("expected the variable of a derivative", "write ∂x or dx")
+
+    def derivative(self, operand: Any, wrts: list[tuple[Any, int]], order: int, tok: Token) -> Any:
+        def depends(e: Any, v: Any) -> bool:
+            if not isinstance(e, sp.Basic):
+                return False
+            if isinstance(v, sp.Indexed):
+                return any(a.base == v.base for a in e.atoms(sp.Indexed)) or e.has(v)
+            return e.has(v)
+
+        if all(depends(operand, v) for v, _ in wrts):
+            return sp.Derivative(operand, *[(v, p) for v, p in wrts])
+        if isinstance(operand, sp.Number) or (
+            isinstance(operand, sp.Basic) and not operand.free_symbols
+        ):
+            return sp.Derivative(operand, *[(v, p) for v, p in wrts])
+        bare = isinstance(operand, (sp.Symbol, sp.MatrixSymbol, sp.Indexed, AppliedUndef))
+        if bare and len(wrts) == 1 and wrts[0][1] == 1:
+            wrt = wrts[0][0]
+            name = f"d{_flat(operand)}_d{_flat(wrt)}"
+            symbol: Any
+            if isinstance(wrt, sp.MatrixSymbol):
+                symbol = sp.MatrixSymbol(name, *wrt.shape)
+            else:
+                symbol = sp.Symbol(name, real=True)
+            self.s.gradients[symbol] = (operand, wrt)
+            self.s.note(
+                f"∂{operand}/∂{wrt} read as the gradient symbol {name}: nothing says {operand} "
+                f"depends on {wrt} (declare 'depends {operand} {wrt}' for a derivative)"
+            )
+            return symbol
+        raise self.error(
+            "the differentiated expression does not mention the variable",
+            "declare what depends on it ('depends yhat z'), or it is 0",
+            tok,
+        )
+
+    def nabla(self, tok: Token) -> Any:
+        wrt: Any = None
+        if self.at("_"):
+            self.next()
+            p = self.sub(self.group_span())
+            wrt = p.factor_no_power()
+        operand = self.factor()
+        if wrt is None:
+            if isinstance(operand, AppliedUndef) and len(operand.args) == 1:
+                wrt = operand.args[0]
+            else:
+                raise self.error("∇ without a variable", r"write \nabla_{\theta} L", tok)
+        return self.derivative(operand, [(wrt, 1)], 1, tok)
+
+    def big_operator(self, tok: Token) -> Any:
+        lower: tuple[int, int] | None = None
+        upper: tuple[int, int] | None = None
+        while self.at("_", "^"):
+            which = self.next().text
+            span = self.group_span()
+            if which == "_":
+                lower = span
+            else:
+                upper = span
+        if lower is None:
+            raise self.error("a sum without an index", r"write \sum_{i=1}^{n}", tok)
+        toks = self.toks[lower[0] : lower[1]]
+        if not toks or toks[0].kind != "letter" or (len(toks) > 1 and toks[1].text != "="):
+            raise self.error("a sum index that is not one letter", r"write \sum_{i=1}^{n}", tok)
+        index = self._index(toks[0].text)
+        if not isinstance(index, sp.Symbol):
+            raise self.error("a sum index that is not a symbol", "use a fresh letter", tok)
+        start = self.sub((lower[0] + 2, lower[1])).whole() if len(toks) > 1 else None
+        end = self.sub(upper).whole() if upper is not None else None
+        self.s.bound.append(index)
+        try:
+            body = self.term()
+        finally:
+            self.s.bound.pop()
+        if start is None:
+            start = sp.Integer(1)
+            self.s.note(f"Σ_{index} read as running from {index} = 1")
+        if end is None:
+            end = self._bound_from_body(body, index, tok)
+        cls = sp.Sum if tok.text == r"\sum" else sp.Product
+        return cls(body, (index, start, end))
+
+    def _bound_from_body(self, body: Any, index: Any, tok: Token) -> Any:
+        for ind in (
+            sorted(body.atoms(sp.Indexed), key=sp.default_sort_key)
+            if isinstance(body, sp.Basic)
+            else []
+        ):
+            if ind.base.shape is not None and index in ind.indices:
+                dim = ind.indices.index(index)
+                self.s.note(f"Σ_{index} runs to the size {ind.base.shape[dim]} of {ind.base}")
+                return ind.base.shape[dim]
+        if self.s.table.default_size:
+            size = self.s.table.get(self.s.table.default_size)
+            size = (
+                size
+                if size is not None
+                else sp.Symbol(self.s.table.default_size, **SIZE_ASSUMPTIONS)
+            )
+            self.s.note(f"Σ_{index} runs to the default size {size} (no bound written)")
+            return size
+        raise self.error(
+            "a sum without an upper bound over an undeclared family",
+            r"write \sum_{i=1}^{n} or declare the family ('indexed y n')",
+            tok,
+        )
+
+    def cases(self, tok: Token) -> Any:
+        rows: list[tuple[int, int]] = []
+        start = self.i
+        depth = 0
+        j = self.i
+        while j < self.stop:
+            t = self.toks[j]
+            if t.text == r"\begin":
+                depth += 1
+            elif t.text == r"\end":
+                if depth == 0:
+                    break
+                depth -= 1
+            elif t.text == "\\\\" and depth == 0:
+                rows.append((start, j))
+                start = j + 1
+            j += 1
+        else:
+            raise self.error("cases is never closed", r"add \end{cases}", tok)
+        rows.append((start, j))
+        self.i = j + 1
+        env = self.raw(self.group_span())
+        if env != "cases":
+            raise self.error(r"\end does not match \begin{cases}", "check the environment", tok)
+        pieces = []
+        for row in rows:
+            if row[0] == row[1]:
+                continue
+            amp = [k for k in range(*row) if self.toks[k].text == "&"]
+            if len(amp) != 1:
+                raise self.error(
+                    "a cases row without one '&'", "write value & condition", self.toks[row[0]]
+                )
+            value = self.sub((row[0], amp[0])).whole()
+            pieces.append((value, self.condition((amp[0] + 1, row[1]))))
+        if not pieces:
+            raise self.error("empty cases", "add rows", tok)
+        return sp.Piecewise(*pieces)
+
+    def condition(self, span: tuple[int, int]) -> Any:
+        j, stop = span
+        words = ""
+        while j < stop and self.toks[j].text in WORD_WRAPPERS:
+            p = self.sub((j + 1, stop))
+            inner = p.group_span()
+            words = self.raw(inner).lower()
+            j = p.i
+            if words.strip(" ,") in ("otherwise", "else", "elsewhere"):
+                return sp.true
+        while j < stop and self.toks[j].text in (",", "if"):
+            j += 1
+        if j < stop - 1 and self.raw((j, j + 2)) == "if":
+            j += 2
+        if j >= stop:
+            raise self.error("a cases row without a condition", r"add & \text{otherwise}")
+        value, relation = self.sub((j, stop)).full()
+        if relation is None or relation in ("=", ":="):
+            if relation == "=":
+                return value
+            raise self.error("a condition that is not a relation", "write z > 0", self.toks[j])
+        return value
+
+    def expectation(self, tok: Token) -> Any:
+        import sympy.stats as stats
+
+        if self.at("_"):
+            raise self.error(
+                r"\mathbb{E} with a subscript", r"declare the random symbols instead", tok
+            )
+        if not self.at("["):
+            raise self.error(r"\mathbb{E} without brackets", r"write \mathbb{E}[X]", tok)
+        close = self._matching(self.i, "[", "]")
+        inner = self.sub((self.i + 1, close)).whole()
+        self.i = close + 1
+        if not (isinstance(inner, sp.Basic) and inner.atoms(stats.rv.RandomSymbol)):
+            raise self.error(
+                r"\mathbb{E} of a quantity not declared random",
+                "pass sympy.stats random symbols in symbols=",
+                tok,
+            )
+        self.s.note("𝔼[·] read as an unevaluated expectation")
+        return stats.Expectation(inner)
+
+
+def _subscript_name(text: str) -> str | None:
+    for wrapper in ("\\mathrm", "\\text", "\\operatorname", "\\textrm"):
+        text = text.replace(wrapper, "")
+    text = text.replace("{", "").replace("}", "").replace("\\", "")
+    text = text.replace(",", "")
+    if text and all(c.isalnum() or c in "+-" for c in text):
+        return text
+    return None
+
+
+def _flat(e: Any) -> str:
+    if isinstance(e, sp.Indexed):
+        return str(e.base).replace("_", "") + "".join(str(i) for i in e.indices)
+    if isinstance(e, AppliedUndef):
+        return type(e).__name__.replace("_", "")
+    return str(e).replace("_", "")
+
+
+def _is_matrix(e: Any) -> bool:
+    return isinstance(e, (MatrixExpr, sp.MatrixBase))
+
+
+def _add(a: Any, b: Any, p: _Parser) -> Any:
+    if _is_matrix(a) != _is_matrix(b):
+        raise p.error("a matrix plus a scalar", "check which names are matrices")
+    if _is_matrix(a) and a.shape != b.shape:
+        raise p.error(f"shapes {a.shape} and {b.shape} added", "check the declared shapes")
+    return a + b
+
+
+def _mul(a: Any, b: Any, p: _Parser) -> Any:
+    if _is_matrix(a) and _is_matrix(b) and a.shape[1] != b.shape[0]:
+        raise p.error(f"shapes {a.shape} and {b.shape} multiplied", "check the declared shapes")
+    return a * b
+
+
+def _div(a: Any, b: Any, p: _Parser, tok: Token | None = None) -> Any:
+    if _is_matrix(b):
+        raise p.error("division by a matrix", "multiply by an inverse, A^{-1}", tok)
+    if b == 0:
+        raise p.error("division by zero", "check the formula", tok)
+    return a / b
+
+
+def _hadamard(a: Any, b: Any, p: _Parser) -> Any:
+    if not (_is_matrix(a) and _is_matrix(b)):
+        p.s.note("⊙ between scalars read as a product")
+        return a * b
+    if a.shape != b.shape:
+        raise p.error(f"shapes {a.shape} and {b.shape} in ⊙", "check the declared shapes")
+    return sp.hadamard_product(a, b)
+
+
+def _power(base: Any, exponent: Any, p: _Parser, tok: Token | None = None) -> Any:
+    if _is_matrix(exponent):
+        raise p.error("a matrix exponent", "check the formula", tok)
+    if base == sp.E and not _is_matrix(exponent):
+        return sp.exp(exponent)
+    if isinstance(base, sp.Number) and isinstance(exponent, sp.Number):
+        big = abs(exponent) > 64 or abs(base) > 10**6 or (base == 0 and exponent < 0)
+        if big:
+            return sp.Pow(base, exponent, evaluate=False)
+    return base**exponent
+
+
+def _apply(head: Any, args: list[Any], p: _Parser, tok: Token) -> Any:
+    if len(args) == 1 and _is_matrix(args[0]):
+        if isinstance(args[0], sp.MatrixBase):
+            return args[0].applyfunc(head)
+        return args[0].applyfunc(head)
+    if any(_is_matrix(a) for a in args):
+        raise p.error(
+            "a function of several arguments applied to a matrix", "apply it elementwise", tok
+        )
+    return head(*args)
+
+
+def _relate(kind: str, a: Any, b: Any, p: _Parser) -> Any:
+    if kind in ("=", ":="):
+        if _is_matrix(a) != _is_matrix(b) or (_is_matrix(a) and a.shape != b.shape):
+            raise p.error("the two sides have different shapes", "check the declarations")
+        return sp.Eq(a, b, evaluate=False)
+    if _is_matrix(a) or _is_matrix(b):
+        raise p.error("an inequality between matrices", "compare scalars")
+    ops: Mapping[str, Any] = {"<": sp.Lt, ">": sp.Gt, "<=": sp.Le, ">=": sp.Ge, "!=": sp.Ne}
+    return ops[kind](a, b, evaluate=False)

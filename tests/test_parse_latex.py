@@ -1,0 +1,220 @@
+"""The LaTeX reader: the measured pitfalls of bare parsers, the corpus, errors, threads."""
+
+from __future__ import annotations
+
+import re
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import sympy as sp
+
+from symml.functions import relu, sigmoid
+from symml.parse import LatexParseError, SymbolTable, parse_latex, read_latex
+
+sys.path.insert(0, str(Path(__file__).parent / "data"))
+from corpus import CORPUS, RAISES, namespace  # noqa: E402
+
+z, x = sp.Symbol("z", real=True), sp.Symbol("x", real=True)
+MATS = SymbolTable.parse("matrix W m n\nvector x n\nvector b m\nvector z m")
+
+
+def same(got, expected) -> bool:
+    """Structural equality, up to dummy names and to how SymPy happened to distribute."""
+    if got == expected:
+        return True
+    strip = re.compile(r"dummy_index=\d+")
+    if strip.sub("", sp.srepr(got)) == strip.sub("", sp.srepr(expected)):
+        return True
+    if isinstance(got, sp.Equality) and isinstance(expected, sp.Equality):
+        return same(got.lhs, expected.lhs) and same(got.rhs, expected.rhs)
+    if isinstance(got, sp.Expr) and isinstance(expected, sp.Expr):
+        if got.free_symbols != expected.free_symbols:
+            return False
+        return sp.simplify(got - expected) == 0
+    return False
+
+
+def classify(latex: str, expected: str, decl: str) -> str:
+    try:
+        got = parse_latex(latex, symbols=SymbolTable.parse(decl))
+    except LatexParseError:
+        return "raised-as-expected" if expected == RAISES else "raised"
+    if expected == RAISES:
+        return "wrong"
+    return "correct" if same(got, eval(expected, namespace())) else "wrong"
+
+
+def test_corpus_is_read_correctly_or_refused_never_silently_wrong():
+    outcomes = {(latex, decl): classify(latex, expected, decl) for latex, expected, decl in CORPUS}
+    wrong = [k for k, v in outcomes.items() if v == "wrong"]
+    refused = [k for k, v in outcomes.items() if v == "raised"]
+    assert len(CORPUS) >= 80
+    assert wrong == []
+    good = sum(v in ("correct", "raised-as-expected") for v in outcomes.values())
+    assert good / len(CORPUS) >= 0.95, refused
+
+
+# -- each pitfall of the bare parsers, fixed ---------------------------------------------------
+def test_log_is_natural_and_log2_is_base_two():
+    assert parse_latex(r"\log x") == sp.log(x)
+    assert parse_latex(r"\log_2 x") == sp.log(x, 2)
+
+
+def test_e_to_a_power_is_exp():
+    assert parse_latex(r"e^{-z}") == sp.exp(-z)
+
+
+def test_primes_are_derivatives_not_dropped():
+    got = parse_latex(r"\sigma'(z)")
+    assert got == sp.Derivative(sigmoid(z), z)
+    assert got.doit() == sigmoid(z).diff(z)
+
+
+def test_partial_fraction_and_d_dz_forms():
+    L = sp.Function("L", real=True)
+    W = sp.MatrixSymbol("W", sp.Symbol("m", integer=True, positive=True, real=True), 1)
+    table = SymbolTable.parse("vector W m\ndepends L W")
+    assert parse_latex(r"\frac{\partial L}{\partial W}", symbols=table) == sp.Derivative(L(W), W)
+    assert parse_latex(r"\frac{d}{dz} z^2") == sp.Derivative(z**2, z)
+
+
+def test_calls_are_calls_not_products():
+    got = parse_latex(r"\sigma(Wx+b)", symbols=MATS)
+    assert isinstance(got, sp.matrices.expressions.applyfunc.ElementwiseApplyFunction)
+    assert parse_latex(r"f(x + 1)") == sp.Function("f", real=True)(x + 1)
+
+
+def test_operatorname_mathrm_text_name_functions():
+    assert parse_latex(r"\operatorname{ReLU}(z)") == relu(z)
+    assert parse_latex(r"\mathrm{ReLU}(z)") == relu(z)
+    assert parse_latex(r"\text{sigmoid}(z)") == sigmoid(z)
+    with pytest.raises(LatexParseError, match="softmax"):
+        parse_latex(r"\operatorname{softmax}(z)")
+
+
+def test_case_is_kept():
+    got = parse_latex("W + w")
+    assert {s.name for s in got.free_symbols} == {"W", "w"}
+
+
+def test_gamma_and_I_are_symbols():
+    assert parse_latex(r"\gamma") == sp.Symbol("gamma", real=True)
+    assert parse_latex("I") == sp.Symbol("I", real=True)
+    assert parse_latex(r"\pi") == sp.pi
+
+
+def test_transpose_needs_a_declared_matrix():
+    W = MATS.get("W")
+    assert parse_latex(r"W^T", symbols=MATS) == W.T
+    assert parse_latex(r"W^\top", symbols=MATS) == W.T
+    with pytest.raises(LatexParseError, match="transpose or power"):
+        parse_latex("x^T")
+
+
+def test_layer_label_is_not_a_power():
+    assert parse_latex(r"W^{(l)}") == sp.Symbol("W^(l)", real=True)
+
+
+def test_project_naming_convention():
+    assert parse_latex(r"\hat{y}_i") == sp.Symbol("yhat_i", real=True)
+    assert parse_latex(r"\beta_1") == sp.Symbol("beta_1", real=True)
+    assert parse_latex(r"\eta_{max}") == sp.Symbol("eta_max", real=True)
+
+
+def test_multi_letter_names_refused_unless_declared():
+    with pytest.raises(LatexParseError) as err:
+        parse_latex(r"lr \cdot g")
+    assert err.value.fragment.startswith("lr") and err.value.position == 0
+    assert "\\mathrm{lr}" in err.value.hint
+    assert parse_latex(r"lr \cdot g", symbols={"lr": "scalar"}) == sp.Symbol(
+        "lr", real=True
+    ) * sp.Symbol("g", real=True)
+
+
+def test_relations_are_kept_not_solved():
+    r = read_latex(r"\theta := \theta - \eta g")
+    assert r.relation == ":=" and isinstance(r.expr, sp.Equality)
+    assert read_latex(r"\theta \leftarrow \theta").relation == ":="
+    assert read_latex("a = b").relation == "="
+
+
+def test_cases_is_piecewise():
+    got = parse_latex(r"\begin{cases} z & z > 0 \\ 0 & \text{otherwise} \end{cases}")
+    assert got == sp.Piecewise((z, z > 0), (0, True))
+
+
+def test_sums_with_and_without_bounds():
+    i = sp.Symbol("i", integer=True, nonnegative=True, real=True)
+    n = sp.Symbol("n", integer=True, positive=True, real=True)
+    y = sp.IndexedBase("y", shape=(n,), real=True)
+    assert parse_latex(r"\sum_{i} y_i", symbols=SymbolTable.parse("indexed y n")) == sp.Sum(
+        y[i], (i, 1, n)
+    )
+    got = parse_latex(r"\sum_{i=1}^{n} y_i")
+    assert got == sp.Sum(sp.IndexedBase("y", real=True)[i], (i, 1, sp.Symbol("n", real=True)))
+    with pytest.raises(LatexParseError, match="upper bound"):
+        parse_latex(r"\sum_{i} y_i")
+
+
+def test_max_min_abs_odot():
+    assert parse_latex(r"\max(0, z)") == sp.Max(0, z)
+    assert parse_latex(r"\min\{x, z\}") == sp.Min(x, z)
+    assert parse_latex(r"|x|") == sp.Abs(x)
+    zz = MATS.get("z")
+    assert parse_latex(r"z \odot z", symbols=MATS) == sp.hadamard_product(zz, zz)
+
+
+def test_expectation_needs_random_symbols():
+    import sympy.stats as stats
+
+    X = stats.Normal("X", 0, 1)
+    assert parse_latex(r"\mathbb{E}[X^2]", symbols={"X": X}) == stats.Expectation(X**2)
+    with pytest.raises(LatexParseError, match="random"):
+        parse_latex(r"\mathbb{E}[x]")
+
+
+def test_undeclared_dependence_is_a_gradient_symbol_not_zero():
+    r = read_latex(r"\frac{\partial \hat{y}}{\partial z}")
+    assert r.expr != 0 and r.expr == sp.Symbol("dyhat_dz", real=True)
+    assert r.gradients[0][1:] == (sp.Symbol("yhat", real=True), z)
+    assert any("depends" in note for note in r.notes)
+
+
+def test_sigma_generic_by_declaration():
+    assert parse_latex(r"\sigma(z)", symbols=SymbolTable.parse("sigma generic")) == sp.Function(
+        "sigma", real=True
+    )(z)
+
+
+def test_error_carries_position_fragment_hint():
+    with pytest.raises(LatexParseError) as err:
+        parse_latex(r"x + \foo{y}")
+    assert err.value.position == 4
+    assert err.value.fragment.startswith(r"\foo")
+    assert err.value.hint
+    assert isinstance(err.value, ValueError)
+
+
+def test_bare_latex2sympy_pitfalls_are_real():
+    """What the layer fixes, measured on the bare parser it replaces."""
+    from latex2sympy2_extended import latex2sympy
+
+    assert latex2sympy(r"\log x").args[-1] == 10  # log(x, 10) kept unevaluated
+    assert latex2sympy("I") == sp.I
+    assert latex2sympy(r"2\frac{1}{2}") == sp.Rational(5, 2)
+    assert len(latex2sympy("W + w").free_symbols) == 1
+    assert not latex2sympy(r"\sigma(Wx+b)").atoms(sp.Function)
+
+
+def test_parsing_is_thread_safe_and_deterministic():
+    texts = [t for t, expected, decl in CORPUS if expected != RAISES and not decl and "sum" in t]
+
+    def run(text):
+        return sp.srepr(parse_latex(text))
+
+    serial = [run(t) for t in texts]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        parallel = list(pool.map(run, texts * 3))
+    assert parallel == serial * 3

@@ -1,0 +1,170 @@
+"""The cheat sheet: LaTeX/Markdown documents, the PDF build, figures, ``symml plot``."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+
+import pytest
+
+from symml import cli, sheet
+from symml.model import Status
+
+needs_tex = pytest.mark.skipif(
+    sheet.tex_engine() is None or shutil.which("pdftotext") is None,
+    reason="pdflatex/pdftotext missing: run .ci/install-tex.sh",
+)
+
+
+def run(monkeypatch, argv: list[str]) -> tuple[int, str]:
+    monkeypatch.setattr(cli, "EXTENSIONS", ("symml.sheet_cli",))
+    out = io.StringIO()
+    return cli.main(argv, out), out.getvalue()
+
+
+def test_escape_makes_user_names_safe():
+    assert sheet.escape("A & B 50% x_1 #2 {a}") == r"A \& B 50\% x\_1 \#2 \{a\}"
+    assert sheet.escape("σ′(z) ≤ 1") == r"\ensuremath{\sigma}'(z) \ensuremath{\leq} 1"
+    assert sheet.escape("ŷ₁") == r"$\hat{y}$\ensuremath{_{1}}"
+    assert sheet.escape("☃") == "?"
+
+
+def test_untypesettable_formula_is_reported_and_the_rest_builds(catalog, capsys):
+    formulas = catalog.part(12)
+    bad = formulas[1].id
+
+    def typeset(formula):
+        if formula.id == bad:
+            raise ValueError("printer exploded")
+        return sheet.latex(formula)
+
+    built = sheet.entries(formulas, typeset=typeset, with_gradients=False)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        f"symml sheet: {bad}: cannot be typeset (ValueError: printer exploded); left out"
+    ]
+    text = sheet.build_tex(catalog, built, sheet.SheetOptions(with_verdicts=False))
+    assert r"(formula not typeset)" in text
+    entries_part = text.split("Errata")[0]
+    assert entries_part.count(r"\formula{") == len(formulas) - 1
+    assert r"\end{document}" in text
+
+
+def test_user_catalog_names_are_escaped(catalog_dir, monkeypatch):
+    folder = catalog_dir(
+        {
+            "p01_odd.py": (
+                "import sympy as sp\n"
+                "from symml.declare import Part\n"
+                "P = Part(1, 'Odd & weird #1')\n"
+                "P.section('odd')\n"
+                "x = P.scalar('x')\n"
+                "P.formula('odd.one', 'Fish & chips 100% {x_1} #1', sheet='x^2', expr=x**2)\n"
+            )
+        }
+    )
+    code, text = run(monkeypatch, ["--catalog", str(folder), "sheet", "--no-verdicts"])
+    assert code == 0
+    assert r"\entry{Fish \& chips 100\% \{x\_1\} \#1}{odd.one}" in text
+    assert r"\partsection{1. Odd \& weird \#1}" in text
+    assert r"\formula{x^{2}}" in text
+
+
+def test_sheet_with_verdicts_marks_claims_and_witnesses(monkeypatch):
+    code, text = run(monkeypatch, ["sheet", "--part", "1", "--no-plots"])
+    assert code == 0
+    assert r"\verdict{ForestGreen}{proved}" in text
+    assert r"\verdict{orange}{conditional}" in text
+    assert r"\verdict{violet}{ambiguous}" in text
+    # ReLU'(0): the condition the sheet leaves out, on one line under the entry
+    assert r"\witness{conditional: holds when Ne(z, 0)}" in text
+    assert r"\witness{conditional: holds when alpha \textless{}= 1}" in text
+
+
+def test_markdown_format(monkeypatch):
+    code, text = run(monkeypatch, ["sheet", "--part", "12", "--format", "md", "--no-verdicts"])
+    assert code == 0
+    assert text.startswith("# ML formula sheet")
+    assert "## 12. Learning rate schedules" in text or "## 12." in text
+    assert "$$\n\\eta\\left(t\\right) = \\eta_{0} e^{- \\lambda t}\n$$" in text
+
+
+def test_unknown_part_is_a_usage_error(monkeypatch, capsys):
+    code, _ = run(monkeypatch, ["sheet", "--part", "99", "--no-verdicts"])
+    assert code == 2
+    assert "part 99" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="session")
+def compiled(tmp_path_factory, catalog):
+    """The whole catalog compiled once (no verdicts: they are tested above)."""
+    if sheet.tex_engine() is None:
+        pytest.skip("pdflatex missing: run .ci/install-tex.sh")
+    folder = tmp_path_factory.mktemp("sheet")
+    cli.EXTENSIONS = ("symml.sheet_cli",)
+    try:
+        out = io.StringIO()
+        code = cli.main(["sheet", "--no-verdicts", "--pdf", "-o", str(folder / "s.tex")], out)
+    finally:
+        cli.EXTENSIONS = ()
+    assert code == 0, out.getvalue()
+    return folder
+
+
+@needs_tex
+def test_pdf_compiles_cleanly(compiled):
+    log = (compiled / "s.log").read_text(errors="replace")
+    assert sheet.log_problems(log) == []
+    assert (compiled / "s.pdf").stat().st_size > 50_000
+
+
+@needs_tex
+def test_pdf_text_has_every_part_and_formula_names(compiled, catalog):
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(compiled / "s.pdf"), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    flat = " ".join(text.split())
+    for number, title in catalog.parts:
+        assert f"{number}. {title}" in flat, title
+    for name in ("Sigmoid", "Binary cross-entropy", "Scaled dot-product attention", "Errata"):
+        assert name in flat
+
+
+@needs_tex
+def test_pdf_includes_the_figures(compiled):
+    figures = sorted(p.name for p in (compiled / "s-figures").iterdir())
+    assert figures == [
+        "activations.pdf",
+        "classification-losses.pdf",
+        "regression-losses.pdf",
+        "schedules.pdf",
+        "softmax-temperature.pdf",
+    ]
+    tex = (compiled / "s.tex").read_text()
+    assert r"\includegraphics[width=\linewidth]{s-figures/activations.pdf}" in tex
+
+
+def test_plot_writes_a_figure(monkeypatch, tmp_path):
+    target = tmp_path / "gelu.svg"
+    code, out = run(monkeypatch, ["plot", "activations.gelu", "-o", str(target)])
+    assert code == 0
+    assert out == f"wrote {target}\n"
+    assert "<svg" in target.read_text()
+
+
+def test_plot_refuses_a_matrix_formula_in_one_line(monkeypatch, capsys, tmp_path):
+    code, _ = run(monkeypatch, ["plot", "losses.mse", "-o", str(tmp_path / "x.png")])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err == (
+        "symml: formula 'losses.mse' cannot be plotted: it sums over an indexed family or has "
+        "random symbols; `symml plot` draws scalar formulas of one variable\n"
+    )
+
+
+def test_status_marks_cover_every_status():
+    assert set(sheet._MARK) == set(Status)
