@@ -12,6 +12,7 @@ from symml.errors import (
     UnknownFormulaError,
 )
 from symml.functions import Phi, gelu, leaky_relu, relu, sigmoid, softplus
+from symml.kernels import Kernel, NotKernelisable, kernel
 from symml.latex import latex
 from symml.model import (
     Claim,
@@ -34,7 +35,13 @@ from symml.verdict import Verdict
 from symml.verify import check_claim, check_derivative, check_identity, verify
 
 __all__ = [
-    "LatexParseError", "SymbolTable", "latex", "parse_latex",
+    "Kernel",
+    "NotKernelisable",
+    "kernel",
+    "LatexParseError",
+    "SymbolTable",
+    "latex",
+    "parse_latex",
     "Gradient",
     "Verdict",
     "check_claim",

@@ -24,7 +24,7 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 # Modules that add subcommands: each has ``add_commands(subparsers) -> {name: handler}``, a
 # handler being ``handler(catalog, args, out) -> exit code``.
-EXTENSIONS: tuple[str, ...] = ("symml.sheet_cli", "symml.parse_cli")
+EXTENSIONS: tuple[str, ...] = ("symml.sheet_cli", "symml.parse_cli", "symml.kernels_cli")
 
 
 class _Parser(argparse.ArgumentParser):

@@ -1,0 +1,119 @@
+"""Array backends: the modules a kernel's generated source runs against.
+
+``xp`` is the array namespace, ``sx`` the special functions (expit, log_expit, xlogy, ndtr),
+``rt`` the few axis operations with no single library call (stable softmax and friends),
+written once against ``xp``. numexpr and numba are optional fused backends; asking for one
+that is not installed raises a one-line error naming the extra to install.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from symml.errors import UsageError
+from symml.kernels.errors import MissingBackend
+
+
+class Runtime:
+    """Axis operations with the maximum subtracted, for any NumPy-like namespace."""
+
+    def __init__(self, xp: Any) -> None:
+        self.xp = xp
+
+    def _inplace(self, u: Any) -> bool:
+        return self.xp is np and isinstance(u, np.ndarray)
+
+    def logsumexp(self, u: Any, axis: int = -1) -> Any:
+        xp = self.xp
+        top = xp.max(u, axis=axis, keepdims=True)
+        # An all −inf row would give −inf − −inf = nan; its logsumexp is −inf.
+        top = xp.where(xp.isfinite(top), top, 0)
+        return xp.log(xp.sum(xp.exp(u - top), axis=axis, keepdims=True)) + top
+
+    def softmax(self, u: Any, axis: int = -1) -> Any:
+        xp = self.xp
+        top = xp.max(u, axis=axis, keepdims=True)
+        top = xp.where(xp.isfinite(top), top, 0)
+        if self._inplace(u):
+            e = np.subtract(u, top)
+            np.exp(e, out=e)
+            np.divide(e, e.sum(axis=axis, keepdims=True), out=e)
+            return e
+        e = xp.exp(u - top)
+        return e / xp.sum(e, axis=axis, keepdims=True)
+
+    def log_softmax(self, u: Any, axis: int = -1) -> Any:
+        return u - self.logsumexp(u, axis)
+
+    def concat_rows(self, *parts: Any) -> Any:
+        """[a; b] on the last two axes; leading (batch) axes broadcast."""
+        xp = self.xp
+        batch = np.broadcast_shapes(*(np.shape(p)[:-2] for p in parts))
+        full = [xp.broadcast_to(p, (*batch, *np.shape(p)[-2:])) for p in parts]
+        return xp.concatenate(full, axis=-2)
+
+    def xdivy(self, x: Any, y: Any, out: Any = None) -> Any:
+        """x / y, and 0 where x = 0 (whatever y is)."""
+        xp = self.xp
+        if self._inplace(x) or isinstance(x, np.ndarray | np.generic | float):
+            shape = np.broadcast_shapes(np.shape(x), np.shape(y))
+            dtype = np.result_type(x, y)
+            result = out if out is not None else np.empty(shape, dtype)
+            result[...] = 0
+            return np.divide(x, y, out=result, where=np.not_equal(x, 0))
+        return xp.where(x == 0, 0 * y, x / xp.where(x == 0, 1, y))
+
+
+@dataclass(frozen=True)
+class Backend:
+    """A backend: its modules and whether NumPy's in-place body may be used."""
+
+    name: str
+    xp: Any
+    sx: Any
+    rt: Runtime
+    inplace: bool
+
+
+BACKENDS = ("numpy", "numexpr", "numba", "jax", "cupy")
+_EXTRAS = {
+    "numexpr": ("numexpr", "numexpr"),
+    "numba": ("numba", "numba"),
+    "jax": ("jax", "jax"),
+    "cupy": ("cupy", "cupy"),
+}
+
+
+def _need(backend: str) -> Any:
+    package, extra = _EXTRAS[backend]
+    try:
+        return importlib.import_module(package)
+    except ImportError:
+        raise MissingBackend(backend, package, extra) from None
+
+
+def get_backend(name: str) -> Backend:
+    """The backend called ``name``; numexpr and numba run on the NumPy namespace."""
+    if name not in BACKENDS:
+        raise UsageError(f"unknown backend '{name}'; choose one of {', '.join(BACKENDS)}")
+    import scipy.special as sx
+
+    if name == "numpy":
+        return Backend("numpy", np, sx, Runtime(np), True)
+    if name in ("numexpr", "numba"):
+        _need(name)
+        return Backend(name, np, sx, Runtime(np), True)
+    if name == "jax":
+        _need("jax")
+        import jax.numpy as jnp
+        import jax.scipy.special as jsx
+
+        return Backend("jax", jnp, jsx, Runtime(jnp), False)
+    _need("cupy")
+    cupy = importlib.import_module("cupy")
+    csx = importlib.import_module("cupyx.scipy.special")
+    return Backend("cupy", cupy, csx, Runtime(cupy), False)

@@ -1,0 +1,182 @@
+"""Fused backends: numexpr evaluates each elementwise output in one multi-threaded pass.
+
+Only elementwise kernels fuse (no axis reduction, no matrix product, no special function
+numexpr lacks such as Φ); any other kernel on this backend runs the NumPy body and says so
+in its source. numba is not generated yet: asking for it raises a one-line error.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from symml.errors import UsageError
+from symml.functions import Phi, sigmoid, softplus
+from symml.kernels.nodes import (
+    NODES,
+    Expm1,
+    Log1p,
+    LogSigmoid,
+    XDivY,
+    XLog1pY,
+    XLogY,
+)
+from symml.kernels.printer import KernelPrinter
+
+FUSABLE_NODES = (Log1p, Expm1, LogSigmoid, XLogY, XLog1pY, XDivY)
+
+
+class NumexprPrinter(KernelPrinter):
+    """An expression as a numexpr string (its functions carry no module prefix)."""
+
+    def _print_Function(self, expr: Any) -> str:
+        a = [self._print(x) for x in expr.args]
+        simple = {
+            sp.exp: "exp",
+            sp.log: "log",
+            sp.tanh: "tanh",
+            sp.sin: "sin",
+            sp.cos: "cos",
+            sp.Abs: "abs",
+            Log1p: "log1p",
+            Expm1: "expm1",
+        }
+        if type(expr) in simple:
+            return f"{simple[type(expr)]}({a[0]})"
+        if isinstance(expr, sigmoid):  # both branches are evaluated; each is exact on its side
+            return f"where({a[0]} >= 0, 1/(1 + exp(-({a[0]}))), exp({a[0]})/(1 + exp({a[0]})))"
+        if isinstance(expr, softplus):
+            u = a[0]
+            return f"(where({u} > 0, {u}, 0) + log1p(exp(-abs({u}))))"
+        if isinstance(expr, LogSigmoid):
+            u = a[0]
+            return f"(where({u} < 0, {u}, 0) - log1p(exp(-abs({u}))))"
+        if isinstance(expr, XLogY):
+            return f"where(({a[0]}) == 0, 0, ({a[0]})*log({a[1]}))"
+        if isinstance(expr, XLog1pY):
+            return f"where(({a[0]}) == 0, 0, ({a[0]})*log1p({a[1]}))"
+        if isinstance(expr, XDivY):
+            return f"where(({a[0]}) == 0, 0, ({a[0]})/({a[1]}))"
+        raise UsageError(f"numexpr has no form for {type(expr).__name__}")
+
+    _print_exp = _print_log = _print_tanh = _print_sin = _print_cos = _print_Abs = _print_Function
+
+    def _print_Pow(self, expr: Any, rational: bool = False) -> str:
+        base, exp = expr.as_base_exp()
+        b = self.parenthesize(base, 60)
+        if exp == sp.S.Half:
+            return f"sqrt({self._print(base)})"
+        if exp == -sp.S.Half:
+            return f"1/sqrt({self._print(base)})"
+        if exp.is_Integer and 1 <= abs(int(exp)) <= 4:
+            product = "*".join([b] * abs(int(exp)))
+            return product if exp > 0 else f"1/({product})"
+        return f"{b}**{self.parenthesize(exp, 60)}"
+
+    def _print_Piecewise(self, expr: Any) -> str:
+        text = None
+        for value, cond in reversed(expr.args):
+            v = self._print(value)
+            text = v if cond == sp.true else f"where({self._print(cond)}, {v}, {text})"
+        return text
+
+    def _print_Max(self, expr: Any) -> str:
+        a, b = (self._print(x) for x in expr.args[:2])
+        return f"where({a} > {b}, {a}, {b})"
+
+
+def fusable(plan: Any) -> bool:
+    """Elementwise, and only functions numexpr has."""
+    if plan.matrix or plan.axis_source:
+        return False
+    for e in plan.outputs:
+        if not isinstance(e, sp.Basic):
+            continue
+        nodes = {type(n) for n in e.atoms(sp.Function)}
+        if any(n in NODES and n not in FUSABLE_NODES for n in nodes) or Phi in nodes:
+            return False
+        if e.has(sp.erf, sp.floor, sp.ceiling, sp.sign, sp.Heaviside):
+            return False
+    return True
+
+
+def numexpr_source(plan: Any) -> str:
+    from symml.kernels.kernel import _cse, _names, code_name
+
+    names = _names(plan)
+    printer = NumexprPrinter(names)
+    replacements, reduced = _cse(plan)
+    params = ", ".join(code_name(a) for a in plan.args)
+    lines = [f"def fused({params}, *, axis, outs):", "    env = dict(locals())"]
+    # A common subexpression that is itself an output is evaluated straight into its out.
+    direct = {e: n for n, e in enumerate(reduced) if isinstance(e, sp.Symbol)}
+    for sym, expr in replacements:
+        names[sym] = str(sym)
+        target = f", out=outs[{direct[sym]}]" if sym in direct else ""
+        code = printer.doprint(expr)
+        lines.append(f"    env[{str(sym)!r}] = {str(sym)} = ne.evaluate({code!r}, env{target})")
+    results = []
+    for n, e in enumerate(reduced):
+        if e in direct:
+            results.append(str(e))
+            continue
+        lines.append(f"    r{n} = ne.evaluate({printer.doprint(e)!r}, env, out=outs[{n}])")
+        results.append(f"r{n}")
+    lines.append(f"    return ({', '.join(results)},)")
+    return "\n".join(lines) + "\n"
+
+
+def fused_kernel(plan, formula, expr, wrt, backend, axis, portable):
+    from symml.kernels.kernel import Kernel, _compile, fast_source
+
+    if backend.name == "numba":
+        raise UsageError("backend 'numba' is not generated yet; use 'numexpr' or 'numpy'")
+    import numexpr as ne
+
+    if not fusable(plan):
+        fast = fast_source(plan, tuple(True for _ in plan.args))
+        note = "# numexpr cannot fuse this kernel (a reduction or a special function): NumPy body\n"
+        return Kernel(
+            plan.name,
+            plan.args,
+            plan.output_names,
+            note + portable + "\n" + fast,
+            formula,
+            expr,
+            wrt,
+            "numexpr",
+            axis,
+            plan,
+            backend,
+            _compile(portable, backend, "portable"),
+        )
+    source = numexpr_source(plan)
+    namespace = {"ne": ne, "np": np}
+    exec(compile(source, f"<symml numexpr {plan.name}>", "exec"), namespace)  # noqa: S102
+    fused = namespace["fused"]
+
+    class NumexprKernel(Kernel):
+        def _run(self, values, axis, out, dtype):  # type: ignore[override]
+            from symml.kernels.kernel import _outs
+
+            outs = _outs(out, len(self.outputs), self.name)
+            shape = np.broadcast_shapes(*(np.shape(v) for v in values))
+            targets = [o if o is not None else np.empty(shape, dtype) for o in outs]
+            return list(fused(*values, axis=axis, outs=targets))
+
+    return NumexprKernel(
+        plan.name,
+        plan.args,
+        plan.output_names,
+        source,
+        formula,
+        expr,
+        wrt,
+        "numexpr",
+        axis,
+        plan,
+        backend,
+        _compile(portable, backend, "portable"),
+    )

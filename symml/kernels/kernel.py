@@ -1,0 +1,596 @@
+"""``kernel(formula)``: a formula, or its gradient, as a fast and stable NumPy function.
+
+The pipeline: recognise primitives (σ, tanh, softplus) in the formula; differentiate with
+SymPy when a gradient is asked for; lower indexed sums to axis reductions; apply the
+stable rewrites; fold constants; eliminate common subexpressions; print Python source.
+Two bodies are generated: a portable one (whole expressions, runs on NumPy, Dask, JAX,
+CuPy) and, for NumPy arrays of one shape, an in-place one that reuses temporaries.
+"""
+
+from __future__ import annotations
+
+import keyword
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import sympy as sp
+from sympy.core.function import AppliedUndef, Derivative, Subs
+from sympy.stats.rv import RandomSymbol
+
+from symml.errors import UsageError
+from symml.kernels import rewrite
+from symml.kernels.backends import Backend, get_backend
+from symml.kernels.errors import NotKernelisable
+from symml.kernels.lower import AXIS_LEN, Lowered, collapse_deltas, free_positions, lower
+from symml.kernels.printer import FULL, SCALAR, InPlaceEmitter, KernelPrinter, expand_ml
+from symml.model import Formula, SymbolSpec, UpdateRule
+
+GRAD_OUT = "grad_out"
+RESERVED = {"xp", "sx", "rt", "np", "axis", "n_axis", "out"}
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What to compute, before code: lowered outputs over named arguments."""
+
+    name: str
+    outputs: tuple[Any, ...]  # lowered expressions
+    output_names: tuple[str, ...]
+    reduced: tuple[bool, ...]
+    args: tuple[str, ...]
+    families: frozenset[str]  # arguments that must be arrays (they carry the axis)
+    axis_source: str | None
+    matrix: bool = False
+    sizes: tuple[tuple[str, str], ...] = ()  # size symbol → code reading it off an argument
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """A compiled formula. Call it with arrays by symbol name (or positionally)."""
+
+    name: str
+    args: tuple[str, ...]
+    outputs: tuple[str, ...]
+    source: str
+    formula: Formula | None
+    expr: Any
+    wrt: str | None
+    backend: str
+    axis: int
+    plan: Plan = field(repr=False)
+    _backend: Backend = field(repr=False)
+    _portable: Callable[..., Any] = field(repr=False)
+    _fast: dict[tuple[bool, ...], Callable[..., Any]] = field(default_factory=dict, repr=False)
+
+    def __call__(self, *positional: Any, out: Any = None, axis: int | None = None, **named: Any):
+        values = self._bind(positional, named)
+        axis = self.axis if axis is None else axis
+        values, dtype = _convert(values, self._backend)
+        results = self._run(values, axis, out, dtype)
+        return results[0] if len(results) == 1 else tuple(results)
+
+    def _bind(self, positional: Sequence[Any], named: Mapping[str, Any]) -> list[Any]:
+        if len(positional) > len(self.args):
+            raise UsageError(
+                f"kernel '{self.name}' takes {len(self.args)} arguments "
+                f"({', '.join(self.args)}), got {len(positional)}"
+            )
+        values = dict(zip(self.args, positional, strict=False))
+        for key, value in named.items():
+            if key not in self.args:
+                raise UsageError(
+                    f"kernel '{self.name}' has no argument '{key}'; it takes {', '.join(self.args)}"
+                )
+            if key in values:
+                raise UsageError(f"kernel '{self.name}': argument '{key}' given twice")
+            values[key] = value
+        missing = [a for a in self.args if a not in values]
+        if missing:
+            raise UsageError(f"kernel '{self.name}' is missing {', '.join(missing)}")
+        return [values[a] for a in self.args]
+
+    def _run(self, values: list[Any], axis: int, out: Any, dtype: Any) -> list[Any]:
+        outs = _outs(out, len(self.outputs), self.name)
+        shapes = [np.shape(v) for v in values]
+        arrays = [len(s) > 0 for s in shapes]
+        full = {s for s, a in zip(shapes, arrays, strict=True) if a}
+        fast = (
+            self._backend.inplace
+            and not self.plan.matrix
+            and len(full) <= 1
+            and all(isinstance(v, np.ndarray | np.generic | float | int) for v in values)
+            and all(a for a, n in zip(arrays, self.args, strict=True) if n in self.plan.families)
+        )
+        if fast:
+            key = tuple(arrays)
+            function = self._fast.get(key)
+            if function is None:
+                function = self._fast[key] = _compile(
+                    fast_source(self.plan, key), self._backend, "fast"
+                )
+            flat_outs = [o if not r else None for o, r in zip(outs, self.plan.reduced, strict=True)]
+            results = list(function(*values, axis=axis, outs=flat_outs))
+        else:
+            results = list(self._portable(*values, axis=axis))
+            flat_outs = [None] * len(results)
+        shape = (
+            np.broadcast_shapes(*[s for s in shapes if s])
+            if any(arrays) and not self.plan.matrix
+            else ()
+        )
+        final = []
+        for n, (r, reduced) in enumerate(zip(results, self.plan.reduced, strict=True)):
+            xp = self._backend.xp
+            if reduced and np.ndim(r) > 0 and r.shape[axis] == 1:
+                r = xp.squeeze(r, axis=axis)
+            elif shape and np.ndim(r) == 0:
+                r = xp.broadcast_to(xp.asarray(r, dtype=dtype), shape)
+            if getattr(r, "dtype", dtype) != dtype:
+                r = r.astype(dtype)
+            if outs[n] is not None and r is not outs[n]:
+                outs[n][...] = r
+                r = outs[n]
+            final.append(r)
+        return final
+
+
+def _outs(out: Any, count: int, name: str) -> list[Any]:
+    if out is None:
+        return [None] * count
+    if count == 1 and not isinstance(out, tuple | list):
+        return [out]
+    if not isinstance(out, tuple | list) or len(out) != count:
+        raise UsageError(f"kernel '{name}' has {count} outputs; pass out= as a tuple of {count}")
+    return list(out)
+
+
+def _convert(values: list[Any], backend: Backend) -> tuple[list[Any], Any]:
+    """Integers become floats (never truncated results); scalars take the arrays' dtype so
+    float32 arrays are not promoted by a float64 hyper-parameter."""
+    converted = []
+    for v in values:
+        if isinstance(v, bool | int | float):
+            v = float(v)
+        elif isinstance(v, list | tuple):
+            v = np.asarray(v, dtype=float)
+        dtype = getattr(v, "dtype", None)
+        if dtype is not None and np.dtype(dtype).kind in "biu":
+            v = v.astype(np.float64)
+        converted.append(v)
+    floats = [np.dtype(v.dtype) for v in converted if np.ndim(v) > 0 and hasattr(v, "dtype")]
+    if not floats:
+        floats = [np.dtype(getattr(v, "dtype", np.float64)) for v in converted]
+    dtype = np.result_type(*floats) if floats else np.dtype(np.float64)
+    scalar = dtype.type
+    final = [
+        scalar(v) if np.ndim(v) == 0 and isinstance(v, float | np.generic | np.ndarray) else v
+        for v in converted
+    ]
+    return final, dtype
+
+
+# -- building -------------------------------------------------------------------------------
+
+
+def code_name(name: str) -> str:
+    safe = "".join(c if c.isalnum() or c == "_" else "_" for c in name)
+    if keyword.iskeyword(safe) or safe in RESERVED or not safe.isidentifier():
+        safe += "_"
+    return safe
+
+
+def _names(plan: Plan) -> dict[Any, str]:
+    names: dict[Any, str] = {AXIS_LEN: "n_axis"}
+    sized = {n for n, _ in plan.sizes}
+    by_name = {a: code_name(a) for a in plan.args}
+    for expr in plan.outputs:
+        if isinstance(expr, sp.Basic):
+            for s in expr.free_symbols:
+                if s != AXIS_LEN and str(s) in by_name:
+                    names[s] = by_name[str(s)]
+                elif str(s) in sized:
+                    names[s] = code_name(str(s))
+    return names
+
+
+def _header(plan: Plan, kind: str) -> list[str]:
+    params = ", ".join(code_name(a) for a in plan.args)
+    extra = "outs" if kind == "fast" else ""
+    signature = f"def {kind}({params}, *, axis{', ' + extra if extra else ''}):"
+    lines = [signature]
+    if any(isinstance(e, sp.Basic) and e.has(AXIS_LEN) for e in plan.outputs):
+        lines.append(f"    n_axis = {code_name(plan.axis_source)}.shape[axis]")
+    for size, code in plan.sizes:
+        lines.append(
+            f"    {code_name(size)} = {code_name(code.split('.')[0])}.{code.split('.', 1)[1]}"
+        )
+    return lines
+
+
+def _cse(plan: Plan) -> tuple[list[tuple[Any, Any]], list[Any]]:
+    symbols = sp.numbered_symbols("_c", real=True)
+    exprs = [e if isinstance(e, sp.Basic) else sp.sympify(e) for e in plan.outputs]
+    return sp.cse(exprs, symbols=symbols, order="none")
+
+
+def portable_source(plan: Plan) -> str:
+    names = _names(plan)
+    printer = KernelPrinter(names)
+    replacements, reduced = _cse(plan)
+    lines = _header(plan, "portable")
+    for sym, expr in replacements:
+        names[sym] = str(sym)
+        lines.append(f"    {sym} = {printer.doprint(expr)}")
+    results = ", ".join(printer.doprint(e) for e in reduced)
+    lines.append(f"    return ({results},)")
+    return "\n".join(lines) + "\n"
+
+
+def fast_source(plan: Plan, arrays: tuple[bool, ...]) -> str:
+    names = _names(plan)
+    classes = {
+        code_name(a): (FULL if is_array else SCALAR)
+        for a, is_array in zip(plan.args, arrays, strict=True)
+    }
+    classes["n_axis"] = SCALAR
+    emitter = InPlaceEmitter(classes, names)
+    replacements, reduced = _cse(plan)
+    for sym, expr in replacements:
+        emitter._memo[sym] = emitter.operand(expr)
+    results = [emitter.operand(e) for e in reduced]
+    # Reduced outputs are squeezed afterwards, so only full ones write into the caller's out.
+    out_names, targets = [], []
+    for n, (text, cls, _) in enumerate(results):
+        if cls == FULL and text.startswith("t") and text not in targets:
+            targets.append(text)
+            out_names.append(f"outs[{n}]")
+    emitter.allocate(targets, out_names)
+    lines = _header(plan, "fast")
+    lines += [f"    {line}" for line in emitter.lines()]
+    lines.append(f"    return ({', '.join(r[0] for r in results)},)")
+    return "\n".join(lines) + "\n"
+
+
+def _compile(source: str, backend: Backend, name: str) -> Callable[..., Any]:
+    namespace: dict[str, Any] = {"xp": backend.xp, "sx": backend.sx, "rt": backend.rt}
+    exec(compile(source, f"<symml kernel {name}>", "exec"), namespace)  # noqa: S102
+    return namespace[name]
+
+
+# -- from a formula to a plan ---------------------------------------------------------------
+
+
+UNSUPPORTED: tuple[tuple[Callable[[Any], bool], str], ...] = (
+    (lambda e: e.has(RandomSymbol), "a random quantity (no sampler kernel for it yet)"),
+    (lambda e: e.atoms(sp.Integral) != set(), "an integral of an unspecified function"),
+    (lambda e: e.atoms(AppliedUndef) != set(), "an unknown function"),
+    (lambda e: e.atoms(Derivative, Subs) != set(), "a derivative of an unknown function"),
+    (lambda e: e.atoms(sp.Product) != set(), "a product over an index (no axis reduction)"),
+)
+
+
+def why_not(expr: Any) -> str | None:
+    """A one-line reason the expression has no numeric kernel, or None."""
+    if not isinstance(expr, sp.Basic):
+        return "not a SymPy expression"
+    from sympy.stats import Expectation
+
+    if expr.atoms(Expectation) or expr.has(Expectation):
+        return "an expectation E[·] over an unspecified density"
+    for test, reason in UNSUPPORTED:
+        if test(expr):
+            funcs = sorted({str(type(f)) for f in expr.atoms(AppliedUndef)})
+            suffix = f" ({', '.join(funcs)})" if "unknown function" in reason and funcs else ""
+            return reason + suffix
+    return None
+
+
+def _specs(target: Formula | None) -> dict[str, SymbolSpec]:
+    return {s.name: s for s in target.symbols} if target is not None else {}
+
+
+def _arguments(expr: Any, specs: Mapping[str, SymbolSpec], extra: Iterable[str] = ()) -> list[str]:
+    """Names of the kernel's inputs, in the formula's declaration order."""
+    used = {str(a.base.label) for a in expr.atoms(sp.Indexed)}
+    positions = set()
+    for a in expr.atoms(sp.Indexed):
+        positions |= {str(i) for i in a.indices}
+    bound = set()
+    for total in expr.atoms(sp.Sum):
+        for limit in total.limits:
+            bound.add(str(limit[0]))
+            bound |= {str(s) for s in sp.sympify(limit[2]).free_symbols}
+    for s in expr.free_symbols:
+        if isinstance(s, sp.Symbol) and str(s) not in positions and not isinstance(s, sp.Dummy):
+            used.add(str(s))
+    sizes = {str(d) for spec in specs.values() if spec.kind == "indexed" for d in spec.shape.dims}
+    used -= sizes | bound
+    used |= set(extra)
+    order = [name for name in specs if name in used]
+    return order + sorted(used - set(order))
+
+
+def vanishing_from(specs: Mapping[str, SymbolSpec]) -> Callable[[Any], bool]:
+    """Whether an expression can be exactly 0 on the closure of the declared domains.
+
+    The closure, not the domain: a kernel is also evaluated at the edges (ŷ ∈ {0, 1} for a
+    probability declared in (0, 1)), where the formula's value is its limit.
+    """
+    if not specs:
+        return lambda w: True
+
+    def candidates(name: str) -> list[Any]:
+        spec = specs.get(name)
+        if spec is None:
+            return []
+        d = spec.domain
+        if d.values:
+            return list(d.values)
+        return [end for end in (d.lo, d.hi) if end.is_finite]
+
+    def vanishing(weight: Any) -> bool:
+        for s in sorted(weight.free_symbols, key=str):
+            for value in candidates(str(s)):
+                if sp.simplify(weight.subs(s, value)) == 0:
+                    return True
+        return False
+
+    return vanishing
+
+
+def _family_sizes(specs: Mapping[str, SymbolSpec]) -> frozenset[Any]:
+    return frozenset(
+        d for s in specs.values() if s.kind == "indexed" for d in s.shape.dims if d.free_symbols
+    )
+
+
+def stabilise(expr: Any, specs: Mapping[str, SymbolSpec]) -> Any:
+    expr = expand_ml(expr)
+    expr = rewrite.apply_all(expr, rewrite.STABLE)
+    expr = rewrite.apply_all(expr, rewrite.weighted_rewrites(vanishing_from(specs)))
+    return rewrite.fold_constants(expr)
+
+
+def _derivative(
+    expr: Any, wrt: Any, family: bool, specs: Mapping[str, SymbolSpec]
+) -> tuple[Any, bool]:
+    """d expr / d wrt. For a family x: the gradient ∂L/∂xᵢ of a reduced value, or the
+    vector-Jacobian product Σᵢ grad_outᵢ ∂fᵢ/∂x of a per-element one."""
+    if not family:
+        return _drop_step_derivatives(sp.diff(expr, wrt)), False
+    position = sp.Symbol("p_pos", integer=True, positive=True)
+    positions = free_positions(expr)
+    vjp = False
+    if positions:
+        (i,) = positions
+        spec = specs.get(str(wrt.label))
+        size = spec.shape.dims[0] if spec is not None and spec.shape.dims else _size_of(expr)
+        g = sp.IndexedBase(GRAD_OUT)
+        expr = sp.Sum(g[i] * expr, (i, 1, size))
+        vjp = True
+    value = _drop_step_derivatives(collapse_deltas(sp.diff(expr, wrt[position])))
+    value = value.replace(
+        lambda e: isinstance(e, sp.KroneckerDelta) and e.has(position),
+        lambda e: e,
+    )
+    if value.has(sp.KroneckerDelta):
+        raise NotKernelisable("a Kronecker delta is left after differentiating")
+    return value, vjp
+
+
+def _drop_step_derivatives(value: Any) -> Any:
+    """d floor(u)/du = 0 wherever it exists (a step schedule is piecewise constant)."""
+
+    def is_step(e: Any) -> bool:
+        if isinstance(e, Subs):
+            e = e.expr
+        return isinstance(e, Derivative) and isinstance(e.expr, sp.floor | sp.ceiling)
+
+    value = value.replace(is_step, lambda e: sp.S.Zero)
+    return value.replace(lambda e: isinstance(e, Subs), lambda e: e.doit())
+
+
+def _size_of(expr: Any) -> Any:
+    for total in expr.atoms(sp.Sum):
+        return total.limits[0][2]
+    raise NotKernelisable("a per-element value with no sum to tell its axis length")
+
+
+def resolve(target: Formula | sp.Basic | str, catalog: Any = None) -> Formula | sp.Basic:
+    if isinstance(target, str):
+        if catalog is None:
+            from symml.catalog import load_catalog
+
+            catalog = load_catalog()
+        return catalog.get(target)
+    return target
+
+
+def plan_for(
+    target: Formula | sp.Basic,
+    wrt: Any = None,
+    *,
+    step: bool = False,
+) -> Plan:
+    """The lowered, stabilised outputs of a formula (or of its derivative by ``wrt``)."""
+    formula = target if isinstance(target, Formula) else None
+    name = formula.id if formula else sp.sstr(target)[:40]
+    specs = _specs(formula)
+    try:
+        if step:
+            return _step_plan(formula, specs, name)
+        expr = formula.expr if formula else target
+        if isinstance(expr, sp.MatrixBase):
+            raise NotKernelisable("an explicit matrix, not a formula over arrays")
+        reason = why_not(expr)
+        if reason:
+            raise NotKernelisable(reason)
+        if isinstance(expr, sp.MatrixExpr) or expr.has(sp.MatrixSymbol):
+            from symml.kernels.matrices import matrix_plan
+
+            return matrix_plan(expr, specs, name, wrt)
+        expr = rewrite.apply_all(expr, rewrite.RECOGNISE)
+        extra: list[str] = []
+        wrt_name = None
+        families_before: set[str] = set()
+        if wrt is not None:
+            wrt_symbol, family = _wrt_symbol(expr, wrt, specs)
+            wrt_name = str(wrt_symbol)
+            args_before = _arguments(expr, specs)
+            families_before = {str(a.base.label) for a in expr.atoms(sp.Indexed)}
+            expr, vjp = _derivative(expr, wrt_symbol, family, specs)
+            extra = [GRAD_OUT] if vjp else []
+            name = f"{name} d/d{wrt_name}"
+            args = [a for a in args_before if a != GRAD_OUT] + extra
+        else:
+            args = _arguments(expr, specs)
+        fallback = wrt_name if wrt is not None and wrt_name in families_before else None
+        lowered: Lowered = lower(expr, _family_sizes(specs), fallback)
+        out = stabilise(lowered.expr, specs)
+        families = frozenset(
+            {str(a.base.label) for a in expr.atoms(sp.Indexed)} | set(extra) | families_before
+        )
+        out_name = (
+            f"d{wrt_name}"
+            if wrt_name
+            else (str(formula.lhs) if formula and formula.lhs is not None else "value")
+        )
+        return Plan(
+            name,
+            (out,),
+            (out_name,),
+            (lowered.reduced,),
+            tuple(args),
+            families,
+            lowered.axis_source,
+        )
+    except NotKernelisable as exc:
+        raise exc.for_formula(name) from None
+
+
+def _wrt_symbol(expr: Any, wrt: Any, specs: Mapping[str, SymbolSpec]) -> tuple[Any, bool]:
+    name = str(wrt.label) if isinstance(wrt, sp.IndexedBase) else str(wrt)
+    for family in {a.base for a in expr.atoms(sp.Indexed)}:
+        if str(family.label) == name:
+            return family, True
+    for s in expr.free_symbols:
+        if str(s) == name:
+            return s, False
+    known = ", ".join(_arguments(expr, specs)) or "none"
+    raise UsageError(f"no argument '{name}' to differentiate by; the formula has {known}")
+
+
+def _step_plan(formula: Formula | None, specs: Mapping[str, SymbolSpec], name: str) -> Plan:
+    """An update rule (Adam, RMSprop …) as one fused step: the state it reads and rewrites."""
+    rules = [c for c in formula.claims if isinstance(c, UpdateRule)] if formula else []
+    if not rules:
+        raise NotKernelisable("no update rule to fuse (step=True needs an optimizer rule)")
+    rule = rules[0]
+    assignments = (
+        rule.correction
+        if rule.correction and not isinstance(rule.correction, str)
+        else rule.assignments
+    )
+    reason = next((why_not(v) for _, v in assignments if why_not(v)), None)
+    if reason:
+        raise NotKernelisable(reason)
+    values: dict[Any, Any] = {}
+    read_first: list[Any] = []
+    for target, value in assignments:
+        for s in sorted(value.free_symbols, key=str):
+            if s not in values and s not in read_first:
+                read_first.append(s)
+        values[target] = value.xreplace(values)
+    state = [t for t, _ in assignments if t in read_first]
+    outputs = tuple(stabilise(values[t], specs) for t in state)
+    order = [n for n in specs if any(str(s) == n for s in read_first)]
+    args = tuple(order + sorted({str(s) for s in read_first} - set(order)))
+    return Plan(
+        f"{name} step",
+        outputs,
+        tuple(str(t) for t in state),
+        tuple(False for _ in state),
+        args,
+        frozenset(),
+        None,
+    )
+
+
+def build(
+    plan: Plan, formula: Formula | None, expr: Any, wrt: str | None, backend: str, axis: int
+) -> Kernel:
+    chosen = get_backend(backend)
+    portable = portable_source(plan)
+    if chosen.name in ("numexpr", "numba"):
+        from symml.kernels.fused import fused_kernel
+
+        return fused_kernel(plan, formula, expr, wrt, chosen, axis, portable)
+    fast = "" if plan.matrix or not chosen.inplace else fast_source(plan, _default_mask(plan))
+    source = portable + ("\n" + fast if fast else "")
+    return Kernel(
+        plan.name,
+        plan.args,
+        plan.output_names,
+        source,
+        formula,
+        expr,
+        wrt,
+        chosen.name,
+        axis,
+        plan,
+        chosen,
+        _compile(portable, chosen, "portable"),
+    )
+
+
+def _default_mask(plan: Plan) -> tuple[bool, ...]:
+    """The in-place body shown in ``.source``: every argument an array of one shape."""
+    return tuple(True for _ in plan.args)
+
+
+def kernel(
+    target: Formula | sp.Basic | str,
+    *,
+    grad: Any = None,
+    backend: str = "numpy",
+    axis: int = -1,
+    step: bool = False,
+    catalog: Any = None,
+) -> Kernel | dict[str, Kernel]:
+    """A fast, stable array function of a formula (or its gradient).
+
+    ``grad``: a symbol (or its name) → the gradient kernel; a list of them or ``"all"`` →
+    a dict name → kernel. ``step=True`` on an optimizer formula → its update rule as one
+    fused step returning the new state (``out=`` the state arrays updates them in place).
+    """
+    resolved = resolve(target, catalog)
+    formula = resolved if isinstance(resolved, Formula) else None
+    expr = formula.expr if formula else resolved
+    if grad is None or step:
+        plan = plan_for(resolved, step=step)
+        return build(plan, formula, expr, None, backend, axis)
+    if isinstance(grad, str) and grad == "all":
+        probe = plan_for(resolved)
+        names = [a for a in probe.args if _differentiable(a, formula)]
+    elif isinstance(grad, list | tuple):
+        names = [str(g.label) if isinstance(g, sp.IndexedBase) else str(g) for g in grad]
+    else:
+        plan = plan_for(resolved, grad)
+        return build(plan, formula, expr, str(grad), backend, axis)
+    return {n: build(plan_for(resolved, n), formula, expr, n, backend, axis) for n in names}
+
+
+def _differentiable(name: str, formula: Formula | None) -> bool:
+    if formula is None:
+        return True
+    try:
+        spec = formula.symbol(name)
+    except KeyError:
+        return True
+    return (
+        spec.kind in ("scalar", "indexed", "matrix")
+        and not spec.domain.values
+        and not spec.domain.integer
+    )

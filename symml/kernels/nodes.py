@@ -1,0 +1,113 @@
+"""The array-level nodes a kernel expression is built from, beside SymPy's own.
+
+After lowering, an expression is ordinary SymPy over plain symbols (one per array argument)
+plus these nodes. They are deliberately opaque to SymPy (no ``eval`` simplification) so
+that the stable rewrites and the printer see exactly what was written.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+
+class ArrayNode(sp.Function):
+    """Base of every array node: printed by name, never evaluated by SymPy."""
+
+    @classmethod
+    def eval(cls, *args):
+        return None
+
+
+class ReduceSum(ArrayNode):
+    """Σ over the reduction axis, keeping the axis (length 1) so the result broadcasts."""
+
+    nargs = 1
+
+
+class LogSumExp(ArrayNode):
+    """log Σ exp(u) over the axis, computed with the maximum subtracted (keeps the axis)."""
+
+    nargs = 1
+
+
+class Softmax(ArrayNode):
+    """exp(u) / Σ exp(u) over the axis, computed with the maximum subtracted."""
+
+    nargs = 1
+
+
+class LogSoftmax(ArrayNode):
+    """u − log Σ exp(u) over the axis."""
+
+    nargs = 1
+
+
+class XLogY(ArrayNode):
+    """x·log(y), defined as 0 where x = 0 (so 0·log 0 = 0)."""
+
+    nargs = 2
+
+
+class XLog1pY(ArrayNode):
+    """x·log1p(y), 0 where x = 0."""
+
+    nargs = 2
+
+
+class XDivY(ArrayNode):
+    """x / y, 0 where x = 0 (the weight of a cross-entropy term that vanishes)."""
+
+    nargs = 2
+
+
+class Log1p(ArrayNode):
+    nargs = 1
+
+
+class Expm1(ArrayNode):
+    nargs = 1
+
+
+class LogSigmoid(ArrayNode):
+    """log σ(u) = −softplus(−u), exact in both tails."""
+
+    nargs = 1
+
+
+class AxisLen(sp.Symbol):
+    """The length of the reduction axis (a sum's upper bound after lowering)."""
+
+    def __new__(cls, name: str = "n_axis"):
+        return super().__new__(cls, name, integer=True, positive=True)
+
+
+NODES: tuple[type[ArrayNode], ...] = (
+    ReduceSum,
+    LogSumExp,
+    Softmax,
+    LogSoftmax,
+    XLogY,
+    XLog1pY,
+    XDivY,
+    Log1p,
+    Expm1,
+    LogSigmoid,
+)
+REDUCTIONS = (ReduceSum, LogSumExp)
+
+
+class MatMulNode(ArrayNode):
+    """a @ b on the last two axes (batched)."""
+
+    nargs = 2
+    is_commutative = False
+
+
+class TransposeNode(ArrayNode):
+    """Swap of the last two axes."""
+
+    nargs = 1
+
+
+class ConcatRows(ArrayNode):
+    """[a; b]: blocks stacked along the second-to-last axis."""

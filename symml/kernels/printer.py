@@ -1,0 +1,469 @@
+"""Printing an array expression as Python source.
+
+``KernelPrinter`` (a ``NumPyPrinter``) prints whole expressions against an array module
+``xp`` and a special-function module ``sx`` (numpy + scipy.special, jax.numpy +
+jax.scipy.special, …): that is the portable body every backend and every array type (Dask,
+JAX, CuPy) can run. ``InPlaceEmitter`` splits the same common-subexpression list into single
+ufunc calls and assigns every temporary a buffer, reusing a dead one through ``out=``:
+that is the fast body for NumPy arrays of one shape.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import sympy as sp
+from sympy.printing.numpy import NumPyPrinter
+
+from symml.functions import Phi, gelu, leaky_relu, relu, sigmoid, softplus
+from symml.kernels.nodes import (
+    ConcatRows,
+    Expm1,
+    Log1p,
+    LogSigmoid,
+    LogSoftmax,
+    LogSumExp,
+    MatMulNode,
+    ReduceSum,
+    Softmax,
+    TransposeNode,
+    XDivY,
+    XLog1pY,
+    XLogY,
+)
+
+# name → (call, module) for one-argument functions; both printers use it.
+UNARY: dict[Any, str] = {
+    sp.exp: "xp.exp",
+    sp.log: "xp.log",
+    sp.tanh: "xp.tanh",
+    sp.sin: "xp.sin",
+    sp.cos: "xp.cos",
+    sp.tan: "xp.tan",
+    sp.Abs: "xp.abs",
+    sp.floor: "xp.floor",
+    sp.ceiling: "xp.ceil",
+    sp.sign: "xp.sign",
+    sp.erf: "sx.erf",
+    sp.erfc: "sx.erfc",
+    sigmoid: "sx.expit",
+    LogSigmoid: "sx.log_expit",
+    Phi: "sx.ndtr",
+    Log1p: "xp.log1p",
+    Expm1: "xp.expm1",
+}
+BINARY: dict[Any, str] = {XLogY: "sx.xlogy", XLog1pY: "sx.xlog1py", XDivY: "rt.xdivy"}
+AXIS_CALLS: dict[Any, str] = {
+    LogSumExp: "rt.logsumexp",
+    Softmax: "rt.softmax",
+    LogSoftmax: "rt.log_softmax",
+}
+
+
+def literal(value: Any) -> str:
+    """A number as a Python literal: weak-typed, so float32 arithmetic stays float32."""
+    value = sp.sympify(value)
+    if value.is_Integer:
+        return str(int(value))
+    return repr(float(value))
+
+
+def expand_ml(expr: Any) -> Any:
+    """Primitives with no single ufunc, written in ones that have one."""
+    if not isinstance(expr, sp.Basic):
+        return expr
+    return expr.replace(
+        lambda e: isinstance(e, (gelu, leaky_relu)),
+        _expand_one,
+    )
+
+
+def _expand_one(e: Any) -> Any:
+    if isinstance(e, gelu):
+        return e.args[0] * Phi(e.args[0])
+    if isinstance(e, leaky_relu):
+        z, a = e.args
+        return sp.Piecewise((z, z > 0), (a * z, True))
+    return e
+
+
+class KernelPrinter(NumPyPrinter):
+    """NumPy printer against ``xp``/``sx``/``rt``, with powers by multiplication."""
+
+    printmethod = "_symml_kernel"
+
+    def __init__(self, names: dict[Any, str] | None = None) -> None:
+        super().__init__({"fully_qualified_modules": True, "inline": True})
+        self.names = names or {}
+
+    def _module_format(self, fqn: str, register: bool = True) -> str:
+        if fqn.startswith("numpy."):
+            return "xp." + fqn[len("numpy.") :]
+        return super()._module_format(fqn, register)
+
+    def _print_Symbol(self, expr: Any) -> str:
+        return self.names.get(expr, super()._print_Symbol(expr))
+
+    def _print_Integer(self, expr: Any) -> str:
+        return str(int(expr))
+
+    def _print_Rational(self, expr: Any) -> str:
+        return literal(expr)
+
+    def _print_Float(self, expr: Any) -> str:
+        return literal(expr)
+
+    def _print_Half(self, expr: Any) -> str:
+        return "0.5"
+
+    def _print_Pi(self, expr: Any) -> str:
+        return literal(sp.pi)
+
+    def _print_Exp1(self, expr: Any) -> str:
+        return literal(sp.E)
+
+    def _print_Pow(self, expr: Any, rational: bool = False) -> str:
+        base, exp = expr.as_base_exp()
+        b = self.parenthesize(base, sp.printing.precedence.PRECEDENCE["Pow"])
+        if exp.is_Integer and 1 <= abs(int(exp)) <= 4:
+            product = "*".join([b] * abs(int(exp)))
+            return product if exp > 0 else f"1/({product})"
+        if exp == sp.S.Half:
+            return f"xp.sqrt({self._print(base)})"
+        if exp == -sp.S.Half:
+            return f"1/xp.sqrt({self._print(base)})"
+        return f"{b}**{self.parenthesize(exp, sp.printing.precedence.PRECEDENCE['Pow'])}"
+
+    def _print_Function(self, expr: Any) -> str:
+        call = UNARY.get(type(expr)) or BINARY.get(type(expr))
+        if call:
+            return f"{call}({', '.join(self._print(a) for a in expr.args)})"
+        if type(expr) in AXIS_CALLS:
+            return f"{AXIS_CALLS[type(expr)]}({self._print(expr.args[0])}, axis)"
+        if isinstance(expr, ReduceSum):
+            return f"xp.sum({self._print(expr.args[0])}, axis=axis, keepdims=True)"
+        if isinstance(expr, softplus):
+            return f"xp.logaddexp(0, {self._print(expr.args[0])})"
+        if isinstance(expr, relu):
+            return f"xp.maximum({self._print(expr.args[0])}, 0)"
+        if isinstance(expr, MatMulNode):
+            return f"xp.matmul({self._print(expr.args[0])}, {self._print(expr.args[1])})"
+        if isinstance(expr, TransposeNode):
+            return f"xp.swapaxes({self._print(expr.args[0])}, -1, -2)"
+        if isinstance(expr, ConcatRows):
+            parts = ", ".join(self._print(a) for a in expr.args)
+            return f"rt.concat_rows({parts})"
+        return super()._print_Function(expr)
+
+    _print_exp = _print_log = _print_tanh = _print_sin = _print_cos = _print_tan = _print_Function
+    _print_Abs = _print_floor = _print_ceiling = _print_sign = _print_erf = _print_erfc = (
+        _print_Function
+    )
+
+    def _print_Max(self, expr: Any) -> str:
+        args = [self._print(a) for a in expr.args]
+        text = args[0]
+        for a in args[1:]:
+            text = f"xp.maximum({text}, {a})"
+        return text
+
+    def _print_Min(self, expr: Any) -> str:
+        args = [self._print(a) for a in expr.args]
+        text = args[0]
+        for a in args[1:]:
+            text = f"xp.minimum({text}, {a})"
+        return text
+
+    def _print_Heaviside(self, expr: Any) -> str:
+        # The subgradient convention of every framework: step'(0) = 0.
+        return f"xp.heaviside({self._print(expr.args[0])}, 0)"
+
+    def _print_Piecewise(self, expr: Any) -> str:
+        text = None
+        for value, cond in reversed(expr.args):
+            v = self._print(value)
+            if cond == sp.true:
+                text = v
+                continue
+            text = f"xp.where({self._print(cond)}, {v}, {text if text is not None else 'xp.nan'})"
+        return text
+
+    def _print_Relational(self, expr: Any) -> str:
+        ops = {"==": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+        lhs = self.parenthesize(expr.lhs, 40)
+        rhs = self.parenthesize(expr.rhs, 40)
+        return f"({lhs} {ops[expr.rel_op]} {rhs})"
+
+    def _print_And(self, expr: Any) -> str:
+        parts = [self._print(a) for a in expr.args]
+        text = parts[0]
+        for p in parts[1:]:
+            text = f"xp.logical_and({text}, {p})"
+        return text
+
+    def _print_Or(self, expr: Any) -> str:
+        parts = [self._print(a) for a in expr.args]
+        text = parts[0]
+        for p in parts[1:]:
+            text = f"xp.logical_or({text}, {p})"
+        return text
+
+
+# -- the in-place body ------------------------------------------------------------------------
+
+SCALAR, REDUCED, FULL = 0, 1, 2
+
+
+@dataclass
+class Op:
+    """One call: ``target = call(args…, out=buffer)``."""
+
+    target: str
+    call: str
+    args: tuple[str, ...]
+    cls: int
+    kind: str = "f"  # "f" float, "b" boolean
+    ufunc: bool = True  # accepts out=
+    extra: str = ""  # trailing keyword text (axis=…)
+    out: str | None = None
+
+
+@dataclass
+class InPlaceEmitter:
+    """Splits expressions into single calls; every temporary gets a reused buffer."""
+
+    classes: dict[str, int]  # argument name → SCALAR/FULL at this call's shapes
+    names: dict[Any, str]
+    ops: list[Op] = field(default_factory=list)
+    _memo: dict[Any, tuple[str, int, str]] = field(default_factory=dict)
+    _count: int = 0
+
+    def operand(self, expr: Any) -> tuple[str, int, str]:
+        """(text, class, kind) of an expression, emitting ops for it as needed."""
+        if expr in self._memo:
+            return self._memo[expr]
+        result = self._operand(expr)
+        self._memo[expr] = result
+        return result
+
+    def _new(self, call: str, args: list[tuple[str, int, str]], **kw: Any) -> tuple[str, int, str]:
+        cls = kw.pop("cls", max((a[1] for a in args), default=SCALAR))
+        kind = kw.pop("kind", "f")
+        self._count += 1
+        name = f"t{self._count}"
+        self.ops.append(Op(name, call, tuple(a[0] for a in args), cls, kind, **kw))
+        return name, cls, kind
+
+    def _operand(self, e: Any) -> tuple[str, int, str]:
+        if isinstance(e, sp.Symbol):
+            name = self.names[e]
+            return name, self.classes.get(name, SCALAR), "f"
+        if e.is_number:
+            return literal(e), SCALAR, "f"
+        if isinstance(e, sp.Add):
+            return self._add(e)
+        if isinstance(e, sp.Mul):
+            return self._mul(e)
+        if isinstance(e, sp.Pow):
+            return self._pow(e)
+        t = type(e)
+        if t in UNARY:
+            return self._new(UNARY[t], [self.operand(e.args[0])])
+        if t in BINARY:
+            # rt.xdivy zeroes its output first, so it must not write over an operand.
+            return self._new(BINARY[t], [self.operand(a) for a in e.args], ufunc=t is not XDivY)
+        if isinstance(e, softplus):
+            return self._new("xp.logaddexp", [("0", SCALAR, "f"), self.operand(e.args[0])])
+        if isinstance(e, relu):
+            return self._new("xp.maximum", [self.operand(e.args[0]), ("0", SCALAR, "f")])
+        if isinstance(e, ReduceSum):
+            inner = self.operand(e.args[0])
+            return self._new(
+                "xp.sum", [inner], cls=REDUCED, ufunc=False, extra="axis=axis, keepdims=True"
+            )
+        if t is LogSumExp:
+            return self._new("rt.logsumexp", [self.operand(e.args[0])], cls=REDUCED, ufunc=False)
+        if t in AXIS_CALLS:
+            return self._new(
+                AXIS_CALLS[t], [self.operand(e.args[0])], ufunc=False, extra="axis=axis"
+            )
+        if isinstance(e, (sp.Max, sp.Min)):
+            call = "xp.maximum" if isinstance(e, sp.Max) else "xp.minimum"
+            args = [self.operand(a) for a in e.args]
+            acc = args[0]
+            for a in args[1:]:
+                acc = self._new(call, [acc, a])
+            return acc
+        if isinstance(e, sp.Heaviside):
+            return self._new("xp.heaviside", [self.operand(e.args[0]), ("0", SCALAR, "f")])
+        if isinstance(e, sp.Piecewise):
+            return self._piecewise(e)
+        if isinstance(e, sp.core.relational.Relational):
+            calls = {
+                ">": "xp.greater",
+                ">=": "xp.greater_equal",
+                "<": "xp.less",
+                "<=": "xp.less_equal",
+                "==": "xp.equal",
+                "!=": "xp.not_equal",
+            }
+            return self._new(calls[e.rel_op], [self.operand(e.lhs), self.operand(e.rhs)], kind="b")
+        if isinstance(e, (sp.And, sp.Or)):
+            call = "xp.logical_and" if isinstance(e, sp.And) else "xp.logical_or"
+            args = [self.operand(a) for a in e.args]
+            acc = args[0]
+            for a in args[1:]:
+                acc = self._new(call, [acc, a], kind="b")
+            return acc
+        raise TypeError(f"no array form for {type(e).__name__}")
+
+    def _piecewise(self, e: sp.Piecewise) -> tuple[str, int, str]:
+        acc: tuple[str, int, str] = ("xp.nan", SCALAR, "f")
+        for value, cond in reversed(e.args):
+            v = self.operand(value)
+            if cond == sp.true:
+                acc = v
+                continue
+            c = self.operand(cond)
+            acc = self._new("xp.where", [c, v, acc], ufunc=False)
+        return acc
+
+    def _add(self, e: sp.Add) -> tuple[str, int, str]:
+        positive, negative = [], []
+        for term in e.args:
+            coefficient, rest = term.as_coeff_Mul()
+            if coefficient.is_negative:
+                negative.append(-term)
+            else:
+                positive.append(term)
+        # Array terms first, so that constants are added to a buffer, not broadcast twice.
+        pos = sorted((self.operand(t) for t in positive), key=lambda o: -o[1])
+        neg = [self.operand(t) for t in negative]
+        if not pos:
+            acc = self._new("xp.negative", [neg[0]])
+            neg = neg[1:]
+        else:
+            acc = pos[0]
+            for o in pos[1:]:
+                acc = self._new("xp.add", [acc, o])
+        for o in neg:
+            acc = self._new("xp.subtract", [acc, o])
+        return acc
+
+    def _product(self, operands: list[tuple[str, int, str]]) -> tuple[str, int, str] | None:
+        # Scalars first: their product is one number, applied to the arrays in one pass.
+        ordered = sorted(operands, key=lambda o: o[1])
+        acc = None
+        for o in ordered:
+            acc = o if acc is None else self._new("xp.multiply", [acc, o])
+        return acc
+
+    def _mul(self, e: sp.Mul) -> tuple[str, int, str]:
+        coefficient, rest = e.as_coeff_Mul()
+        if coefficient == -1:
+            return self._new("xp.negative", [self.operand(rest)])
+        numerator, denominator = [], []
+        for f in sp.Mul.make_args(e):
+            if isinstance(f, sp.Pow) and f.exp.is_Integer and f.exp < 0:
+                denominator.append(f.base ** (-f.exp))
+            elif isinstance(f, sp.Pow) and f.exp == -sp.S.Half:
+                denominator.append(sp.sqrt(f.base))
+            else:
+                numerator.append(f)
+        num = [self.operand(f) for f in numerator]
+        den = [self.operand(f) for f in denominator]
+        scalar_num = [o for o in num if o[1] == SCALAR]
+        scalar_den = [o for o in den if o[1] == SCALAR]
+        array_num = [o for o in num if o[1] != SCALAR]
+        array_den = [o for o in den if o[1] != SCALAR]
+        scale = self._product(scalar_num)
+        if scalar_den:
+            scale = self._new("xp.divide", [scale or ("1", SCALAR, "f"), self._product(scalar_den)])
+        acc = self._product(array_num)
+        if array_den:
+            if acc is None and scale is not None:
+                acc, scale = scale, None
+            d = self._product(array_den)
+            acc = self._new("xp.divide", [acc or ("1", SCALAR, "f"), d])
+        if scale is not None:
+            acc = scale if acc is None else self._new("xp.multiply", [acc, scale])
+        return acc if acc is not None else ("1", SCALAR, "f")
+
+    def _pow(self, e: sp.Pow) -> tuple[str, int, str]:
+        base, exp = e.base, e.exp
+        if exp.is_Integer and 1 <= int(exp) <= 8:
+            b = self.operand(base)
+            result, square, n = None, b, int(exp)
+            while n:
+                if n & 1:
+                    result = (
+                        square if result is None else self._new("xp.multiply", [result, square])
+                    )
+                n >>= 1
+                if n:
+                    square = self._new("xp.multiply", [square, square])
+            return result
+        if exp.is_Integer and int(exp) < 0:
+            return self._new("xp.divide", [("1", SCALAR, "f"), self.operand(base ** (-exp))])
+        if exp == sp.S.Half:
+            return self._new("xp.sqrt", [self.operand(base)])
+        if exp == -sp.S.Half:
+            return self._new("xp.divide", [("1", SCALAR, "f"), self.operand(sp.sqrt(base))])
+        if exp.is_Rational and exp.q == 2 and exp > 0:
+            return self._new(
+                "xp.multiply",
+                [self.operand(base ** (exp - sp.S.Half)), self.operand(sp.sqrt(base))],
+            )
+        return self._new("xp.power", [self.operand(base), self.operand(exp)])
+
+    def allocate(self, outputs: list[str], out_names: list[str]) -> None:
+        """Give every array op a dead buffer of its class through out=, or the caller's out."""
+        last: dict[str, int] = {}
+        for n, op in enumerate(self.ops):
+            for a in op.args:
+                last[a] = n
+        for o in outputs:
+            last[o] = len(self.ops)
+        produced = {op.target: op for op in self.ops}
+        free: list[tuple[int, str, str]] = []  # (class, kind, buffer name)
+        owner: dict[str, str] = {}  # temp → the buffer it lives in
+        final = {o: out for o, out in zip(outputs, out_names, strict=True)}
+        for n, op in enumerate(self.ops):
+            # Operands whose last use is this op release their buffer first: a ufunc may
+            # write into its own input (t = exp(t)), which is the commonest reuse.
+            for a in dict.fromkeys(op.args):
+                if a in produced and last.get(a) == n and a in owner and a not in final:
+                    source = produced[a]
+                    if source.cls != SCALAR:
+                        free.append((source.cls, source.kind, owner[a]))
+            if op.cls != SCALAR and op.ufunc:
+                choice = None
+                for k, (cls, kind, _) in enumerate(free):
+                    if cls == op.cls and kind == op.kind:
+                        choice = free.pop(k)[2]
+                        break
+                if op.target in final:
+                    target = final[op.target]
+                    op.out = (
+                        f"({target} if {target} is not None else {choice})" if choice else target
+                    )
+                    owner[op.target] = op.target
+                elif choice:
+                    op.out = choice
+                    owner[op.target] = choice
+                else:
+                    owner[op.target] = op.target
+            elif op.cls != SCALAR:
+                owner[op.target] = op.target
+
+    def lines(self) -> list[str]:
+        text = []
+        for op in self.ops:
+            args = list(op.args)
+            if op.extra:
+                args.append(op.extra)
+            if op.out is not None:
+                args.append(f"out={op.out}")
+            text.append(f"{op.target} = {op.call}({', '.join(args)})")
+        return text

@@ -1,0 +1,360 @@
+"""Stable rewrites: named, tested transformations applied to an expression before printing.
+
+Modelled on ``sympy.codegen.rewriting``: each rewrite is a frozen dataclass with a name, a
+one-line reason, and a ``query``/``value`` pair handed to ``expr.replace`` (bottom-up).
+``RECOGNISE`` runs on the formula before differentiation (so that σ' comes out as σ(1 − σ)
+rather than as a quotient of exponentials that overflows); ``STABLE`` runs on the lowered
+array expression; ``weighted_rewrites`` adds the 0·log 0 guards, which need to know which
+weights can be zero.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import sympy as sp
+
+from symml.functions import sigmoid, softplus
+from symml.kernels.nodes import (
+    Expm1,
+    Log1p,
+    LogSigmoid,
+    LogSoftmax,
+    LogSumExp,
+    ReduceSum,
+    Softmax,
+    XDivY,
+    XLog1pY,
+    XLogY,
+)
+
+
+@dataclass(frozen=True)
+class Rewrite:
+    """One named rewrite: ``expr.replace(query, value)``."""
+
+    name: str
+    reason: str
+    query: Callable[[Any], bool]
+    value: Callable[[Any], Any]
+
+    def __call__(self, expr: Any) -> Any:
+        if not isinstance(expr, sp.Basic):
+            return expr
+        return expr.replace(self.query, self.value)
+
+
+def apply_all(expr: Any, rewrites: Iterable[Rewrite], rounds: int = 3) -> Any:
+    """Apply the rewrites in order, repeating until nothing changes (at most ``rounds``)."""
+    rewrites = tuple(rewrites)
+    for _ in range(rounds):
+        before = expr
+        for rewrite in rewrites:
+            expr = rewrite(expr)
+        if expr == before:
+            break
+    return expr
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+def _exp_arg(e: Any) -> Any:
+    return e.args[0] if isinstance(e, sp.exp) else None
+
+
+def _one_plus(e: Any) -> Any:
+    """u when e = 1 + u, else None."""
+    if isinstance(e, sp.Add) and sp.S.One in e.args:
+        return e - 1
+    return None
+
+
+def _minus_one_plus(e: Any) -> Any:
+    if isinstance(e, sp.Add) and sp.S.NegativeOne in e.args:
+        return e + 1
+    return None
+
+
+def _is_exp_power_of_one_plus_exp(e: Any) -> bool:
+    if not (isinstance(e, sp.Pow) and e.exp.is_Integer and e.exp < 0):
+        return False
+    u = _one_plus(e.base)
+    return isinstance(u, sp.exp)
+
+
+def _sigmoid_from_power(e: sp.Pow) -> Any:
+    w = _one_plus(e.base).args[0]
+    return sigmoid(-w) ** (-e.exp)
+
+
+def _exp_with_sigmoid(e: Any) -> bool:
+    if not isinstance(e, sp.Mul):
+        return False
+    exps = [f for f in e.args if isinstance(f, sp.exp)]
+    sigs = {_sig_arg(f) for f in e.args if _sig_arg(f) is not None}
+    return any(-x.args[0] in sigs for x in exps)
+
+
+def _sig_arg(f: Any) -> Any:
+    base = f.base if isinstance(f, sp.Pow) and f.exp.is_Integer and f.exp > 0 else f
+    return base.args[0] if isinstance(base, sigmoid) else None
+
+
+def _combine_exp_sigmoid(e: sp.Mul) -> Any:
+    """exp(w)·σ(−w)^k = σ(w)·σ(−w)^(k−1): e^w/(1 + e^w) is σ(w)."""
+    factors = list(e.args)
+    for x in [f for f in factors if isinstance(f, sp.exp)]:
+        w = x.args[0]
+        for f in factors:
+            if _sig_arg(f) == -w:
+                k = f.exp if isinstance(f, sp.Pow) else 1
+                factors.remove(x)
+                factors.remove(f)
+                return sp.Mul(*factors) * sigmoid(w) * sigmoid(-w) ** (k - 1)
+    return e
+
+
+def _tanh_quotient(e: Any) -> Any:
+    """u when e = (exp(u) − exp(−u)) / (exp(u) + exp(−u)), else None."""
+    if not isinstance(e, sp.Mul):
+        return None
+    for f in e.args:
+        if isinstance(f, sp.Pow) and f.exp == -1 and isinstance(f.base, sp.Add):
+            terms = f.base.args
+            if len(terms) == 2 and all(isinstance(t, sp.exp) for t in terms):
+                u = terms[0].args[0]
+                if terms[1].args[0] == -u:
+                    rest = e / f
+                    if sp.expand(rest - (sp.exp(u) - sp.exp(-u))) == 0:
+                        return u
+                    if sp.expand(rest + (sp.exp(u) - sp.exp(-u))) == 0:
+                        return -u
+    return None
+
+
+RECOGNISE: tuple[Rewrite, ...] = (
+    Rewrite(
+        "tanh_from_exp",
+        "(eᵘ − e⁻ᵘ)/(eᵘ + e⁻ᵘ) overflows to inf/inf for |u| > 710; tanh(u) does not",
+        lambda e: _tanh_quotient(e) is not None,
+        lambda e: sp.tanh(_tanh_quotient(e)),
+    ),
+    Rewrite(
+        "sigmoid_from_exp",
+        "1/(1 + e⁻ᵘ)ᵏ is σ(u)ᵏ, whose derivative stays finite where e⁻ᵘ overflows",
+        _is_exp_power_of_one_plus_exp,
+        _sigmoid_from_power,
+    ),
+    Rewrite(
+        "sigmoid_times_exp",
+        "eʷ·σ(−w) is σ(w): the quotient eʷ/(1 + eʷ) is inf/inf for large w",
+        _exp_with_sigmoid,
+        _combine_exp_sigmoid,
+    ),
+    Rewrite(
+        "softplus_from_log",
+        "log(1 + eᵘ) overflows for u > 710; softplus(u) = logaddexp(0, u) does not",
+        lambda e: isinstance(e, sp.log) and isinstance(_one_plus(e.args[0]), sp.exp),
+        lambda e: softplus(_one_plus(e.args[0]).args[0]),
+    ),
+)
+
+
+# -- stable forms of the lowered expression ---------------------------------------------------
+
+
+def _has_one_minus_sigmoid(e: Any) -> bool:
+    return (
+        isinstance(e, sp.Add)
+        and sp.S.One in e.args
+        and any(isinstance(-t, sigmoid) for t in e.args)
+    )
+
+
+def _one_minus_sigmoid(e: sp.Add) -> Any:
+    term = next(t for t in e.args if isinstance(-t, sigmoid))
+    return e - 1 - term + sigmoid(-(-term).args[0])
+
+
+def _softmax_candidates(e: sp.Mul) -> tuple[Any, int] | None:
+    """(u, k) when e has a factor ReduceSum(exp(u))^(−k)."""
+    for f in e.args:
+        if isinstance(f, sp.Pow) and f.exp.is_Integer and f.exp < 0:
+            if isinstance(f.base, ReduceSum) and isinstance(f.base.args[0], sp.exp):
+                return f.base.args[0].args[0], int(-f.exp)
+    return None
+
+
+def _fold_softmax(e: sp.Mul) -> Any:
+    """exp(u)/Σexp(u) → Softmax(u); Σ(c·exp(u))/Σexp(u) → Σ(c·Softmax(u)) (the denominator is
+    constant along the axis, so it moves inside the sum)."""
+    found = _softmax_candidates(e)
+    if found is None:
+        return e
+    u, k = found
+    denominator = ReduceSum(sp.exp(u))
+    factors = [f for f in e.args if not (isinstance(f, sp.Pow) and f.base == denominator)]
+    soft = Softmax(u)
+    changed = True
+    while k > 0 and changed:
+        changed = False
+        for n, f in enumerate(factors):
+            if f == sp.exp(u):
+                factors[n], k, changed = soft, k - 1, True
+                break
+            if isinstance(f, sp.Pow) and f.base == sp.exp(u) and f.exp.is_Integer and f.exp > 0:
+                factors[n] = sp.exp(u) ** (f.exp - 1) * soft
+                k, changed = k - 1, True
+                break
+            if isinstance(f, ReduceSum) and f.args[0].has(sp.exp(u)):
+                inner = f.args[0].xreplace({sp.exp(u): soft})
+                if not inner.has(sp.exp(u)):
+                    factors[n], k, changed = ReduceSum(inner), k - 1, True
+                    break
+    return sp.Mul(*factors) * denominator ** (-k)
+
+
+STABLE: tuple[Rewrite, ...] = (
+    Rewrite(
+        "one_minus_sigmoid",
+        "1 − σ(u) cancels to 0 for u > 37 (float64); σ(−u) keeps every digit",
+        _has_one_minus_sigmoid,
+        _one_minus_sigmoid,
+    ),
+    Rewrite(
+        "log_sigmoid",
+        "log σ(u) is log 0 = −inf for u < −745; log_expit(u) = −softplus(−u) is exact",
+        lambda e: isinstance(e, sp.log) and isinstance(e.args[0], sigmoid),
+        lambda e: LogSigmoid(e.args[0].args[0]),
+    ),
+    Rewrite(
+        "logsumexp",
+        "log Σ exp(u) overflows for u > 710; with the maximum subtracted it cannot",
+        lambda e: (
+            isinstance(e, sp.log)
+            and isinstance(e.args[0], ReduceSum)
+            and isinstance(e.args[0].args[0], sp.exp)
+        ),
+        lambda e: LogSumExp(e.args[0].args[0].args[0]),
+    ),
+    Rewrite(
+        "softmax",
+        "exp(u)/Σ exp(u) is inf/inf for u > 710; with the maximum subtracted it is exact",
+        lambda e: isinstance(e, sp.Mul) and _softmax_candidates(e) is not None,
+        _fold_softmax,
+    ),
+    Rewrite(
+        "log_softmax",
+        "log softmax(u) = u − logsumexp(u) never takes log 0",
+        lambda e: isinstance(e, sp.log) and isinstance(e.args[0], Softmax),
+        lambda e: LogSoftmax(e.args[0].args[0]),
+    ),
+    Rewrite(
+        "log1p",
+        "log(1 + u) loses every digit of u below 1e-16; log1p(u) keeps them",
+        lambda e: isinstance(e, sp.log) and _one_plus(e.args[0]) is not None,
+        lambda e: Log1p(_one_plus(e.args[0])),
+    ),
+    Rewrite(
+        "expm1",
+        "exp(u) − 1 cancels for small u; expm1(u) does not",
+        lambda e: (
+            isinstance(e, sp.Add)
+            and isinstance(_minus_one_plus(e), sp.Add | sp.exp)
+            and any(isinstance(t, sp.exp) for t in e.args)
+        ),
+        lambda e: _expm1(e),
+    ),
+)
+
+
+def _expm1(e: sp.Add) -> Any:
+    term = next(t for t in e.args if isinstance(t, sp.exp))
+    return e + 1 - term + Expm1(term.args[0])
+
+
+# -- 0·log 0 ----------------------------------------------------------------------------------
+
+
+def weighted_rewrites(vanishing: Callable[[Any], bool]) -> tuple[Rewrite, ...]:
+    """xlogy-style guards for terms w·log(x), w·log1p(x), w/x whose weight w can be 0.
+
+    ``vanishing(w)`` says whether w can be exactly 0 in the declared domains (a label y ∈ {0, 1},
+    a probability in [0, 1]); at such a point the term is 0 even where log(x) or 1/x is not
+    finite, which is the limit the formula means (0·log 0 = 0).
+    """
+
+    def split(e: Any, kind: Callable[[Any], bool]) -> tuple[Any, Any, Any] | None:
+        if not isinstance(e, sp.Mul):
+            return None
+        singular = [f for f in e.args if kind(f)]
+        if len(singular) != 1:
+            return None
+        coefficient = sp.Mul(*[f for f in e.args if f.is_number])
+        weight = sp.Mul(*[f for f in e.args if not f.is_number and f is not singular[0]])
+        if weight == 1 or weight.has(sp.log, Log1p) or not vanishing(weight):
+            return None
+        inner = singular[0].base if isinstance(singular[0], sp.Pow) else singular[0].args[0]
+        at_pole = inner + 1 if isinstance(singular[0], Log1p) else inner
+        if not vanishing(at_pole):
+            return None
+        return coefficient, weight, singular[0]
+
+    def is_log(f: Any) -> bool:
+        return isinstance(f, sp.log)
+
+    def is_log1p(f: Any) -> bool:
+        return isinstance(f, Log1p)
+
+    def is_inverse(f: Any) -> bool:
+        return isinstance(f, sp.Pow) and f.exp == -1
+
+    def build(kind: Callable[[Any], bool], node: type) -> Callable[[Any], Any]:
+        def value(e: Any) -> Any:
+            c, w, s = split(e, kind)
+            inner = s.base if isinstance(s, sp.Pow) else s.args[0]
+            return c * node(w, inner)
+
+        return value
+
+    return (
+        Rewrite(
+            "xlogy",
+            "w·log(x) is 0·(−inf) = nan where w = x = 0; its limit, 0, is what the formula means",
+            lambda e: split(e, is_log) is not None,
+            build(is_log, XLogY),
+        ),
+        Rewrite(
+            "xlog1py",
+            "w·log1p(x) is 0·(−inf) = nan where w = 0, x = −1; the term is 0 there",
+            lambda e: split(e, is_log1p) is not None,
+            build(is_log1p, XLog1pY),
+        ),
+        Rewrite(
+            "xdivy",
+            "w/x is 0/0 = nan where w = x = 0 (a cross-entropy gradient at a matching label)",
+            lambda e: split(e, is_inverse) is not None,
+            build(is_inverse, XDivY),
+        ),
+    )
+
+
+def fold_constants(expr: Any) -> Any:
+    """Irrational constants (√2, π, log 2) become one float, computed once at build time."""
+    if not isinstance(expr, sp.Basic):
+        return expr
+
+    def foldable(e: Any) -> bool:
+        return (
+            isinstance(e, sp.Expr)
+            and e.is_number
+            and not e.is_Rational
+            and not isinstance(e, sp.Float)
+            and e.is_real is not False
+        )
+
+    # Rounded once from 30 digits to the nearest double: the literal the printer writes.
+    return expr.replace(foldable, lambda e: sp.Float(float(sp.N(e, 30))))

@@ -1,0 +1,42 @@
+"""`symml kernel ID [--grad SYMBOL] [--backend B] [--step] [--axis N]`: print a kernel's source."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from typing import Any, TextIO
+
+from symml.catalog import Catalog
+from symml.errors import UsageError
+from symml.kernels import NotKernelisable, kernel
+from symml.kernels.backends import BACKENDS
+
+
+def add_commands(
+    subparsers: Any,
+) -> dict[str, Callable[[Catalog, argparse.Namespace, TextIO], int]]:
+    parser = subparsers.add_parser(
+        "kernel", help="print the generated NumPy source of a formula's kernel"
+    )
+    parser.add_argument("id", help="formula id, e.g. activations.sigmoid")
+    parser.add_argument("--grad", metavar="SYMBOL", help="the gradient kernel by SYMBOL")
+    parser.add_argument("--backend", default="numpy", choices=BACKENDS)
+    parser.add_argument("--axis", type=int, default=-1, help="reduction axis (default -1)")
+    parser.add_argument(
+        "--step", action="store_true", help="an optimizer's update rule as one fused step"
+    )
+    return {"kernel": run}
+
+
+def run(catalog: Catalog, args: argparse.Namespace, out: TextIO) -> int:
+    formula = catalog.get(args.id)
+    if args.grad and args.step:
+        raise UsageError("--grad and --step do not go together; pick one")
+    try:
+        k = kernel(formula, grad=args.grad, backend=args.backend, axis=args.axis, step=args.step)
+    except NotKernelisable as exc:
+        print(str(exc), file=out)
+        return 1
+    print(f"# {k.name}: ({', '.join(k.args)}) -> ({', '.join(k.outputs)})", file=out)
+    print(k.source, end="", file=out)
+    return 0

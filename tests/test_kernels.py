@@ -1,0 +1,442 @@
+"""Kernels: API, stable forms at extreme points (one test per case), dtypes, fused steps,
+rewrites, errors, the CLI and the Dask path."""
+
+from __future__ import annotations
+
+import io
+import warnings
+
+import numpy as np
+import pytest
+import sympy as sp
+
+from symml import cli, load_catalog
+from symml.errors import UsageError
+from symml.functions import sigmoid
+from symml.kernels import MissingBackend, NotKernelisable, kernel
+from symml.kernels import rewrite as rw
+from symml.kernels.backends import get_backend
+from symml.kernels.nodes import LogSigmoid, ReduceSum, Softmax, XDivY, XLogY
+
+CATALOG = load_catalog()
+DTYPES = [np.float64, np.float32]
+
+
+@pytest.fixture(autouse=True)
+def _no_warnings():
+    # A stable kernel never overflows on the way to a finite answer.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        yield
+
+
+def _z(values, dtype):
+    return np.array(values, dtype=dtype)
+
+
+# -- the extreme-value cases the issue names --------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_case_sigmoid_at_plus_minus_1000(dtype):
+    k = kernel("activations.sigmoid")
+    out = k(z=_z([-1000, 0, 1000], dtype))
+    assert out.dtype == dtype
+    np.testing.assert_array_equal(out, [0.0, 0.5, 1.0])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_case_sigmoid_derivative_at_plus_minus_1000(dtype):
+    g = kernel("activations.sigmoid", grad="z")
+    out = g(z=_z([-1000, 0, 1000, -30], dtype))
+    assert out.dtype == dtype
+    np.testing.assert_allclose(out[:3], [0.0, 0.25, 0.0])
+    # σ'(−30) = e⁻³⁰/(1+e⁻³⁰)² keeps its relative accuracy in the tail.
+    np.testing.assert_allclose(out[3], np.exp(-30) / (1 + np.exp(-30)) ** 2, rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_case_softmax_of_1000_0_minus_1000(dtype):
+    k = kernel("activations.softmax")
+    out = k(z_vec=_z([1000, 0, -1000], dtype))
+    assert out.dtype == dtype
+    np.testing.assert_array_equal(out, [1.0, 0.0, 0.0])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_case_softmax_temperature_of_large_logits(dtype):
+    k = kernel("activations.softmax_temperature")
+    out = k(z_vec=_z([[1000, 0, -1000], [1, 1, 1]], dtype), T=0.5)
+    assert out.dtype == dtype
+    np.testing.assert_allclose(out, [[1, 0, 0], [1 / 3, 1 / 3, 1 / 3]], rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_case_bce_at_yhat_0_and_1_with_matching_label(dtype):
+    k = kernel("losses.bce")
+    out = k(y_prob=_z([0, 1], dtype), yhat_prob=_z([0, 1], dtype))
+    assert out.dtype == dtype
+    np.testing.assert_array_equal(out, [0.0, 0.0])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_case_bce_gradient_at_yhat_0_and_1_with_matching_label(dtype):
+    g = kernel("losses.bce", grad="yhat_prob")
+    out = g(y_prob=_z([0, 1], dtype), yhat_prob=_z([0, 1], dtype))
+    assert out.dtype == dtype
+    # y = 0: L = −log(1 − ŷ), L' = 1/(1 − ŷ) = 1; y = 1: L = −log ŷ, L' = −1/ŷ = −1.
+    np.testing.assert_array_equal(out, [1.0, -1.0])
+
+
+def _bce_of_logit():
+    f = CATALOG.get("losses.bce")
+    z = sp.Symbol("z", real=True)
+    y, yhat = f.symbol("y_prob").symbol, f.symbol("yhat_prob").symbol
+    return f.expr.xreplace({yhat: 1 / (1 + sp.exp(-z))}), y, z
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_case_bce_of_sigmoid_at_abs_z_1000(dtype):
+    expr, _, _ = _bce_of_logit()
+    k = kernel(expr)
+    assert k.args == ("y_prob", "z")
+    z = _z([1000, -1000, 1000, -1000], dtype)
+    y = _z([1, 0, 0, 1], dtype)
+    out = k(y_prob=y, z=z)
+    assert out.dtype == dtype
+    np.testing.assert_allclose(out, [0.0, 0.0, 1000.0, 1000.0])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_case_bce_of_sigmoid_gradient_at_abs_z_1000(dtype):
+    expr, _, _ = _bce_of_logit()
+    g = kernel(expr, grad="z")
+    z = _z([1000, -1000, 1000, -1000, 0], dtype)
+    y = _z([1, 0, 0, 1, 1], dtype)
+    out = g(y_prob=y, z=z)
+    assert out.dtype == dtype
+    # ∂/∂z = σ(z) − y
+    np.testing.assert_allclose(out, [0.0, 0.0, 1.0, -1.0, -0.5])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_case_tanh_formula_at_plus_minus_1000(dtype):
+    k = kernel("activations.tanh")
+    g = kernel("activations.tanh", grad="z")
+    z = _z([-1000, 0, 1000], dtype)
+    np.testing.assert_array_equal(k(z=z), [-1, 0, 1])
+    np.testing.assert_array_equal(g(z=z), [0, 1, 0])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_case_cross_entropy_with_zero_probabilities(dtype):
+    k = kernel("losses.cce")
+    out = k(y_cls=_z([0, 1, 0], dtype), yhat_cls=_z([0, 1, 0], dtype))
+    assert out.dtype == dtype
+    assert out == 0.0
+
+
+def test_case_softmax_gradient_is_finite_at_large_logits():
+    g = kernel("activations.softmax", grad="z_vec")
+    assert g.args == ("z_vec", "grad_out")
+    out = g(z_vec=np.array([1000.0, 0, -1000]), grad_out=np.array([1.0, 0, 0]))
+    np.testing.assert_allclose(out, [0.0, 0.0, 0.0], atol=1e-300)
+    out = g(z_vec=np.zeros(2), grad_out=np.array([1.0, 0]))
+    np.testing.assert_allclose(out, [0.25, -0.25])
+
+
+# -- dtypes, integers, broadcasting, axes ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "formula_id", ["activations.gelu", "losses.mse", "info.kl_divergence", "layernorm.variance"]
+)
+def test_float32_in_float32_out_with_float64_scalars(formula_id):
+    k = kernel(formula_id)
+    values = {a: np.full((2, 3), 0.5, np.float32) for a in k.args}
+    if "mu" in values:
+        values["mu"] = 0.25  # a Python float must not promote the arithmetic
+    out = k(**values)
+    assert out.dtype == np.float32
+
+
+def test_integer_inputs_are_converted_not_truncated():
+    k = kernel("activations.sigmoid")
+    out = k(z=np.array([0, 1]))
+    assert out.dtype == np.float64
+    np.testing.assert_allclose(out, [0.5, 1 / (1 + np.exp(-1))])
+    assert kernel("metrics.precision")(TP=np.array([1]), FP=np.array([2]))[0] == pytest.approx(
+        1 / 3
+    )
+
+
+def test_reductions_follow_the_axis_argument():
+    k = kernel("losses.mse")
+    y = np.arange(6.0).reshape(2, 3)
+    np.testing.assert_allclose(k(y, np.zeros((2, 3))), (y**2).mean(axis=-1))
+    np.testing.assert_allclose(k(y, np.zeros((2, 3)), axis=0), (y**2).mean(axis=0))
+    assert kernel("losses.mse", axis=0)(y, np.zeros((2, 3))).shape == (3,)
+
+
+def test_broadcasting_and_positional_arguments():
+    k = kernel("activations.leaky_relu")
+    assert k.args == ("z", "alpha")
+    z = np.array([[-2.0], [3.0]])
+    np.testing.assert_allclose(k(z, np.array([0.1, 0.2])), [[-0.2, -0.4], [3, 3]])
+
+
+def test_out_is_written_in_place():
+    k = kernel("activations.gelu")
+    z = np.linspace(-3, 3, 7)
+    buffer = np.empty_like(z)
+    result = k(z=z, out=buffer)
+    assert result is buffer
+    np.testing.assert_allclose(buffer, k(z=z))
+
+
+def test_gradient_of_a_constant_broadcasts_to_the_input():
+    g = kernel("optim.sgd", grad="W")
+    out = g(W=np.zeros(3, np.float32), g=np.ones(3, np.float32), eta=0.1)
+    assert out.shape == (3,) and out.dtype == np.float32
+    np.testing.assert_array_equal(out, [1, 1, 1])
+
+
+# -- fused optimizer steps --------------------------------------------------------------------
+
+
+def test_adam_step_updates_state_in_place():
+    step = kernel("optim.adam_step", step=True)
+    assert step.outputs == ("m", "v", "W")
+    rng = np.random.default_rng(0)
+    W, g, m, v = (rng.normal(size=50) for _ in range(4))
+    v = np.abs(v)
+    lr, b1, b2, eps, t = 1e-3, 0.9, 0.999, 1e-8, 3
+    m_ref = b1 * m + (1 - b1) * g
+    v_ref = b2 * v + (1 - b2) * g * g
+    W_ref = W - lr * (m_ref / (1 - b1**t)) / (np.sqrt(v_ref / (1 - b2**t)) + eps)
+    result = step(W=W, g=g, eta=lr, epsilon=eps, beta_1=b1, beta_2=b2, m=m, v=v, t=t, out=(m, v, W))
+    assert result[0] is m and result[2] is W
+    np.testing.assert_allclose(m, m_ref)
+    np.testing.assert_allclose(v, v_ref)
+    np.testing.assert_allclose(W, W_ref)
+
+
+@pytest.mark.parametrize(
+    "formula_id", ["optim.rmsprop_step", "optim.adamw_step", "optim.momentum_step"]
+)
+def test_fused_steps_stay_float32(formula_id):
+    step = kernel(formula_id, step=True)
+    values = {a: np.full(4, 0.5, np.float32) for a in step.args}
+    values.update(
+        {
+            n: 0.9
+            for n in ("eta", "beta", "beta_1", "beta_2", "epsilon", "t", "lambda")
+            if n in values
+        }
+    )
+    results = step(**values)
+    results = results if isinstance(results, tuple) else (results,)
+    assert all(r.dtype == np.float32 for r in results)
+
+
+def test_nesterov_step_has_no_fused_kernel():
+    with pytest.raises(NotKernelisable, match="optim.nesterov_step.*unknown function"):
+        kernel("optim.nesterov_step", step=True)
+
+
+# -- the rewrites, one by one ------------------------------------------------------------------
+
+
+def test_rewrite_sigmoid_from_exp_and_times_exp():
+    z = sp.Symbol("z", real=True)
+    assert rw.apply_all(1 / (1 + sp.exp(-z)), rw.RECOGNISE) == sigmoid(z)
+    assert rw.apply_all(sp.exp(-z) / (1 + sp.exp(-z)) ** 2, rw.RECOGNISE) == sigmoid(z) * sigmoid(
+        -z
+    )
+
+
+def test_rewrite_log_sigmoid_and_one_minus_sigmoid():
+    z = sp.Symbol("z", real=True)
+    assert rw.apply_all(sp.log(1 - sigmoid(z)), rw.STABLE) == LogSigmoid(-z)
+
+
+def test_rewrite_softmax_folds_the_vjp():
+    g, u = sp.symbols("g u")
+    s = ReduceSum(sp.exp(u))
+    vjp = g * sp.exp(u) / s - sp.exp(u) * ReduceSum(g * sp.exp(u)) / s**2
+    assert rw.apply_all(vjp, rw.STABLE) == g * Softmax(u) - ReduceSum(g * Softmax(u)) * Softmax(u)
+
+
+def test_rewrite_xlogy_only_where_the_weight_can_vanish():
+    y, p = sp.symbols("y p")
+    always = rw.weighted_rewrites(lambda w: True)
+    never = rw.weighted_rewrites(lambda w: False)
+    assert rw.apply_all(y * sp.log(p), always) == XLogY(y, p)
+    assert rw.apply_all(y / p, always) == XDivY(y, p)
+    assert rw.apply_all(y * sp.log(p), never) == y * sp.log(p)
+
+
+def test_rewrite_log1p_expm1_and_folding():
+    x = sp.Symbol("x")
+    from symml.kernels.nodes import Expm1, Log1p
+
+    assert rw.apply_all(sp.log(1 + x), rw.STABLE) == Log1p(x)
+    assert rw.apply_all(sp.exp(x) - 1, rw.STABLE) == Expm1(x)
+    folded = rw.fold_constants(sp.sqrt(2) * x)
+    coefficient, rest = folded.as_coeff_Mul()
+    assert rest == x and float(coefficient) == 2**0.5
+
+
+def test_source_is_readable_and_uses_stable_calls():
+    assert "sx.expit" in kernel("activations.sigmoid").source
+    assert "rt.softmax" in kernel("activations.softmax").source
+    src = kernel("losses.bce").source
+    assert "sx.xlogy" in src and "sx.xlog1py" in src
+    assert "**" not in kernel("losses.mse").source  # powers by multiplication
+
+
+# -- not kernelisable, errors -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("formula_id", "reason"),
+    [
+        ("regularization.l2", "unknown function (L)"),
+        ("gan.generator_loss", "expectation"),
+        ("metrics.roc_auc", "integral"),
+        ("cnn.convolution", "2 indices"),
+        ("losses.ctc", "product over an index"),
+        ("forward.layer1_act", "unknown function (sigma)"),
+    ],
+)
+def test_not_kernelisable_names_the_formula_and_the_reason(formula_id, reason):
+    with pytest.raises(NotKernelisable) as info:
+        kernel(formula_id)
+    message = str(info.value)
+    assert message.startswith(f"formula '{formula_id}' has no numeric kernel: ")
+    assert reason in message and "\n" not in message
+
+
+def test_call_errors_are_one_line():
+    k = kernel("losses.bce")
+    with pytest.raises(UsageError, match="missing yhat_prob"):
+        k(y_prob=1.0)
+    with pytest.raises(UsageError, match="no argument 'q'"):
+        k(y_prob=1.0, yhat_prob=0.5, q=1)
+    with pytest.raises(UsageError, match="no argument 'w' to differentiate by"):
+        kernel("losses.bce", grad="w")
+
+
+def test_missing_optional_backend_names_the_extra(monkeypatch):
+    import builtins
+
+    real = builtins.__import__
+
+    def fake(name, *args, **kwargs):
+        if name == "numexpr":
+            raise ImportError(name)
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", fake)
+    monkeypatch.setattr("importlib.import_module", lambda n: fake(n))
+    with pytest.raises(MissingBackend) as info:
+        get_backend("numexpr")
+    assert str(info.value) == (
+        "backend 'numexpr' needs the numexpr package: pip install 'symml[numexpr]'"
+    )
+
+
+# -- matrices -------------------------------------------------------------------------------------
+
+
+def test_attention_is_batched_and_stable():
+    k = kernel("attention.scaled_dot_product")
+    rng = np.random.default_rng(1)
+    Q, K, V = (
+        rng.normal(size=(2, 3, 4)) * 300,
+        rng.normal(size=(2, 5, 4)),
+        rng.normal(size=(2, 5, 2)),
+    )
+    out = k(Q=Q, K=K, V=V)
+    scores = Q @ K.swapaxes(-1, -2) / 2.0
+    scores -= scores.max(-1, keepdims=True)
+    weights = np.exp(scores) / np.exp(scores).sum(-1, keepdims=True)
+    np.testing.assert_allclose(out, weights @ V)
+
+
+def test_lstm_cell_and_gate():
+    gate = kernel("lstm.forget_gate")
+    rng = np.random.default_rng(2)
+    h, x, W, b = (
+        rng.normal(size=(3, 1)),
+        rng.normal(size=(2, 1)),
+        rng.normal(size=(3, 5)),
+        rng.normal(size=(3, 1)),
+    )
+    expected = 1 / (1 + np.exp(-(W @ np.vstack([h, x]) + b)))
+    np.testing.assert_allclose(gate(h_prev=h, x_t=x, W_f=W, b_f=b), expected)
+    cell = kernel("lstm.cell")
+    np.testing.assert_allclose(cell(C_prev=h, f_t=b, i_t=h, Ctilde=b), h * b + b * h)
+
+
+# -- CLI and Dask -------------------------------------------------------------------------------
+
+
+def test_cli_prints_the_gradient_source(monkeypatch):
+    monkeypatch.setattr(cli, "EXTENSIONS", ("symml.kernels_cli",))
+    out = io.StringIO()
+    assert cli.main(["kernel", "activations.sigmoid", "--grad", "z"], out) == 0
+    text = out.getvalue()
+    assert text.startswith("# activations.sigmoid d/dz: (z) -> (dz)")
+    assert "sx.expit(-z)" in text
+    out = io.StringIO()
+    assert cli.main(["kernel", "vae.reparameterization"], out) == 1
+    assert "has no numeric kernel: a random quantity" in out.getvalue()
+
+
+def test_dask_arrays_run_on_the_numpy_backend():
+    da = pytest.importorskip("dask.array", reason="dask is not installed (pip install dask)")
+    z = da.from_array(np.array([[1000.0, 0.0, -1000.0], [1.0, 2.0, 3.0]]), chunks=(1, 3))
+    soft = kernel("activations.softmax")(z_vec=z)
+    assert isinstance(soft, da.Array)
+    np.testing.assert_allclose(soft.compute(), kernel("activations.softmax")(z_vec=z.compute()))
+    loss = kernel("losses.bce")(
+        y_prob=da.from_array(np.array([0.0, 1.0])), yhat_prob=da.from_array(np.array([0.0, 1.0]))
+    )
+    np.testing.assert_array_equal(loss.compute(), [0.0, 0.0])
+
+
+@pytest.mark.parametrize(
+    ("formula_id", "wrt"),
+    [
+        ("losses.bce", "yhat_prob"),
+        ("activations.sigmoid", "z"),
+        ("losses.bce", None),
+        ("losses.hinge", None),
+    ],
+)
+def test_numexpr_backend_matches_numpy(formula_id, wrt):
+    pytest.importorskip("numexpr", reason="numexpr is not installed (pip install numexpr)")
+    fused = kernel(formula_id, grad=wrt, backend="numexpr")
+    plain = kernel(formula_id, grad=wrt)
+    rng = np.random.default_rng(3)
+    values = {a: rng.uniform(0.05, 0.95, size=20) for a in plain.args}
+    if "y_prob" in values:
+        values["y_prob"] = np.r_[np.zeros(10), np.ones(10)]
+    if "y_sign" in values:
+        values["y_sign"] = np.sign(values["y_sign"] - 0.5)
+    assert "ne.evaluate" in fused.source
+    np.testing.assert_allclose(fused(**values), plain(**values), rtol=1e-12)
+
+
+def test_numexpr_adam_step_in_place():
+    pytest.importorskip("numexpr", reason="numexpr is not installed (pip install numexpr)")
+    fused = kernel("optim.adam_step", step=True, backend="numexpr")
+    plain = kernel("optim.adam_step", step=True)
+    rng = np.random.default_rng(4)
+    W, g, m, v = (rng.uniform(0, 1, size=30) for _ in range(4))
+    hyper = dict(eta=1e-3, epsilon=1e-8, beta_1=0.9, beta_2=0.999, t=5)
+    expected = plain(W=W, g=g, m=m, v=v, **hyper)
+    fused(W=W, g=g, m=m, v=v, **hyper, out=(m, v, W))
+    for got, want in zip((m, v, W), expected, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-12)
