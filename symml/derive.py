@@ -18,7 +18,7 @@ from sympy.core.function import AppliedUndef
 
 from symml import bounded, functions, symbolic
 from symml.errors import DerivationError, SymbolicTimeout
-from symml.explicit import derivative, elements, explicit, size_assignments
+from symml.explicit import derivative, elements, explicit, jacobian, size_assignments
 from symml.model import Formula
 
 READABLE_DEGREE = 3
@@ -120,6 +120,8 @@ def _matrix(
     if sizes:
         explicit_value = derivative(explicit(expr, sizes), elements(wrt, sizes))
         return Gradient(expr, wrt, explicit_value, None, f"elementwise at {dict(sizes)}")
+    if _is_column(expr) and _is_column(wrt):
+        return _jacobian(expr, wrt, timeout, name)
     if isinstance(expr, sp.MatrixExpr) and expr.shape != (1, 1):
         raise DerivationError(
             name,
@@ -239,6 +241,52 @@ def _replace_sum(value: Any, total: sp.Sum, replacement: Any) -> Any:
         )
 
     return value.replace(same, lambda e: replacement)
+
+
+def _is_column(value: Any) -> bool:
+    return isinstance(value, sp.MatrixExpr) and value.shape[1] == 1 and value.shape[0] != 1
+
+
+def _jacobian(expr: Any, wrt: Any, timeout: float, name: str) -> Gradient:
+    """J[i, j] = ∂f_i/∂x_j (numerator layout) of a vector function; SymPy's matrix calculus
+    gives the transpose (denominator layout), checked elementwise before it is returned."""
+    try:
+        value = expr.diff(wrt)
+    except (NotImplementedError, ValueError, TypeError, AttributeError) as exc:
+        raise DerivationError(
+            name,
+            f"SymPy cannot take the Jacobian by {wrt} at symbolic size "
+            f"({type(exc).__name__}); pass sizes={{...}}",
+        ) from None
+    if isinstance(value, sp.MatrixExpr) and value.shape == (wrt.shape[0], expr.shape[0]):
+        value = value.T
+    assignments = size_assignments([expr, wrt])
+    for at in assignments:
+        reference = jacobian(explicit(expr, at), elements(wrt, at))
+        candidate = explicit(value, at)
+        same = False
+        if isinstance(candidate, sp.MatrixBase) and candidate.shape == reference.shape:
+            try:
+                same = bool(
+                    bounded.run_bounded(
+                        symbolic.zero_fast,
+                        candidate - reference,
+                        timeout=timeout,
+                        step="cross-check",
+                    )
+                )
+            except SymbolicTimeout:
+                same = False
+        if not same:
+            raise DerivationError(
+                name,
+                f"SymPy's Jacobian by {wrt} ({sp.sstr(value)}) disagrees with elementwise "
+                f"differentiation at {at}; not returned. Pass sizes={{...}} for the explicit result",
+            )
+    sizes_text = "; ".join(str(a) for a in assignments)
+    return Gradient(
+        expr, wrt, value, None, f"Jacobian ∂f_i/∂x_j, cross-checked elementwise at {sizes_text}"
+    )
 
 
 def _scalar_of_tensor(expr: Any, wrt: Any, timeout: float, name: str) -> Gradient:

@@ -69,3 +69,12 @@ def test_explicit_sizes_give_the_true_log_det_gradient():
 def test_ambiguous_variable_needs_wrt(catalog):
     with pytest.raises(DerivationError, match=r"several variables \(alpha, z\); pass --wrt"):
         grad(catalog.get("activations.leaky_relu"))
+
+
+def test_jacobian_of_a_vector_function_is_in_numerator_layout(catalog):
+    linear = catalog.get("forward.linear")
+    (by_x,) = grad(linear, "x")
+    assert by_x.value == linear.symbol("W").symbol
+    assert "Jacobian" in by_x.checked
+    (by_b,) = grad(linear, "b")
+    assert by_b.value == sp.Identity(linear.symbol("m").symbol)
