@@ -147,12 +147,9 @@ def _matrix(
                 f"SymPy returned {type(value).__name__} for ∂/∂{wrt}, "
                 "which cannot be checked elementwise; pass sizes={...}",
             )
-        try:
-            same = candidate.shape == reference.shape and bounded.run_bounded(
-                symbolic.zero_fast, candidate - reference, timeout=timeout, step="cross-check"
-            )
-        except SymbolicTimeout:
-            same = False
+        same = candidate.shape == reference.shape and _is_zero(
+            candidate - reference, timeout, "cross-check"
+        )
         if not same:
             raise DerivationError(
                 name,
@@ -187,13 +184,7 @@ def _indexed(
         index_value = {i: 1 for i in wrt.indices if isinstance(i, sp.Symbol)}
         point = wrt.xreplace(index_value)
         difference = explicit(value.xreplace(index_value), at) - sp.diff(explicit(expr, at), point)
-        try:
-            same = bounded.run_bounded(
-                symbolic.zero_fast, difference, timeout=timeout, step="cross-check"
-            )
-        except SymbolicTimeout:
-            same = False
-        if not same:
+        if not _is_zero(difference, timeout, "cross-check"):
             raise DerivationError(name, f"∂/∂{wrt} could not be confirmed on finite sums at {at}")
     sizes_text = "; ".join(str(a) for a in assignments)
     note = " (readable form under the given conditions)" if conditions else ""
@@ -264,19 +255,11 @@ def _jacobian(expr: Any, wrt: Any, timeout: float, name: str) -> Gradient:
     for at in assignments:
         reference = jacobian(explicit(expr, at), elements(wrt, at))
         candidate = explicit(value, at)
-        same = False
-        if isinstance(candidate, sp.MatrixBase) and candidate.shape == reference.shape:
-            try:
-                same = bool(
-                    bounded.run_bounded(
-                        symbolic.zero_fast,
-                        candidate - reference,
-                        timeout=timeout,
-                        step="cross-check",
-                    )
-                )
-            except SymbolicTimeout:
-                same = False
+        same = (
+            isinstance(candidate, sp.MatrixBase)
+            and candidate.shape == reference.shape
+            and _is_zero(candidate - reference, timeout, "cross-check")
+        )
         if not same:
             raise DerivationError(
                 name,
@@ -295,13 +278,7 @@ def _scalar_of_tensor(expr: Any, wrt: Any, timeout: float, name: str) -> Gradien
     assignments = size_assignments([expr])
     for at in assignments:
         difference = explicit(value, at) - sp.diff(explicit(expr, at), wrt)
-        try:
-            same = bounded.run_bounded(
-                symbolic.zero_fast, difference, timeout=timeout, step="cross-check"
-            )
-        except SymbolicTimeout:
-            same = False
-        if not same:
+        if not _is_zero(difference, timeout, "cross-check"):
             raise DerivationError(
                 name,
                 f"the derivative by {wrt} at symbolic size could not be "
@@ -311,6 +288,14 @@ def _scalar_of_tensor(expr: Any, wrt: Any, timeout: float, name: str) -> Gradien
     return Gradient(
         expr, wrt, value, None, f"sympy.diff, cross-checked on finite sums at {sizes_text}"
     )
+
+
+def _is_zero(difference: Any, timeout: float, step: str) -> bool:
+    """A bounded symbolic zero test; a timeout counts as "not shown to be zero"."""
+    try:
+        return bool(bounded.run_bounded(symbolic.zero_fast, difference, timeout=timeout, step=step))
+    except SymbolicTimeout:
+        return False
 
 
 def _scalar(value: Any) -> Any:
@@ -345,14 +330,9 @@ def readable_form(value: Any, expr: Any, wrt: Any, own: Any, timeout: float) -> 
     )
     if any(abs(sp.Rational(c).q) > 1000 for c in sp.Poly(poly, y).all_coeffs()):
         return None
-    candidate = _as_written(poly, y, own)
-    try:
-        proved = bounded.run_bounded(
-            symbolic.zero_fast, value - poly.subs(y, expr), timeout=timeout, step="readable form"
-        )
-    except SymbolicTimeout:
+    if not _is_zero(value - poly.subs(y, expr), timeout, "readable form"):
         return None
-    return candidate if proved else None
+    return _as_written(poly, y, own)
 
 
 def _as_written(poly: sp.Expr, y: sp.Dummy, own: Any) -> Any:
@@ -381,11 +361,6 @@ def recognise(expr: Any, wrt: Any, timeout: float = 10.0) -> Any:
         gap = functions.elementary(expr - candidate)
         if any(abs(sp.N(gap.subs(wrt, p), 30)) > 1e-20 for p in probe):
             continue
-        try:
-            if bounded.run_bounded(
-                symbolic.zero_fast, expr - candidate, timeout=timeout, step="recognise"
-            ):
-                return candidate
-        except SymbolicTimeout:
-            continue
+        if _is_zero(expr - candidate, timeout, "recognise"):
+            return candidate
     return None
