@@ -50,11 +50,13 @@ def table(verdicts: Sequence[Verdict]) -> str:
     tally = counts(verdicts)
     unexpected = sum(1 for v in verdicts if v.as_expected is False)
     summary = ", ".join(f"{n} {s}" for s, n in tally.items() if n)
-    total = sum(v.seconds for v in verdicts)
+    total = sum(v.seconds for v in verdicts if not v.cached)
+    cached = sum(1 for v in verdicts if v.cached)
+    reused = f" ({cached} from the proof cache)" if cached else ""
     lines.append("")
     lines.append(
         f"{len(verdicts)} claims: {summary}; {unexpected} not as expected; "
-        f"{total:.1f} s of checking"
+        f"{total:.1f} s of checking{reused}"
     )
     return "\n".join(lines) + "\n"
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import sympy as sp
 
-from symml import algorithms, cache, derivative_check
+from symml import algorithms, bounded, cache, derivative_check
 from symml.catalog import Catalog, load_catalog
 from symml.equality import Context, compare
 from symml.errors import SymmlError
@@ -32,6 +32,7 @@ from symml.symbols import referenced
 from symml.verdict import Verdict
 
 DEFAULT_TIMEOUT = 10.0
+CLAIM_DEADLINE_FACTOR = 12  # a whole claim in a worker: a dozen symbolic steps' worth
 GOOD = (Status.PROVED, Status.NUMERIC)
 
 
@@ -291,11 +292,14 @@ def verify(
     workers: int = 2,
     progress: Callable[[int, int, Verdict], None] | None = None,
     use_cache: bool = False,
+    processes: bool = True,
 ) -> list[Verdict]:
     """Verdicts for every claim of the given formulas (default: the whole catalog).
 
     With ``use_cache``, verdicts of unchanged claims come from the proof cache
-    (``symml.cache``) and new ones are added to it.
+    (``symml.cache``) and new ones are added to it. With ``processes`` (the default) each
+    claim runs in a worker process, so ``workers`` claims are checked at once on separate
+    cores; otherwise in threads of this process, where SymPy's share of the work is serial.
     """
     catalog = catalog or load_catalog()
     if ids:
@@ -317,7 +321,10 @@ def verify(
         if key in stored:
             verdict = cache.revive(stored[key]).with_(expected=claim.expected)
         else:
-            verdict = check_claim(formula, claim, seed=seed, timeout=timeout)
+            if processes:
+                verdict = _check_in_worker(formula, claim, seed, timeout)
+            else:
+                verdict = check_claim(formula, claim, seed=seed, timeout=timeout)
             if use_cache and verdict.status not in (Status.ERROR, Status.INCONCLUSIVE):
                 fresh[key] = verdict.to_json()
         with lock:
@@ -331,6 +338,31 @@ def verify(
     if use_cache:
         cache.store(fresh)
     return verdicts
+
+
+def _claim_job(formula: Formula, claim: Claim, seed: int, timeout: float) -> Verdict:
+    return check_claim(formula, claim, seed=seed, timeout=timeout)
+
+
+def _check_in_worker(formula: Formula, claim: Claim, seed: int, timeout: float) -> Verdict:
+    """One whole claim in a worker process, so claims use every core (SymPy holds the GIL).
+
+    In the worker the claim's steps share one deadline; if it passes or the worker fails,
+    the claim is checked again here, where each symbolic step has its own deadline and a
+    stuck step falls through to the numeric check.
+    """
+    try:
+        return bounded.run_bounded(
+            _claim_job,
+            formula,
+            claim,
+            seed,
+            timeout,
+            timeout=CLAIM_DEADLINE_FACTOR * timeout,
+            step="claim",
+        )
+    except Exception:
+        return check_claim(formula, claim, seed=seed, timeout=timeout)
 
 
 def print_progress(done: int, total: int, verdict: Verdict) -> None:

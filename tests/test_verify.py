@@ -200,3 +200,20 @@ def test_verify_single_ids_and_unknown_id():
 
 def test_check_claim_catalog_default_loads():
     assert len(load_catalog()) >= 110
+
+
+def test_proof_cache_reuses_verdicts_of_unchanged_claims(tmp_path, monkeypatch):
+    monkeypatch.setenv("SYMML_CACHE_DIR", str(tmp_path))
+    first = verify(["activations.sigmoid", "losses.mse"], use_cache=True)
+    again = verify(["activations.sigmoid", "losses.mse"], use_cache=True)
+    assert [v.cached for v in first] == [False, False, False]
+    assert [v.cached for v in again] == [True, True, True]
+    assert [(v.claim, v.status, v.method) for v in again] == [
+        (v.claim, v.status, v.method) for v in first
+    ]
+
+
+def test_claims_checked_in_threads_agree_with_worker_processes():
+    in_workers = verify(["activations.relu", "optim.adam_step"])
+    in_threads = verify(["activations.relu", "optim.adam_step"], processes=False)
+    assert [(v.status, v.method) for v in in_workers] == [(v.status, v.method) for v in in_threads]
