@@ -240,6 +240,18 @@ class MLLatexPrinter(LatexPrinter):
         factors = sorted(
             positive.args, key=lambda f: 1.5 if f in applied and f.is_Symbol else _factor_rank(f)
         )
+        derivatives = [f for f in factors if isinstance(f, sp.Derivative)]
+        if derivatives:
+            # d/dw applies to everything after it: a derivative goes last, and one that
+            # cannot (two in a product) gets parentheses
+            factors = [f for f in factors if not isinstance(f, sp.Derivative)] + derivatives
+            if len(derivatives) > 1:
+                return sign + " ".join(
+                    rf"\left({self._print(f)}\right)"
+                    if isinstance(f, sp.Derivative) and f is not factors[-1]
+                    else self.parenthesize(f, PRECEDENCE["Mul"])
+                    for f in factors
+                )
         return sign + super()._print_Mul(sp.Mul(*factors, evaluate=False))
 
     def _print_MatAdd(self, expr: Any) -> str:

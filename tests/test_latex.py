@@ -153,3 +153,12 @@ def test_grad_of_an_expression():
         latex(1 / (1 + sp.exp(-z)), grad="z")
         == r"\sigma\left(z\right) \left(1 - \sigma\left(z\right)\right)"
     )
+
+
+def test_a_derivative_goes_last_in_a_product_so_d_dw_applies_to_it_alone():
+    w = sp.Symbol("w", real=True)
+    z, g = sp.Function("z"), sp.Function("g")
+    text = latex(sp.Derivative(z(w), w) * g(w))
+    assert text.endswith(r"\frac{d}{d w} z\left(w\right)"), text
+    two = latex(sp.Derivative(z(w), w) * sp.Derivative(g(w), w))
+    assert two.startswith(r"\left(\frac{d}{d w}"), two

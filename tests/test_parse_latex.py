@@ -12,6 +12,7 @@ import sympy as sp
 
 from symml.functions import relu, sigmoid
 from symml.parse import LatexParseError, SymbolTable, parse_latex, read_latex
+from symml.parse.table import INDEX_ASSUMPTIONS as INDEX
 
 sys.path.insert(0, str(Path(__file__).parent / "data"))
 from corpus import CORPUS, RAISES, namespace  # noqa: E402
@@ -218,3 +219,126 @@ def test_parsing_is_thread_safe_and_deterministic():
     with ThreadPoolExecutor(max_workers=4) as pool:
         parallel = list(pool.map(run, texts * 3))
     assert parallel == serial * 3
+
+
+# -- symml's own printed forms, and the notation the printer uses -------------------------------
+def test_a_declared_name_is_found_under_the_form_the_printer_gives_it():
+    y_prob, yhat_prob = sp.Symbol("y_prob", real=True), sp.Symbol("yhat_prob", real=True)
+    table = SymbolTable.of({"y_prob": y_prob, "yhat_prob": yhat_prob})
+    assert parse_latex(r"- y \log \hat{y}", symbols=table) == -y_prob * sp.log(yhat_prob)
+    family = sp.IndexedBase("y_vec", shape=(sp.Symbol("n"),), real=True)
+    j = sp.Symbol("j", integer=True)
+    assert parse_latex("y_{j}", symbols=SymbolTable.of({"y_vec": family, "j": j})) == family[j]
+
+
+def test_two_declared_names_printed_alike_are_refused():
+    table = SymbolTable.parse("scalar y\nscalar y_prob")
+    with pytest.raises(LatexParseError, match=r"'y' may be y or y_prob") as info:
+        parse_latex("2 y", symbols=table)
+    assert r"y_{\mathrm{prob}}" in info.value.hint
+
+
+def test_printed_forms_that_are_not_names():
+    sigma_sq, eps = sp.Symbol("sigma_sq", positive=True), sp.Symbol("epsilon", positive=True)
+    table = SymbolTable.of({"sigma_sq": sigma_sq, "epsilon": eps})
+    assert parse_latex(r"\sqrt{\sigma^{2} + \epsilon}", symbols=table) == sp.sqrt(sigma_sq + eps)
+    x_prev = sp.Symbol("x_prev", real=True)
+    assert parse_latex("x_{t-1}", symbols=SymbolTable.of({"x_prev": x_prev})) == x_prev
+    # σ declared too: σ^{2} may be its square, so the reader refuses
+    both = SymbolTable.of({"sigma_sq": sigma_sq, "sigma": sp.Symbol("sigma", positive=True)})
+    with pytest.raises(LatexParseError, match="also reads as sigma"):
+        parse_latex(r"\sigma^{2}", symbols=both)
+    grad = sp.MatrixSymbol("dL_dz", sp.Symbol("m", integer=True, positive=True), 1)
+    table = SymbolTable.of({"dL_dz": grad, "L": sp.Function("L")})
+    assert parse_latex(r"\frac{\partial L}{\partial z}", symbols=table) == grad
+
+
+def test_floor_ranges_substack_and_block_matrices():
+    t, k = sp.Symbol("t", real=True), sp.Symbol("k", real=True)
+    assert parse_latex(r"\left\lfloor{\frac{t}{k}}\right\rfloor") == sp.floor(t / k)
+    assert parse_latex(r"\lceil t \rceil") == sp.ceiling(t)
+    table = SymbolTable.parse("indexed f a b\nsize a\nsize b")
+    f, a, b = (table.get(n) for n in "fab")
+    m, n = sp.Symbol("m", **INDEX), sp.Symbol("n", **INDEX)
+    got = parse_latex(r"\sum_{\substack{1 \leq m \leq a\\1 \leq n \leq b}} f_{m,n}", symbols=table)
+    assert got == sp.Sum(f[m, n], (m, 1, a), (n, 1, b))
+    table = SymbolTable.parse("vector h H\nvector x D\nmatrix W H S")
+    h, x = table.get("h"), table.get("x")
+    assert parse_latex(r"\left[\begin{matrix}h\\x\end{matrix}\right]", symbols=table) == (
+        sp.BlockMatrix([[h], [x]])
+    )
+    with pytest.raises(LatexParseError, match="blocks and scalars"):
+        parse_latex(r"\begin{bmatrix}h\\1\end{bmatrix}", symbols=table)
+
+
+def test_max_over_a_range_softmax_and_elementwise_max():
+    table = SymbolTable.parse("indexed x N\nsize N\nindex i\nfunction max")
+    i, N = table.get("i"), table.get("N")
+    got = parse_latex(r"\max_{1 \leq i \leq N} x_{i}", symbols=table)
+    assert got == table.get("max")(table.get("x")[i], sp.Tuple(i, 1, N))
+    with pytest.raises(LatexParseError, match="declare 'function max'"):
+        parse_latex(r"\max_{1 \leq i \leq N} x_{i}", symbols=SymbolTable.parse("indexed x N"))
+    W = MATS.get("W")
+    got = parse_latex(r"\operatorname{softmax}\left(W\right)", symbols=MATS)
+    assert got.shape == W.shape and isinstance(got, sp.HadamardProduct)
+    with pytest.raises(LatexParseError, match="over which index"):
+        parse_latex(r"\operatorname{softmax}(z)", symbols=MATS)
+    z = MATS.get("z")
+    got = parse_latex(r"\max(0, z)", symbols=MATS)
+    assert got.shape == z.shape and got.function(-1) == 0 and got.expr == z
+
+
+def test_evaluation_bar_integral_and_ones():
+    L, g, w = sp.Function("L"), sp.Function("g"), sp.Symbol("w", real=True)
+    table = SymbolTable.of({"L": L, "g": g, "w": w})
+    got = parse_latex(r"\left. \frac{d}{d u} L(u) \right|_{u=g(w)}", symbols=table)
+    assert isinstance(got, sp.Subs) and got.point == (g(w),)
+    assert got.doit() == sp.Subs(sp.Derivative(L(w), w), w, g(w)).doit()
+    u = sp.Symbol("u", real=True)
+    table = SymbolTable.of({"u": u, "TPR": sp.Function("TPR")})
+    got = parse_latex(r"\int\limits_{0}^{1} \mathrm{TPR}\left(u\right)\, du", symbols=table)
+    assert got == sp.Integral(table.get("TPR")(u), (u, 0, 1))
+    with pytest.raises(LatexParseError, match="undeclared x"):
+        parse_latex(r"\int_0^1 x \, dx")
+    z = MATS.get("z")
+    assert parse_latex(r"\mathbf{1} - z", symbols=MATS) == sp.OneMatrix(*z.shape) - z
+    with pytest.raises(LatexParseError, match="shape is unknown"):
+        parse_latex(r"W \mathbf{1}", symbols=MATS)
+
+
+def test_a_subscripted_declared_name_before_a_parenthesis_is_not_a_call():
+    table = SymbolTable.parse("function eta\nscalar eta_max\nscalar t\nfunction mu_theta")
+    t = table.get("t")
+    assert parse_latex(r"\eta_{\mathrm{max}} \left(1 - t\right)", symbols=table) == (
+        table.get("eta_max") * (1 - t)
+    )
+    assert parse_latex(r"\mu_{\theta}(t)", symbols=table) == table.get("mu_theta")(t)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("F1 = 2·(Prec·Rec)/(Prec + Rec)", "Eq(F1, 2*Prec*Rec/(Prec + Rec))"),
+        ("z = Wx + b", "Eq(z, W*x + b)"),
+        ("Acc = (TP + TN) / 2", None),
+        ("L_G = -E[log D(G(z))]", None),
+    ],
+)
+def test_unicode_words_are_names_and_capital_pairs_are_refused(text, expected):
+    """Sheets spell names out: 'Prec' is one name, never P·r·e·c; 'TP' could be either."""
+    from symml.parse.unicode import parse_unicode
+
+    if expected is None:
+        with pytest.raises(LatexParseError):
+            parse_unicode(text)
+    else:
+        assert sp.sstr(parse_unicode(text)) == expected
+
+
+def test_declared_capital_pair_is_one_name():
+    from symml.parse.unicode import parse_unicode
+
+    tp, fp = sp.Symbol("TP"), sp.Symbol("FP")
+    assert parse_unicode("Prec = TP / (TP + FP)", symbols={"TP": tp, "FP": fp}) == sp.Eq(
+        sp.Symbol("Prec", real=True), tp / (tp + fp)
+    )

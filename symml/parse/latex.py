@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import sympy as sp
@@ -74,6 +74,23 @@ SUSPICIOUS_WORDS = frozenset(
     "lr pos dim var std mean loss acc eps grad clip norm attn det tr diag argmax argmin kl "
     "mse mae bce ce lse logits prob softmax".split()
 )
+BRACKETS = {r"\lfloor": (r"\rfloor", sp.floor), r"\lceil": (r"\rceil", sp.ceiling)}
+MATRIX_ENVIRONMENTS = frozenset("matrix pmatrix bmatrix".split())
+
+
+class _Ones:
+    """``\\mathbf{1}`` before its shape is known: it takes the shape of what it is added to."""
+
+    def __init__(self, sign: int = 1) -> None:
+        self.sign = sign
+
+    def __neg__(self) -> _Ones:
+        return _Ones(-self.sign)
+
+
+ONES = _Ones()
+SOFTMAX = sp.Function("softmax")  # a marker: the reader spells the row softmax out
+
 RELATIONS = {
     "=": "=",
     ":=": ":=",
@@ -97,12 +114,34 @@ class Reading:
     families: tuple[str, ...] = ()  # names read as indexed families
 
 
+@dataclass(frozen=True)
+class _Form:
+    """A declared symbol's printed form that does not read back as its name (σ² for
+    sigma_sq, ∂L/∂z for dL_dz): its tokens, the symbol's name, and why it is ambiguous."""
+
+    tokens: tuple[tuple[str, str], ...]
+    name: str
+    clash: str | None = None
+
+
+@dataclass(frozen=True)
+class _Aliases:
+    """What symml's printer makes of the declared names, so its output reads back.
+
+    ``names``: a name the reader would build (``y``, ``C_t-1``) → the declared names that
+    print as it (``y_prob``; ``C_prev``). ``forms``: printed forms that are not names."""
+
+    names: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    forms: tuple[_Form, ...] = ()
+
+
 @dataclass
 class _State:
     text: str
     tokens: tuple[Token, ...]
     table: SymbolTable
     families: frozenset[str]
+    aliases: _Aliases = field(default_factory=_Aliases)
     notes: list[str] = field(default_factory=list)
     inferred: set[str] = field(default_factory=set)
     gradients: dict[Any, tuple[Any, Any]] = field(default_factory=dict)
@@ -122,10 +161,14 @@ def parse_latex(text: str, *, symbols: Any = None) -> Any:
 def read_latex(text: str, *, symbols: Any = None) -> Reading:
     """``parse_latex`` with the record of how the text was read."""
     table = SymbolTable.of(symbols)
+    return _read(text, table, _aliases_of(table))
+
+
+def _read(text: str, table: SymbolTable, aliases: _Aliases) -> Reading:
     tokens = tokenize(text)
     families: frozenset[str] = frozenset()
     for _ in range(3):  # a family found late (z_j under Σ_j) makes z_i a family too: re-read
-        state = _State(text, tokens, table, families)
+        state = _State(text, tokens, table, families, aliases)
         try:
             expr, relation = _Parser(state, 0, len(tokens) - 1).full()
         except LatexParseError:
@@ -150,6 +193,75 @@ def read_latex(text: str, *, symbols: Any = None) -> Reading:
             )
         families = families | frozenset(state.inferred)
     raise LatexParseError(text, 0, text[:20], "indexed families do not settle", "declare them")
+
+
+def _printed(obj: Any) -> str | None:
+    from symml.latex import latex
+
+    try:
+        return latex(obj)
+    except Exception:  # an object the printer has no rule for prints no alias
+        return None
+
+
+def _reader_name(form: str) -> str | None:
+    """The name the reader gives ``form`` when it is one name (``C_{t-1}`` → ``C_t-1``)."""
+    try:
+        tokens = tokenize(form)
+        parser = _Parser(_State(form, tokens, SymbolTable(), frozenset()), 0, len(tokens) - 1)
+        name, _ = parser.base_name()
+        if parser.at("_"):
+            parser.next()
+            sub = _subscript_name(parser.raw(parser.group_span()))
+            if sub is None:
+                return None
+            name = f"{name}_{sub}"
+    except LatexParseError:
+        return None
+    return name if parser.peek().kind == "end" else None
+
+
+def _fresh(expr: Any, table: SymbolTable) -> bool:
+    """Whether ``expr`` mentions a name the table does not declare."""
+    if not isinstance(expr, sp.Basic):
+        return True
+    known = set(table.objects.values())
+    atoms = expr.atoms(sp.Symbol, sp.MatrixSymbol) | {i.base for i in expr.atoms(sp.Indexed)}
+    heads = {type(f) for f in expr.atoms(AppliedUndef)}
+    return any(a not in known for a in atoms | heads)
+
+
+def _aliases_of(table: SymbolTable) -> _Aliases:
+    """Read each declared symbol's printed form; keep those that do not read as its name."""
+    names: dict[str, list[str]] = {}
+    pending: list[tuple[str, str]] = []
+    for name, obj in table.objects.items():
+        form = _printed(obj)
+        if form is None:
+            continue
+        reader = _reader_name(form)
+        if reader is None:
+            pending.append((form, name))
+        elif reader != name:
+            names.setdefault(reader, []).append(name)
+    plain = _Aliases({k: tuple(v) for k, v in names.items()})
+    forms = []
+    for form, name in pending:
+        try:
+            tokens = tuple((t.kind, t.text) for t in tokenize(form)[:-1])
+            reading = _read(form, table, plain).expr
+        except LatexParseError:
+            reading = None
+        clash = None
+        if reading is not None and reading != table.objects[name] and not _fresh(reading, table):
+            clash = f"it also reads as {reading}"
+        forms.append(_Form(tokens, name, clash))
+    for form in forms:
+        twins = [f.name for f in forms if f.tokens == form.tokens and f.name != form.name]
+        if twins and form.clash is None:
+            forms[forms.index(form)] = _Form(form.tokens, form.name, f"so does {twins[0]}")
+    forms.sort(key=lambda f: -len(f.tokens))
+    return replace(plain, forms=tuple(forms))
 
 
 class _Parser:
@@ -229,6 +341,7 @@ class _Parser:
         while self.at(",", ".", ";") and self.stop - self.i == 1:
             self.next()
         result = self.relation()
+        _no_ones(result[0], p=self)
         while self.at(",", ".", ";") and self.peek(1).kind == "end":
             self.next()
         if self.peek().kind != "end":
@@ -303,6 +416,8 @@ class _Parser:
                 "\\\\",
                 r"\|",
                 r"\ldots",
+                r"\rfloor",
+                r"\rceil",
             )
         return False
 
@@ -360,9 +475,65 @@ class _Parser:
             raise self.error("a matrix to a non-integer power", "check the exponent", tok)
         return _power(base, exponent, self, tok)
 
+    # -- names as symml prints them ----------------------------------------------------
+    def lookup(self, name: str, tok: Token | None = None) -> Any:
+        """The declared object of a name, or of the one declared symbol printed as it."""
+        obj = self.s.table.get(name)
+        targets = self.s.aliases.names.get(name, ())
+        if not targets:
+            return obj
+        if obj is None and len(targets) == 1:
+            return self.s.table.get(targets[0])
+        candidates = ([name] if obj is not None else []) + list(targets)
+        raise self.error(
+            f"'{name}' may be {' or '.join(candidates)}: they are printed alike",
+            f"write the full name, e.g. {_full_tex(targets[-1])}",
+            tok,
+        )
+
+    def printed_form(self) -> Any:
+        """A declared symbol written as symml prints it (σ^{2} for sigma_sq), or None."""
+        for form in self.s.aliases.forms:
+            n = len(form.tokens)
+            window = self.toks[self.i : self.i + n]
+            if self.i + n > self.stop or [(t.kind, t.text) for t in window] != list(form.tokens):
+                continue
+            after = self.toks[self.i + n] if self.i + n < self.stop else None
+            obj = self.s.table.get(form.name)
+            if after is not None and after.kind == "letter" and window[-1].kind == "letter":
+                if after.pos == window[-1].end:
+                    continue  # the form is only the start of a longer word
+            if after is not None and after.text == "_" and not isinstance(obj, sp.IndexedBase):
+                continue
+            tok = self.peek()
+            shown = self.s.text[tok.pos : window[-1].end]
+            if form.clash:
+                raise self.error(
+                    f"'{shown}' is how {form.name} is printed, but {form.clash}",
+                    f"write the full name, e.g. {_full_tex(form.name)}",
+                    tok,
+                )
+            self.i += n
+            self.s.note(f"{shown} read as the declared {form.name}, which is printed so")
+            if isinstance(obj, sp.FunctionClass):
+                return self.call(form.name, tok)
+            if isinstance(obj, sp.IndexedBase):
+                if not self.at("_"):
+                    raise self.error(
+                        f"'{form.name}' is an indexed family", f"subscript it: {shown}_i", tok
+                    )
+                self.next()
+                return obj[tuple(self._indices(self.group_span(), obj))]
+            return obj
+        return None
+
     # -- atoms ---------------------------------------------------------------------------
     def atom(self) -> Any:
         tok = self.peek()
+        if tok.kind in ("letter", "cmd") and self.s.aliases.forms:
+            value = self.printed_form()
+            if value is not None:
+                return value
         if tok.kind == "num":
             self.next()
             return sp.Rational(tok.text) if "." in tok.text else sp.Integer(tok.text)
@@ -398,6 +569,7 @@ class _Parser:
         value = self.expr()
         if self.peek().kind != "end":
             raise self.error("unexpected text in a group", "check the braces")
+        _no_ones(value, p=self)
         return value
 
     def _find_bar(self, start: int) -> int:
@@ -434,12 +606,34 @@ class _Parser:
         if name == r"\begin":
             self.next()
             env = self.raw(self.group_span())
+            if env in MATRIX_ENVIRONMENTS:
+                return self.matrix(env, tok)
             if env != "cases":
-                raise self.error(f"environment '{env}'", "only cases is read inside a formula", tok)
+                raise self.error(
+                    f"environment '{env}'", "only cases and matrix are read inside a formula", tok
+                )
             return self.cases(tok)
         if name == r"\infty":
             self.next()
             return sp.oo
+        if name in BRACKETS:
+            self.next()
+            closer, func = BRACKETS[name]
+            close = self._matching(self.i - 1, name, closer)
+            inner = self.sub((self.i, close)).whole()
+            self.i = close + 1
+            return _apply(func, [inner], self, tok)
+        if name in BOLD and [t.text for t in self.toks[self.i + 1 : self.i + 4]] == ["{", "1", "}"]:
+            self.next()
+            self.i += 3
+            self.s.note("\\mathbf{1} read as the all-ones matrix of the shape it is added to")
+            return ONES
+        if name == r"\left.":
+            self.next()
+            return self.evaluated_at(tok)
+        if name == r"\int":
+            self.next()
+            return self.integral(tok)
         if name == r"\nabla":
             self.next()
             return self.nabla(tok)
@@ -448,6 +642,12 @@ class _Parser:
             letter = self.raw(self.group_span())
             if letter == "E":
                 return self.expectation(tok)
+            if letter == "I":
+                raise self.error(
+                    r"\mathbb{I}, a matrix whose size the text does not give",
+                    "declare it ('matrix J 1 1') and write its name",
+                    tok,
+                )
             raise self.error(f"\\mathbb{{{letter}}} in an expression", "sets are not read", tok)
         if name in COMMAND_FUNCTIONS:
             self.next()
@@ -572,6 +772,12 @@ class _Parser:
                 continue
             self.i = save
             break
+        declared_sub = self._subscripted(name, sub_span)
+        if declared_sub is not None and not isinstance(declared_sub, sp.FunctionClass):
+            if not primes and not pending:  # η_max (t − s): a declared name, not η(…)
+                return self.resolve(name, sub_span, start_tok, word)
+        if self.at("(") and isinstance(declared_sub, sp.FunctionClass):
+            return self.call(name, start_tok, sub_span=sub_span, power=pending)
         if self.is_function_name(name, word) and (self.at("(") or primes or name in ("log", "ln")):
             return self.call(name, start_tok, sub_span=sub_span, primes=primes, power=pending)
         if primes:
@@ -590,12 +796,19 @@ class _Parser:
         value = self.resolve(name, sub_span, start_tok, word)
         return value
 
+    def _subscripted(self, name: str, sub_span: tuple[int, int] | None) -> Any:
+        """The declared object named name_sub (μ_θ, η_max), if any."""
+        if sub_span is None or isinstance(self.lookup(name), sp.IndexedBase):
+            return None
+        sub = _subscript_name(self.raw(sub_span))
+        return None if sub is None else self.lookup(f"{name}_{sub}")
+
     @staticmethod
     def _is_label(text: str) -> bool:
         return bool(re.fullmatch(r"[A-Za-z][A-Za-z0-9]*([+-][0-9]+)?|[0-9]+", text))
 
     def is_function_name(self, name: str, word: bool) -> bool:
-        declared = self.s.table.get(name)
+        declared = self.lookup(name)
         if declared is not None:
             return (
                 isinstance(declared, sp.FunctionClass)
@@ -623,7 +836,7 @@ class _Parser:
         if sub_span is not None:
             sub_text = self.raw(sub_span)
             index_syms = self._index_symbols(sub_span)
-            family = table.get(name)
+            family = self.lookup(name, tok)
             is_family = isinstance(family, sp.IndexedBase) or name in self.s.families
             if (
                 index_syms is not None
@@ -645,10 +858,12 @@ class _Parser:
                     f"subscript '{sub_text}'", "use letters, digits or a declared family", tok
                 )
             full = f"{name}_{sub_name}"
-            if table.get(full) is None and full not in table.depends:
+            if self.lookup(full, tok) is None and full not in table.depends:
                 self.s.note(f"{name} with subscript {sub_text} read as the name {full}")
             return self.resolve(full, None, tok, True)
-        obj = table.get(name)
+        obj = self.lookup(name, tok)
+        if obj is not None and table.get(name) is None:
+            self.s.note(f"{name} read as the declared {self.s.aliases.names[name][0]}")
         if name in table.depends:
             args = [self.resolve(d, None, tok, True) for d in table.depends[name]]
             head = obj if isinstance(obj, sp.FunctionClass) else sp.Function(name, real=True)
@@ -661,6 +876,9 @@ class _Parser:
             return obj
         if name in self.s.families:
             raise self.error(f"'{name}' is an indexed family here", f"subscript it: {name}_i", tok)
+        for index in reversed(self.s.bound):  # g_{i-m}: the m of an enclosing Σ_m
+            if index.name == name:
+                return index
         if name == "e" and not word:
             return sp.E
         if name == "pi":
@@ -700,7 +918,12 @@ class _Parser:
                     parts.append((start, j))
                     start = j + 1
             parts.append((start, span[1]))
-            indices = [self.sub(p).whole() for p in parts]
+            indices = [
+                self._index(self.toks[p[0]].text)
+                if p[1] - p[0] == 1 and self.toks[p[0]].kind == "letter"
+                else self.sub(p).whole()
+                for p in parts
+            ]
         elif (
             rank
             and rank > 1
@@ -744,10 +967,12 @@ class _Parser:
             if self.at("^"):
                 ptok = self.next()
                 power.append((self.group_span(), ptok))
+        if command and name in ("max", "min") and sub_span is not None:
+            return self.extremum(name, sub_span, tok)
         head, arity, label = self.function_head(name, sub_span, tok)
         if self.at("("):
             close = self._matching(self.i, "(", ")")
-            args = self._arguments((self.i + 1, close))
+            args = self._arguments((self.i + 1, close), families=_undefined(head))
             self.i = close + 1
         elif command and name in ("max", "min") and self.at(r"\{"):
             close = self._matching(self.i, r"\{", r"\}")
@@ -774,6 +999,8 @@ class _Parser:
                 )
         if primes:
             value = self.derivative_of_function(head, args, primes, label, tok)
+        elif head is SOFTMAX:
+            value = self.softmax(args[0], tok)
         else:
             value = _apply(head, args, self, tok)
         for span, ptok in power:
@@ -783,7 +1010,44 @@ class _Parser:
             value = _power(value, exponent, self, ptok)
         return value
 
-    def _arguments(self, span: tuple[int, int]) -> list[Any]:
+    def extremum(self, name: str, sub_span: tuple[int, int], tok: Token) -> Any:
+        """``\\max_{1 \\leq i \\leq N} x_i``: a declared max over a range of symbolic size."""
+        ranges = self.ranges(sub_span)
+        head = self.lookup(name, tok)
+        if ranges is None or len(ranges) != 1:
+            raise self.error(
+                f"\\{name} under a subscript", f"write \\{name}_{{1 \\leq i \\leq n}}", tok
+            )
+        if not isinstance(head, sp.FunctionClass):
+            raise self.error(
+                f"\\{name} over a range of symbolic size",
+                f"declare 'function {name}' to read it as {name}(x_i, (i, 1, n))",
+                tok,
+            )
+        index, low, high = ranges[0]
+        self.s.bound.append(index)
+        try:
+            body = self.term()
+        finally:
+            self.s.bound.pop()
+        self.s.note(f"\\{name} over a range read as the declared {name}(body, (i, low, high))")
+        return head(body, sp.Tuple(index, low, high))
+
+    def softmax(self, arg: Any, tok: Token) -> Any:
+        """The row softmax exp(S) ⊙ ((exp(S) 1)^(∘−1) 1ᵀ), as the catalog spells it."""
+        if not _is_matrix(arg) or arg.shape[1] == 1:
+            raise self.error(
+                "softmax of a scalar or a column: over which index?",
+                r"write it out, e.g. \frac{e^{z_i}}{\sum_{j=1}^{k} e^{z_j}}",
+                tok,
+            )
+        cols = arg.shape[1]
+        exps = arg.applyfunc(sp.exp)
+        sums = exps * sp.OneMatrix(cols, 1)
+        self.s.note("softmax of a matrix read as the softmax of each row")
+        return sp.hadamard_product(exps, sums.applyfunc(lambda t: 1 / t) * sp.OneMatrix(1, cols))
+
+    def _arguments(self, span: tuple[int, int], families: bool = False) -> list[Any]:
         parts, start, depth = [], span[0], 0
         for j in range(span[0], span[1]):
             t = self.toks[j]
@@ -797,17 +1061,24 @@ class _Parser:
         parts.append((start, span[1]))
         if parts == [(span[0], span[0])]:
             raise self.error("a call with no argument", "add the argument")
-        return [self.sub(p).whole() for p in parts]
+        return [self._argument(p, families) for p in parts]
+
+    def _argument(self, span: tuple[int, int], families: bool) -> Any:
+        if families and span[1] - span[0] == 1 and self.toks[span[0]].kind == "letter":
+            family = self.lookup(self.toks[span[0]].text, self.toks[span[0]])
+            if isinstance(family, sp.IndexedBase):  # dist(a, p): whole vectors as arguments
+                return family
+        return self.sub(span).whole()
 
     def function_head(
         self, name: str, sub_span: tuple[int, int] | None, tok: Token
     ) -> tuple[Any, int, str]:
-        declared = self.s.table.get(name)
+        declared = self.lookup(name, tok)
         if sub_span is not None and name.lower() not in ("log", "leakyrelu"):
             sub_name = _subscript_name(self.raw(sub_span))
             full = f"{name}_{sub_name}" if sub_name else None
-            if full and isinstance(self.s.table.get(full), sp.FunctionClass):
-                return self.s.table.get(full), -1, full
+            if full and isinstance(self.lookup(full, tok), sp.FunctionClass):
+                return self.lookup(full, tok), -1, full
             if full and name in FUNCTION_LETTERS and declared is None:
                 self.s.note(f"{full} read as an unspecified function")
                 return sp.Function(full, real=True), -1, full
@@ -834,6 +1105,8 @@ class _Parser:
         if name.lower() in KNOWN_FUNCTIONS:
             head, arity = KNOWN_FUNCTIONS[name.lower()]
             return head, arity, name
+        if name == "softmax":
+            return SOFTMAX, 1, name
         if name in FUNCTION_LETTERS:
             self.s.note(f"{name}(…) read as an unspecified function {name}")
             return sp.Function(name, real=True), -1, name
@@ -846,7 +1119,7 @@ class _Parser:
             raise self.error(f"{label}' of several arguments", "write a partial derivative", tok)
         (arg,) = args
         if _is_matrix(arg):
-            d = sp.Dummy("d", real=True)
+            d = sp.Dummy("d")  # as MatrixExpr.applyfunc names it
             return arg.applyfunc(sp.Lambda(d, sp.Derivative(head(d), (d, order))))
         if isinstance(arg, sp.Symbol):
             value = sp.Derivative(head(arg), (arg, order))
@@ -933,6 +1206,10 @@ class _Parser:
     def factor_no_power(self) -> Any:
         """One name (with its subscript) but not its power: the x of ∂x^2."""
         tok = self.peek()
+        if tok.kind in ("letter", "cmd") and self.s.aliases.forms:
+            value = self.printed_form()
+            if value is not None:
+                return value
         if tok.kind == "letter" or tok.kind == "cmd":
             name, word = self.base_name()
             sub_span = None
@@ -1007,6 +1284,17 @@ class _Parser:
                 upper = span
         if lower is None:
             raise self.error("a sum without an index", r"write \sum_{i=1}^{n}", tok)
+        ranges = self.ranges(lower)
+        if ranges is not None:
+            if upper is not None:
+                raise self.error("a range and an upper bound", r"write \sum_{i=1}^{n}", tok)
+            self.s.bound.extend(i for i, _, _ in ranges)
+            try:
+                body = self.term()
+            finally:
+                del self.s.bound[-len(ranges) :]
+            cls = sp.Sum if tok.text == r"\sum" else sp.Product
+            return cls(body, *ranges)
         toks = self.toks[lower[0] : lower[1]]
         if not toks or toks[0].kind != "letter" or (len(toks) > 1 and toks[1].text != "="):
             raise self.error("a sum index that is not one letter", r"write \sum_{i=1}^{n}", tok)
@@ -1027,6 +1315,37 @@ class _Parser:
             end = self._bound_from_body(body, index, tok)
         cls = sp.Sum if tok.text == r"\sum" else sp.Product
         return cls(body, (index, start, end))
+
+    def ranges(self, span: tuple[int, int]) -> list[tuple[Any, Any, Any]] | None:
+        """``a \\leq i \\leq b`` or ``\\substack{…\\\\…}`` under Σ or max: (i, a, b) rows."""
+        if self.toks[span[0]].text == r"\substack":
+            p = self.sub((span[0] + 1, span[1]))
+            inner = p.group_span()
+            if p.peek().kind != "end":
+                raise p.error("text after \\substack", "put every range inside it")
+            rows, start = [], inner[0]
+            for j in range(inner[0], inner[1] + 1):
+                if j == inner[1] or self.toks[j].text == "\\\\":
+                    rows.append((start, j))
+                    start = j + 1
+            limits = [self._range(row) for row in rows if row[0] < row[1]]
+            if not limits or any(limit is None for limit in limits):
+                raise self.error("a \\substack row that is not a range", "write 1 \\leq i \\leq n")
+            return limits  # type: ignore[return-value]
+        limit = self._range(span)
+        return None if limit is None else [limit]
+
+    def _range(self, span: tuple[int, int]) -> tuple[Any, Any, Any] | None:
+        marks = [j for j in range(*span) if self.toks[j].text == r"\leq"]
+        if len(marks) != 2 or marks[1] != marks[0] + 2:
+            return None
+        letter = self.toks[marks[0] + 1]
+        if letter.kind != "letter":
+            return None
+        index = self._index(letter.text)
+        low = self.sub((span[0], marks[0])).whole()
+        high = self.sub((marks[1] + 1, span[1])).whole()
+        return index, low, high
 
     def _bound_from_body(self, body: Any, index: Any, tok: Token) -> Any:
         for ind in (
@@ -1115,6 +1434,133 @@ class _Parser:
             raise self.error("a condition that is not a relation", "write z > 0", self.toks[j])
         return value
 
+    def _rows(self, stop_env: str, tok: Token) -> tuple[list[list[tuple[int, int]]], int]:
+        """Cells (token spans) of an environment body up to its ``\\end``; and that index."""
+        rows: list[list[tuple[int, int]]] = [[]]
+        start, depth, j = self.i, 0, self.i
+        while j < self.stop:
+            t = self.toks[j]
+            if t.text == r"\begin":
+                depth += 1
+            elif t.text == r"\end":
+                if depth == 0:
+                    break
+                depth -= 1
+            elif t.text in ("&", "\\\\") and depth == 0:
+                rows[-1].append((start, j))
+                start = j + 1
+                if t.text != "&":
+                    rows.append([])
+            j += 1
+        else:
+            raise self.error(f"{stop_env} is never closed", f"add \\end{{{stop_env}}}", tok)
+        rows[-1].append((start, j))
+        return [r for r in rows if r != [(r[0][0], r[0][0])]], j
+
+    def matrix(self, env: str, tok: Token) -> Any:
+        rows, end = self._rows(env, tok)
+        self.i = end + 1
+        if self.raw(self.group_span()) != env:
+            raise self.error(f"\\end does not match \\begin{{{env}}}", "check the environment", tok)
+        cells = [[self.sub(c).whole() for c in row] for row in rows]
+        if not cells or len({len(r) for r in cells}) != 1:
+            raise self.error(
+                "matrix rows of different lengths", "give every row as many cells", tok
+            )
+        kinds = {_is_matrix(c) for row in cells for c in row}
+        if kinds == {False}:
+            return sp.ImmutableMatrix(cells)
+        if kinds == {True}:
+            block = sp.BlockMatrix(cells)  # stacked blocks: [h_{t-1}; x_t]
+            self.s.note("a matrix of matrices read as a block matrix")
+            return block
+        raise self.error("a matrix mixing blocks and scalars", "write every cell as a matrix", tok)
+
+    def evaluated_at(self, tok: Token) -> Any:
+        """``\\left. f(u) \\right|_{u=a}``: f evaluated at u = a (a ``Subs``)."""
+        depth, j = 0, self.i
+        while j < self.stop:
+            t = self.toks[j]
+            if t.kind == "sym" and t.text in "([{":
+                depth += 1
+            elif t.kind == "sym" and t.text in ")]}":
+                depth -= 1
+            elif (
+                t.text == "|" and depth == 0 and j + 1 < self.stop and self.toks[j + 1].text == "_"
+            ):
+                break
+            j += 1
+        else:
+            raise self.error(r"\left. without \right|_{…}", r"write \left. f \right|_{x=a}", tok)
+        body = self.sub((self.i, j)).whole()
+        self.i = j + 2
+        span = self.group_span()
+        if self.toks[span[0]].text == r"\substack":
+            p = self.sub((span[0] + 1, span[1]))
+            span = p.group_span()
+        pairs: list[tuple[Any, Any]] = []
+        start = span[0]
+        for k in range(span[0], span[1] + 1):
+            if k == span[1] or self.toks[k].text in (",", "\\\\"):
+                if k > start:
+                    pairs.append(self._binding((start, k), tok))
+                start = k + 1
+        if not pairs:
+            raise self.error("an evaluation bar without a point", r"write \right|_{x=a}", tok)
+        bound = {var: sp.Dummy(var.name) for var, _ in pairs}  # the variable is bound
+        self.s.note("\\left. f \\right|_{u=a} read as f evaluated at u = a")
+        return sp.Subs(
+            body.xreplace(bound), [bound[v] for v, _ in pairs], [value for _, value in pairs]
+        )
+
+    def _binding(self, span: tuple[int, int], tok: Token) -> tuple[Any, Any]:
+        value, relation = self.sub(span).full()
+        if relation != "=" or not isinstance(value.lhs, sp.Symbol):
+            raise self.error("an evaluation point that is not 'name = value'", "write u=a", tok)
+        return value.lhs, value.rhs
+
+    def integral(self, tok: Token) -> Any:
+        limits: dict[str, Any] = {}
+        while self.at("_", "^"):
+            which = self.next().text
+            limits[which] = self.sub(self.group_span()).whole()
+        if len(limits) == 1:
+            raise self.error("an integral with one limit", r"write \int_{a}^{b}", tok)
+        if self.s.table.get("d") is not None:
+            raise self.error("d is declared, so 'd x' may be a product", r"write \mathrm{d}x", tok)
+        depth, j = 0, self.i
+        while j < self.stop:
+            t = self.toks[j]
+            if t.kind == "sym" and t.text in "([{":
+                depth += 1
+            elif t.kind == "sym" and t.text in ")]}":
+                depth -= 1
+            elif depth == 0 and self._marker(j, self.stop) is not None:
+                after = self._marker(j, self.stop)[1]  # type: ignore[index]
+                if after < self.stop and (
+                    self.toks[after].kind == "letter" or self.toks[after].text[1:] in GREEK
+                ):
+                    break
+            j += 1
+        else:
+            raise self.error("an integral without its d x", r"write \int_{a}^{b} f(x) \, dx", tok)
+        body = self.sub((self.i, j)).whole()
+        self.i = self._marker(j, self.stop)[1]  # type: ignore[index]
+        var_tok = self.peek()
+        var = self.factor_no_power()
+        if not isinstance(var, sp.Symbol):
+            raise self.error("integrating over an expression", "use a name", tok)
+        if var not in self.s.table.objects.values():
+            # undeclared, 'd x' may as well be the product d·x
+            raise self.error(
+                f"an integral over the undeclared {var}",
+                f"declare it ('scalar {var}') to read d{var} as its differential",
+                var_tok,
+            )
+        if not limits:
+            return sp.Integral(body, var)
+        return sp.Integral(body, (var, limits["_"], limits["^"]))
+
     def expectation(self, tok: Token) -> Any:
         import sympy.stats as stats
 
@@ -1135,6 +1581,12 @@ class _Parser:
             )
         self.s.note("𝔼[·] read as an unevaluated expectation")
         return stats.Expectation(inner)
+
+
+def _full_tex(name: str) -> str:
+    from symml.latex import name_tex
+
+    return name_tex(name, drop_tags=False)
 
 
 def _subscript_name(text: str) -> str | None:
@@ -1159,7 +1611,19 @@ def _is_matrix(e: Any) -> bool:
     return isinstance(e, (MatrixExpr, sp.MatrixBase))
 
 
+def _ones_like(ones: _Ones, other: Any, p: _Parser) -> Any:
+    if not _is_matrix(other):
+        raise p.error("\\mathbf{1} added to a scalar", "write 1 for the number one")
+    return ones.sign * sp.OneMatrix(*other.shape)
+
+
 def _add(a: Any, b: Any, p: _Parser) -> Any:
+    if isinstance(a, _Ones) and isinstance(b, _Ones):
+        raise p.error("\\mathbf{1} of an unknown shape", "declare a matrix of ones")
+    if isinstance(a, _Ones):
+        a = _ones_like(a, b, p)
+    if isinstance(b, _Ones):
+        b = _ones_like(b, a, p)
     if _is_matrix(a) != _is_matrix(b):
         raise p.error("a matrix plus a scalar", "check which names are matrices")
     if _is_matrix(a) and a.shape != b.shape:
@@ -1167,13 +1631,23 @@ def _add(a: Any, b: Any, p: _Parser) -> Any:
     return a + b
 
 
+def _no_ones(*values: Any, p: _Parser) -> None:
+    if any(isinstance(v, _Ones) for v in values):
+        raise p.error(
+            "\\mathbf{1} outside a sum: its shape is unknown",
+            "declare a matrix of ones, e.g. 'matrix J n n'",
+        )
+
+
 def _mul(a: Any, b: Any, p: _Parser) -> Any:
+    _no_ones(a, b, p=p)
     if _is_matrix(a) and _is_matrix(b) and a.shape[1] != b.shape[0]:
         raise p.error(f"shapes {a.shape} and {b.shape} multiplied", "check the declared shapes")
     return a * b
 
 
 def _div(a: Any, b: Any, p: _Parser, tok: Token | None = None) -> Any:
+    _no_ones(a, b, p=p)
     if _is_matrix(b):
         raise p.error("division by a matrix", "multiply by an inverse, A^{-1}", tok)
     if b == 0:
@@ -1182,6 +1656,7 @@ def _div(a: Any, b: Any, p: _Parser, tok: Token | None = None) -> Any:
 
 
 def _hadamard(a: Any, b: Any, p: _Parser) -> Any:
+    _no_ones(a, b, p=p)
     if not (_is_matrix(a) and _is_matrix(b)):
         p.s.note("⊙ between scalars read as a product")
         return a * b
@@ -1191,6 +1666,7 @@ def _hadamard(a: Any, b: Any, p: _Parser) -> Any:
 
 
 def _power(base: Any, exponent: Any, p: _Parser, tok: Token | None = None) -> Any:
+    _no_ones(base, exponent, p=p)
     if _is_matrix(exponent):
         raise p.error("a matrix exponent", "check the formula", tok)
     if base == sp.E and not _is_matrix(exponent):
@@ -1202,7 +1678,17 @@ def _power(base: Any, exponent: Any, p: _Parser, tok: Token | None = None) -> An
     return base**exponent
 
 
+def _undefined(head: Any) -> bool:
+    return isinstance(head, sp.FunctionClass) and issubclass(head, AppliedUndef)
+
+
 def _apply(head: Any, args: list[Any], p: _Parser, tok: Token) -> Any:
+    _no_ones(*args, p=p)
+    blocks = [a for a in args if _is_matrix(a)]
+    if head in (sp.Max, sp.Min) and len(blocks) == 1 and len(args) > 1:
+        (block,) = blocks  # max(0, X): elementwise, as ReLU
+        p.s.note(f"{head.__name__.lower()}(…) of a matrix read elementwise")
+        return block.applyfunc(lambda t: head(*[t if a is block else a for a in args]))
     if len(args) == 1 and _is_matrix(args[0]):
         if isinstance(args[0], sp.MatrixBase):
             return args[0].applyfunc(head)
@@ -1215,6 +1701,7 @@ def _apply(head: Any, args: list[Any], p: _Parser, tok: Token) -> Any:
 
 
 def _relate(kind: str, a: Any, b: Any, p: _Parser) -> Any:
+    _no_ones(a, b, p=p)
     if kind in ("=", ":="):
         if _is_matrix(a) != _is_matrix(b) or (_is_matrix(a) and a.shape != b.shape):
             raise p.error("the two sides have different shapes", "check the declarations")

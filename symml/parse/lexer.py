@@ -96,6 +96,8 @@ def tokenize(text: str) -> tuple[Token, ...]:
                         k += 1
                     if k < n and text[k] == ".":
                         j = k + 1
+                        if word == r"\left":  # opens an evaluation bar: \left. f \right|_{x=a}
+                            out.append(Token("cmd", r"\left.", i, j))
                 i = j
                 continue
             word = SYNONYMS.get(word, word)

@@ -11,7 +11,9 @@ import re
 import unicodedata
 from typing import Any
 
+from symml.parse.errors import LatexParseError
 from symml.parse.latex import KNOWN_FUNCTIONS, Reading, read_latex
+from symml.parse.table import SymbolTable
 
 GREEK_CHARS = {
     "α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "epsilon", "ϵ": "epsilon",
@@ -35,14 +37,42 @@ WORDS = {*KNOWN_FUNCTIONS, "softmax"}
 NAME = r"(?:\\(?:hat|bar|tilde)\{[A-Za-z]\}|\\[A-Za-z]+ ?|[A-Za-z])(?:_\{[^{}]*\}|_[A-Za-z0-9])?"
 
 
-def unicode_to_latex(text: str) -> str:
-    """``σ'(z) = σ(z)(1 - σ(z))`` → ``\\sigma '(z) = \\sigma (z)(1 - \\sigma (z))``."""
+def unicode_to_latex(text: str, declared: frozenset[str] = frozenset()) -> str:
+    """``σ'(z) = σ(z)(1 - σ(z))`` → ``\\sigma '(z) = \\sigma (z)(1 - \\sigma (z))``.
+
+    Sheets written in plain text spell names out: a word of three or more letters (``Prec``,
+    ``Acc``) is one name, not a product of letters; two capitals (``TP``, ``QK``) may be
+    either, so they must be declared or written with a product sign; ``E[…]`` is an
+    expectation. Known function words become ``\\operatorname``.
+    """
     text = _cases(text.strip())
-    text = re.sub(
-        r"(?<![\\A-Za-z])([A-Za-z]{2,})(?![A-Za-z])",
-        lambda m: rf"\operatorname{{{m.group(1)}}}" if m.group(1).lower() in WORDS else m.group(1),
-        text,
-    )
+    text = re.sub(r"(?<![A-Za-z\\])E\[", r"\\mathbb{E}[", text)
+    for match in re.finditer(r"(?<![\\A-Za-z])([A-Z]{2})(?![A-Za-z_])", text):
+        word = match.group(1)
+        if word not in declared:
+            raise LatexParseError(
+                text,
+                match.start(),
+                word,
+                f"'{word}' may be one name or the product {word[0]}·{word[1]}",
+                f"declare it ('scalar {word}') or write {word[0]}·{word[1]}",
+            )
+
+    def word(m: re.Match[str]) -> str:
+        name = m.group(1)
+        if name.lower() in WORDS:
+            return rf"\operatorname{{{name}}}"
+        if len(name) >= 3 or name in declared:
+            return rf"\mathrm{{{name}}}"
+        return name
+
+    def names(part: str) -> str:
+        part = re.sub(r"(?<![\\A-Za-z])([A-Za-z]+[0-9]+)(?![A-Za-z0-9])", r"\\mathrm{\1}", part)
+        return re.sub(r"(?<![\\A-Za-z])([A-Za-z]{2,})(?![A-Za-z0-9])", word, part)
+
+    # The LaTeX that _cases wrote (\begin{cases}, \text{otherwise}) is left as it is.
+    pieces = re.split(r"(\\(?:begin|end|text)\{[^{}]*\})", text)
+    text = "".join(p if k % 2 else names(p) for k, p in enumerate(pieces))
     text = unicodedata.normalize("NFD", text)
     out: list[str] = []
     i = 0
@@ -119,7 +149,8 @@ def _cases(text: str) -> str:
 
 def read_unicode(text: str, *, symbols: Any = None) -> Reading:
     """Read a sheet's Unicode formula; see ``read_latex`` for the result."""
-    return read_latex(unicode_to_latex(text), symbols=symbols)
+    declared = frozenset(SymbolTable.of(symbols).objects)
+    return read_latex(unicode_to_latex(text, declared), symbols=symbols)
 
 
 def parse_unicode(text: str, *, symbols: Any = None) -> Any:
