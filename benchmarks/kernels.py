@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import sys
@@ -38,6 +39,15 @@ try:
     ne.set_num_threads(1)
 except ImportError:  # numexpr is optional
     ne = None
+try:
+    import numba
+except ImportError:  # numba is optional
+    numba = None
+BACKENDS = ("numpy", "numexpr", "numba")
+
+
+def _available(backend):
+    return {"numexpr": ne, "numba": numba}.get(backend, np) is not None
 
 
 # -- hand-written NumPy, as an expert writes it (in place where it helps) ----------------------
@@ -265,8 +275,8 @@ def run(sizes, repeats, dtypes):
                     variants["hand-written NumPy"] = lambda s=state, h=hand: h(
                         s[0], s[1], s[2], s[3]
                     )
-                    for backend in ("numpy", "numexpr"):
-                        if backend == "numexpr" and ne is None:
+                    for backend in BACKENDS:
+                        if not _available(backend):
                             continue
                         k = build_kernels(case, backend)
                         st = [d.copy() for d in data]
@@ -284,11 +294,13 @@ def run(sizes, repeats, dtypes):
                         )
                 else:
                     variants["hand-written NumPy"] = lambda h=hand, d=data: h(*d)
-                    for backend in ("numpy", "numexpr"):
-                        if backend == "numexpr" and ne is None:
+                    for backend in BACKENDS:
+                        if not _available(backend):
                             continue
                         k = build_kernels(case, backend)
                         if backend == "numexpr" and "ne.evaluate" not in k.source:
+                            continue
+                        if backend == "numba" and "nb.prange" not in k.source:
                             continue
                         kwargs = dict(zip(case["args"], data, strict=True))
                         kwargs.update({a: 1e-5 for a in k.args if a not in kwargs})  # epsilon
@@ -378,11 +390,28 @@ def main():
     parser.add_argument("--dtypes", nargs="+", default=["float64", "float32"])
     args = parser.parse_args()
     rows = run([int(s) for s in args.sizes], args.repeats, [np.dtype(d) for d in args.dtypes])
+    cpu = (
+        next(
+            (
+                line.split(":", 1)[1].strip()
+                for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")
+            ),
+            platform.processor() or platform.machine(),
+        )
+        if Path("/proc/cpuinfo").exists()
+        else platform.machine()
+    )
     machine = dict(
         platform=platform.platform(),
-        processor=platform.processor() or platform.machine(),
+        cpu=cpu,
+        nproc=os.cpu_count(),
         python=platform.python_version(),
         numpy=np.__version__,
+        scipy=sx.__name__ and __import__("scipy").__version__,
+        numexpr=ne.__version__ if ne else None,
+        numba=numba.__version__ if numba else None,
+        command="python " + " ".join(sys.argv),
     )
     out = ROOT / "benchmarks" / "results"
     out.mkdir(parents=True, exist_ok=True)

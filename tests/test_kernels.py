@@ -16,6 +16,7 @@ from symml.functions import sigmoid
 from symml.kernels import MissingBackend, NotKernelisable, kernel
 from symml.kernels import rewrite as rw
 from symml.kernels.backends import get_backend
+from symml.kernels.kernel import unguarded_plan
 from symml.kernels.nodes import LogSigmoid, ReduceSum, Softmax, XDivY, XLogY
 
 CATALOG = load_catalog()
@@ -288,7 +289,8 @@ def test_rewrite_log1p_expm1_and_folding():
 
 
 def test_source_is_readable_and_uses_stable_calls():
-    assert "sx.expit" in kernel("activations.sigmoid").source
+    assert "rt.expit" in kernel("activations.sigmoid").source
+    assert "rt.dsigmoid" in kernel("activations.sigmoid", grad="z").source
     assert "rt.softmax" in kernel("activations.softmax").source
     src = kernel("losses.bce").source
     assert "sx.xlogy" in src and "sx.xlog1py" in src
@@ -388,10 +390,13 @@ def test_cli_prints_the_gradient_source(monkeypatch):
     assert cli.main(["kernel", "activations.sigmoid", "--grad", "z"], out) == 0
     text = out.getvalue()
     assert text.startswith("# activations.sigmoid d/dz: (z) -> (dz)")
-    assert "sx.expit(-z)" in text
+    assert "rt.dsigmoid(z)" in text
     out = io.StringIO()
-    assert cli.main(["kernel", "vae.reparameterization"], out) == 1
-    assert "has no numeric kernel: a random quantity" in out.getvalue()
+    assert cli.main(["kernel", "diffusion.reverse"], out) == 1
+    assert "has no numeric kernel: an unknown function" in out.getvalue()
+    out = io.StringIO()
+    assert cli.main(["kernel", "init.he"], out) == 0
+    assert "rng.standard_normal(shape, dtype)" in out.getvalue()
 
 
 def test_dask_arrays_run_on_the_numpy_backend():
@@ -440,3 +445,127 @@ def test_numexpr_adam_step_in_place():
     fused(W=W, g=g, m=m, v=v, **hyper, out=(m, v, W))
     for got, want in zip((m, v, W), expected, strict=True):
         np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+# -- fast forms: float32 σ, σ', the unguarded body with a guarded fix-up -------------------------
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_sigmoid_and_its_derivative_keep_dtype_accuracy_and_both_tails(dtype):
+    z = np.linspace(-120, 120, 4801).astype(dtype)
+    exact = 1 / (1 + np.exp(-z.astype(np.longdouble)))
+    e = np.exp(-np.abs(z.astype(np.longdouble)))
+    derivative = e / (1 + e) ** 2
+    tol = 2e-6 if dtype == np.float32 else 1e-14
+    tiny = np.finfo(dtype).tiny  # below it float32 results flush towards 0
+    s = kernel("activations.sigmoid")(z=z)
+    d = kernel("activations.sigmoid", grad="z")(z=z)
+    assert s.dtype == dtype and d.dtype == dtype
+    np.testing.assert_allclose(s, exact.astype(np.float64), rtol=tol, atol=tiny)
+    # σ'(30) = 9.4e-14 keeps its digits (σ(1 − σ) would be 0 there).
+    np.testing.assert_allclose(d, derivative.astype(np.float64), rtol=4 * tol, atol=tiny)
+    assert d[np.searchsorted(z, 30)] > 0
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_bce_gradient_runs_unguarded_and_fixes_only_the_endpoints(dtype):
+    g = kernel("losses.bce", grad="yhat_prob")
+    plan = unguarded_plan(g.plan)
+    assert "XDivY" not in str(plan.outputs)  # one fraction, no guard
+    y = _z([0, 1, 0, 1, 1, 0, 0.5], dtype)
+    p = _z([0, 1, 1, 0, 0.5, 0.25, 0], dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # 1/0 at a wrong label is a true, warned infinity
+        out = g(y_prob=y, yhat_prob=p)
+    assert out.dtype == dtype
+    np.testing.assert_allclose(out, [1, -1, np.inf, -np.inf, -2, 4 / 3, -np.inf], rtol=1e-6)
+
+
+def test_guarded_body_runs_alone_when_out_overlaps_an_input():
+    g = kernel("losses.bce", grad="yhat_prob")
+    y, p = np.array([0.0, 1.0, 1.0]), np.array([0.0, 1.0, 0.5])
+    out = g(y_prob=y, yhat_prob=p, out=p)
+    assert out is p
+    np.testing.assert_array_equal(p, [1.0, -1.0, -2.0])
+
+
+def test_unguarded_plan_keeps_guards_that_a_comparison_could_hide():
+    y, p = sp.symbols("y p")
+    from symml.kernels.kernel import Plan
+
+    plan = Plan(
+        "t",
+        (sp.Piecewise((1, XDivY(y, p) > 0), (0, True)),),
+        ("v",),
+        (False,),
+        ("y", "p"),
+        frozenset(),
+        None,
+    )
+    assert unguarded_plan(plan) is None
+
+
+# -- numba ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("formula_id", "wrt"),
+    [
+        ("losses.bce", "yhat_prob"),
+        ("losses.bce", None),
+        ("activations.sigmoid", "z"),
+        ("activations.gelu", "z"),
+        ("activations.leaky_relu", None),
+    ],
+)
+def test_numba_backend_matches_numpy(formula_id, wrt):
+    pytest.importorskip("numba", reason="numba is not installed (pip install numba)")
+    fused = kernel(formula_id, grad=wrt, backend="numba")
+    plain = kernel(formula_id, grad=wrt)
+    assert "nb.prange" in fused.source
+    rng = np.random.default_rng(6)
+    values = {a: rng.uniform(0.05, 0.95, size=(4, 5)) for a in plain.args}
+    if "y_prob" in values:
+        values["y_prob"] = (values["y_prob"] > 0.5).astype(float)
+    np.testing.assert_allclose(fused(**values), plain(**values), rtol=1e-12)
+    z = _z([-1000, 0, 1000], np.float32)
+    if plain.args == ("z",):
+        out = fused(z=z)
+        assert out.dtype == np.float32
+        np.testing.assert_array_equal(out, plain(z=z))
+    if "y_prob" in values:  # the 0·log 0 guards at the endpoints
+        y = _z([0, 1], np.float64)
+        np.testing.assert_array_equal(fused(y_prob=y, yhat_prob=y), plain(y_prob=y, yhat_prob=y))
+
+
+def test_numba_adam_step_in_place_and_reductions_fall_back():
+    pytest.importorskip("numba", reason="numba is not installed (pip install numba)")
+    fused = kernel("optim.adam_step", step=True, backend="numba")
+    plain = kernel("optim.adam_step", step=True)
+    rng = np.random.default_rng(7)
+    W, g, m, v = (rng.uniform(0, 1, size=30).astype(np.float32) for _ in range(4))
+    hyper = dict(eta=1e-3, epsilon=1e-8, beta_1=0.9, beta_2=0.999, t=5)
+    expected = plain(W=W, g=g, m=m, v=v, **hyper)
+    result = fused(W=W, g=g, m=m, v=v, **hyper, out=(m, v, W))
+    assert result[2] is W and W.dtype == np.float32
+    for got, want in zip((m, v, W), expected, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-6)
+    soft = kernel("activations.softmax", backend="numba")
+    assert soft.source.startswith("# numba: not elementwise")
+    z = np.array([[1000.0, 0, -1000]])
+    np.testing.assert_array_equal(soft(z_vec=z), kernel("activations.softmax")(z_vec=z))
+
+
+def test_missing_numba_names_the_extra(monkeypatch):
+    import builtins
+
+    real = builtins.__import__
+
+    def fake(name, *args, **kwargs):
+        if name == "numba":
+            raise ImportError(name)
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr("importlib.import_module", lambda n: fake(n))
+    with pytest.raises(MissingBackend, match=r"pip install 'symml\[numba\]'"):
+        kernel("activations.sigmoid", backend="numba")

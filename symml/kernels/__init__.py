@@ -2,5 +2,6 @@
 
 from symml.kernels.errors import MissingBackend, NotKernelisable
 from symml.kernels.kernel import Kernel, kernel
+from symml.kernels.sampling import Sampler
 
-__all__ = ["Kernel", "MissingBackend", "NotKernelisable", "kernel"]
+__all__ = ["Kernel", "MissingBackend", "NotKernelisable", "Sampler", "kernel"]

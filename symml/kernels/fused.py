@@ -2,7 +2,7 @@
 
 Only elementwise kernels fuse (no axis reduction, no matrix product, no special function
 numexpr lacks such as Φ); any other kernel on this backend runs the NumPy body and says so
-in its source. numba is not generated yet: asking for it raises a one-line error.
+in its source. numba kernels (``numba_backend``) are one parallel loop per elementwise plan.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from symml.errors import UsageError
 from symml.functions import Phi, sigmoid, softplus
 from symml.kernels.nodes import (
     NODES,
+    DSigmoid,
     Expm1,
     Log1p,
     LogSigmoid,
@@ -25,7 +26,7 @@ from symml.kernels.nodes import (
 )
 from symml.kernels.printer import KernelPrinter
 
-FUSABLE_NODES = (Log1p, Expm1, LogSigmoid, XLogY, XLog1pY, XDivY)
+FUSABLE_NODES = (Log1p, Expm1, LogSigmoid, XLogY, XLog1pY, XDivY, DSigmoid)
 
 
 class NumexprPrinter(KernelPrinter):
@@ -50,6 +51,9 @@ class NumexprPrinter(KernelPrinter):
         if isinstance(expr, softplus):
             u = a[0]
             return f"(where({u} > 0, {u}, 0) + log1p(exp(-abs({u}))))"
+        if isinstance(expr, DSigmoid):
+            e = f"exp(-abs({a[0]}))"
+            return f"({e}/((1 + {e})*(1 + {e})))"
         if isinstance(expr, LogSigmoid):
             u = a[0]
             return f"(where({u} < 0, {u}, 0) - log1p(exp(-abs({u}))))"
@@ -132,7 +136,7 @@ def fused_kernel(plan, formula, expr, wrt, backend, axis, portable):
     from symml.kernels.kernel import Kernel, _compile, fast_source
 
     if backend.name == "numba":
-        raise UsageError("backend 'numba' is not generated yet; use 'numexpr' or 'numpy'")
+        return numba_kernel(plan, formula, expr, wrt, backend, axis, portable)
     import numexpr as ne
 
     if not fusable(plan):
@@ -180,3 +184,50 @@ def fused_kernel(plan, formula, expr, wrt, backend, axis, portable):
         backend,
         _compile(portable, backend, "portable"),
     )
+
+
+def numba_kernel(plan, formula, expr, wrt, backend, axis, portable):
+    from symml.kernels.kernel import Kernel, _compile, fast_source
+    from symml.kernels.numba_backend import loopable, numba_source, run_loop
+
+    if not loopable(plan):
+        fast = fast_source(plan, tuple(True for _ in plan.args))
+        note = "# numba: not elementwise (a reduction or a matrix product): NumPy body\n"
+        return Kernel(
+            plan.name,
+            plan.args,
+            plan.output_names,
+            note + portable + "\n" + fast,
+            formula,
+            expr,
+            wrt,
+            "numba",
+            axis,
+            plan,
+            backend,
+            _compile(portable, backend, "portable"),
+        )
+
+    class NumbaKernel(Kernel):
+        _loops: dict = {}
+
+        def _run(self, values, axis, out, dtype):  # type: ignore[override]
+            results = run_loop(self, values, out, dtype)
+            return results if results is not None else super()._run(values, axis, out, dtype)
+
+    k = NumbaKernel(
+        plan.name,
+        plan.args,
+        plan.output_names,
+        numba_source(plan, tuple(True for _ in plan.args)),
+        formula,
+        expr,
+        wrt,
+        "numba",
+        axis,
+        plan,
+        backend,
+        _compile(portable, backend, "portable"),
+    )
+    object.__setattr__(k, "_loops", {})  # one compiled loop per mask of array arguments
+    return k

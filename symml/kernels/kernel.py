@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import keyword
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -24,6 +24,7 @@ from symml.kernels import rewrite
 from symml.kernels.backends import Backend, get_backend
 from symml.kernels.errors import NotKernelisable
 from symml.kernels.lower import AXIS_LEN, Lowered, collapse_deltas, free_positions, lower
+from symml.kernels.nodes import Log1p, XDivY, XLog1pY, XLogY
 from symml.kernels.printer import FULL, SCALAR, InPlaceEmitter, KernelPrinter, expand_ml
 from symml.model import Formula, SymbolSpec, UpdateRule
 
@@ -105,13 +106,13 @@ class Kernel:
         )
         if fast:
             key = tuple(arrays)
-            function = self._fast.get(key)
-            if function is None:
-                function = self._fast[key] = _compile(
-                    fast_source(self.plan, key), self._backend, "fast"
-                )
+            function = self._fast_body(key, guarded=True)
             flat_outs = [o if not r else None for o, r in zip(outs, self.plan.reduced, strict=True)]
-            results = list(function(*values, axis=axis, outs=flat_outs))
+            optimistic = self._fast_body(key, guarded=False)
+            if optimistic is not None and not _aliased(flat_outs, values):
+                results = _optimistic(self.plan, optimistic, function, values, axis, flat_outs)
+            else:
+                results = list(function(*values, axis=axis, outs=flat_outs))
         else:
             results = list(self._portable(*values, axis=axis))
             flat_outs = [None] * len(results)
@@ -134,6 +135,68 @@ class Kernel:
                 r = outs[n]
             final.append(r)
         return final
+
+    def _fast_body(self, key: tuple[bool, ...], guarded: bool) -> Callable[..., Any] | None:
+        """The in-place body for this mask of array arguments, compiled once. Unguarded: the
+        body without its 0·log 0 guards (None when the plan has none, or cannot drop them)."""
+        cache_key = key if guarded else ("unguarded", *key)
+        if cache_key not in self._fast:
+            plan = self.plan if guarded else unguarded_plan(self.plan)
+            self._fast[cache_key] = (
+                None if plan is None else _compile(fast_source(plan, key), self._backend, "fast")
+            )
+        return self._fast[cache_key]
+
+
+def _aliased(outs: Sequence[Any], values: Sequence[Any]) -> bool:
+    """Whether a caller's out= buffer may overlap an input: then a second, guarded pass
+    would read already overwritten inputs, so the guarded body runs alone."""
+    arrays = [v for v in values if isinstance(v, np.ndarray)]
+    return any(o is not None and any(np.may_share_memory(o, v) for v in arrays) for o in outs)
+
+
+def _not_finite(r: Any) -> bool:
+    if np.ndim(r) == 0:
+        return not bool(np.isfinite(r))
+    # min and max propagate nan and see ±inf; both are single vectorised passes.
+    return r.size > 0 and not (np.isfinite(np.min(r)) and np.isfinite(np.max(r)))
+
+
+def _optimistic(
+    plan: Plan,
+    optimistic: Callable[..., Any],
+    guarded: Callable[..., Any],
+    values: list[Any],
+    axis: int,
+    outs: list[Any],
+) -> list[Any]:
+    """Run the unguarded body; where it gave nan or ±inf (a dropped guard's 0/0 or 0·log 0, a
+    pole whose sign the combined fraction may get wrong, a nan input), recompute those
+    elements with the guarded body. The guards cost nothing on data that never reaches the
+    endpoints, and their old price only on the elements that do."""
+    with np.errstate(all="ignore"):
+        results = list(optimistic(*values, axis=axis, outs=outs))
+    if not any(_not_finite(r) for r in results):
+        return results
+    shape = np.broadcast_shapes(*(np.shape(v) for v in values))
+    elementwise = not plan.axis_source and not any(plan.reduced) and not plan.matrix
+    inputs = [id(v) for v in values]
+    if (
+        not elementwise
+        or not shape
+        or any(
+            not isinstance(r, np.ndarray) or r.shape != shape or id(r) in inputs for r in results
+        )
+    ):
+        return list(guarded(*values, axis=axis, outs=outs))
+    mask = np.zeros(shape, bool)
+    for r in results:
+        mask |= ~np.isfinite(r)
+    subset = [v[mask] if np.ndim(v) > 0 else v for v in values]
+    fixed = guarded(*subset, axis=axis, outs=[None] * len(results))
+    for r, f in zip(results, fixed, strict=True):
+        r[mask] = f
+    return results
 
 
 def _outs(out: Any, count: int, name: str) -> list[Any]:
@@ -253,6 +316,44 @@ def fast_source(plan: Plan, arrays: tuple[bool, ...]) -> str:
     return "\n".join(lines) + "\n"
 
 
+GUARDS = (XDivY, XLogY, XLog1pY)
+DROP_GUARD: dict[type, Callable[[Any, Any], Any]] = {
+    XDivY: lambda x, y: x / y,
+    XLogY: lambda x, y: x * sp.log(y),
+    XLog1pY: lambda x, y: x * Log1p(y),
+}
+
+
+def unguarded_plan(plan: Plan) -> Plan | None:
+    """The plan with its xlogy/xdivy guards dropped, or None when there is nothing to drop or
+    a dropped guard's nan could be hidden (a comparison with nan is silently False)."""
+    if plan.matrix or not any(isinstance(e, sp.Basic) and e.has(*GUARDS) for e in plan.outputs):
+        return None
+    for e in plan.outputs:
+        for rel in e.atoms(sp.core.relational.Relational, sp.Piecewise, sp.Max, sp.Min):
+            if rel.has(*GUARDS):
+                return None
+    outputs = tuple(_combine_fractions(_drop_guards(e)) for e in plan.outputs)
+    return replace(plan, outputs=outputs)
+
+
+def _drop_guards(expr: Any) -> Any:
+    if not isinstance(expr, sp.Basic):
+        return expr
+    return expr.replace(lambda e: type(e) in DROP_GUARD, lambda e: DROP_GUARD[type(e)](*e.args))
+
+
+def _combine_fractions(expr: Any) -> Any:
+    """A rational function over one common denominator when that has fewer operations:
+    −y/ŷ + (1 − y)/(1 − ŷ) is (ŷ − y)/(ŷ(1 − ŷ)), four array passes instead of five."""
+    if not isinstance(expr, sp.Expr) or not expr.free_symbols:
+        return expr
+    if not expr.is_rational_function(*expr.free_symbols):
+        return expr
+    combined = sp.factor(sp.cancel(sp.together(expr)))
+    return combined if sp.count_ops(combined) < sp.count_ops(expr) else expr
+
+
 def _compile(source: str, backend: Backend, name: str) -> Callable[..., Any]:
     namespace: dict[str, Any] = {"xp": backend.xp, "sx": backend.sx, "rt": backend.rt}
     exec(compile(source, f"<symml kernel {name}>", "exec"), namespace)  # noqa: S102
@@ -263,7 +364,7 @@ def _compile(source: str, backend: Backend, name: str) -> Callable[..., Any]:
 
 
 UNSUPPORTED: tuple[tuple[Callable[[Any], bool], str], ...] = (
-    (lambda e: e.has(RandomSymbol), "a random quantity (no sampler kernel for it yet)"),
+    (lambda e: e.has(RandomSymbol), "a random quantity (its sampler has no gradient)"),
     (lambda e: e.atoms(sp.Integral) != set(), "an integral of an unspecified function"),
     (lambda e: e.atoms(AppliedUndef) != set(), "an unknown function"),
     (lambda e: e.atoms(Derivative, Subs) != set(), "a derivative of an unknown function"),
@@ -564,10 +665,19 @@ def kernel(
     ``grad``: a symbol (or its name) → the gradient kernel; a list of them or ``"all"`` →
     a dict name → kernel. ``step=True`` on an optimizer formula → its update rule as one
     fused step returning the new state (``out=`` the state arrays updates them in place).
+    A formula with random quantities (init.he, dropout) → a ``Sampler``:
+    ``sampler(rng, shape, **parameters)`` draws them and evaluates the formula.
     """
     resolved = resolve(target, catalog)
     formula = resolved if isinstance(resolved, Formula) else None
     expr = formula.expr if formula else resolved
+    if grad is None and not step and isinstance(expr, sp.Basic) and expr.has(RandomSymbol):
+        from symml.kernels.sampling import sampler
+
+        if backend != "numpy":
+            get_backend(backend)  # an unknown or missing backend still says so
+            raise UsageError(f"sampler '{plan_name(resolved)}' runs on the numpy backend only")
+        return sampler(resolved)
     if grad is None or step:
         plan = plan_for(resolved, step=step)
         return build(plan, formula, expr, None, backend, axis)
@@ -580,6 +690,10 @@ def kernel(
         plan = plan_for(resolved, grad)
         return build(plan, formula, expr, str(grad), backend, axis)
     return {n: build(plan_for(resolved, n), formula, expr, n, backend, axis) for n in names}
+
+
+def plan_name(target: Formula | sp.Basic) -> str:
+    return target.id if isinstance(target, Formula) else sp.sstr(target)[:40]
 
 
 def _differentiable(name: str, formula: Formula | None) -> bool:

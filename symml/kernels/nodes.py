@@ -74,6 +74,12 @@ class LogSigmoid(ArrayNode):
     nargs = 1
 
 
+class DSigmoid(ArrayNode):
+    """σ'(u) = σ(u)σ(−u), computed from e^−|u| in one fused pass chain."""
+
+    nargs = 1
+
+
 class AxisLen(sp.Symbol):
     """The length of the reduction axis (a sum's upper bound after lowering)."""
 
@@ -92,6 +98,7 @@ NODES: tuple[type[ArrayNode], ...] = (
     Log1p,
     Expm1,
     LogSigmoid,
+    DSigmoid,
 )
 REDUCTIONS = (ReduceSum, LogSumExp)
 

@@ -19,6 +19,7 @@ from sympy.printing.numpy import NumPyPrinter
 from symml.functions import Phi, gelu, leaky_relu, relu, sigmoid, softplus
 from symml.kernels.nodes import (
     ConcatRows,
+    DSigmoid,
     Expm1,
     Log1p,
     LogSigmoid,
@@ -47,7 +48,8 @@ UNARY: dict[Any, str] = {
     sp.sign: "xp.sign",
     sp.erf: "sx.erf",
     sp.erfc: "sx.erfc",
-    sigmoid: "sx.expit",
+    sigmoid: "rt.expit",
+    DSigmoid: "rt.dsigmoid",
     LogSigmoid: "sx.log_expit",
     Phi: "sx.ndtr",
     Log1p: "xp.log1p",

@@ -18,6 +18,7 @@ import sympy as sp
 
 from symml.functions import sigmoid, softplus
 from symml.kernels.nodes import (
+    DSigmoid,
     Expm1,
     Log1p,
     LogSigmoid,
@@ -217,12 +218,35 @@ def _fold_softmax(e: sp.Mul) -> Any:
     return sp.Mul(*factors) * denominator ** (-k)
 
 
+def _sigmoid_pair(e: Any) -> Any:
+    """u when the product e has factors σ(u) and σ(−u), else None."""
+    if not isinstance(e, sp.Mul):
+        return None
+    args = [f.args[0] for f in e.args if isinstance(f, sigmoid)]
+    for u in args:
+        if -u in args and not u.could_extract_minus_sign():
+            return u
+    return None
+
+
+def _dsigmoid(e: sp.Mul) -> Any:
+    u = _sigmoid_pair(e)
+    rest = [f for f in e.args if f not in (sigmoid(u), sigmoid(-u))]
+    return sp.Mul(*rest) * DSigmoid(u)
+
+
 STABLE: tuple[Rewrite, ...] = (
     Rewrite(
         "one_minus_sigmoid",
         "1 − σ(u) cancels to 0 for u > 37 (float64); σ(−u) keeps every digit",
         _has_one_minus_sigmoid,
         _one_minus_sigmoid,
+    ),
+    Rewrite(
+        "dsigmoid",
+        "σ(u)σ(−u) as e/(1 + e)², e = e^−|u|: one exp instead of two, exact in both tails",
+        lambda e: _sigmoid_pair(e) is not None,
+        _dsigmoid,
     ),
     Rewrite(
         "log_sigmoid",

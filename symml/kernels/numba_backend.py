@@ -1,0 +1,256 @@
+"""The numba backend: an elementwise kernel as one ``njit(parallel=True)`` loop.
+
+Every output of an elementwise plan (activations, a loss gradient, an optimizer step) is
+computed per element in one pass over memory, with the stable scalar forms (σ by the sign
+of its argument, σ' from e^−|u|, xlogy with its 0·log 0 guard). Subexpressions of the
+scalar arguments only (Adam's 1 − β₁ᵗ) are evaluated once, before the loop. All outputs of
+an element are computed before any is stored, so ``out=`` may be the state arrays the
+step reads (Adam's m, v, W). Other plans (reductions, matrices) and arrays of different
+shapes or layouts run the NumPy body.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from symml.functions import Phi, relu, sigmoid, softplus
+from symml.kernels.nodes import NODES, DSigmoid, Expm1, Log1p, LogSigmoid, XDivY, XLog1pY, XLogY
+from symml.kernels.printer import KernelPrinter
+
+SCALAR_NODES = (Log1p, Expm1, LogSigmoid, XLogY, XLog1pY, XDivY, DSigmoid)
+
+# Scalar helpers compiled with the kernel: each is exact in both tails.
+HELPERS = """
+@nb.njit(inline="always")
+def _expit(u):
+    if u >= 0:
+        return 1.0 / (1.0 + math.exp(-u))
+    e = math.exp(u)
+    return e / (1.0 + e)
+
+@nb.njit(inline="always")
+def _dsigmoid(u):
+    e = math.exp(-abs(u))
+    return e / ((1.0 + e) * (1.0 + e))
+
+@nb.njit(inline="always")
+def _softplus(u):
+    return max(u, 0.0) + math.log1p(math.exp(-abs(u)))
+
+@nb.njit(inline="always")
+def _log_expit(u):
+    return min(u, 0.0) - math.log1p(math.exp(-abs(u)))
+
+@nb.njit(inline="always")
+def _xlogy(x, y):
+    return 0.0 if x == 0 else x * math.log(y)
+
+@nb.njit(inline="always")
+def _xlog1py(x, y):
+    return 0.0 if x == 0 else x * math.log1p(y)
+
+@nb.njit(inline="always")
+def _xdivy(x, y):
+    return 0.0 if x == 0 else x / y
+
+@nb.njit(inline="always")
+def _ndtr(u):
+    return 0.5 * math.erfc(-u * 0.7071067811865476)
+"""
+
+CALLS: dict[Any, str] = {
+    sp.exp: "math.exp",
+    sp.log: "math.log",
+    sp.tanh: "math.tanh",
+    sp.sin: "math.sin",
+    sp.cos: "math.cos",
+    sp.tan: "math.tan",
+    sp.Abs: "abs",
+    sp.erf: "math.erf",
+    sp.erfc: "math.erfc",
+    sp.floor: "math.floor",
+    sp.ceiling: "math.ceil",
+    Log1p: "math.log1p",
+    Expm1: "math.expm1",
+    sigmoid: "_expit",
+    DSigmoid: "_dsigmoid",
+    softplus: "_softplus",
+    LogSigmoid: "_log_expit",
+    Phi: "_ndtr",
+    XLogY: "_xlogy",
+    XLog1pY: "_xlog1py",
+    XDivY: "_xdivy",
+}
+
+
+class NumbaPrinter(KernelPrinter):
+    """An expression of one element's scalars, for a numba loop body."""
+
+    def _print_Function(self, expr: Any) -> str:
+        if type(expr) in CALLS:
+            return f"{CALLS[type(expr)]}({', '.join(self._print(a) for a in expr.args)})"
+        if isinstance(expr, relu):
+            return f"max({self._print(expr.args[0])}, 0.0)"
+        if isinstance(expr, sp.sign):
+            u = self._print(expr.args[0])
+            return f"(1.0 if {u} > 0 else (-1.0 if {u} < 0 else 0.0))"
+        raise TypeError(f"numba has no scalar form for {type(expr).__name__}")
+
+    _print_exp = _print_log = _print_tanh = _print_sin = _print_cos = _print_tan = _print_Function
+    _print_Abs = _print_floor = _print_ceiling = _print_sign = _print_erf = _print_erfc = (
+        _print_Function
+    )
+
+    def _print_Pow(self, expr: Any, rational: bool = False) -> str:
+        base, exp = expr.as_base_exp()
+        if exp == sp.S.Half:
+            return f"math.sqrt({self._print(base)})"
+        if exp == -sp.S.Half:
+            return f"(1.0/math.sqrt({self._print(base)}))"
+        return super()._print_Pow(expr, rational)
+
+    def _print_Heaviside(self, expr: Any) -> str:
+        return f"(1.0 if {self._print(expr.args[0])} > 0 else 0.0)"
+
+    def _print_Piecewise(self, expr: Any) -> str:
+        text = "math.nan"
+        for value, cond in reversed(expr.args):
+            v = self._print(value)
+            text = v if cond == sp.true else f"({v} if {self._print(cond)} else {text})"
+        return text
+
+    def _print_Max(self, expr: Any) -> str:
+        return f"max({', '.join(self._print(a) for a in expr.args)})"
+
+    def _print_Min(self, expr: Any) -> str:
+        return f"min({', '.join(self._print(a) for a in expr.args)})"
+
+    def _print_And(self, expr: Any) -> str:
+        return "(" + " and ".join(self._print(a) for a in expr.args) + ")"
+
+    def _print_Or(self, expr: Any) -> str:
+        return "(" + " or ".join(self._print(a) for a in expr.args) + ")"
+
+
+def loopable(plan: Any) -> bool:
+    """Elementwise, with a scalar form for every function."""
+    if plan.matrix or plan.axis_source or any(plan.reduced):
+        return False
+    for e in plan.outputs:
+        if not isinstance(e, sp.Basic):
+            return False
+        for f in e.atoms(sp.Function):
+            if type(f) in NODES and type(f) not in SCALAR_NODES:
+                return False
+    return True
+
+
+def _hoist(expr: Any, scalars: set[Any], table: dict[Any, Any], names: Any) -> Any:
+    """Replace every largest subexpression of scalar arguments only by a symbol in table."""
+    if not isinstance(expr, sp.Basic) or expr.is_Atom:
+        return expr
+    free = expr.free_symbols
+    if free and free <= scalars:
+        for sym, value in table.items():
+            if value == expr:
+                return sym
+        sym = next(names)
+        table[sym] = expr
+        return sym
+    if isinstance(expr, sp.Add | sp.Mul):
+        fixed = [a for a in expr.args if a.free_symbols and a.free_symbols <= scalars]
+        rest = [_hoist(a, scalars, table, names) for a in expr.args if a not in fixed]
+        if len(fixed) > 1:
+            rest.append(_hoist(expr.func(*fixed), scalars, table, names))
+        else:
+            rest += [_hoist(a, scalars, table, names) for a in fixed]
+        return expr.func(*rest)
+    return expr.func(*(_hoist(a, scalars, table, names) for a in expr.args))
+
+
+def numba_source(plan: Any, arrays: tuple[bool, ...]) -> str:
+    """One loop over the flattened arrays; ``arrays`` says which arguments are arrays."""
+    from symml.kernels.kernel import _names, code_name
+
+    names = _names(plan)
+    printer = NumbaPrinter(names)
+    params = [code_name(a) for a in plan.args]
+    array_names = {p for p, a in zip(params, arrays, strict=True) if a}
+    scalars = {s for s, n in names.items() if isinstance(s, sp.Symbol) and n not in array_names}
+    table: dict[Any, Any] = {}
+    hoisted_names = sp.numbered_symbols("_h", real=True)
+    outputs = [_hoist(e, scalars, table, hoisted_names) for e in plan.outputs]
+    replacements, reduced = sp.cse(
+        outputs, symbols=sp.numbered_symbols("_c", real=True), order="none"
+    )
+    outs = [f"out{n}" for n in range(len(outputs))]
+    first = next(p for p in params if p in array_names)
+    lines = [f"def fused({', '.join(params + outs)}):"]
+    for sym, value in table.items():
+        names[sym] = str(sym)
+        lines.append(f"    {sym} = {printer.doprint(value)}")
+    lines.append(f"    for i in nb.prange({first}.shape[0]):")
+    for p in params:
+        if p in array_names:
+            lines.append(f"        {p}_i = {p}[i]")
+    for s in list(names):
+        if names[s] in array_names:
+            names[s] = f"{names[s]}_i"
+    for sym, value in replacements:
+        names[sym] = str(sym)
+        lines.append(f"        {sym} = {printer.doprint(value)}")
+    results = [printer.doprint(e) for e in reduced]
+    for n, text in enumerate(results):
+        lines.append(f"        r{n} = {text}")
+    for n in range(len(results)):  # stores after every read: out= may alias an input
+        lines.append(f"        out{n}[i] = r{n}")
+    return "\n".join(lines) + "\n"
+
+
+def compile_loop(source: str, name: str) -> Callable[..., Any]:
+    import math
+
+    import numba as nb
+
+    namespace: dict[str, Any] = {"nb": nb, "math": math, "np": np}
+    exec(compile(HELPERS, "<symml numba helpers>", "exec"), namespace)  # noqa: S102
+    exec(compile(source, f"<symml numba {name}>", "exec"), namespace)  # noqa: S102
+    return nb.njit(parallel=True, cache=False, error_model="numpy")(namespace["fused"])
+
+
+def run_loop(kernel: Any, values: list[Any], out: Any, dtype: Any) -> list[Any] | None:
+    """The loop's results, or None when these arguments need the NumPy body (no array,
+    arrays of different shapes or not C-contiguous)."""
+    from symml.kernels.kernel import _outs
+
+    arrays = tuple(isinstance(v, np.ndarray) and v.ndim > 0 for v in values)
+    shapes = {v.shape for v, a in zip(values, arrays, strict=True) if a}
+    if len(shapes) != 1 or not all(
+        v.flags.c_contiguous for v, a in zip(values, arrays, strict=True) if a
+    ):
+        return None
+    (shape,) = shapes
+    outs = _outs(out, len(kernel.outputs), kernel.name)
+    targets = [
+        o
+        if isinstance(o, np.ndarray)
+        and o.shape == shape
+        and o.dtype == dtype
+        and o.flags.c_contiguous
+        else np.empty(shape, dtype)
+        for o in outs
+    ]
+    loop = kernel._loops.get(arrays)
+    if loop is None:
+        loop = kernel._loops[arrays] = compile_loop(numba_source(kernel.plan, arrays), kernel.name)
+    flat = [v.reshape(-1) if a else v for v, a in zip(values, arrays, strict=True)]
+    with np.errstate(all="ignore"):
+        loop(*flat, *(t.reshape(-1) for t in targets))
+    for o, t in zip(outs, targets, strict=True):
+        if o is not None and o is not t:
+            o[...] = t
+    return [o if o is not None else t for o, t in zip(outs, targets, strict=True)]

@@ -1,0 +1,238 @@
+"""Sampling kernels: a formula with random quantities (an initialiser, dropout, the VAE and
+diffusion noise) as ``sampler(rng, shape, **parameters)``.
+
+Each random symbol is drawn from the distribution the catalog records (its
+``sympy.stats`` distribution, parameters evaluated from the formula's symbols), in the
+requested dtype and with the caller's ``numpy.random.Generator``; the formula is then an
+ordinary kernel of the draws. init.he's ``N(0, √(2/n_in))`` is read, like sympy.stats and
+the catalog's Notation claim, with the second argument as the standard deviation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import sympy as sp
+from sympy.stats import Expectation
+from sympy.stats.crv_types import NormalDistribution, UniformDistribution
+from sympy.stats.frv_types import BernoulliDistribution
+from sympy.stats.rv import RandomSymbol, pspace
+
+from symml.errors import UsageError
+from symml.kernels.errors import NotKernelisable
+from symml.model import Formula
+
+Draw = Callable[[np.random.Generator, tuple[int, ...], np.dtype, list[Any]], Any]
+
+
+def _normal(rng: np.random.Generator, shape: tuple[int, ...], dtype: np.dtype, p: list[Any]):
+    mean, std = p
+    x = rng.standard_normal(shape, dtype=dtype)
+    x *= std
+    x += mean
+    return x
+
+
+def _uniform(rng: np.random.Generator, shape: tuple[int, ...], dtype: np.dtype, p: list[Any]):
+    lo, hi = p
+    x = rng.random(shape, dtype=dtype)
+    x *= hi - lo
+    x += lo
+    return x
+
+
+def _bernoulli(rng: np.random.Generator, shape: tuple[int, ...], dtype: np.dtype, p: list[Any]):
+    prob, success, failure = p
+    return np.where(rng.random(shape, dtype=dtype) < prob, success, failure).astype(dtype)
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """How to draw one sympy.stats distribution: the generator call, as source and code."""
+
+    kind: type
+    text: str  # the draw as it reads in a sampler's source
+    draw: Draw
+
+
+DISTRIBUTIONS: tuple[Distribution, ...] = (
+    Distribution(NormalDistribution, "({1}) * rng.standard_normal(shape, dtype) + ({0})", _normal),
+    Distribution(UniformDistribution, "({0}) + ({1} - ({0})) * rng.random(shape, dtype)", _uniform),
+    Distribution(
+        BernoulliDistribution, "where(rng.random(shape, dtype) < ({0}), {1}, {2})", _bernoulli
+    ),
+)
+
+
+@dataclass(frozen=True)
+class RandomDraw:
+    """One random symbol of the formula, its distribution and its parameters' kernels."""
+
+    name: str
+    distribution: Distribution
+    params: tuple[Any, ...]  # SymPy expressions of the formula's symbols
+    evaluate: tuple[Callable[[Mapping[str, Any]], Any], ...]
+
+
+@dataclass(frozen=True)
+class Sampler:
+    """A compiled random formula: ``sampler(rng, shape, *, dtype=None, out=None, **params)``.
+
+    ``shape`` defaults to the broadcast shape of the array parameters; ``dtype`` to their
+    floating dtype (float64 when there are none). ``rng`` must be a NumPy Generator, so a
+    fixed seed reproduces every draw.
+    """
+
+    name: str
+    args: tuple[str, ...]
+    outputs: tuple[str, ...]
+    source: str
+    formula: Formula | None
+    expr: Any
+    draws: tuple[RandomDraw, ...]
+    backend: str = "numpy"
+    _value: Callable[[Mapping[str, Any]], Any] = field(repr=False, default=None)
+
+    def __call__(
+        self,
+        rng: np.random.Generator,
+        shape: int | Sequence[int] | None = None,
+        *,
+        dtype: Any = None,
+        out: Any = None,
+        **params: Any,
+    ) -> Any:
+        if not isinstance(rng, np.random.Generator):
+            raise UsageError(
+                f"sampler '{self.name}' needs rng=numpy.random.default_rng(seed), "
+                f"got {type(rng).__name__}"
+            )
+        unknown = sorted(set(params) - set(self.args))
+        if unknown:
+            raise UsageError(
+                f"sampler '{self.name}' has no argument '{unknown[0]}'; "
+                f"it takes {', '.join(self.args) or 'no parameters'}"
+            )
+        missing = [a for a in self.args if a not in params]
+        if missing:
+            raise UsageError(f"sampler '{self.name}' is missing {', '.join(missing)}")
+        values = {k: _as_float(v) for k, v in params.items()}
+        arrays = [v for v in values.values() if np.ndim(v) > 0]
+        if dtype is None:
+            dtype = np.result_type(*arrays) if arrays else np.dtype(np.float64)
+        dtype = np.dtype(dtype)
+        if dtype.kind != "f":
+            raise UsageError(f"sampler '{self.name}': dtype must be a float type, not {dtype}")
+        if shape is None:
+            if not arrays:
+                raise UsageError(f"sampler '{self.name}' needs shape= (no array parameter)")
+            shape = np.broadcast_shapes(*(np.shape(a) for a in arrays))
+        shape = (int(shape),) if np.ndim(shape) == 0 else tuple(int(s) for s in shape)
+        values = {k: v.astype(dtype) if np.ndim(v) else dtype.type(v) for k, v in values.items()}
+        for d in self.draws:
+            p = [_cast(e(values), dtype) for e in d.evaluate]
+            values[d.name] = d.distribution.draw(rng, shape, dtype, p)
+        result = self._value(values)
+        result = np.asarray(result).astype(dtype, copy=False)
+        if result.shape != shape:
+            result = np.broadcast_to(result, shape).copy()
+        if out is not None:
+            out[...] = result
+            return out
+        return result
+
+
+def _as_float(v: Any) -> Any:
+    a = np.asarray(v)
+    return a.astype(np.float64) if a.dtype.kind in "biu" else a if a.ndim else float(a)
+
+
+def _cast(v: Any, dtype: np.dtype) -> Any:
+    return np.asarray(v).astype(dtype) if np.ndim(v) else dtype.type(v)
+
+
+def _evaluator(expr: Any) -> Callable[[Mapping[str, Any]], Any]:
+    """An expression of the parameters as a function of the value dict (a kernel when it has
+    symbols, else a constant)."""
+    from symml.kernels.kernel import kernel
+
+    if not expr.free_symbols:
+        value = float(expr)
+        return lambda values: value
+    k = kernel(expr)
+    return lambda values: k(**{a: values[a] for a in k.args})
+
+
+def random_symbols(expr: Any) -> list[RandomSymbol]:
+    return sorted(expr.atoms(RandomSymbol), key=str) if isinstance(expr, sp.Basic) else []
+
+
+def sampler(formula: Formula | sp.Basic) -> Sampler:
+    """The sampling kernel of a formula whose expression holds random symbols."""
+    from symml.kernels.kernel import kernel, why_not
+
+    f = formula if isinstance(formula, Formula) else None
+    expr = f.expr if f else formula
+    name = f.id if f else sp.sstr(expr)[:40]
+    if expr.has(Expectation):  # an expectation is not a draw: the kernel's own reason
+        raise NotKernelisable(why_not(expr), f.id if f else None)
+    draws, plain = [], {}
+    for r in random_symbols(expr):
+        dist = pspace(r).distribution
+        rule = next((d for d in DISTRIBUTIONS if isinstance(dist, d.kind)), None)
+        if rule is None:
+            raise NotKernelisable(f"no sampler for a {type(dist).__name__}", f.id if f else None)
+        params = tuple(sp.sympify(a) for a in dist.args)
+        draws.append(RandomDraw(str(r.symbol), rule, params, tuple(_evaluator(p) for p in params)))
+        plain[r] = sp.Symbol(str(r.symbol), real=True)
+    value = expr.xreplace(plain)
+    reason = why_not(value)
+    if reason:
+        raise NotKernelisable(reason, f.id if f else None)
+    drawn = {d.name for d in draws}
+    used = {str(s) for s in value.free_symbols} | {
+        str(s) for d in draws for p in d.params for s in p.free_symbols
+    }
+    used -= drawn
+    order = [s.name for s in f.symbols if s.name in used] if f else []
+    args = tuple(order + sorted(used - set(order)))
+    if isinstance(value, sp.Symbol) and str(value) in drawn:
+        compute: Callable[[Mapping[str, Any]], Any] = lambda values: values[str(value)]  # noqa: E731
+        body = f"    return {value}"
+    else:
+        k = kernel(value)
+        compute = lambda values: k(**{a: values[a] for a in k.args})  # noqa: E731
+        body = f"    return {sp.sstr(value)}"
+    lines = [
+        f"def sample(rng, shape, dtype, {', '.join(args)}):"
+        if args
+        else "def sample(rng, shape, dtype):"
+    ]
+    for d in draws:
+        text = d.distribution.text.format(*(sp.sstr(p) for p in d.params))
+        lines.append(f"    {d.name} = {text}  # {type(pspace_of(expr, d.name)).__name__}")
+    lines.append(body)
+    output = (
+        str(f.lhs)
+        if f is not None and f.lhs is not None
+        else (draws[0].name if len(draws) == 1 else "value")
+    )
+    return Sampler(
+        name,
+        args,
+        (output,),
+        "\n".join(lines) + "\n",
+        f,
+        expr,
+        tuple(draws),
+        "numpy",
+        compute,
+    )
+
+
+def pspace_of(expr: Any, name: str) -> Any:
+    r = next(r for r in random_symbols(expr) if str(r.symbol) == name)
+    return pspace(r).distribution
