@@ -295,7 +295,12 @@ class MLLatexPrinter(LatexPrinter):
         return rf"{self.parenthesize(expr.arg, PRECEDENCE['Pow'])}^{{\top}}"
 
     def _print_OneMatrix(self, expr: Any) -> str:
-        return r"\mathbf{1}"
+        # the size goes with it: ``x 1`` alone does not say whether 1 is d×1 or d×d
+        rows, cols = self._print(expr.rows), self._print(expr.cols)
+        return rf"\mathbf{{1}}_{{{rows} \times {cols}}}"
+
+    def _print_Identity(self, expr: Any) -> str:
+        return rf"\mathbb{{I}}_{{{self._print(expr.rows)}}}"
 
     def _print_HadamardProduct(self, expr: Any) -> str:
         softmax = _row_softmax_argument(expr)

@@ -142,6 +142,15 @@ def test_transpose_and_hadamard():
     assert latex(sp.hadamard_product(A, B)) == r"A \odot B"
 
 
+def test_constant_matrices_carry_their_size():
+    """x 1 alone does not say whether 1 is d×1 (row sums) or d×d (row sums spread out)."""
+    d = sp.Symbol("d", integer=True, positive=True)
+    x = sp.MatrixSymbol("x", 1, d)
+    assert latex(x * sp.OneMatrix(d, 1)) == r"x \mathbf{1}_{d \times 1}"
+    assert latex(x * sp.OneMatrix(d, d)) == r"x \mathbf{1}_{d \times d}"
+    assert latex(sp.Symbol("epsilon") * sp.Identity(d)) == r"\epsilon \mathbb{I}_{d}"
+
+
 def test_sum_with_bounds():
     x, j, n = sp.IndexedBase("x"), sp.Symbol("j"), sp.Symbol("n")
     assert latex(sp.Sum(x[j], (j, 1, n))) == r"\sum_{j=1}^{n} x_{j}"

@@ -306,6 +306,39 @@ def test_evaluation_bar_integral_and_ones():
         parse_latex(r"W \mathbf{1}", symbols=MATS)
 
 
+def test_sized_ones_identity_and_elementwise_powers():
+    """symml prints 𝟙 and 𝕀 with their sizes, so a product with them reads back."""
+    table = SymbolTable.parse("size d\nmatrix x 1 d\nscalar epsilon")
+    d, x, eps = table.get("d"), table.get("x"), table.get("epsilon")
+    assert parse_latex(r"x \mathbf{1}_{d \times 1}", symbols=table) == x * sp.OneMatrix(d, 1)
+    assert parse_latex(r"\frac{x \mathbf{1}_{d \times d}}{d}", symbols=table) == (
+        x * sp.OneMatrix(d, d) / d
+    )
+    assert parse_latex(r"\epsilon \mathbb{I}_{d}", symbols=table) == eps * sp.Identity(d)
+    assert parse_latex(r"x^{\circ {2}}", symbols=table) == sp.HadamardPower(x, 2)
+    got = parse_latex(r"x^{\circ \left({- \frac{1}{2}}\right)}", symbols=table)
+    assert got == sp.HadamardPower(x, -sp.S.Half)
+    refusals = {
+        r"x \mathbf{1}_{d}": "not 'rows \\\\times columns'",
+        r"\mathbb{I}_{d \times d}": "an identity is square",
+        r"\mathbb{I}": "size the text does not give",
+        r"\mathbf{1}_{x \times 1}": "a size is a positive integer",
+        r"\epsilon^{\circ 2}": "elementwise power of a scalar",
+    }
+    for text, message in refusals.items():
+        with pytest.raises(LatexParseError, match=message):
+            parse_latex(text, symbols=table)
+
+
+def test_a_tagged_full_name_reads_where_the_bare_letter_is_ambiguous():
+    """y_label and y_sign both print y; y_{\\mathrm{sign}} (the refusal's own hint) is one."""
+    table = SymbolTable.parse("scalar y_label\nscalar y_sign")
+    assert parse_latex(r"y_{\mathrm{sign}}", symbols=table) == table.get("y_sign")
+    for ambiguous in ("y", "y_{i}", r"y_{\mathrm{foo}}"):
+        with pytest.raises(LatexParseError, match="may be y_label or y_sign"):
+            parse_latex(ambiguous, symbols=table)
+
+
 def test_a_subscripted_declared_name_before_a_parenthesis_is_not_a_call():
     table = SymbolTable.parse("function eta\nscalar eta_max\nscalar t\nfunction mu_theta")
     t = table.get("t")

@@ -1,4 +1,11 @@
-"""parse_latex(symml.latex(f.expr)) for every catalog formula: equal, or refused; never different."""
+"""parse_latex(symml.latex(f.expr)) for every catalog formula: equal, or refused; never different.
+
+The printer is given the formula's symbol names as ``context``, the way ``latex(f)`` prints a
+catalog formula: a formula is shown with its symbol table (its claims and readings use all of
+it), and the reader is handed that same table. Printed without it, ``losses.hinge`` shows
+``y_sign`` as ``y`` although the table also declares ``y_label`` (also ``y``), and the reader
+rightly refuses the text (the last test below).
+"""
 
 from __future__ import annotations
 
@@ -10,13 +17,9 @@ from symml.catalog import load_catalog
 from symml.latex import latex
 from symml.parse import LatexParseError, SymbolTable, parse_latex
 
-# What the printed text alone cannot say, so the reader refuses (each with a hint):
-# hinge declares y_label and y_sign, both printed y; the layer norms print 𝟙 and 𝕀 without
-# their sizes.
-REFUSED = {
-    "losses.hinge", "transformer.layer_norm", "transformer.block_attention",
-    "transformer.block_ffn",
-}  # fmt: skip
+# What the printed text cannot say, so the reader refuses (each with a hint): nothing now.
+# The layer norms read back since 𝟙 and 𝕀 print their sizes (\mathbf{1}_{d \times 1}).
+REFUSED: set[str] = set()
 
 
 def _bound_names_dropped(expr) -> str:
@@ -26,7 +29,8 @@ def _bound_names_dropped(expr) -> str:
 
 def outcome(formula) -> str:
     try:
-        got = parse_latex(latex(formula.expr), symbols=SymbolTable.of(formula.symbols))
+        text = latex(formula.expr, context=[s.name for s in formula.symbols])
+        got = parse_latex(text, symbols=SymbolTable.of(formula.symbols))
     except LatexParseError as exc:
         assert exc.hint, exc
         return "refused"

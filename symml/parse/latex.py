@@ -89,6 +89,7 @@ class _Ones:
 
 
 ONES = _Ones()
+_FULL_NAME = object()  # a subscripted base that is the start of a declared full name
 SOFTMAX = sp.Function("softmax")  # a marker: the reader spells the row softmax out
 
 RELATIONS = {
@@ -466,6 +467,8 @@ class _Parser:
                 )
         if text in (r"\prime", "'"):
             raise self.error("a prime on a non-function", "write f'(x) for a derivative", tok)
+        if span[1] > span[0] and self.toks[span[0]].text == r"\circ":
+            return self.hadamard_power(base, (span[0] + 1, span[1]), tok)
         exponent = self.sub(span).expr()
         if _is_matrix(base):
             if exponent == -1:
@@ -474,6 +477,20 @@ class _Parser:
                 return sp.MatPow(base, exponent)
             raise self.error("a matrix to a non-integer power", "check the exponent", tok)
         return _power(base, exponent, self, tok)
+
+    def hadamard_power(self, base: Any, span: tuple[int, int], tok: Token) -> Any:
+        """``X^{\\circ p}``: the elementwise power of a matrix."""
+        if span[0] == span[1]:
+            raise self.error(r"^{\circ} without an exponent", r"write X^{\circ 2}", tok)
+        _no_ones(base, p=self)
+        if not _is_matrix(base):
+            raise self.error(
+                "an elementwise power of a scalar", r"write x^{2} for a scalar's power", tok
+            )
+        exponent = self.sub(span).whole()
+        if _is_matrix(exponent):
+            raise self.error("a matrix exponent", "check the formula", tok)
+        return sp.HadamardPower(base, exponent)
 
     # -- names as symml prints them ----------------------------------------------------
     def lookup(self, name: str, tok: Token | None = None) -> Any:
@@ -626,6 +643,10 @@ class _Parser:
         if name in BOLD and [t.text for t in self.toks[self.i + 1 : self.i + 4]] == ["{", "1", "}"]:
             self.next()
             self.i += 3
+            if self.at("_"):
+                self.next()
+                rows, cols = self.sizes(self.group_span(), tok, r"\mathbf{1}")
+                return sp.OneMatrix(rows, cols)
             self.s.note("\\mathbf{1} read as the all-ones matrix of the shape it is added to")
             return ONES
         if name == r"\left.":
@@ -643,11 +664,19 @@ class _Parser:
             if letter == "E":
                 return self.expectation(tok)
             if letter == "I":
-                raise self.error(
-                    r"\mathbb{I}, a matrix whose size the text does not give",
-                    "declare it ('matrix J 1 1') and write its name",
-                    tok,
-                )
+                if not self.at("_"):
+                    raise self.error(
+                        r"\mathbb{I}, a matrix whose size the text does not give",
+                        r"write its size, \mathbb{I}_{n}",
+                        tok,
+                    )
+                self.next()
+                span = self.group_span()
+                if any(t.text == r"\times" for t in self.toks[span[0] : span[1]]):
+                    raise self.error(
+                        r"\mathbb{I} with two sizes", r"an identity is square: \mathbb{I}_{n}", tok
+                    )
+                return sp.Identity(self._size(span, tok, r"\mathbb{I}"))
             raise self.error(f"\\mathbb{{{letter}}} in an expression", "sets are not read", tok)
         if name in COMMAND_FUNCTIONS:
             self.next()
@@ -663,6 +692,31 @@ class _Parser:
         if name == r"\partial":
             raise self.error("∂ outside a fraction", r"write \frac{\partial L}{\partial w}", tok)
         raise self.error(f"the command {name}", "it has no meaning symml knows", tok)
+
+    def sizes(self, span: tuple[int, int], tok: Token, what: str) -> tuple[Any, Any]:
+        """The ``m \\times n`` of a sized constant matrix (``\\mathbf{1}_{d \\times 1}``)."""
+        times = [j for j in range(*span) if self.toks[j].text == r"\times"]
+        if len(times) != 1:
+            raise self.error(
+                f"{what} with a subscript that is not 'rows \\times columns'",
+                f"write {what}_{{m \\times n}}",
+                tok,
+            )
+        return self._size((span[0], times[0]), tok, what), self._size(
+            (times[0] + 1, span[1]), tok, what
+        )
+
+    def _size(self, span: tuple[int, int], tok: Token, what: str) -> Any:
+        if span[0] == span[1]:
+            raise self.error(f"{what} with an empty size", f"write {what}_{{m \\times n}}", tok)
+        size = self.sub(span).whole()
+        if not (isinstance(size, sp.Expr) and size.is_integer and size.is_positive is not False):
+            raise self.error(
+                f"{what} of size '{self.raw(span)}'",
+                "a size is a positive integer or a declared size symbol",
+                tok,
+            )
+        return size
 
     # -- names ---------------------------------------------------------------------------
     def base_name(self) -> tuple[str, bool]:
@@ -798,10 +852,22 @@ class _Parser:
 
     def _subscripted(self, name: str, sub_span: tuple[int, int] | None) -> Any:
         """The declared object named name_sub (μ_θ, η_max), if any."""
-        if sub_span is None or isinstance(self.lookup(name), sp.IndexedBase):
+        if sub_span is None or isinstance(self._base_of(name, sub_span), sp.IndexedBase):
             return None
         sub = _subscript_name(self.raw(sub_span))
         return None if sub is None else self.lookup(f"{name}_{sub}")
+
+    def _base_of(self, name: str, sub_span: tuple[int, int], tok: Token | None = None) -> Any:
+        """The declared object of a subscripted name's base, or ``_FULL_NAME`` when the base
+        prints like several symbols but the subscript spells one of them out (y_{\\mathrm{sign}}
+        beside y_label: the reader's own hint for the alike names)."""
+        try:
+            return self.lookup(name, tok)
+        except LatexParseError:
+            sub = _subscript_name(self.raw(sub_span))
+            if sub is not None and f"{name}_{sub}" in self.s.aliases.names.get(name, ()):
+                return _FULL_NAME
+            raise
 
     @staticmethod
     def _is_label(text: str) -> bool:
@@ -836,7 +902,9 @@ class _Parser:
         if sub_span is not None:
             sub_text = self.raw(sub_span)
             index_syms = self._index_symbols(sub_span)
-            family = self.lookup(name, tok)
+            family = self._base_of(name, sub_span, tok)
+            if family is _FULL_NAME:
+                return self.resolve(f"{name}_{_subscript_name(sub_text)}", None, tok, True)
             is_family = isinstance(family, sp.IndexedBase) or name in self.s.families
             if (
                 index_syms is not None
