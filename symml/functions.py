@@ -33,6 +33,14 @@ class MLFunction(sp.Function):
         return rf"{text}^{{{exp}}}" if exp is not None else text
 
 
+def _cdf_value(z):
+    """Known values of a CDF-shaped function symmetric about ½ (σ, Φ): ½ at 0, 0 and 1 at
+    ∓∞; None leaves the call unevaluated."""
+    if z.is_zero:
+        return sp.S.Half
+    return {sp.S.Infinity: sp.S.One, sp.S.NegativeInfinity: sp.S.Zero}.get(z)
+
+
 class sigmoid(MLFunction):
     """The logistic function σ(z) = 1 / (1 + e^{-z})."""
 
@@ -41,13 +49,7 @@ class sigmoid(MLFunction):
 
     @classmethod
     def eval(cls, z):
-        if z.is_zero:
-            return sp.S.Half
-        if z is sp.S.Infinity:
-            return sp.S.One
-        if z is sp.S.NegativeInfinity:
-            return sp.S.Zero
-        return None
+        return _cdf_value(z)
 
     def fdiff(self, argindex=1):
         if argindex != 1:
@@ -72,13 +74,7 @@ class Phi(MLFunction):
 
     @classmethod
     def eval(cls, z):
-        if z.is_zero:
-            return sp.S.Half
-        if z is sp.S.Infinity:
-            return sp.S.One
-        if z is sp.S.NegativeInfinity:
-            return sp.S.Zero
-        return None
+        return _cdf_value(z)
 
     def fdiff(self, argindex=1):
         if argindex != 1:

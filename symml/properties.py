@@ -292,24 +292,17 @@ def _moment(subject: Any, which: Callable[[Any], Any], ctx: Context) -> Any:
         return None
 
 
-def check_expectation(
-    subject: Any, claim: Property, ctx: Context, conditions: Sequence[Any]
-) -> Verdict:
-    mean = _moment(subject, stats.E, ctx)
-    if mean is None:
-        return Verdict(Status.INCONCLUSIVE, "expectation timed out")
-    verdict = compare(mean, claim.param("value"), ctx, conditions=conditions)
-    return verdict.with_(method=f"expectation by sympy.stats, then {verdict.method}")
+def _check_moment(name: str, which: Callable[[Any], Any]) -> Check:
+    """Expectation or variance over the random symbols (sympy.stats), compared with the value."""
 
+    def check(subject: Any, claim: Property, ctx: Context, conditions: Sequence[Any]) -> Verdict:
+        moment = _moment(subject, which, ctx)
+        if moment is None:
+            return Verdict(Status.INCONCLUSIVE, f"{name} timed out")
+        verdict = compare(moment, claim.param("value"), ctx, conditions=conditions)
+        return verdict.with_(method=f"{name} by sympy.stats, then {verdict.method}")
 
-def check_variance(
-    subject: Any, claim: Property, ctx: Context, conditions: Sequence[Any]
-) -> Verdict:
-    var = _moment(subject, stats.variance, ctx)
-    if var is None:
-        return Verdict(Status.INCONCLUSIVE, "variance timed out")
-    verdict = compare(var, claim.param("value"), ctx, conditions=conditions)
-    return verdict.with_(method=f"variance by sympy.stats, then {verdict.method}")
+    return check
 
 
 CHECKS: dict[str, Check] = {
@@ -321,6 +314,6 @@ CHECKS: dict[str, Check] = {
     "endpoint": check_endpoint,
     "continuous_at": check_continuous_at,
     "bounded_derivative": check_bounded_derivative,
-    "expectation": check_expectation,
-    "variance": check_variance,
+    "expectation": _check_moment("expectation", stats.E),
+    "variance": _check_moment("variance", stats.variance),
 }

@@ -104,12 +104,7 @@ def claim(item: Claim) -> dict[str, Any]:
 
 def formula(entry: Formula) -> dict[str, Any]:
     return {
-        "id": entry.id,
-        "part": entry.part,
-        "part_title": entry.part_title,
-        "name": entry.name,
-        "sheet_text": entry.sheet,
-        "expr": sp.srepr(entry.expr),
+        **_head(entry),
         "text": sp.sstr(entry.expr),
         "latex": _latex(entry.expr),
         "lhs": expression(entry.lhs),
@@ -126,6 +121,10 @@ def formula(entry: Formula) -> dict[str, Any]:
 
 def summary(entry: Formula) -> dict[str, Any]:
     """The short form ``symml list --json`` prints."""
+    return {**_head(entry), "claims": len(entry.claims)}
+
+
+def _head(entry: Formula) -> dict[str, Any]:
     return {
         "id": entry.id,
         "part": entry.part,
@@ -133,7 +132,6 @@ def summary(entry: Formula) -> dict[str, Any]:
         "name": entry.name,
         "sheet_text": entry.sheet,
         "expr": sp.srepr(entry.expr),
-        "claims": len(entry.claims),
     }
 
 
