@@ -60,23 +60,43 @@ def domain_of(atom: Any, specs: Mapping[str, SymbolSpec]) -> Domain | None:
 
 
 def free_atoms(exprs: Iterable[Any]) -> list[Any]:
-    """Scalars to sample: symbols, indexed elements, matrix elements (sorted by name)."""
+    """Scalars to sample: symbols, indexed elements, matrix elements (sorted by name).
+
+    One walk per expression: an indexed or matrix element is a leaf (its label and indices
+    are not themselves sampled); bound variables of sums, integrals and lambdas are not free.
+    """
     found: set[Any] = set()
     for expr in exprs:
         parts = list(expr) if isinstance(expr, sp.MatrixBase) else [expr]
         for part in parts:
             if not isinstance(part, sp.Basic):
                 continue
-            indexed = part.atoms(sp.Indexed)
-            labels = {a.base.label for a in indexed}
-            found |= indexed
-            found |= {a for a in part.atoms(MatrixElement) if isinstance(a.parent, sp.MatrixSymbol)}
-            found |= {
-                s
-                for s in part.free_symbols
-                if isinstance(s, sp.Symbol) and not isinstance(s, sp.Dummy) and s not in labels
-            }
+            bound: set[Any] = set()
+            walk = sp.preorder_traversal(part)
+            for node in walk:
+                if isinstance(node, sp.Indexed) or (
+                    isinstance(node, MatrixElement) and isinstance(node.parent, sp.MatrixSymbol)
+                ):
+                    found.add(node)
+                    walk.skip()
+                elif isinstance(
+                    node, (sp.Sum, sp.Product, sp.Integral, sp.Lambda, sp.Subs, sp.Derivative)
+                ):
+                    bound |= _bound_symbols(node)
+                elif isinstance(node, sp.Symbol) and not isinstance(node, sp.Dummy):
+                    found.add(node)
+            found -= bound - part.free_symbols
     return sorted(found, key=sp.default_sort_key)
+
+
+def _bound_symbols(node: sp.Basic) -> set[Any]:
+    if isinstance(node, (sp.Sum, sp.Product, sp.Integral)):
+        return {limit[0] for limit in node.limits}
+    if isinstance(node, sp.Lambda):
+        return set(node.variables)
+    if isinstance(node, sp.Subs):
+        return set(node.variables)
+    return set()
 
 
 def sample_value(domain: Domain | None, rng: random.Random, special: bool = False) -> sp.Rational:
