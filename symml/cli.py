@@ -13,12 +13,11 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
-import sympy as sp
-
 from symml import serialize
 from symml.catalog import Catalog, load_catalog
 from symml.errors import SymmlError, UsageError
 from symml.model import Formula
+from symml.text import text
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -136,9 +135,9 @@ def render(formula: Formula) -> str:
         "",
         "formula:",
     ]
-    value = sp.sstr(formula.expr)
+    value = text(formula.expr)
     lines.append(
-        f"    {sp.sstr(formula.lhs)} = {value}" if formula.lhs is not None else f"    {value}"
+        f"    {text(formula.lhs)} = {value}" if formula.lhs is not None else f"    {value}"
     )
     lines += ["", "symbols:"]
     for spec in formula.symbols:
@@ -153,12 +152,12 @@ def render(formula: Formula) -> str:
         for key, value in _statement(claim):
             lines.append(f"     {key}: {value}")
         if claim.conditions:
-            lines.append("     holds when: " + ", ".join(sp.sstr(c) for c in claim.conditions))
+            lines.append("     holds when: " + ", ".join(text(c) for c in claim.conditions))
         if claim.correction is not None:
             lines.append(f"     correction: {_text(claim.correction)}")
         for reading in claim.readings:
             mark = {True: "correct", False: "wrong", None: "in use"}[reading.correct]
-            lines.append(f"     reading ({mark}): {reading.name}: {sp.sstr(reading.expr)}")
+            lines.append(f"     reading ({mark}): {reading.name}: {text(reading.expr)}")
         if claim.note:
             lines.append(f"     note: {claim.note}")
     if formula.notes or formula.sheet_notes:
@@ -171,8 +170,8 @@ def render(formula: Formula) -> str:
 
 def _text(value) -> str:
     if isinstance(value, tuple):
-        return "; ".join(f"{sp.sstr(t)} := {sp.sstr(v)}" for t, v in value)
-    return value if isinstance(value, str) else sp.sstr(value)
+        return "; ".join(f"{text(t)} := {text(v)}" for t, v in value)
+    return value if isinstance(value, str) else text(value)
 
 
 def _statement(claim) -> list[tuple[str, str]]:

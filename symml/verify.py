@@ -185,7 +185,7 @@ def _check_statement(formula: Formula, claim: Claim, ctx: Context, replacement: 
             lambda c: check(subject, claim, ctx, c), claim.conditions, formula.assumptions
         )
     if isinstance(claim, UpdateRule):
-        return _check_update_rule(claim, ctx)
+        return check_update_rule(claim, ctx)
     raise SymmlError(f"no checker for claim kind {claim.kind}")
 
 
@@ -245,7 +245,8 @@ def _comparable(expr: Any) -> Any:
     return expr
 
 
-def _check_update_rule(claim: UpdateRule, ctx: Context) -> Verdict:
+def check_update_rule(claim: UpdateRule, ctx: Context) -> Verdict:
+    """One step of the claimed algorithm against the references of ``symml.algorithms``."""
     variants = algorithms.REFERENCES.get(claim.algorithm)
     if variants is None:
         raise SymmlError(f"no reference for algorithm '{claim.algorithm}'")
