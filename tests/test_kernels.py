@@ -569,3 +569,13 @@ def test_missing_numba_names_the_extra(monkeypatch):
     monkeypatch.setattr("importlib.import_module", lambda n: fake(n))
     with pytest.raises(MissingBackend, match=r"pip install 'symml\[numba\]'"):
         kernel("activations.sigmoid", backend="numba")
+
+
+def test_finite_check_false_alarm_leaves_a_large_finite_gradient_unchanged():
+    # r·r overflows float32 for |r| ≈ 1e20 although every element is finite: the fix-up
+    # pass then finds nothing to recompute and the optimistic values stand.
+    y = np.array([1.0, 0.0, 1.0], dtype=np.float32)
+    p = np.array([1e-20, 0.5, 0.25], dtype=np.float32)
+    d = kernel("losses.bce", grad="yhat_prob")(y_prob=y, yhat_prob=p)
+    assert d.dtype == np.float32
+    np.testing.assert_allclose(d, [-1e20, 2.0, -4.0], rtol=1e-6)

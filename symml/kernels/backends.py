@@ -85,6 +85,25 @@ class Runtime:
         full = [xp.broadcast_to(p, (*batch, *np.shape(p)[-2:])) for p in parts]
         return xp.concatenate(full, axis=-2)
 
+    def sum_to(self, r: Any, like: Any) -> Any:
+        """``r`` in the shape of ``like``: summed over the axes ``like`` was broadcast along
+        (leading batch axes, length-1 axes), broadcast where ``r`` is still smaller."""
+        xp = self.xp
+        target = np.shape(like)
+        extra = np.ndim(r) - len(target)
+        if extra > 0:
+            r = xp.sum(r, axis=tuple(range(extra)))
+        axes = tuple(
+            k
+            for k, (n, t) in enumerate(zip(np.shape(r), target, strict=False))
+            if t == 1 and n != 1
+        )
+        if axes:
+            r = xp.sum(r, axis=axes, keepdims=True)
+        if np.shape(r) != target:
+            r = xp.broadcast_to(r, target) * 1  # a writable array, not a view
+        return r
+
     def xdivy(self, x: Any, y: Any, out: Any = None) -> Any:
         """x / y, and 0 where x = 0 (whatever y is)."""
         xp = self.xp

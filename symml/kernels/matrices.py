@@ -2,8 +2,13 @@
 
 Products are ``matmul`` on the last two axes, so a leading batch axis broadcasts; ``X·1``
 (a product with a column of ones) is a row sum; ``x·1ᵀ`` is left to broadcasting; an
-elementwise function applies its body to the array. Gradients of matrix formulas are not
-generated (the engine's matrix calculus is cross-checked only at concrete sizes).
+elementwise function applies its body to the array.
+
+Gradients are vector–Jacobian products derived here, rule by rule on the matrix
+expression (``vjp``), never with SymPy's matrix ``diff`` (silently 0 on bilinear forms and
+log det): d(A·B) against G gives G·Bᵀ for A and Aᵀ·G for B, a Hadamard product multiplies G
+by the other factors, an elementwise f multiplies it by f′, a stacked column [a; b] slices
+G's rows. The tests check every one against the elementwise Jacobian at concrete sizes.
 """
 
 from __future__ import annotations
@@ -14,10 +19,19 @@ from typing import Any
 import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
+from symml.errors import UsageError
 from symml.functions import relu
 from symml.kernels import rewrite
 from symml.kernels.errors import NotKernelisable
-from symml.kernels.nodes import ConcatRows, MatMulNode, ReduceSum, TransposeNode
+from symml.kernels.nodes import (
+    ConcatRows,
+    MatMulNode,
+    ReduceSum,
+    RowSlice,
+    Step,
+    SumTo,
+    TransposeNode,
+)
 from symml.model import SymbolSpec
 
 
@@ -66,6 +80,11 @@ def lower_matrix(e: Any) -> Any:
             value = lower_matrix(f)
             acc = value if acc is None else MatMulNode(acc, value)
         return scalar * acc
+    if isinstance(e, sp.MatrixSlice):
+        rows, cols = e.rowslice, e.colslice
+        if rows[2] != 1 or cols != (0, e.parent.shape[1], 1):
+            raise NotKernelisable("a matrix slice other than a block of whole rows")
+        return RowSlice(lower_matrix(e.parent), rows[0], rows[1])
     if isinstance(e, sp.MatPow) or isinstance(e, sp.Identity):
         raise NotKernelisable(f"{type(e).__name__} in a matrix formula")
     raise NotKernelisable(f"the matrix operation {type(e).__name__}")
@@ -81,26 +100,141 @@ def _sizes(expr: Any) -> dict[str, tuple[str, int]]:
     return found
 
 
-def matrix_plan(expr: Any, specs: Mapping[str, SymbolSpec], name: str, wrt: Any) -> Any:
-    from symml.kernels.kernel import Plan, stabilise
+def _wrt_matrix(expr: Any, wrt: Any) -> sp.MatrixSymbol:
+    name = str(wrt.name) if isinstance(wrt, sp.MatrixSymbol) else str(wrt)
+    matrices = sorted(expr.atoms(sp.MatrixSymbol), key=lambda m: str(m.name))
+    for m in matrices:
+        if str(m.name) == name:
+            return m
+    if any(str(s) == name for s in expr.free_symbols):
+        raise NotKernelisable(f"a gradient by the scalar {name} of a matrix formula")
+    known = ", ".join(str(m.name) for m in matrices) or "none"
+    raise UsageError(f"no argument '{name}' to differentiate by; the formula has {known}")
 
+
+def _t(e: Any) -> Any:
+    """Transpose kept whole: ``.T`` would split a stacked column [a; b] into a block row,
+    which has no array form; a column of ones stays a (row of) ones, which has one."""
+    return e.T if isinstance(e, sp.OneMatrix) else sp.Transpose(e)
+
+
+def _product(factors: list[Any]) -> Any:
+    """The matrix product of ``factors`` (None when empty: an identity left implicit)."""
+    if not factors:
+        return None
+    return factors[0] if len(factors) == 1 else sp.MatMul(*factors)
+
+
+def _with(left: Any, g: Any, right: Any) -> Any:
+    factors = [f for f in (left, g, right) if f is not None]
+    return factors[0] if len(factors) == 1 else sp.MatMul(*factors)
+
+
+def _add(terms: list[Any]) -> Any:
+    kept = [t for t in terms if t is not None]
+    if not kept:
+        return None
+    return kept[0] if len(kept) == 1 else sp.MatAdd(*kept)
+
+
+def _derivative_of(function: sp.Lambda) -> sp.Lambda:
+    (var,) = function.variables
+    body = function.expr.replace(
+        lambda b: isinstance(b, sp.Max) and sp.S.Zero in b.args and len(b.args) == 2,
+        lambda b: relu(next(a for a in b.args if a != 0)),
+    )
+    slope = sp.diff(body, var).replace(sp.Heaviside, lambda u, *_: Step(u))
+    return sp.Lambda(var, slope)
+
+
+def vjp(e: Any, wrt: sp.MatrixSymbol, g: Any) -> Any:
+    """Σ g ⊙ ∂e/∂wrt as a matrix expression in wrt's shape (before broadcasting is summed
+    out), or None when ``e`` does not depend on ``wrt``. Reverse mode: ``g`` is the
+    cotangent of ``e``; each rule passes it on to the operands that contain ``wrt``."""
+    if not isinstance(e, sp.Basic) or not e.has(wrt):
+        return None
+    if isinstance(e, sp.MatrixSymbol):
+        return g if e == wrt else None
+    if isinstance(e, sp.MatAdd):
+        return _add([vjp(a, wrt, g) for a in e.args])
+    if isinstance(e, sp.HadamardProduct):
+        terms = []
+        for k, a in enumerate(e.args):
+            others = [b for j, b in enumerate(e.args) if j != k]
+            terms.append(vjp(a, wrt, sp.HadamardProduct(g, *others)))
+        return _add(terms)
+    if isinstance(e, sp.HadamardPower):
+        if e.exp.has(wrt):
+            raise NotKernelisable("a Hadamard power with the variable in its exponent")
+        slope = e.exp * sp.HadamardPower(e.base, e.exp - 1)
+        return vjp(e.base, wrt, sp.HadamardProduct(g, slope))
+    if isinstance(e, sp.Transpose):
+        return vjp(e.arg, wrt, _t(g))
+    if isinstance(e, ElementwiseApplyFunction):
+        slope = ElementwiseApplyFunction(_derivative_of(e.function), e.expr)
+        return vjp(e.expr, wrt, sp.HadamardProduct(g, slope))
+    if isinstance(e, sp.BlockMatrix):
+        blocks = e.blocks
+        if blocks.shape[1] != 1:
+            raise NotKernelisable("a block matrix with several block columns")
+        terms, start = [], sp.S.Zero
+        for b in blocks:
+            stop = start + b.shape[0]
+            terms.append(vjp(b, wrt, g[start:stop, :]))
+            start = stop
+        return _add(terms)
+    if isinstance(e, sp.MatMul):
+        scalar = sp.Mul(*(a for a in e.args if not isinstance(a, sp.MatrixExpr)))
+        if scalar.has(wrt):
+            raise NotKernelisable("a scalar factor that depends on the variable")
+        factors = [a for a in e.args if isinstance(a, sp.MatrixExpr)]
+        terms = []
+        for k, f in enumerate(factors):
+            if not f.has(wrt):
+                continue
+            left = _product(factors[:k])
+            right = _product(factors[k + 1 :])
+            cotangent = _with(
+                None if left is None else _t(left), g, None if right is None else _t(right)
+            )
+            if scalar != 1:
+                cotangent = sp.MatMul(scalar, cotangent)
+            terms.append(vjp(f, wrt, cotangent))
+        return _add(terms)
+    raise NotKernelisable(f"no gradient rule for the matrix operation {type(e).__name__}")
+
+
+def matrix_plan(expr: Any, specs: Mapping[str, SymbolSpec], name: str, wrt: Any) -> Any:
+    from symml.kernels.kernel import GRAD_OUT, Plan, stabilise
+
+    args_extra: list[str] = []
+    value_name = "value"
     if wrt is not None:
-        raise NotKernelisable("gradients of matrix formulas are not generated yet")
-    lowered = lower_matrix(expr)
+        target = _wrt_matrix(expr, wrt)
+        g = sp.MatrixSymbol(GRAD_OUT, *expr.shape)
+        grad = vjp(expr, target, g)
+        if grad is None:
+            raise NotKernelisable(f"the formula does not depend on {target}")
+        sizes_of = sp.MatAdd(expr, g)  # a size may be read off grad_out too
+        lowered = SumTo(lower_matrix(grad), sp.Symbol(str(target.name), real=True))
+        expr, args_extra, value_name = sizes_of, [GRAD_OUT], f"d{target.name}"
+        name = f"{name} d/d{target.name}"
+    else:
+        lowered = lower_matrix(expr)
     lowered = rewrite.apply_all(lowered, rewrite.RECOGNISE)
     out = stabilise(lowered, specs)
     sizes = _sizes(expr)
-    matrices = [str(m.name) for m in expr.atoms(sp.MatrixSymbol)]
+    matrices = [str(m.name) for m in expr.atoms(sp.MatrixSymbol) if str(m.name) != GRAD_OUT]
     order = [n for n in specs if n in matrices]
-    args = order + sorted(set(matrices) - set(order))
+    args = order + sorted(set(matrices) - set(order)) + args_extra
     scalars = sorted(str(s) for s in out.free_symbols if str(s) not in args and str(s) not in sizes)
     return Plan(
         name,
         (out,),
-        ("value",),
+        (value_name,),
         (False,),
         tuple(args + scalars),
-        frozenset(matrices),
+        frozenset(matrices + args_extra),
         None,
         matrix=True,
         sizes=tuple((n, f"{src}.shape[{axis}]") for n, (src, axis) in sizes.items()),

@@ -118,3 +118,23 @@ class TransposeNode(ArrayNode):
 
 class ConcatRows(ArrayNode):
     """[a; b]: blocks stacked along the second-to-last axis."""
+
+
+class RowSlice(ArrayNode):
+    """Rows ``start:stop`` of the second-to-last axis (a block of a stacked column)."""
+
+    nargs = 3
+
+
+class SumTo(ArrayNode):
+    """The first argument summed over the axes the second (an input) was broadcast along:
+    a gradient with respect to an input has that input's shape."""
+
+    nargs = 2
+
+
+class Step(ArrayNode):
+    """The unit step with step(0) = 0 (relu′, every framework's subgradient), opaque so
+    SymPy does not ask whether an array expression is real."""
+
+    nargs = 1

@@ -27,7 +27,10 @@ from symml.kernels.nodes import (
     LogSumExp,
     MatMulNode,
     ReduceSum,
+    RowSlice,
     Softmax,
+    Step,
+    SumTo,
     TransposeNode,
     XDivY,
     XLog1pY,
@@ -156,6 +159,13 @@ class KernelPrinter(NumPyPrinter):
         if isinstance(expr, ConcatRows):
             parts = ", ".join(self._print(a) for a in expr.args)
             return f"rt.concat_rows({parts})"
+        if isinstance(expr, RowSlice):
+            x, start, stop = (self._print(a) for a in expr.args)
+            return f"{x}[..., {start}:{stop}, :]"
+        if isinstance(expr, Step):
+            return f"xp.heaviside({self._print(expr.args[0])}, 0)"
+        if isinstance(expr, SumTo):
+            return f"rt.sum_to({self._print(expr.args[0])}, {self._print(expr.args[1])})"
         return super()._print_Function(expr)
 
     _print_exp = _print_log = _print_tanh = _print_sin = _print_cos = _print_tan = _print_Function
