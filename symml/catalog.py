@@ -17,6 +17,7 @@ from symml.errors import CatalogError, UnknownFormulaError
 from symml.model import (
     ID_PATTERN,
     PREDICATES,
+    SYMBOL_KINDS,
     Derivative,
     Formula,
     Notation,
@@ -219,6 +220,12 @@ _ASSUMPTION_TESTS = (
 
 
 def _check_domain(fid: str, spec: SymbolSpec) -> None:
+    if spec.kind not in SYMBOL_KINDS:
+        raise CatalogError(
+            fid,
+            f"symbol '{spec.name}' has unknown kind '{spec.kind}'; "
+            f"known: {', '.join(SYMBOL_KINDS)}",
+        )
     symbol = spec.symbol
     if not isinstance(symbol, sp.Symbol):
         return

@@ -14,8 +14,6 @@ from symml.explicit import derivative, elements, explicit, jacobian, size_assign
 from symml.model import Status, SymbolSpec
 from symml.verdict import Verdict
 
-NONSMOOTH = (sp.Max, sp.Min, sp.Abs, sp.Heaviside, sp.sign, sp.Piecewise, sp.floor, sp.ceiling)
-
 
 def true_and_claimed(
     of: Any,

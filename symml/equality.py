@@ -55,10 +55,6 @@ def _trivially_zero(difference: Any) -> bool:
     return difference == 0
 
 
-def is_tensor(*exprs: Any) -> bool:
-    return bool(size_assignments(exprs)[0])
-
-
 def shape_of(value: Any) -> tuple[int, ...]:
     return value.shape if isinstance(value, sp.MatrixBase) else ()
 

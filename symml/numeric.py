@@ -17,7 +17,6 @@ import mpmath
 import sympy as sp
 from sympy.core.function import AppliedUndef
 from sympy.matrices.expressions.matexpr import MatrixElement
-from sympy.stats.rv import RandomSymbol
 
 from symml.functions import elementary
 from symml.model import Domain, SymbolSpec
@@ -356,7 +355,3 @@ def _short(value: Any) -> str:
     if isinstance(value, sp.MatrixBase):
         return "[" + ", ".join(_short(v) for v in value) + "]"
     return str(sp.N(value, 12))
-
-
-def random_symbols(expr: Any) -> set[RandomSymbol]:
-    return set(expr.atoms(RandomSymbol)) if isinstance(expr, sp.Basic) else set()

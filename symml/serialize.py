@@ -18,8 +18,6 @@ from symml.model import (
     UpdateRule,
 )
 
-SCHEMA_VERSION = 1
-
 
 def expression(expr: Any) -> dict[str, str] | None:
     """An expression as ``{"srepr", "text", "latex"}``; None stays None."""

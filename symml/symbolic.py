@@ -84,17 +84,6 @@ def zero_slow(difference: Any) -> str | None:
     return zero_by(difference, SLOW)
 
 
-def is_true(statement: Any) -> bool | None:
-    """Decide a relation or a sign question (``expr.is_nonnegative``) from assumptions."""
-    value = sp.sympify(statement)
-    if isinstance(value, sp.logic.boolalg.BooleanAtom):
-        return bool(value)
-    simplified = sp.simplify(value)
-    if isinstance(simplified, sp.logic.boolalg.BooleanAtom):
-        return bool(simplified)
-    return None
-
-
 def sign_facts(expr: Any) -> dict[str, bool | None]:
     """positive / nonnegative / negative / nonpositive of a normal form of ``expr``."""
     form = sp.together(prepare(expr))
