@@ -14,7 +14,7 @@ import sympy as sp
 from symml import algorithms, bounded, cache, derivative_check
 from symml.catalog import Catalog, load_catalog
 from symml.equality import Context, compare
-from symml.errors import SymmlError
+from symml.errors import SymbolicTimeout, SymmlError
 from symml.model import (
     Claim,
     Derivative,
@@ -348,19 +348,27 @@ def _claim_job(formula: Formula, claim: Claim, seed: int, timeout: float) -> Ver
 def _check_in_worker(formula: Formula, claim: Claim, seed: int, timeout: float) -> Verdict:
     """One whole claim in a worker process, so claims use every core (SymPy holds the GIL).
 
-    In the worker the claim's steps share one deadline; if it passes or the worker fails,
-    the claim is checked again here, where each symbolic step has its own deadline and a
-    stuck step falls through to the numeric check.
+    The whole claim is bounded too (steps such as ``solve`` or ``limit`` have no deadline of
+    their own): past ``CLAIM_DEADLINE_FACTOR × timeout`` the worker is killed and the verdict
+    is ``inconclusive``. If the worker itself fails (it could not start, it crashed), the
+    claim is checked here instead.
     """
+    deadline = CLAIM_DEADLINE_FACTOR * timeout
     try:
         return bounded.run_bounded(
-            _claim_job,
-            formula,
-            claim,
-            seed,
-            timeout,
-            timeout=CLAIM_DEADLINE_FACTOR * timeout,
-            step="claim",
+            _claim_job, formula, claim, seed, timeout, timeout=deadline, step="claim"
+        )
+    except SymbolicTimeout:
+        number = next((k for k, c in enumerate(formula.claims, 1) if c == claim), 0)
+        return Verdict(
+            Status.INCONCLUSIVE,
+            f"did not finish within {deadline:g} s",
+            f"the check was stopped after {deadline:g} s; raise --timeout to wait longer",
+            claim=f"{formula.id}#{number}",
+            sheet=claim.sheet,
+            kind=claim.kind.value,
+            expected=claim.expected,
+            seconds=deadline,
         )
     except Exception:
         return check_claim(formula, claim, seed=seed, timeout=timeout)

@@ -217,3 +217,16 @@ def test_claims_checked_in_threads_agree_with_worker_processes():
     in_workers = verify(["activations.relu", "optim.adam_step"])
     in_threads = verify(["activations.relu", "optim.adam_step"], processes=False)
     assert [(v.status, v.method) for v in in_workers] == [(v.status, v.method) for v in in_threads]
+
+
+def test_a_claim_past_its_whole_deadline_is_inconclusive_not_a_hang(catalog, monkeypatch):
+    import importlib
+
+    verify_module = importlib.import_module("symml.verify")  # the module, not symml.verify()
+
+    monkeypatch.setattr(verify_module, "CLAIM_DEADLINE_FACTOR", 1e-4)
+    formula = catalog.get("backprop.grad_w1")
+    verdict = verify_module._check_in_worker(formula, formula.claims[0], 0, 10.0)
+    assert verdict.status is Status.INCONCLUSIVE
+    assert verdict.claim == "backprop.grad_w1#1"
+    assert "raise --timeout" in verdict.detail
