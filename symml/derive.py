@@ -8,7 +8,7 @@ and the log-sum-exp of Wx, so every matrix result is checked and a disagreement 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +17,7 @@ import sympy as sp
 from sympy.core.function import AppliedUndef
 
 from symml import bounded, functions, symbolic
+from symml.equality import shape_of
 from symml.errors import DerivationError, SymbolicTimeout
 from symml.explicit import derivative, elements, explicit, jacobian, size_assignments
 from symml.model import Formula
@@ -136,27 +137,29 @@ def _matrix(
             f"SymPy cannot differentiate by {wrt} at symbolic size "
             f"({type(exc).__name__}); pass sizes={{...}} for the explicit result",
         ) from None
-    for at in assignments:
-        reference = derivative(_scalar(explicit(expr, at)), elements(wrt, at))
+
+    def pair(at: dict) -> tuple[Any, Any]:
         candidate = explicit(value, at)
         if not isinstance(candidate, sp.MatrixBase):
-            candidate = sp.Matrix([[candidate]]) if isinstance(candidate, sp.Expr) else None
-        if candidate is None:
-            raise DerivationError(
-                name,
-                f"SymPy returned {type(value).__name__} for ∂/∂{wrt}, "
-                "which cannot be checked elementwise; pass sizes={...}",
-            )
-        same = candidate.shape == reference.shape and _is_zero(
-            candidate - reference, timeout, "cross-check"
-        )
-        if not same:
-            raise DerivationError(
-                name,
-                f"SymPy's derivative by {wrt} ({sp.sstr(value)}) disagrees with elementwise "
-                f"differentiation at {at}; not returned. Pass sizes={{...}} for the explicit result",
-            )
-    sizes_text = "; ".join(str(a) for a in assignments)
+            if not isinstance(candidate, sp.Expr):
+                raise DerivationError(
+                    name,
+                    f"SymPy returned {type(value).__name__} for ∂/∂{wrt}, "
+                    "which cannot be checked elementwise; pass sizes={...}",
+                )
+            candidate = sp.Matrix([[candidate]])
+        return candidate, derivative(_scalar(explicit(expr, at)), elements(wrt, at))
+
+    sizes_text = _confirm(
+        name,
+        assignments,
+        pair,
+        lambda at: (
+            f"SymPy's derivative by {wrt} ({sp.sstr(value)}) disagrees with elementwise "
+            f"differentiation at {at}; not returned. Pass sizes={{...}} for the explicit result"
+        ),
+        timeout,
+    )
     return Gradient(
         expr, wrt, value, None, f"matrix calculus, cross-checked elementwise at {sizes_text}"
     )
@@ -179,14 +182,17 @@ def _indexed(
         if isinstance(condition, sp.Eq) and isinstance(condition.lhs, sp.Sum):
             readable = _replace_sum(readable, condition.lhs, condition.rhs)
     readable = sp.expand(readable) if readable is not None else None
-    assignments = size_assignments([expr])
-    for at in assignments:
-        index_value = {i: 1 for i in wrt.indices if isinstance(i, sp.Symbol)}
-        point = wrt.xreplace(index_value)
-        difference = explicit(value.xreplace(index_value), at) - sp.diff(explicit(expr, at), point)
-        if not _is_zero(difference, timeout, "cross-check"):
-            raise DerivationError(name, f"∂/∂{wrt} could not be confirmed on finite sums at {at}")
-    sizes_text = "; ".join(str(a) for a in assignments)
+    index_value = {i: 1 for i in wrt.indices if isinstance(i, sp.Symbol)}
+    sizes_text = _confirm(
+        name,
+        size_assignments([expr]),
+        lambda at: (
+            explicit(value.xreplace(index_value), at),
+            sp.diff(explicit(expr, at), wrt.xreplace(index_value)),
+        ),
+        lambda at: f"∂/∂{wrt} could not be confirmed on finite sums at {at}",
+        timeout,
+    )
     note = " (readable form under the given conditions)" if conditions else ""
     return Gradient(
         expr,
@@ -251,22 +257,16 @@ def _jacobian(expr: Any, wrt: Any, timeout: float, name: str) -> Gradient:
         ) from None
     if isinstance(value, sp.MatrixExpr) and value.shape == (wrt.shape[0], expr.shape[0]):
         value = value.T
-    assignments = size_assignments([expr, wrt])
-    for at in assignments:
-        reference = jacobian(explicit(expr, at), elements(wrt, at))
-        candidate = explicit(value, at)
-        same = (
-            isinstance(candidate, sp.MatrixBase)
-            and candidate.shape == reference.shape
-            and _is_zero(candidate - reference, timeout, "cross-check")
-        )
-        if not same:
-            raise DerivationError(
-                name,
-                f"SymPy's Jacobian by {wrt} ({sp.sstr(value)}) disagrees with elementwise "
-                f"differentiation at {at}; not returned. Pass sizes={{...}} for the explicit result",
-            )
-    sizes_text = "; ".join(str(a) for a in assignments)
+    sizes_text = _confirm(
+        name,
+        size_assignments([expr, wrt]),
+        lambda at: (explicit(value, at), jacobian(explicit(expr, at), elements(wrt, at))),
+        lambda at: (
+            f"SymPy's Jacobian by {wrt} ({sp.sstr(value)}) disagrees with elementwise "
+            f"differentiation at {at}; not returned. Pass sizes={{...}} for the explicit result"
+        ),
+        timeout,
+    )
     return Gradient(
         expr, wrt, value, None, f"Jacobian ∂f_i/∂x_j, cross-checked elementwise at {sizes_text}"
     )
@@ -275,19 +275,39 @@ def _jacobian(expr: Any, wrt: Any, timeout: float, name: str) -> Gradient:
 def _scalar_of_tensor(expr: Any, wrt: Any, timeout: float, name: str) -> Gradient:
     """∂/∂T of a formula with sums over symbolic ranges, checked against the finite sums."""
     value = sp.diff(expr, wrt)
-    assignments = size_assignments([expr])
-    for at in assignments:
-        difference = explicit(value, at) - sp.diff(explicit(expr, at), wrt)
-        if not _is_zero(difference, timeout, "cross-check"):
-            raise DerivationError(
-                name,
-                f"the derivative by {wrt} at symbolic size could not be "
-                f"confirmed against the finite sums at {at}",
-            )
-    sizes_text = "; ".join(str(a) for a in assignments)
+    sizes_text = _confirm(
+        name,
+        size_assignments([expr]),
+        lambda at: (explicit(value, at), sp.diff(explicit(expr, at), wrt)),
+        lambda at: (
+            f"the derivative by {wrt} at symbolic size could not be "
+            f"confirmed against the finite sums at {at}"
+        ),
+        timeout,
+    )
     return Gradient(
         expr, wrt, value, None, f"sympy.diff, cross-checked on finite sums at {sizes_text}"
     )
+
+
+def _confirm(
+    name: str,
+    assignments: list[dict],
+    pair: Callable[[dict], tuple[Any, Any]],
+    failure: Callable[[dict], str],
+    timeout: float,
+) -> str:
+    """The cross-check every symbolic-size result passes before it is returned: at each
+    assignment of concrete sizes, ``pair(at)`` gives (the result written out, the elementwise
+    reference); a shape or value mismatch raises ``failure(at)``. Returns the sizes checked."""
+    for at in assignments:
+        candidate, reference = pair(at)
+        same = shape_of(candidate) == shape_of(reference) and _is_zero(
+            candidate - reference, timeout, "cross-check"
+        )
+        if not same:
+            raise DerivationError(name, failure(at))
+    return "; ".join(str(a) for a in assignments)
 
 
 def _is_zero(difference: Any, timeout: float, step: str) -> bool:
