@@ -133,29 +133,15 @@ def numexpr_source(plan: Any) -> str:
 
 
 def fused_kernel(plan, formula, expr, wrt, backend, axis, portable):
-    from symml.kernels.kernel import Kernel, _compile, fast_source
+    from symml.kernels.kernel import Kernel, _compile
 
     if backend.name == "numba":
         return numba_kernel(plan, formula, expr, wrt, backend, axis, portable)
     import numexpr as ne
 
     if not fusable(plan):
-        fast = fast_source(plan, tuple(True for _ in plan.args))
         note = "# numexpr cannot fuse this kernel (a reduction or a special function): NumPy body\n"
-        return Kernel(
-            plan.name,
-            plan.args,
-            plan.output_names,
-            note + portable + "\n" + fast,
-            formula,
-            expr,
-            wrt,
-            "numexpr",
-            axis,
-            plan,
-            backend,
-            _compile(portable, backend, "portable"),
-        )
+        return _numpy_body(note, plan, formula, expr, wrt, backend, axis, portable)
     source = numexpr_source(plan)
     namespace = {"ne": ne, "np": np}
     exec(compile(source, f"<symml numexpr {plan.name}>", "exec"), namespace)  # noqa: S102
@@ -187,26 +173,12 @@ def fused_kernel(plan, formula, expr, wrt, backend, axis, portable):
 
 
 def numba_kernel(plan, formula, expr, wrt, backend, axis, portable):
-    from symml.kernels.kernel import Kernel, _compile, fast_source
+    from symml.kernels.kernel import Kernel, _compile
     from symml.kernels.numba_backend import loopable, numba_source, run_loop
 
     if not loopable(plan):
-        fast = fast_source(plan, tuple(True for _ in plan.args))
         note = "# numba: not elementwise (a reduction or a matrix product): NumPy body\n"
-        return Kernel(
-            plan.name,
-            plan.args,
-            plan.output_names,
-            note + portable + "\n" + fast,
-            formula,
-            expr,
-            wrt,
-            "numba",
-            axis,
-            plan,
-            backend,
-            _compile(portable, backend, "portable"),
-        )
+        return _numpy_body(note, plan, formula, expr, wrt, backend, axis, portable)
 
     class NumbaKernel(Kernel):
         _loops: dict = {}
@@ -231,3 +203,24 @@ def numba_kernel(plan, formula, expr, wrt, backend, axis, portable):
     )
     object.__setattr__(k, "_loops", {})  # one compiled loop per mask of array arguments
     return k
+
+
+def _numpy_body(note, plan, formula, expr, wrt, backend, axis, portable):
+    """A kernel the fused backend cannot take: the NumPy bodies, with a note saying why."""
+    from symml.kernels.kernel import Kernel, _compile, fast_source
+
+    fast = fast_source(plan, tuple(True for _ in plan.args))
+    return Kernel(
+        plan.name,
+        plan.args,
+        plan.output_names,
+        note + portable + "\n" + fast,
+        formula,
+        expr,
+        wrt,
+        backend.name,
+        axis,
+        plan,
+        backend,
+        _compile(portable, backend, "portable"),
+    )
