@@ -132,7 +132,6 @@ def check_claim(
 ) -> Verdict:
     """The verdict on one claim of a catalog entry."""
     ctx = Context({s.name: s for s in formula.symbols}, seed, timeout)
-    number = next((k for k, c in enumerate(formula.claims, 1) if c == claim), 0)
     start = time.perf_counter()
     try:
         verdict = _dispatch(formula, claim, ctx)
@@ -141,7 +140,7 @@ def check_claim(
     except Exception as exc:  # a SymPy failure deep inside is reported, never a traceback
         verdict = Verdict(Status.ERROR, "engine", f"{type(exc).__name__}: {str(exc)[:200]}")
     return verdict.with_(
-        claim=f"{formula.id}#{number}" if number else f"{formula.id}#user",
+        claim=_claim_label(formula, claim),
         sheet=claim.sheet,
         kind=claim.kind.value,
         expected=claim.expected,
@@ -341,6 +340,12 @@ def verify(
     return verdicts
 
 
+def _claim_label(formula: Formula, claim: Claim) -> str:
+    """``id#n`` for the n-th claim of the formula; ``id#user`` for a claim made up by the caller."""
+    number = next((k for k, c in enumerate(formula.claims, 1) if c == claim), 0)
+    return f"{formula.id}#{number}" if number else f"{formula.id}#user"
+
+
 def _claim_job(formula: Formula, claim: Claim, seed: int, timeout: float) -> Verdict:
     return check_claim(formula, claim, seed=seed, timeout=timeout)
 
@@ -359,12 +364,11 @@ def _check_in_worker(formula: Formula, claim: Claim, seed: int, timeout: float) 
             _claim_job, formula, claim, seed, timeout, timeout=deadline, step="claim"
         )
     except SymbolicTimeout:
-        number = next((k for k, c in enumerate(formula.claims, 1) if c == claim), 0)
         return Verdict(
             Status.INCONCLUSIVE,
             f"did not finish within {deadline:g} s",
             f"the check was stopped after {deadline:g} s; raise --timeout to wait longer",
-            claim=f"{formula.id}#{number}",
+            claim=_claim_label(formula, claim),
             sheet=claim.sheet,
             kind=claim.kind.value,
             expected=claim.expected,
