@@ -258,13 +258,15 @@ def bandwidth(n, dtype, repeats):
     return 3 * n * np.dtype(dtype).itemsize / statistics.median(times)
 
 
-def run(sizes, repeats, dtypes):
+def run(sizes, repeats, dtypes, backends=BACKENDS, only=None):
     rng = np.random.default_rng(0)
     rows = []
     for n in sizes:
         for dtype in dtypes:
             bw = bandwidth(n, dtype, repeats)
             for case in _cases():
+                if only and not any(o.lower() in case["name"].lower() for o in only):
+                    continue
                 data = [make(rng, n, dtype) for make in case["make"]]
                 if case["name"].startswith(("softmax", "LayerNorm")):
                     data = [d.reshape(-1, ROW) for d in data]
@@ -275,7 +277,7 @@ def run(sizes, repeats, dtypes):
                     variants["hand-written NumPy"] = lambda s=state, h=hand: h(
                         s[0], s[1], s[2], s[3]
                     )
-                    for backend in BACKENDS:
+                    for backend in backends:
                         if not _available(backend):
                             continue
                         k = build_kernels(case, backend)
@@ -294,7 +296,7 @@ def run(sizes, repeats, dtypes):
                         )
                 else:
                     variants["hand-written NumPy"] = lambda h=hand, d=data: h(*d)
-                    for backend in BACKENDS:
+                    for backend in backends:
                         if not _available(backend):
                             continue
                         k = build_kernels(case, backend)
@@ -388,8 +390,16 @@ def main():
     parser.add_argument("--sizes", nargs="+", type=float, default=[1e6])
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--dtypes", nargs="+", default=["float64", "float32"])
+    parser.add_argument("--backends", nargs="+", default=list(BACKENDS), choices=BACKENDS)
+    parser.add_argument("--only", nargs="+", help="formulas whose name contains one of these")
     args = parser.parse_args()
-    rows = run([int(s) for s in args.sizes], args.repeats, [np.dtype(d) for d in args.dtypes])
+    rows = run(
+        [int(s) for s in args.sizes],
+        args.repeats,
+        [np.dtype(d) for d in args.dtypes],
+        args.backends,
+        args.only,
+    )
     cpu = (
         next(
             (

@@ -22,6 +22,7 @@ from sympy.stats.rv import RandomSymbol
 from symml.errors import UsageError
 from symml.kernels import rewrite
 from symml.kernels.backends import Backend, get_backend
+from symml.kernels.blocking import choose_blocking, run_blocked
 from symml.kernels.errors import NotKernelisable
 from symml.kernels.lower import AXIS_LEN, Lowered, collapse_deltas, free_positions, lower
 from symml.kernels.nodes import Log1p, XDivY, XLog1pY, XLogY
@@ -110,9 +111,26 @@ class Kernel:
             flat_outs = [o if not r else None for o, r in zip(outs, self.plan.reduced, strict=True)]
             optimistic = self._fast_body(key, guarded=False)
             if optimistic is not None and not _aliased(flat_outs, values):
-                results = _optimistic(self.plan, optimistic, function, values, axis, flat_outs)
+
+                def body(vs: list[Any], os: list[Any]) -> list[Any]:
+                    return _optimistic(self.plan, optimistic, function, vs, axis, os)
+
             else:
-                results = list(function(*values, axis=axis, outs=flat_outs))
+
+                def body(vs: list[Any], os: list[Any]) -> list[Any]:
+                    return list(function(*vs, axis=axis, outs=os))
+
+            blocking = choose_blocking(
+                values,
+                flat_outs,
+                elementwise=not self.plan.axis_source and not self.plan.sizes,
+                axis=axis,
+                reduced=self.plan.reduced,
+            )
+            if blocking is None or not _blockwise_safe(flat_outs, values):
+                results = body(values, flat_outs)
+            else:
+                results = run_blocked(body, blocking, values, flat_outs, self.plan.reduced, dtype)
         else:
             results = list(self._portable(*values, axis=axis))
             flat_outs = [None] * len(results)
@@ -153,6 +171,28 @@ def _aliased(outs: Sequence[Any], values: Sequence[Any]) -> bool:
     would read already overwritten inputs, so the guarded body runs alone."""
     arrays = [v for v in values if isinstance(v, np.ndarray)]
     return any(o is not None and any(np.may_share_memory(o, v) for v in arrays) for o in outs)
+
+
+def _blockwise_safe(outs: Sequence[Any], values: Sequence[Any]) -> bool:
+    """Whether each out= buffer is either disjoint from the inputs or the very same memory
+    as one (an optimizer state updated in place): then block k writes only what block k
+    reads, as the whole body would. A shifted overlap would let one block clobber the next."""
+    arrays = [v for v in values if isinstance(v, np.ndarray)]
+    for o in outs:
+        if o is None:
+            continue
+        for v in arrays:
+            if np.may_share_memory(o, v) and not _same_memory(o, v):
+                return False
+    return True
+
+
+def _same_memory(a: np.ndarray, b: np.ndarray) -> bool:
+    return (
+        a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
+        and a.shape == b.shape
+        and a.strides == b.strides
+    )
 
 
 def _not_finite(r: Any) -> bool:
