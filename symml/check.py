@@ -32,11 +32,11 @@ from symml import functions as F
 from symml.domains import natural, nonnegative, positive, real, unit_open
 from symml.equality import Context
 from symml.errors import SymmlError
-from symml.model import Domain, Status, SymbolSpec, UpdateRule
+from symml.model import Domain, Property, Status, SymbolSpec, UpdateRule
 from symml.parse.errors import LatexParseError
-from symml.parse.latex import Reading, read_latex
+from symml.parse.latex import FUNCTION_LETTERS, Reading, read_latex
 from symml.parse.table import SymbolTable
-from symml.parse.unicode import read_unicode
+from symml.parse.unicode import GREEK_CHARS, WORDS, read_unicode
 
 MATH_PATTERNS = (
     re.compile(r"\$\$(.+?)\$\$", re.S),
@@ -53,6 +53,7 @@ class Formula:
     text: str
     unicode: bool  # plain Unicode math (code blocks) rather than LaTeX
     block: int = 0  # definitions hold within one block (a code block or a display)
+    shown: str = ""  # the sheet's own lines when the text read was joined from several
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,8 @@ ROLE_DOMAINS: dict[str, Domain] = {
     "G": nonnegative,
     "t": natural,
 }
+# names the reader already takes as calls: σ(z) is the sigmoid, f(x) a function
+CALLED_NAMES = frozenset({*FUNCTION_LETTERS, "sigma", "Phi"})
 GRADIENT_FUNCTION = "grad_L"  # ∂L/∂W(…): the gradient evaluated elsewhere than at W
 VELOCITY_ALGORITHMS = ("momentum", "nesterov")  # their v is the velocity v_mom, not Adam's v
 # ∂L/∂W directly followed by a bracket is the gradient as a function: ∂L/∂W(W - β·v)
@@ -149,13 +152,17 @@ def formulas(path: Path, text: str) -> list[Formula]:
     if path.suffix == ".md":
         in_code = False
         block = 0
+        lines: list[tuple[int, str]] = []
         for number, line in enumerate(text.splitlines(), 1):
             if line.strip().startswith("```"):
+                if in_code:
+                    found += _code_formulas(str(path), lines, block)
+                    lines = []
                 in_code = not in_code
                 block += 1
                 continue
             if in_code and line.strip() and line.strip() not in ("...", "…"):
-                found.append(Formula(str(path), number, _strip_comment(line), True, block))
+                lines.append((number, line))
         text = re.sub(r"```.*?```", lambda m: "\n" * m.group(0).count("\n"), text, flags=re.S)
     taken: list[tuple[int, int]] = []
     for pattern in MATH_PATTERNS:
@@ -171,9 +178,78 @@ def formulas(path: Path, text: str) -> list[Formula]:
     return sorted(found, key=lambda f: f.line)
 
 
+def _code_formulas(path: str, lines: list[tuple[int, str]], block: int) -> list[Formula]:
+    """A code block's formulas: one a line, except that a brace block (``η(t) = {`` … ``}``,
+    or rows each opened by ``{``) is one cases formula, and a line opening with ``=``
+    continues the formula above (``H(P,Q) = -Σ …`` ⏎ ``= H(P) + …`` is H(P,Q) = H(P) + …)."""
+    found: list[Formula] = []
+    k = 0
+    while k < len(lines):
+        number, line = lines[k]
+        cases = _cases_block(lines, k)
+        if cases is not None:
+            text, used = cases
+            shown = " ⏎ ".join(raw.strip() for _, raw in lines[k : k + used])
+            found.append(Formula(path, number, text, True, block, shown))
+            k += used
+            continue
+        stripped = line.strip()
+        if stripped.startswith("=") and not stripped.startswith("==") and found:
+            head = found[-1].text.split("=", 1)[0].strip()
+            if found[-1].text.count("=") >= 1 and head:
+                text = f"{head} {_strip_comment(stripped)}"
+                found.append(Formula(path, number, text, True, block, stripped))
+                k += 1
+                continue
+        found.append(Formula(path, number, _strip_comment(line), True, block))
+        k += 1
+    return found
+
+
+CASE_ROW = re.compile(r"(?P<value>.+?)\s+(?:if\s+(?P<condition>.+?)|(?P<other>otherwise|else))\s*")
+
+
+def _cases_block(lines: list[tuple[int, str]], k: int) -> tuple[str, int] | None:
+    """``head = {`` then rows ``value  if condition`` / ``value  otherwise``, then ``}`` (or
+    rows each opened by ``{``): the LaTeX-in-Unicode cases text and the lines it took."""
+    first = lines[k][1].strip()
+    head, brace, rest = first.partition("{")
+    if not brace or "=" not in head or "}" in rest:
+        return None
+    rows: list[str] = [rest.strip()] if rest.strip() else []
+    used = 1
+    while k + used < len(lines):
+        line = lines[k + used][1].strip()
+        if line == "}":
+            used += 1
+            break
+        if rest.strip() and not line.startswith("{"):
+            break  # rows opened by "{" end at the first line without one
+        rows.append(line.lstrip("{").strip())
+        used += 1
+    else:
+        if not rest.strip():
+            return None  # "{" never closed
+    cells = []
+    for row in rows:
+        match = CASE_ROW.fullmatch(row)
+        if match is None:
+            return None
+        condition = match["condition"] or r"\text{otherwise}"
+        cells.append(f"{match['value'].strip()} & {condition.strip()}")
+    if len(cells) < 2:
+        return None
+    body = r" \\ ".join(cells)
+    return rf"{head.strip()} \begin{{cases}} {body} \end{{cases}}", used
+
+
 def _strip_comment(line: str) -> str:
-    """Sheets put remarks after two spaces: ``∂L/∂zᵢ = ŷᵢ - yᵢ  (when combined …)``."""
-    return re.split(r"\s{2,}(?=[(\[A-Za-z])", line.strip(), maxsplit=1)[0].strip()
+    """Sheets put remarks after two spaces: ``∂L/∂zᵢ = ŷᵢ - yᵢ  (when combined …)``, or
+    in words in parentheses at the end: ``C̃ₜ = tanh(…) (candidate cell)``; and they label
+    a formula: ``Training: aᵢ = …``, ``Max: y = …``."""
+    text = re.split(r"\s{2,}(?=[(\[A-Za-z])", line.strip(), maxsplit=1)[0].strip()
+    text = re.sub(r"^[A-Z][A-Za-z]*:\s+(?=\S)", "", text)
+    return re.sub(r"(?<=\S)\s+\((?:[a-z]+ )*[a-z]+\)$", "", text)
 
 
 # -- checking ---------------------------------------------------------------------------------
@@ -227,8 +303,40 @@ def _headings(text: str) -> list[tuple[int, str]]:
     return found
 
 
+# A legend line: a symbol, "=", and its meaning in words (``∂   = partial derivative``).
+LEGEND = re.compile(r"(?P<symbol>\S{1,4})\s+=\s+(?P<meaning>[a-z][a-z\-]*(?:[ /][a-z\-]+)*)")
+# The head of a definition f(t) = …: a name applied to one bare variable.
+DEFINITION_HEAD = re.compile(r"\s*(?P<name>[A-Za-z][A-Za-z]*|[α-ωΑ-Ω])\((?P<arg>\w)\)\s*=[^=]")
+
+
+def _legend(text: str) -> tuple[str, str] | None:
+    """A notation entry (``∇   = gradient``), whose right side is words, not math."""
+    match = LEGEND.fullmatch(text.strip())
+    if match is None:
+        return None
+    words = re.split(r"[ /\-]", match["meaning"])
+    if any(w in WORDS for w in words) or (len(words) < 2 and len(words[0]) < 6):
+        return None  # "= softmax", "= loss": a function or a short name, maybe math
+    return match["symbol"], match["meaning"]
+
+
+def _definition_head(text: str, table: SymbolTable) -> str | None:
+    """The name a line ``η(t) = …`` defines as a function, when the reader would otherwise
+    take ``η(t)`` for the product η·t (or refuse it): a definition's head is a call."""
+    match = DEFINITION_HEAD.match(text)
+    if match is None:
+        return None
+    name = GREEK_CHARS.get(match["name"], match["name"])
+    if table.get(name) is not None or name.lower() in WORDS or name in CALLED_NAMES:
+        return None
+    return name
+
+
 def _read(formula: Formula, table: SymbolTable) -> Reading:
     text = formula.text
+    head = _definition_head(text, table) if formula.unicode else None
+    if head is not None:
+        table = table.with_(**{head: sp.Function(head, real=True)})
     if ":=" in text and any(p.search(text) for p in GRADIENT_CALL):
         for pattern in GRADIENT_CALL:
             text = pattern.sub(lambda m: f"{GRADIENT_FUNCTION}(", text)
@@ -238,11 +346,20 @@ def _read(formula: Formula, table: SymbolTable) -> Reading:
 
 def _check(formula: Formula, ctx: _Context, timeout: float, index: int = 0) -> Finding:
     def finding(status: str, kind: str, detail: str = "") -> Finding:
-        return Finding(formula.path, formula.line, formula.text, status, kind, detail)
+        shown = formula.shown or formula.text
+        return Finding(formula.path, formula.line, shown, status, kind, detail)
 
+    legend = _legend(formula.text) if formula.unicode else None
+    if legend is not None:
+        return finding("notation", "notation", f"a legend entry: {legend[0]} means {legend[1]}")
     try:
         reading = _read(formula, ctx.table)
     except (LatexParseError, SymmlError) as exc:
+        undefined = _undefined_gradient(formula.text, ctx)
+        if undefined is not None:  # no reading could check it: say why, and what failed
+            return finding(
+                "skipped", "derivative", f"{undefined} is not defined in this file; also {exc}"
+            )
         return finding("unread", "", str(exc))
     if reading.families:  # a family met under Σ is a family in later lines too
         extra = {f: sp.IndexedBase(f, real=True) for f in reading.families if not ctx.table.get(f)}
@@ -273,7 +390,10 @@ def _claim(
     if isinstance(lhs, AppliedUndef) and all(isinstance(a, sp.Symbol) for a in lhs.args):
         if type(lhs) not in ctx.functions:
             ctx.functions[type(lhs)] = sp.Lambda(lhs.args, rhs)
-            return finding("defined", "definition", f"{type(lhs).__name__} := {sp.sstr(rhs)}")
+            jump = _jump(lhs, rhs, timeout)
+            if jump is not None:
+                return finding(str(jump.status), "property", _detail(jump))
+            return finding("defined", "definition", f"{sp.sstr(lhs)} := {sp.sstr(rhs)}")
     if (
         isinstance(lhs, sp.Symbol)
         and lhs not in gradients
@@ -289,32 +409,113 @@ def _claim(
         if name not in ctx.definitions:
             return finding("skipped", "derivative", f"{name} is not defined in this file")
         definition = _fresh_sum_indices(ctx.definitions[name])
+        written = wrt
+        definition, wrt, rhs, how = _elementwise(definition, wrt, rhs)
+        definition, rhs, losses = _unknown_losses(definition, rhs, reading, lhs, ctx, written, wrt)
         if not _mentions(definition, wrt):
             return finding(
                 "skipped", "derivative", f"{name} as defined does not depend on {wrt}; declare how"
             )
         verdict = check_derivative(definition, wrt, rhs, timeout=timeout)
-        return _report(verdict, "derivative", finding)
+        kinked = _at_kinks(verdict, definition, finding)
+        return kinked or _report(verdict, "derivative", finding, notes=(*how, *losses))
     if isinstance(lhs, (sp.Derivative, sp.Subs)):
         deriv = lhs if isinstance(lhs, sp.Derivative) else None
         if deriv is None or len(deriv.variables) != 1:
             return finding("skipped", "derivative", "only first derivatives in one variable")
         of = _expand(deriv.expr, ctx)
         verdict = check_derivative(of, deriv.variables[0], rhs, timeout=timeout)
-        kinks = (F.relu, F.leaky_relu, sp.Max, sp.Min, sp.Abs, sp.Heaviside, sp.Piecewise)
-        if verdict.status in (Status.PROVED, Status.NUMERIC) and of.has(*kinks):
-            return finding(
-                str(Status.CONDITIONAL),
-                "derivative",
-                f"{verdict.method}; holds only where {sp.sstr(of)} is differentiable "
-                "(not at its kinks)",
-            )
-        return _report(verdict, "derivative", finding)
+        return _at_kinks(verdict, of, finding) or _report(verdict, "derivative", finding)
     left = _expand(lhs, ctx)
     if _variables(left) != _variables(rhs):
         return finding("skipped", "identity", "the two sides are not over the same variables")
     verdict = check_identity(left, rhs, timeout=timeout)
     return _report(verdict, "identity", finding)
+
+
+def _elementwise(definition: Any, wrt: Any, rhs: Any) -> tuple[Any, Any, Any, tuple[str, ...]]:
+    """``∂L_total/∂W`` where the definition sums over the entries of W (``Σ W²``): the claim
+    is read entry by entry, ∂/∂W_i with W on the right the same entry W_i."""
+    labels = {b.label for b in definition.atoms(sp.IndexedBase)}
+    if not isinstance(wrt, sp.Symbol) or wrt in definition.free_symbols - labels:
+        return definition, wrt, rhs, ()
+    bases = [b for b in definition.atoms(sp.IndexedBase) if str(b.label) == wrt.name]
+    if len(bases) != 1:
+        return definition, wrt, rhs, ()
+    entry = bases[0][sp.Symbol("i", integer=True, nonnegative=True, real=True)]
+    note = f"read entry by entry: ∂/∂{entry}, with {wrt} on the right the same entry {entry}"
+    return definition, entry, rhs.xreplace({wrt: entry}), (note,)
+
+
+def _unknown_losses(
+    definition: Any, rhs: Any, reading: Reading, lhs: Any, ctx: _Context, wrt: Any, entry: Any
+) -> tuple[Any, Any, tuple[str, ...]]:
+    """``L_total = L + …`` with ``∂L/∂W`` in the claim: the undefined L is a loss that
+    depends on W (an unknown function L(W), as the catalog writes it), not a constant.
+    ``entry`` is what the claim differentiates by (W, or its entry W_i)."""
+    notes = []
+    for symbol, of, by in reading.gradients:
+        if symbol == lhs or not isinstance(of, sp.Symbol) or of.name in ctx.definitions:
+            continue
+        if by != wrt or not definition.has(of):
+            continue
+        loss = sp.Function(of.name, real=True)(entry)
+        definition = definition.xreplace({of: loss})
+        rhs = rhs.xreplace({symbol: sp.Derivative(loss, entry)})
+        notes.append(f"{of} read as an unknown function of {entry} (the claim writes ∂{of}/∂{by})")
+    return definition, rhs, tuple(notes)
+
+
+def _undefined_gradient(text: str, ctx: _Context) -> str | None:
+    """The L of a line ``∂L/∂x = …`` when L is not defined in the block."""
+    match = re.match(r"\s*(?:∂|\\frac\{\\partial )(\w+)\}?/", text)
+    if match is None or match[1] in ctx.definitions:
+        return None
+    return match[1]
+
+
+def _jump(head: Any, body: Any, timeout: float) -> Any:
+    """A piecewise function of one variable whose pieces both vary with it (a schedule,
+    not a step) is meant to be continuous where the pieces meet: the verdict of
+    ``symml verify``'s continuity check where it is not, else None."""
+    from symml.properties import check_continuous_at
+
+    if len(head.args) != 1 or not isinstance(body, sp.Piecewise):
+        return None
+    (var,) = head.args
+    if not all(piece.has(var) for piece, _ in body.args):
+        return None
+    ctx = Context({}, 0, timeout)
+    for _, condition in body.args:
+        if not isinstance(condition, (sp.Lt, sp.Le, sp.Gt, sp.Ge)):
+            continue
+        left, right = condition.args
+        at = right if left == var and not right.has(var) else None
+        at = left if right == var and not left.has(var) else at
+        if at is None:
+            continue
+        claim = Property(
+            sheet=str(head), predicate="continuous_at", params=(("var", var), ("at", at))
+        )
+        verdict = check_continuous_at(body, claim, ctx, ())
+        if verdict.status is Status.REFUTED:
+            return verdict.with_(detail=f"{head} jumps where its pieces meet: {verdict.detail}")
+    return None
+
+
+KINKS = (F.relu, F.leaky_relu, sp.Max, sp.Min, sp.Abs, sp.Heaviside, sp.Piecewise)
+
+
+def _at_kinks(verdict: Any, of: Any, finding: Any) -> Finding | None:
+    """A derivative proved of a function with kinks holds only away from them."""
+    if verdict.status in (Status.PROVED, Status.NUMERIC) and of.has(*KINKS):
+        return finding(
+            str(Status.CONDITIONAL),
+            "derivative",
+            f"{verdict.method}; holds only where {sp.sstr(of)} is differentiable "
+            "(not at its kinks)",
+        )
+    return None
 
 
 def _variables(expr: Any) -> set[Any]:
@@ -357,8 +558,10 @@ def _expand(expr: Any, ctx: _Context) -> Any:
     return expr.xreplace(subs) if subs else expr
 
 
-def _report(verdict: Any, kind: str, finding: Any) -> Finding:
+def _report(verdict: Any, kind: str, finding: Any, notes: tuple[str, ...] = ()) -> Finding:
     detail = verdict.detail or verdict.method
+    if notes:
+        detail = f"{detail}; {'; '.join(notes)}"
     if verdict.counterexample is not None:
         detail = f"{detail}; witness {verdict.counterexample.describe()}"
     if verdict.conditions:

@@ -64,7 +64,7 @@ def cmd_check(catalog: Any, args: argparse.Namespace, out: TextIO) -> int:
         if not path.exists() or path.suffix not in (".md", ".tex"):
             raise UsageError(f"'{name}': not an existing .md or .tex file")
         findings += check_file(path, timeout=args.timeout)
-    shown = [f for f in findings if args.all or f.status not in ("unread", "skipped")]
+    shown = [f for f in findings if args.all or f.status not in ("unread", "skipped", "notation")]
     if args.json:
         json.dump([f.as_dict() for f in findings], out, indent=1, ensure_ascii=False)
         out.write("\n")

@@ -56,6 +56,8 @@ SHEET_VERDICTS = {
     213: "proved",
     215: "proved",
     223: "proved",  # AdamW (m̂, v̂ from the Adam block)
+    234: "proved",  # L2: ∂L_total/∂W = ∂L/∂W + λ·W, entry by entry
+    463: "refuted",  # warmup + decay: jumps at t_warmup
 }
 
 
@@ -69,8 +71,95 @@ def sheet_findings():
 def test_sheet_claims_agree_with_verify(sheet_findings):
     assert {n: sheet_findings[n].status for n in SHEET_VERDICTS} == SHEET_VERDICTS
     refuted = sorted(n for n, f in sheet_findings.items() if f.status == "refuted")
-    assert refuted == [189, 190]
+    assert refuted == [189, 190, 463]
     assert "recorded" not in {f.status for f in sheet_findings.values()}
+
+
+def test_sheet_lines_read_since_the_word_subscripts_and_brace_blocks(sheet_findings):
+    """What each newly read line of the sheet comes out as, exactly."""
+    expected = {
+        98: ("defined", "L := Piecewise(((y - yhat)**2/2, delta >= Abs(y - yhat)), "
+             "(-delta**2/2 + delta*Abs(y - yhat), True))"),
+        233: ("defined", "L_total := L + lambda*Sum(W[j]**2, (j, 1, n))/2"),
+        239: ("defined", "L_total := L + lambda*Sum(Abs(W[j]), (j, 1, n))"),
+        276: ("defined", "O := floor((-K + 2*P + W)/S) + 1"),
+        286: ("defined", "y := Sum(x[i], (i, 1, n))/n"),
+        296: ("defined", "y_t := W_hgamma*h_t + b_gamma"),
+        397: ("defined", "SS_res := Sum((y[i] - yhat[i])**2, (i, 1, n))"),
+        448: ("defined", "eta(t) := eta_0*gamma**floor(t/k)"),
+        453: ("defined", "eta(t) := eta_0*exp(-lambda*t)"),
+        458: ("defined", "eta(t) := eta_min + (eta_max/2 - eta_min/2)*(cos(pi*t/T) + 1)"),
+        536: ("notation", "a legend entry: ∂ means partial derivative"),
+        548: ("notation", "a legend entry: := means assignment/update"),
+    }  # fmt: skip
+    assert {n: (sheet_findings[n].status, sheet_findings[n].detail) for n in expected} == expected
+    assert "read entry by entry: ∂/∂W[i]" in sheet_findings[234].detail
+    assert "L read as an unknown function of W[i]" in sheet_findings[234].detail
+    warmup = sheet_findings[463]
+    assert warmup.text.startswith("η(t) = { ⏎ η_max · t/t_warmup")
+    assert "left limit eta_max ≠ value eta_max*(t_total - t_warmup)/t_total at t = t_warmup" in (
+        warmup.detail
+    )
+    # the rows of a brace block and the legend are not lines of their own
+    assert not {99, 464, 465, 466} & set(sheet_findings)
+    assert {sheet_findings[n].status for n in range(536, 549)} == {"notation"}
+    # backprop with ^T: L is undefined, so skipped, and the transpose still named
+    assert sheet_findings[144].status == "skipped"
+    assert sheet_findings[144].detail.startswith("L is not defined in this file; also")
+    assert "^T on a name not declared a matrix" in sheet_findings[144].detail
+    # a continuation line is read with the left side above it; the divergence is refused
+    assert sheet_findings[418].status == "unread"
+    assert "of 'H(P,Q) = H(P) + D_KL(P||Q)'" in sheet_findings[418].detail
+    assert "P||Q, a divergence between distributions, is not read" in sheet_findings[418].detail
+
+
+def test_l2_and_l1_gradients_entry_by_entry(tmp_path):
+    note = tmp_path / "reg.md"
+    note.write_text(
+        "# Reg\n\n```\nL_total = L + (λ/2)·Σ W²\n∂L_total/∂W = ∂L/∂W + λ·W\n```\n\n"
+        "```\nL_total = L + (λ/2)·Σ W²\n∂L_total/∂W = ∂L/∂W + 2λ·W\n```\n\n"
+        "```\nL_total = L + λ·Σ|W|\n∂L_total/∂W = ∂L/∂W + λ·sign(W)\n```\n",
+        encoding="utf-8",
+    )
+    rows = {f.line: f for f in check_file(note, timeout=5)}
+    assert [rows[n].status for n in (5, 10, 15)] == ["proved", "refuted", "conditional"]
+    assert "witness" in rows[10].detail
+    assert "not at its kinks" in rows[15].detail
+
+
+def test_piecewise_schedule_must_be_continuous_but_a_step_may_jump(tmp_path):
+    note = tmp_path / "sched.md"
+    note.write_text(
+        "# S\n\n```\nη(t) = {\n  η_max · t/t_w  if t < t_w\n"
+        "  η_max · (t_T - t)/(t_T - t_w)  otherwise\n}\n```\n\n"
+        "```\ns(x) = {\n  1  if x > 0\n  0  otherwise\n}\n```\n\n"
+        "```\nL = { ½(y - ŷ)²   if |y - ŷ| ≤ δ\n    { δ|y - ŷ| - ½δ²   otherwise\n```\n",
+        encoding="utf-8",
+    )
+    rows = {f.line: f for f in check_file(note, timeout=5)}
+    assert rows[4].status == "defined"  # continuous: the decay divides by t_T - t_w
+    assert rows[4].detail == (
+        "eta(t) := Piecewise((eta_max*t/t_w, t < t_w), (eta_max*(-t + t_T)/(t_T - t_w), True))"
+    )
+    assert rows[11].status == "defined"  # a step function is meant to jump
+    assert rows[18].status == "defined"
+    assert sorted(rows) == [4, 11, 18]
+
+
+def test_labels_remarks_legend_and_word_subscripts(tmp_path):
+    note = tmp_path / "misc.md"
+    note.write_text(
+        "# M\n\n```\nAvg: y = (1/n)Σᵢ xᵢ\nC = a + b (candidate cell)\n"
+        "∇   = gradient\nL   = softmax\nW ~ N(0, √(2/n_in))\nH(X) = -Σ P(x)·log P(x)\n```\n",
+        encoding="utf-8",
+    )
+    rows = {f.line: f for f in check_file(note, timeout=5)}
+    assert (rows[4].status, rows[4].detail) == ("defined", "y := Sum(x[i], (i, 1, n))/n")
+    assert (rows[5].status, rows[5].detail) == ("defined", "C := a + b")
+    assert (rows[6].status, rows[6].kind) == ("notation", "notation")
+    assert rows[7].status != "notation"  # '= softmax' may be math: not a legend entry
+    assert rows[8].status == "unread" and "\\sim" in rows[8].detail  # ~ is not a space here
+    assert rows[9].status == "unread" and "'P(' may be a call" in rows[9].detail
 
 
 def test_sheet_update_rules_name_algorithm_and_witness(sheet_findings):

@@ -375,3 +375,42 @@ def test_declared_capital_pair_is_one_name():
     assert parse_unicode("Prec = TP / (TP + FP)", symbols={"TP": tp, "FP": fp}) == sp.Eq(
         sp.Symbol("Prec", real=True), tp / (tp + fp)
     )
+
+
+def test_sum_without_an_index_runs_over_the_one_subscript_or_the_entries_of_one_name():
+    table = SymbolTable.parse("sumsize n")
+    j = sp.Symbol("j", integer=True, nonnegative=True, real=True)
+    n = sp.Symbol("n", integer=True, positive=True, real=True)
+    reading = read_latex(r"\sum |W|", symbols=table)
+    assert reading.expr == sp.Sum(sp.Abs(sp.IndexedBase("W", real=True)[j]), (j, 1, n))
+    assert "Σ with no index over W read as the sum over all its entries W_j" in reading.notes[0]
+    assert reading.families == ()  # W stays a plain name for the lines after it
+    with pytest.raises(LatexParseError, match="over the subscripts i, j"):
+        parse_latex(r"\sum x_i y_j", symbols=table)
+    with pytest.raises(LatexParseError, match="over W, x: which one runs"):
+        parse_latex(r"\sum x W", symbols=table)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("L_total = L + (λ/2)·Σ W²", "Eq(L_total, L + lambda*Sum(W[j]**2, (j, 1, n))/2)"),
+        ("SS_res = Σ(yᵢ - ŷᵢ)²", "Eq(SS_res, Sum((y[i] - yhat[i])**2, (i, 1, n)))"),
+        ("η_max · t/t_warmup", "eta_max*t/t_warmup"),
+        ("n_in + n_out", "n_in + n_out"),
+        ("γ^⌊t/k⌋", "gamma**floor(t/k)"),
+        ("⌊(W - K + 2P)/S⌋ + 1", "floor((-K + 2*P + W)/S) + 1"),
+        ("yₜ = Wₕᵧ·hₜ + bᵧ", "Eq(y_t, W_hgamma*h_t + b_gamma)"),
+        ("W ~ N(0, 1)", None),  # ~ is "distributed as", not a space
+        ("D_KL(P||Q) = 0", None),
+    ],
+)
+def test_unicode_word_subscripts_floors_and_subscript_letters(text, expected):
+    from symml.parse.unicode import parse_unicode
+
+    table = SymbolTable(default_size="n")
+    if expected is None:
+        with pytest.raises(LatexParseError):
+            parse_unicode(text, symbols=table)
+    else:
+        assert sp.sstr(parse_unicode(text, symbols=table)) == expected

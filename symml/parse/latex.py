@@ -160,9 +160,46 @@ def parse_latex(text: str, *, symbols: Any = None) -> Any:
 
 
 def read_latex(text: str, *, symbols: Any = None) -> Reading:
-    """``parse_latex`` with the record of how the text was read."""
+    """``parse_latex`` with the record of how the text was read.
+
+    symml's reading is checked against latex2sympy2_extended's reading of the same text
+    (see ``symml.parse.library``); when their structures differ the text is refused."""
     table = SymbolTable.of(symbols)
-    return _read(text, table, _aliases_of(table))
+    aliases = _aliases_of(table)
+    reading = _read(text, table, aliases)
+    return _cross_checked(text, table, aliases, reading)
+
+
+def _cross_checked(text: str, table: SymbolTable, aliases: _Aliases, reading: Reading) -> Reading:
+    from symml.parse.library import LIBRARY, cross_check
+
+    tokens = tokenize(text)
+    kinds = tuple((t.kind, t.text) for t in tokens)
+    if any(_contains(kinds, form.tokens) for form in aliases.forms):
+        note = f"not cross-checked with {LIBRARY}: a declared symbol's printed form"
+        return replace(reading, notes=(*reading.notes, note))
+    families = frozenset(reading.families)
+
+    def read_leaf(source: str) -> Any:
+        leaf_tokens = tokenize(source)
+        state = _State(source, leaf_tokens, table, families, aliases)
+        return _Parser(state, 0, len(leaf_tokens) - 1).full()[0]
+
+    verdict = cross_check(text, tokens, read_leaf, reading.expr, frozenset(table.objects))
+    if verdict.agrees is False:
+        raise LatexParseError(
+            text,
+            0,
+            text[:30],
+            f"symml reads it as {reading.expr} but {verdict.why}",
+            "add braces or parentheses so that it has one reading",
+        )
+    return replace(reading, notes=(*reading.notes, verdict.why))
+
+
+def _contains(tokens: tuple[tuple[str, str], ...], part: tuple[tuple[str, str], ...]) -> bool:
+    n = len(part)
+    return n > 0 and any(tokens[k : k + n] == part for k in range(len(tokens) - n + 1))
 
 
 def _read(text: str, table: SymbolTable, aliases: _Aliases) -> Reading:
@@ -313,6 +350,11 @@ class _Parser:
         tok = self.peek()
         if tok.kind == "end" or tok.text in ("}", ")", "]", "^", "_"):
             raise self.error("a script or argument is missing", "add {…}")
+        if tok.text in WORD_WRAPPERS and self.peek(1).text == "{":
+            # L_\mathrm{total}: TeX takes the wrapper with its group as the one argument
+            close = self._matching(self.i + 1, "{", "}")
+            start, self.i = self.i, close + 1
+            return start, self.i
         self.i += 1
         return self.i - 1, self.i
 
@@ -1351,7 +1393,9 @@ class _Parser:
             else:
                 upper = span
         if lower is None:
-            raise self.error("a sum without an index", r"write \sum_{i=1}^{n}", tok)
+            if upper is not None:
+                raise self.error("a sum without an index", r"write \sum_{i=1}^{n}", tok)
+            return self.implicit_sum(tok)
         ranges = self.ranges(lower)
         if ranges is not None:
             if upper is not None:
@@ -1383,6 +1427,71 @@ class _Parser:
             end = self._bound_from_body(body, index, tok)
         cls = sp.Sum if tok.text == r"\sum" else sp.Product
         return cls(body, (index, start, end))
+
+    def implicit_sum(self, tok: Token) -> Any:
+        """``Σ(yᵢ - ŷᵢ)²`` or ``Σ W²`` with no index written: the index is the one subscript
+        letter of the body, or, with no subscript, the entries of the one undeclared name
+        (``Σ W²`` = Σ_j W_j², every entry of W). Anything else is refused."""
+        start = self.i
+        saved = (list(self.s.notes), set(self.s.inferred), dict(self.s.gradients))
+        body = self.term()
+        letters = self._subscript_letters(start, self.i) - {s.name for s in self.s.bound}
+        self.s.notes[:], self.s.inferred, self.s.gradients = saved[0], saved[1], saved[2]
+        cls = sp.Sum if tok.text == r"\sum" else sp.Product
+        if len(letters) > 1:
+            raise self.error(
+                f"a sum without an index over the subscripts {', '.join(sorted(letters))}",
+                r"write the index: \sum_{i}",
+                tok,
+            )
+        if letters:
+            (letter,) = letters
+            index = self._index(letter)
+            self.i = start
+            self.s.bound.append(index)
+            try:
+                body = self.term()
+            finally:
+                self.s.bound.pop()
+            self.s.note(f"Σ with no index read as Σ_{index} over the subscript {index}")
+            return cls(body, (index, sp.Integer(1), self._bound_from_body(body, index, tok)))
+        names = _entry_candidates(body, self.s.table)
+        if len(names) != 1:
+            what = ", ".join(sorted(s.name for s in names)) or "no name"
+            raise self.error(
+                f"a sum without an index over {what}: which one runs?",
+                r"write the index: \sum_{j} W_j^2",
+                tok,
+            )
+        (name,) = names
+        used = {t.text for t in self.toks if t.kind == "letter"}
+        letter = next(c for c in "jkmlpqrsuvi" if c not in used and self.s.table.get(c) is None)
+        index = sp.Symbol(letter, **INDEX_ASSUMPTIONS)
+        entry = sp.IndexedBase(name.name, real=True)[index]
+        body = body.xreplace({name: entry})
+        self.s.note(
+            f"Σ with no index over {name} read as the sum over all its entries {name}_{index} "
+            "(flattened: for a matrix, every entry once)"
+        )
+        return cls(body, (index, sp.Integer(1), self._bound_from_body(body, index, tok)))
+
+    def _subscript_letters(self, start: int, stop: int) -> set[str]:
+        """The single letters written as subscripts between two token positions."""
+        found = set()
+        for j in range(start, stop - 1):
+            if self.toks[j].text != "_":
+                continue
+            nxt = self.toks[j + 1]
+            if nxt.kind == "letter":  # x_ij is x_i times j in TeX: the one letter
+                found.add(nxt.text)
+            elif (
+                nxt.text == "{"
+                and j + 3 < stop
+                and self.toks[j + 2].kind == "letter"
+                and self.toks[j + 3].text == "}"
+            ):
+                found.add(self.toks[j + 2].text)
+        return found
 
     def ranges(self, span: tuple[int, int]) -> list[tuple[Any, Any, Any]] | None:
         """``a \\leq i \\leq b`` or ``\\substack{…\\\\…}`` under Σ or max: (i, a, b) rows."""
@@ -1665,6 +1774,17 @@ def _subscript_name(text: str) -> str | None:
     if text and all(c.isalnum() or c in "+-" for c in text):
         return text
     return None
+
+
+def _entry_candidates(body: Any, table: SymbolTable) -> set[Any]:
+    """The names an unindexed Σ may run over: undeclared plain symbols of a body that calls
+    no unknown function (Σ P(x) log P(x) runs over x, a variable, not an entry of a name)."""
+    if not isinstance(body, sp.Basic) or _is_matrix(body) or body.atoms(AppliedUndef):
+        return set()
+    if body.atoms(sp.Indexed):
+        return set()
+    known = set(table.objects.values())
+    return {s for s in body.free_symbols if isinstance(s, sp.Symbol) and s not in known}
 
 
 def _flat(e: Any) -> str:

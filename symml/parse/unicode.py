@@ -28,13 +28,21 @@ SYMBOLS = {
     "∂": r"\partial ", "Σ": r"\sum", "∑": r"\sum", "∏": r"\prod", "∇": r"\nabla",
     "≤": r"\leq ", "≥": r"\geq ", "≠": r"\ne ", "−": "-", "←": r"\leftarrow ",
     "∞": r"\infty ", "½": r"\frac{1}{2}", "¼": r"\frac{1}{4}", "‖": r"\|", "∈": r"\in ",
-    "≈": r"\approx ", "…": r"\ldots ",
+    "≈": r"\approx ", "…": r"\ldots ", "⌊": r"\lfloor ", "⌋": r"\rfloor ",
+    "⌈": r"\lceil ", "⌉": r"\rceil ", "~": r"\sim ",  # in a sheet, W ~ N(…): not a space
 }  # fmt: skip
-SUBSCRIPTS = dict(zip("₀₁₂₃₄₅₆₇₈₉ᵢⱼₖₜₙₘₐₑₒₓₗₚₛᵣᵤᵥ₋₊", "0123456789ijktnmaeoxlpsruv-+", strict=True))
+SUBSCRIPTS = {
+    **dict(zip("₀₁₂₃₄₅₆₇₈₉ᵢⱼₖₜₙₘₐₑₒₓₗₚₛᵣᵤᵥₕ₋₊", "0123456789ijktnmaeoxlpsruvh-+", strict=True)),
+    # Unicode has no subscript y: sheets write Wₕᵧ with the Greek ᵧ; it is kept as γ
+    "ᵦ": r"\beta ", "ᵧ": r"\gamma ", "ᵨ": r"\rho ", "ᵩ": r"\phi ", "ᵪ": r"\chi ",
+}  # fmt: skip
 SUPERSCRIPTS = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺ᵀⁿᵗ", "0123456789-+Tnt", strict=True))
 ACCENTS = {"\u0302": r"\hat", "\u0304": r"\bar", "\u0305": r"\bar", "\u0303": r"\tilde"}
 WORDS = {*KNOWN_FUNCTIONS, "softmax"}
-NAME = r"(?:\\(?:hat|bar|tilde)\{[A-Za-z]\}|\\[A-Za-z]+ ?|[A-Za-z])(?:_\{[^{}]*\}|_[A-Za-z0-9])?"
+NAME = (
+    r"(?:\\(?:hat|bar|tilde)\{[A-Za-z]\}|\\[A-Za-z]+ ?|[A-Za-z])"
+    r"(?:_\{(?:[^{}]|\{[^{}]*\})*\}|_[A-Za-z0-9])?"
+)
 
 
 def unicode_to_latex(text: str, declared: frozenset[str] = frozenset()) -> str:
@@ -46,8 +54,21 @@ def unicode_to_latex(text: str, declared: frozenset[str] = frozenset()) -> str:
     expectation. Known function words become ``\\operatorname``.
     """
     text = _cases(text.strip())
+    divergence = re.search(r"\|\|", text)
+    if divergence is not None and re.search(r"\w\)?\s*\|\|\s*\w", text):
+        raise LatexParseError(
+            text,
+            divergence.start(),
+            text[max(0, divergence.start() - 2) : divergence.end() + 2],
+            "P||Q, a divergence between distributions, is not read",
+            "write it out over x, e.g. Σ_x P(x)·log(P(x)/Q(x)), with 'function P'",
+        )
     text = re.sub(r"(?<![A-Za-z\\])E\[", r"\\mathbb{E}[", text)
-    for match in re.finditer(r"(?<![\\A-Za-z])([A-Z]{2})(?![A-Za-z_])", text):
+    # η_max, t_warmup, n_in: a subscript spelled as a word is all of the word (the name
+    # eta_max), never its first letter times the rest
+    text = re.sub(r"(?<=[^\s\d_(){}\[\],;:=+\-*/^|])_([A-Za-z][A-Za-z0-9]*)", r"_{\1}", text)
+    text = re.sub(r"\^⌊([^⌊⌋]*)⌋", r"^{⌊\1⌋}", text)  # γ^⌊t/k⌋: the floor is the exponent
+    for match in re.finditer(r"(?<![\\A-Za-z])(?<!_\{)([A-Z]{2})(?![A-Za-z_])", text):
         word = match.group(1)
         if word not in declared:
             raise LatexParseError(
@@ -60,9 +81,10 @@ def unicode_to_latex(text: str, declared: frozenset[str] = frozenset()) -> str:
 
     def word(m: re.Match[str]) -> str:
         name = m.group(1)
-        if name.lower() in WORDS:
+        subscripted = m.string.startswith("_", m.end())  # SS_res: a name with a subscript
+        if name.lower() in WORDS and not subscripted:
             return rf"\operatorname{{{name}}}"
-        if len(name) >= 3 or name in declared:
+        if len(name) >= 3 or name in declared or subscripted:
             return rf"\mathrm{{{name}}}"
         return name
 

@@ -255,6 +255,25 @@ CORPUS: list[tuple[str, str, str]] = [
         "",
     ),
     (r"\sqrt[3]{x}", f"{x}**(S(1)/3)", ""),
+    # a subscript spelled as a word, unbraced: TeX takes \mathrm{…} as the one argument
+    (r"L_\mathrm{total}", "R('L_total')", ""),
+    (r"\eta_\operatorname{max} t / t_\mathrm{warmup}", "R('eta_max')*R('t')/R('t_warmup')", ""),
+    # Σ with no index: the one subscript letter of the body, or every entry of one name
+    (
+        r"\frac{\lambda}{2} \sum W^2",
+        "R('lambda')/2*Sum(Fam('W')[Idx('j')]**2, (Idx('j'), 1, Size('n')))",
+        "sumsize n",
+    ),
+    (
+        r"\sum (y_i - \hat{y}_i)^2",
+        "Sum((Fam('y')[Idx('i')] - Fam('yhat')[Idx('i')])**2, (Idx('i'), 1, Size('n')))",
+        "sumsize n",
+    ),
+    (r"\sum W^2", RAISES, ""),  # no bound written and no default size
+    (r"\sum x y", RAISES, "sumsize n"),  # over x or over y?
+    (r"\sum x_i y_j", RAISES, "sumsize n"),  # over i or over j?
+    (r"\sum P(x) \log P(x)", RAISES, "sumsize n\nfunction P"),  # over values of x
+    (r"\sum^{n} W^2", RAISES, "sumsize n"),
     # -- calculus claims -----------------------------------------------------------------
     (r"\frac{d}{dx} x^2 = 2x", f"Eq(D({x}**2, {x}), 2*{x})", ""),
     (r"\frac{d^2}{dx^2} x^3 = 6x", f"Eq(D({x}**3, ({x}, 2)), 6*{x})", ""),
