@@ -361,7 +361,8 @@ def chart(rows, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    chosen = [r for r in rows if r["n"] == min(r["n"] for r in rows) and r["dtype"] == "float64"]
+    dtype = "float64" if any(r["dtype"] == "float64" for r in rows) else rows[0]["dtype"]
+    chosen = [r for r in rows if r["n"] == min(r["n"] for r in rows) and r["dtype"] == dtype]
     formulas = list(dict.fromkeys(r["formula"] for r in chosen))
     variants = list(dict.fromkeys(r["variant"] for r in chosen))
     fig, ax = plt.subplots(figsize=(11, 4.5))
@@ -379,7 +380,7 @@ def chart(rows, path):
         [i + 0.4 - width / 2 for i in range(len(formulas))], formulas, rotation=20, ha="right"
     )
     ax.set_ylabel("speed-up vs hand-written NumPy")
-    ax.set_title(f"symml kernels, N = {chosen[0]['n']:.0e}, float64 (higher is faster)")
+    ax.set_title(f"symml kernels, N = {chosen[0]['n']:.0e}, {dtype} (higher is faster)")
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)

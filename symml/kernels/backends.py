@@ -63,19 +63,39 @@ class Runtime:
         top = xp.where(xp.isfinite(top), top, 0)
         return xp.log(xp.sum(xp.exp(u - top), axis=axis, keepdims=True)) + top
 
-    def softmax(self, u: Any, axis: int = -1) -> Any:
+    def softmax(self, u: Any, axis: int = -1, out: Any = None) -> Any:
         xp = self.xp
+        if self._inplace(u):
+            # Four passes over the array, the last three in ``out`` (which may be ``u``:
+            # the maximum is taken before anything is written).
+            top = _finite_or_zero(np.max(u, axis=axis, keepdims=True))
+            e = np.subtract(u, top, out=out)
+            np.exp(e, out=e)
+            return np.divide(e, np.sum(e, axis=axis, keepdims=True), out=e)
         top = xp.max(u, axis=axis, keepdims=True)
         top = xp.where(xp.isfinite(top), top, 0)
-        if self._inplace(u):
-            e = np.subtract(u, top)
-            np.exp(e, out=e)
-            np.divide(e, e.sum(axis=axis, keepdims=True), out=e)
-            return e
         e = xp.exp(u - top)
         return e / xp.sum(e, axis=axis, keepdims=True)
 
-    def log_softmax(self, u: Any, axis: int = -1) -> Any:
+    def sum_squares(self, u: Any, axis: int = -1) -> Any:
+        """Σ u² over the axis (kept, length 1): one BLAS dot per row, reading u once and
+        writing no squared temporary. The terms are non-negative, so the dot's other order
+        of summation changes the result by about an ulp, as the pairwise sum's own error."""
+        # Rows longer than 8192 would make OpenBLAS split each dot over its threads (see
+        # kernel.DOT_CHUNK): slow whenever the other cores are busy.
+        if (
+            self._inplace(u)
+            and u.dtype.kind == "f"
+            and hasattr(np, "vecdot")
+            and u.ndim > 0
+            and u.shape[axis] <= 8192
+        ):
+            return np.expand_dims(np.vecdot(u, u, axis=axis), axis)
+        return self.xp.sum(u * u, axis=axis, keepdims=True)
+
+    def log_softmax(self, u: Any, axis: int = -1, out: Any = None) -> Any:
+        if out is not None and self._inplace(u):
+            return np.subtract(u, self.logsumexp(u, axis), out=out)
         return u - self.logsumexp(u, axis)
 
     def concat_rows(self, *parts: Any) -> Any:
@@ -84,6 +104,10 @@ class Runtime:
         batch = np.broadcast_shapes(*(np.shape(p)[:-2] for p in parts))
         full = [xp.broadcast_to(p, (*batch, *np.shape(p)[-2:])) for p in parts]
         return xp.concatenate(full, axis=-2)
+
+    def broadcast_like(self, r: Any, like: Any) -> Any:
+        shape = np.broadcast_shapes(np.shape(r), np.shape(like))
+        return self.xp.broadcast_to(r, shape)
 
     def sum_to(self, r: Any, like: Any) -> Any:
         """``r`` in the shape of ``like``: summed over the axes ``like`` was broadcast along
@@ -114,6 +138,15 @@ class Runtime:
             result[...] = 0
             return np.divide(x, y, out=result, where=np.not_equal(x, 0))
         return xp.where(x == 0, 0 * y, x / xp.where(x == 0, 1, y))
+
+
+def _finite_or_zero(top: np.ndarray) -> np.ndarray:
+    """A row maximum, with a non-finite one (an all −inf or +inf row) replaced by 0 so the
+    subtraction gives the row's own limit rather than inf − inf; the check is one small pass
+    and the copy happens only for such rows."""
+    if np.isfinite(top).all():
+        return top
+    return np.where(np.isfinite(top), top, 0)
 
 
 @dataclass(frozen=True)

@@ -73,15 +73,16 @@ def choose_blocking(
     arrays = [v for v in values if isinstance(v, np.ndarray) and v.ndim > 0]
     if not arrays:
         return None
-    shape = arrays[0].shape
-    if any(a.shape != shape or not a.flags.c_contiguous for a in arrays):
-        return None
-    if any(o is not None and (o.shape != shape or not o.flags.c_contiguous) for o in outs):
-        return None
+    # The size test first: it is the common way out, and the cheapest.
     itemsize = max(a.itemsize for a in arrays)
     size = arrays[0].size
     footprint = (len(arrays) + len(outs) + TEMPORARIES) * size * itemsize
     if footprint <= (cache_bytes or last_level_cache_bytes()):
+        return None
+    shape = arrays[0].shape
+    if any(a.shape != shape or not a.flags.c_contiguous for a in arrays):
+        return None
+    if any(o is not None and (o.shape != shape or not o.flags.c_contiguous) for o in outs):
         return None
     if elementwise:
         if any(reduced):
@@ -126,19 +127,21 @@ def run_blocked(
         r if is_reduced else r.reshape(flat_shape)
         for r, is_reduced in zip(results, reduced, strict=True)
     ]
+    # Which arguments and outputs are cut: decided once, not per block (≈ 8 blocks at 10⁶).
+    cut = [k for k, v in enumerate(flat_values) if isinstance(v, np.ndarray) and v.ndim > 0]
+    full = [k for k, is_reduced in enumerate(reduced) if not is_reduced]
+    block_values = list(flat_values)
+    block_outs: list[Any] = [None] * len(outs)
     step = blocking.rows_per_block
     for start in range(0, blocking.rows, step):
         rows = slice(start, start + step)
-        block_values = [
-            v[rows] if isinstance(v, np.ndarray) and v.ndim > 0 else v for v in flat_values
-        ]
-        block_outs = [
-            None if is_reduced else r[rows]
-            for r, is_reduced in zip(flat_results, reduced, strict=True)
-        ]
+        for k in cut:
+            block_values[k] = flat_values[k][rows]
+        for k in full:
+            block_outs[k] = flat_results[k][rows]
         block_results = body(block_values, block_outs)
-        for target, got in zip(flat_results, block_results, strict=True):
-            part = target[rows]
+        for k, got in enumerate(block_results):
+            part = block_outs[k] if block_outs[k] is not None else flat_results[k][rows]
             if got is not part:
                 part[...] = np.reshape(got, part.shape) if np.ndim(got) else got
     return [

@@ -7,6 +7,7 @@ in its source. numba kernels (``numba_backend``) are one parallel loop per eleme
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -29,10 +30,31 @@ from symml.kernels.printer import KernelPrinter
 FUSABLE_NODES = (Log1p, Expm1, LogSigmoid, XLogY, XLog1pY, XDivY, DSigmoid)
 
 
+#: Functions computed from e = exp(−|u|) of their argument u (one exp, exact in both tails).
+FROM_EXP_ABS = (sigmoid, DSigmoid, softplus, LogSigmoid)
+
+
 class NumexprPrinter(KernelPrinter):
-    """An expression as a numexpr string (its functions carry no module prefix)."""
+    """An expression as a numexpr string (its functions carry no module prefix).
+
+    ``exp_abs`` names arrays already holding exp(−|u|) for arguments u of σ, σ′, softplus
+    and log σ: numexpr has no common subexpressions, so a σ written out in full would
+    evaluate its exponential two or three times per element."""
+
+    def __init__(self, names: dict[Any, str] | None = None, exp_abs: dict[Any, str] | None = None):
+        super().__init__(names)
+        self.exp_abs = exp_abs if exp_abs is not None else {}
 
     def _print_Function(self, expr: Any) -> str:
+        if isinstance(expr, FROM_EXP_ABS) and expr.args[0] in self.exp_abs:
+            u, e = self._print(expr.args[0]), self.exp_abs[expr.args[0]]
+            if isinstance(expr, sigmoid):
+                return f"(where({u} >= 0, 1, {e})/(1 + {e}))"
+            if isinstance(expr, DSigmoid):
+                return f"({e}/((1 + {e})*(1 + {e})))"
+            if isinstance(expr, softplus):
+                return f"(where({u} > 0, {u}, 0) + log1p({e}))"
+            return f"(where({u} < 0, {u}, 0) - log1p({e}))"
         a = [self._print(x) for x in expr.args]
         simple = {
             sp.exp: "exp",
@@ -106,18 +128,48 @@ def fusable(plan: Any) -> bool:
     return True
 
 
-def numexpr_source(plan: Any) -> str:
+def numexpr_source(plan: Any, arrays: tuple[bool, ...] | None = None) -> str:
+    """The numexpr body for this mask of array arguments (all arrays when None).
+
+    Subexpressions of scalar arguments only (Adam's 1 − β₁ᵗ, η/(1 − β₁ᵗ)) are computed once in
+    Python, not per element; the exponential of a σ-family argument is evaluated once into
+    its own array; each common subexpression is one ``ne.evaluate``, its output's ``out``
+    when it is an output."""
     from symml.kernels.kernel import _cse, _names, code_name
+    from symml.kernels.numba_backend import _hoist
 
     names = _names(plan)
-    printer = NumexprPrinter(names)
-    replacements, reduced = _cse(plan)
-    params = ", ".join(code_name(a) for a in plan.args)
-    lines = [f"def fused({params}, *, axis, outs):", "    env = dict(locals())"]
+    params = [code_name(a) for a in plan.args]
+    arrays = arrays if arrays is not None else tuple(True for _ in params)
+    array_names = {p for p, a in zip(params, arrays, strict=True) if a}
+    scalars = {s for s, n in names.items() if isinstance(s, sp.Symbol) and n not in array_names}
+    table: dict[Any, Any] = {}
+    hoisted = sp.numbered_symbols("_h", real=True)
+    outputs = tuple(_hoist(e, scalars, table, hoisted) for e in plan.outputs)
+    replacements, reduced = _cse(replace(plan, outputs=outputs))
+    exp_abs: dict[Any, str] = {}
+    printer = NumexprPrinter(names, exp_abs)
+    python = KernelPrinter(names)
+    lines = [f"def fused({', '.join(params)}, *, axis, outs):", "    env = dict(locals())"]
+    for sym, value in table.items():
+        names[sym] = str(sym)
+        lines.append(f"    env[{str(sym)!r}] = {python.doprint(value)}")
+
+    def exponentials(expr: Any) -> None:
+        for node in sorted(expr.atoms(*FROM_EXP_ABS), key=sp.default_sort_key):
+            u = node.args[0]
+            if u not in exp_abs:
+                name = f"_e{len(exp_abs)}"
+                lines.append(
+                    f"    env[{name!r}] = ne.evaluate({f'exp(-abs({printer.doprint(u)}))'!r}, env)"
+                )
+                exp_abs[u] = name
+
     # A common subexpression that is itself an output is evaluated straight into its out.
     direct = {e: n for n, e in enumerate(reduced) if isinstance(e, sp.Symbol)}
     for sym, expr in replacements:
         names[sym] = str(sym)
+        exponentials(expr)
         target = f", out=outs[{direct[sym]}]" if sym in direct else ""
         code = printer.doprint(expr)
         lines.append(f"    env[{str(sym)!r}] = {str(sym)} = ne.evaluate({code!r}, env{target})")
@@ -126,6 +178,7 @@ def numexpr_source(plan: Any) -> str:
         if e in direct:
             results.append(str(e))
             continue
+        exponentials(e)
         lines.append(f"    r{n} = ne.evaluate({printer.doprint(e)!r}, env, out=outs[{n}])")
         results.append(f"r{n}")
     lines.append(f"    return ({', '.join(results)},)")
@@ -133,7 +186,14 @@ def numexpr_source(plan: Any) -> str:
 
 
 def fused_kernel(plan, formula, expr, wrt, backend, axis, portable):
-    from symml.kernels.kernel import Kernel, _compile
+    from symml.kernels.kernel import (
+        Kernel,
+        _aliased,
+        _compile,
+        _optimistic,
+        _outs,
+        unguarded_plan,
+    )
 
     if backend.name == "numba":
         return numba_kernel(plan, formula, expr, wrt, backend, axis, portable)
@@ -143,18 +203,33 @@ def fused_kernel(plan, formula, expr, wrt, backend, axis, portable):
         note = "# numexpr cannot fuse this kernel (a reduction or a special function): NumPy body\n"
         return _numpy_body(note, plan, formula, expr, wrt, backend, axis, portable)
     source = numexpr_source(plan)
-    namespace = {"ne": ne, "np": np}
-    exec(compile(source, f"<symml numexpr {plan.name}>", "exec"), namespace)  # noqa: S102
-    fused = namespace["fused"]
+    # numexpr's where() branches per element (mispredicted on mixed labels: 5 ns each), so a
+    # plan with 0·log 0 guards runs unguarded first and the guarded body only on the elements
+    # that came out nan or ±inf, as on the NumPy backend.
+    unguarded = unguarded_plan(plan)
+    bodies: dict[tuple[Any, ...], Any] = {}
+
+    def body(key: tuple[bool, ...], chosen: Any = plan) -> Any:
+        cache_key = (chosen is plan, *key)
+        if cache_key not in bodies:
+            namespace = {"ne": ne, "np": np, "xp": np, "sx": backend.sx, "rt": backend.rt}
+            text = numexpr_source(chosen, key)
+            exec(compile(text, f"<symml numexpr {plan.name}>", "exec"), namespace)  # noqa: S102
+            bodies[cache_key] = namespace["fused"]
+        return bodies[cache_key]
 
     class NumexprKernel(Kernel):
         def _run(self, values, axis, out, dtype):  # type: ignore[override]
-            from symml.kernels.kernel import _outs
-
             outs = _outs(out, len(self.outputs), self.name)
-            shape = np.broadcast_shapes(*(np.shape(v) for v in values))
+            shapes = [np.shape(v) for v in values]
+            shape = np.broadcast_shapes(*shapes)
             targets = [o if o is not None else np.empty(shape, dtype) for o in outs]
-            return list(fused(*values, axis=axis, outs=targets))
+            key = tuple(len(s) > 0 for s in shapes)
+            guarded = body(key)
+            if unguarded is None or _aliased(targets, values):
+                return list(guarded(*values, axis=axis, outs=targets))
+            fast = body(key, unguarded)
+            return _optimistic(self.plan, fast, guarded, values, axis, targets)
 
     return NumexprKernel(
         plan.name,

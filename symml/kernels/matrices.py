@@ -24,6 +24,7 @@ from symml.functions import relu
 from symml.kernels import rewrite
 from symml.kernels.errors import NotKernelisable
 from symml.kernels.nodes import (
+    BroadcastLike,
     ConcatRows,
     MatMulNode,
     ReduceSum,
@@ -45,6 +46,8 @@ def lower_matrix(e: Any) -> Any:
     if not isinstance(e, sp.MatrixExpr):
         return e
     if isinstance(e, sp.OneMatrix):  # a term of ones: a scalar 1 broadcasts the same way
+        return sp.S.One
+    if isinstance(e, sp.Identity) and e.shape == (1, 1):  # ε·I₁ added to a 1×1 variance
         return sp.S.One
     if isinstance(e, sp.MatAdd):
         return sp.Add(*(lower_matrix(a) for a in e.args))
@@ -74,9 +77,18 @@ def lower_matrix(e: Any) -> Any:
             if _is_ones(f):
                 if acc is None:
                     raise NotKernelisable("a product with a row of ones on the left")
-                if f.shape[1] == 1:  # X·1: the row sums
-                    acc = ReduceSum(acc)
-                continue  # x·1ᵀ: broadcasting does it
+                # X·1 with 1 of shape n×m: the row sums of X, repeated along m columns (which
+                # broadcasting does). n = 1 is x·1ᵀ, the column x repeated: broadcasting alone.
+                # SymPy may merge 1_{d×1}·1_{1×d} into one d×d block of ones.
+                if f.shape[0] != 1:
+                    summed = ReduceSum(acc)
+                    if f.shape[1] == 1:
+                        acc = summed
+                    elif f.shape[0] == f.shape[1]:
+                        acc = BroadcastLike(summed, acc)
+                    else:
+                        raise NotKernelisable("a product with a non-square block of ones")
+                continue
             value = lower_matrix(f)
             acc = value if acc is None else MatMulNode(acc, value)
         return scalar * acc

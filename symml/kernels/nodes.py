@@ -133,6 +133,14 @@ class SumTo(ArrayNode):
     nargs = 2
 
 
+class BroadcastLike(ArrayNode):
+    """The first argument broadcast to the shape it shares with the second: the row sums
+    X·1 of X, repeated along the columns of a square block of ones, before a matmul (which
+    does not broadcast the way an elementwise operation does)."""
+
+    nargs = 2
+
+
 class Step(ArrayNode):
     """The unit step with step(0) = 0 (relu′, every framework's subgradient), opaque so
     SymPy does not ask whether an array expression is real."""

@@ -18,6 +18,7 @@ from sympy.printing.numpy import NumPyPrinter
 
 from symml.functions import Phi, gelu, leaky_relu, relu, sigmoid, softplus
 from symml.kernels.nodes import (
+    BroadcastLike,
     ConcatRows,
     DSigmoid,
     Expm1,
@@ -133,7 +134,11 @@ class KernelPrinter(NumPyPrinter):
         b = self.parenthesize(base, sp.printing.precedence.PRECEDENCE["Pow"])
         if exp.is_Integer and 1 <= abs(int(exp)) <= 4:
             product = "*".join([b] * abs(int(exp)))
-            return product if exp > 0 else f"1/({product})"
+            # Parenthesised: the caller places a power by its Pow precedence, so a bare
+            # x*x in a denominator would print a/x*x, which is (a/x)·x.
+            if abs(int(exp)) > 1:
+                product = f"({product})"
+            return product if exp > 0 else f"1/{product}"
         if exp == sp.S.Half:
             return f"xp.sqrt({self._print(base)})"
         if exp == -sp.S.Half:
@@ -166,6 +171,8 @@ class KernelPrinter(NumPyPrinter):
             return f"xp.heaviside({self._print(expr.args[0])}, 0)"
         if isinstance(expr, SumTo):
             return f"rt.sum_to({self._print(expr.args[0])}, {self._print(expr.args[1])})"
+        if isinstance(expr, BroadcastLike):
+            return f"rt.broadcast_like({self._print(expr.args[0])}, {self._print(expr.args[1])})"
         return super()._print_Function(expr)
 
     _print_exp = _print_log = _print_tanh = _print_sin = _print_cos = _print_tan = _print_Function
@@ -290,6 +297,9 @@ class InPlaceEmitter:
         if isinstance(e, relu):
             return self._new("xp.maximum", [self.operand(e.args[0]), ("0", SCALAR, "f")])
         if isinstance(e, ReduceSum):
+            squared = self._sum_of_squares(e.args[0])
+            if squared is not None:
+                return squared
             inner = self.operand(e.args[0])
             return self._new(
                 "xp.sum", [inner], cls=REDUCED, ufunc=False, extra="axis=axis, keepdims=True"
@@ -297,9 +307,8 @@ class InPlaceEmitter:
         if t is LogSumExp:
             return self._new("rt.logsumexp", [self.operand(e.args[0])], cls=REDUCED, ufunc=False)
         if t in AXIS_CALLS:
-            return self._new(
-                AXIS_CALLS[t], [self.operand(e.args[0])], ufunc=False, extra="axis=axis"
-            )
+            # rt.softmax and rt.log_softmax take out= (and may write over their argument).
+            return self._new(AXIS_CALLS[t], [self.operand(e.args[0])], extra="axis=axis")
         if isinstance(e, (sp.Max, sp.Min)):
             call = "xp.maximum" if isinstance(e, sp.Max) else "xp.minimum"
             args = [self.operand(a) for a in e.args]
@@ -329,6 +338,20 @@ class InPlaceEmitter:
                 acc = self._new(call, [acc, a], kind="b")
             return acc
         raise TypeError(f"no array form for {type(e).__name__}")
+
+    def _sum_of_squares(self, e: Any) -> tuple[str, int, str] | None:
+        """Σ c·u² of a full array u as c·rt.sum_squares(u): a variance's sum in one read of u
+        instead of a squared temporary written and read back. None for any other sum."""
+        coefficient, rest = e.as_coeff_Mul() if isinstance(e, sp.Mul) else (sp.S.One, e)
+        if not (isinstance(rest, sp.Pow) and rest.exp == 2):
+            return None
+        base = self.operand(rest.base)
+        if base[1] != FULL or base[2] != "f":
+            return None
+        total = self._new("rt.sum_squares", [base], cls=REDUCED, ufunc=False, extra="axis=axis")
+        if coefficient == 1:
+            return total
+        return self._new("xp.multiply", [total, (literal(coefficient), SCALAR, "f")])
 
     def _piecewise(self, e: sp.Piecewise) -> tuple[str, int, str]:
         acc: tuple[str, int, str] = ("xp.nan", SCALAR, "f")
