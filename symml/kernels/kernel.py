@@ -507,6 +507,12 @@ def _arguments(expr: Any, specs: Mapping[str, SymbolSpec], extra: Iterable[str] 
     return order + sorted(used - set(order))
 
 
+#: Past this size a weight is assumed to vanish somewhere rather than simplified: deciding
+#: it for a transformer block's gradient took SymPy minutes, and the guard it keeps costs
+#: one extra comparison per element.
+VANISHING_OPS_LIMIT = 60
+
+
 def vanishing_from(specs: Mapping[str, SymbolSpec]) -> Callable[[Any], bool]:
     """Whether an expression can be exactly 0 on the closure of the declared domains.
 
@@ -526,6 +532,8 @@ def vanishing_from(specs: Mapping[str, SymbolSpec]) -> Callable[[Any], bool]:
         return [end for end in (d.lo, d.hi) if end.is_finite]
 
     def vanishing(weight: Any) -> bool:
+        if sp.count_ops(weight) > VANISHING_OPS_LIMIT:
+            return True  # too large to settle quickly: keep the guard, which is always right
         for s in sorted(weight.free_symbols, key=str):
             for value in candidates(str(s)):
                 if sp.simplify(weight.subs(s, value)) == 0:
