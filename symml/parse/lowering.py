@@ -26,6 +26,7 @@ from typing import Any
 import sympy as sp
 
 from symml.parse.errors import LatexParseError
+from symml.parse.latex import BOLD, DECORATIONS, GREEK, WORD_WRAPPERS
 from symml.parse.lexer import Token
 
 #: The library's unary function that carries every call of a name (σ, ReLU, f, …). No ML
@@ -468,8 +469,6 @@ class Lowering:
 
 
 def _names_something(command: str) -> bool:
-    from symml.parse.latex import BOLD, DECORATIONS, GREEK, WORD_WRAPPERS
-
     word = command.lstrip("\\")
     if word == "pi":
         return False
@@ -477,8 +476,6 @@ def _names_something(command: str) -> bool:
 
 
 def _takes_group(command: str) -> bool:
-    from symml.parse.latex import BOLD, DECORATIONS, WORD_WRAPPERS
-
     return command in DECORATIONS or command in BOLD or command in WORD_WRAPPERS
 
 
