@@ -252,6 +252,279 @@ def _strip_comment(line: str) -> str:
     return re.sub(r"(?<=\S)\s+\((?:[a-z]+ )*[a-z]+\)$", "", text)
 
 
+# -- distributions and their functionals (information theory) -------------------------------
+# P(x) summed over x and under a log is the probability of the value x under the distribution
+# P, not the product P·x: it is read as the family P_x, summed over the values x.
+DISTRIBUTION_CALL = re.compile(r"(?<![A-Za-z\\_{])([PQpq])\(([a-z])\)")
+DISTRIBUTION_OPEN = re.compile(r"(?<![A-Za-z\\_{])[PQpq]\(")
+LOG_OF_CALL = re.compile(r"log\s*\(?\s*[PQpq]\([a-z]\)")
+SUM_INDEX = re.compile(r"(Σ|\\sum)(?:_\{?[a-z]\}?|ₓ)?")
+# A quantity of distributions or random variables: H(X), H(P,Q), D_KL(P||Q), I(X;Y).
+FUNCTIONAL_CALL = re.compile(
+    r"(?<![A-Za-z\\])(?P<name>[A-Za-z]+(?:_[A-Za-z]+)?)"
+    r"\((?P<args>[A-Z](?:\s*(?:,|;|\|\|)\s*[A-Z])*)\)"
+)
+ARGUMENT_SEPARATOR = re.compile(r"\s*(?:,|;|\|\|)\s*")
+EQUALS = re.compile(r"(?<![:<>!=])=(?!=)")
+
+
+@dataclass(frozen=True)
+class Functional:
+    """``H(X) = -Σ P(x)·log P(x)``: a quantity of distributions (``params``, the families of
+    ``body``), or of the random variable the head names instead (``variable``: X ~ P)."""
+
+    name: str
+    params: tuple[str, ...]
+    body: Any
+    line: int
+    variable: str = ""
+
+    def head(self) -> str:
+        return f"{self.name}({', '.join((self.variable,) if self.variable else self.params)})"
+
+
+def _distribution_calls(text: str) -> tuple[str, tuple[str, ...]]:
+    """``-Σ P(x)·log P(x)`` → ``-Σ P_x·log P_x`` and the distributions read (P). Only when
+    the formula sums, takes the log of such a call, every call of P, Q, p or q has the same
+    bare argument x and x appears nowhere else: otherwise (``p(1-p)``, ``P(y|x)``, a P(x)
+    with no Σ) the text is left as it is, for the reader to refuse."""
+    calls = DISTRIBUTION_CALL.findall(text)
+    if not calls or not re.search(r"Σ|\\sum", text) or not LOG_OF_CALL.search(text):
+        return text, ()
+    letters = {letter for _, letter in calls}
+    if len(letters) != 1 or len(calls) != len(DISTRIBUTION_OPEN.findall(text)):
+        return text, ()
+    (var,) = letters
+    rest = SUM_INDEX.sub("Σ", DISTRIBUTION_CALL.sub("", text))
+    if re.search(rf"(?<![A-Za-z\\]){var}(?![A-Za-z])", rest):
+        return text, ()
+    names = tuple(sorted({name for name, _ in calls}))
+    return DISTRIBUTION_CALL.sub(lambda m: f"{m[1]}_{m[2]}", text), names
+
+
+def _family(name: str) -> Any:
+    return sp.IndexedBase(name, real=True)
+
+
+def _information(formula: Formula, ctx: _Context, finding: Any, timeout: float) -> Any:
+    """A definition of a functional (``D_KL(P||Q) = Σ P(x)·log(P(x)/Q(x))``) or a claim
+    between functionals defined earlier in the document (``H(P,Q) = H(P) + D_KL(P||Q)``);
+    None for any other line."""
+    text = formula.text.strip()
+    head = FUNCTIONAL_CALL.match(text)
+    sides = EQUALS.split(text, maxsplit=1)
+    if len(sides) != 2:
+        return None
+    calls = [
+        (m["name"], len(ARGUMENT_SEPARATOR.split(m["args"])))
+        for m in FUNCTIONAL_CALL.finditer(text)
+    ]
+    known = [c for c in calls if c in ctx.functionals]
+    defining = (
+        head is not None
+        and sides[0].strip() == head.group(0)
+        and ((head["name"], len(ARGUMENT_SEPARATOR.split(head["args"]))) not in ctx.functionals)
+    )
+    if defining and (_distribution_calls(sides[1])[1] or known):
+        return _define_functional(formula, head, sides[1], ctx, finding)
+    if known and not defining:
+        return _functional_claim(formula, sides, ctx, finding, timeout)
+    return None
+
+
+def _information_table(ctx: _Context) -> SymbolTable:
+    """The table for a line of functionals: each a function, each distribution a plain name."""
+    functions = {name: sp.Function(name, real=True) for name, _ in ctx.functionals}
+    names = {p: sp.Symbol(p, real=True) for f in ctx.functionals.values() for p in f.params}
+    return ctx.table.with_(**functions, **names)
+
+
+def _read_side(text: str, ctx: _Context, unicode: bool) -> tuple[Any, tuple[str, ...]]:
+    """One side of a line of functionals, with its P(x) read as the family P_x."""
+    text = re.sub(r"\s*(?:\|\||;)\s*", ", ", text)
+    text, distributions = _distribution_calls(text)
+    table = _information_table(ctx)
+    if distributions:
+        table = table.with_(**{d: _family(d) for d in distributions})
+    reading = (read_unicode if unicode else read_latex)(text.strip(), symbols=table)
+    bases = {b: _family(b.label.name) for b in reading.expr.atoms(sp.IndexedBase)}
+    return reading.expr.xreplace(bases), distributions
+
+
+def _define_functional(
+    formula: Formula, head: re.Match[str], body_text: str, ctx: _Context, finding: Any
+) -> Finding:
+    args = tuple(ARGUMENT_SEPARATOR.split(head["args"]))
+    name = head["name"]
+    try:
+        body, distributions = _read_side(body_text, ctx, formula.unicode)
+    except (LatexParseError, SymmlError) as exc:
+        return finding("unread", "", str(exc))
+    notes = []
+    if distributions:
+        notes.append(
+            f"{', '.join(f'{d}(x)' for d in distributions)} read as the probabilities of a "
+            "distribution over the values x, summed over x"
+        )
+    if not distributions:  # defined by other functionals: expanded, or not at all
+        body, problems = _expand_functionals(body, ctx)
+        if problems:
+            return finding(
+                "skipped", "definition", f"{head.group(0)} is not checked: {'; '.join(problems)}"
+            )
+        distributions = tuple(sorted(b.label.name for b in body.atoms(sp.IndexedBase)))
+    if set(args) == set(distributions):
+        functional = Functional(name, args, body, formula.line)
+    elif len(args) == 1 and len(distributions) == 1 and args[0] not in distributions:
+        functional = Functional(name, distributions, body, formula.line, variable=args[0])
+        notes.append(f"{args[0]} read as a random variable with distribution {distributions[0]}")
+    else:
+        return finding(
+            "skipped",
+            "definition",
+            f"{head.group(0)}: its arguments are not the distributions its right side sums "
+            f"over ({', '.join(distributions)}); not read as a definition",
+        )
+    ctx.functionals[(name, len(args))] = functional
+    detail = f"{functional.head()} := {sp.sstr(body)}"
+    return finding("defined", "definition", "; ".join((detail, *notes)))
+
+
+def _expand_functionals(expr: Any, ctx: _Context) -> tuple[Any, list[str]]:
+    """Each call of a functional of the document replaced by its definition, on the
+    distributions it is applied to; the calls that cannot be (with why)."""
+    distributions = {p for f in ctx.functionals.values() for p in f.params}
+    problems: list[str] = []
+
+    def expand(call: Any) -> Any:
+        functional = ctx.functionals.get((call.func.__name__, len(call.args)))
+        if functional is None:
+            return call
+        names = [str(a) for a in call.args]
+        if all(isinstance(a, sp.Symbol) for a in call.args):
+            if functional.variable and names == [functional.variable]:
+                return functional.body
+            if all(n in distributions for n in names):
+                swap = {
+                    _family(p): _family(n) for p, n in zip(functional.params, names, strict=True)
+                }
+                return functional.body.xreplace(swap)
+        problems.append(
+            f"{sp.sstr(call)}: {functional.name} is defined at line {functional.line} as "
+            f"{functional.head()}, and {', '.join(names)} "
+            f"{'is not a distribution' if len(names) == 1 else 'are not distributions'} "
+            "of this document"
+        )
+        return call
+
+    return expr.replace(lambda e: isinstance(e, AppliedUndef), expand), problems
+
+
+def _functional_claim(
+    formula: Formula, sides: list[str], ctx: _Context, finding: Any, timeout: float
+) -> Finding:
+    from symml.verify import check_identity
+
+    try:
+        (left, _), (right, _) = (_read_side(s, ctx, formula.unicode) for s in sides)
+    except (LatexParseError, SymmlError) as exc:
+        return finding("unread", "", str(exc))
+    left, problems = _expand_functionals(left, ctx)
+    right, more = _expand_functionals(right, ctx)
+    if problems or more:
+        return finding("skipped", "identity", f"not checked: {'; '.join(problems + more)}")
+    families = {b.label.name for e in (left, right) for b in e.atoms(sp.IndexedBase)}
+    # the catalog's distributions: probabilities in (0, 1) (log P/Q = log P − log Q needs > 0)
+    domain = {name: unit_open for name in families}
+    verdict = check_identity(left, right, domain=domain, timeout=timeout)
+    note = f"the functionals as defined above, on distributions {', '.join(sorted(families))}"
+    return _report(verdict, "identity", finding, notes=(note,))
+
+
+# -- indexed heads and implicit parameters ---------------------------------------------------
+# softmax(z)ᵢ = …: a function whose value is a family over i, defined entry by entry.
+INDEXED_HEAD = re.compile(
+    r"(?P<name>[A-Za-z]{2,})\((?P<args>[^()]*)\)(?:(?P<sub>[ᵢⱼₖ])|_\{?(?P<latex>[a-z])\}?)"
+    r"\s*=(?!=)\s*(?P<body>.+)"
+)
+SUBSCRIPT_LETTERS = {"ᵢ": "i", "ⱼ": "j", "ₖ": "k"}
+# LeakyReLU(z) = max(αz, z): the sheet leaves the slope out of the head, and its right side
+# names it; the one-argument call is leaky_relu(z, α) with that α.
+LEAKY_CALL = re.compile(r"((?:LeakyReLU|\\operatorname\{LeakyReLU\})\(\s*)([^(),]+?)(\s*\))")
+SLOPE = re.compile(r"α|\\alpha(?![A-Za-z])")
+
+
+@dataclass(frozen=True)
+class FunctionCondition:
+    """A condition a function of ``symml.functions`` is meant under, checked as ``symml
+    verify`` checks a catalog claim's stated conditions (conditional when needed)."""
+
+    function: Any
+    condition: Any  # the call's arguments -> a SymPy relation
+    why: str
+
+
+FUNCTION_CONDITIONS = (
+    FunctionCondition(
+        F.leaky_relu,
+        lambda z, slope: slope <= 1,
+        "a leaky ReLU's slope is at most 1 (its negative side is damped)",
+    ),
+)
+
+
+def _leaky_slope(text: str) -> str:
+    """``LeakyReLU(z) = max(αz, z)`` → ``LeakyReLU(z, α) = …`` when the right side names
+    α; otherwise the text is kept, and the reader refuses the missing argument."""
+    sides = EQUALS.split(text, maxsplit=1)
+    match = SLOPE.search(sides[-1]) if len(sides) == 2 else None
+    if match is None or not LEAKY_CALL.search(text):
+        return text
+    return LEAKY_CALL.sub(lambda m: f"{m[1]}{m[2]}, {match.group(0)}{m[3]}", text)
+
+
+def _conditions(*exprs: Any) -> tuple[list[Any], list[str]]:
+    conditions, notes = [], []
+    for rule in FUNCTION_CONDITIONS:
+        for expr in exprs:
+            for call in expr.atoms(rule.function) if isinstance(expr, sp.Basic) else ():
+                condition = rule.condition(*call.args)
+                if condition not in conditions:
+                    conditions.append(condition)
+                    notes.append(f"checked with {sp.sstr(condition)}: {rule.why}")
+    return conditions, notes
+
+
+def _indexed_definition(formula: Formula, ctx: _Context, finding: Any) -> Finding | None:
+    """``softmax(z)ᵢ = exp(zᵢ) / Σⱼ exp(zⱼ)``: the entry i of a function of z, defined."""
+    match = INDEXED_HEAD.fullmatch(formula.text.strip())
+    if match is None:
+        return None
+    index = SUBSCRIPT_LETTERS.get(match["sub"] or "", match["latex"] or "")
+    args = [a.strip() for a in match["args"].split(",")]
+    try:
+        reading = (read_unicode if formula.unicode else read_latex)(
+            match["body"], symbols=ctx.table
+        )
+    except (LatexParseError, SymmlError) as exc:
+        return finding("unread", "", str(exc))
+    body = reading.expr
+    families = {b.label.name for b in body.atoms(sp.IndexedBase)}
+    names = {s.name for s in _variables(body) if isinstance(s, sp.Symbol)} | families
+    free = {s.name for s in body.free_symbols}
+    if index not in free or not all(re.fullmatch(r"[A-Za-z]", a) and a in names for a in args):
+        return finding(
+            "unread",
+            "",
+            f"{match['name']}({match['args']})_{index}: the right side must be over "
+            f"{', '.join(args)} and the index {index}; declare the function to read it otherwise",
+        )
+    head = f"{match['name']}({', '.join(args)})_{index}"
+    ctx.definitions[f"{match['name']}_{index}"] = body
+    notes = [n for n in reading.notes if "runs to the default size" in n]
+    return finding("defined", "definition", "; ".join((f"{head} := {sp.sstr(body)}", *notes)))
+
+
 # -- checking ---------------------------------------------------------------------------------
 @dataclass
 class _Context:
@@ -259,6 +532,8 @@ class _Context:
     definitions: dict[str, Any]  # name -> expression (L = …)
     functions: dict[Any, Any]  # function class -> Lambda (σ(z) = …)
     assignments: list[tuple[int, Formula, Reading]] = field(default_factory=list)
+    # functionals of distributions (H, D_KL): defined once, they hold for the whole document
+    functionals: dict[tuple[str, int], Functional] = field(default_factory=dict)
 
 
 def check_file(path: str | Path, *, timeout: float = 10.0) -> list[Finding]:
@@ -267,7 +542,8 @@ def check_file(path: str | Path, *, timeout: float = 10.0) -> list[Finding]:
     headings = _headings(text)
     findings: list[Finding] = []
     block = None
-    ctx = _Context(table, {}, {})
+    functionals: dict[tuple[str, int], Functional] = {}
+    ctx = _Context(table, {}, {}, functionals=functionals)
     earlier: list[tuple[int, Formula, Reading]] = []  # the previous update rule's lines
 
     def settle_rule() -> None:
@@ -282,7 +558,7 @@ def check_file(path: str | Path, *, timeout: float = 10.0) -> list[Finding]:
         if formula.block != block:  # a new block: earlier definitions no longer hold
             settle_rule()
             block = formula.block
-            ctx = _Context(table, {}, {})
+            ctx = _Context(table, {}, {}, functionals=functionals)
         finding = _check(formula, ctx, timeout, len(findings))
         if finding.kind != "update_rule":
             settle_rule()
@@ -333,7 +609,7 @@ def _definition_head(text: str, table: SymbolTable) -> str | None:
 
 
 def _read(formula: Formula, table: SymbolTable) -> Reading:
-    text = formula.text
+    text = _leaky_slope(_distribution_calls(formula.text)[0])
     head = _definition_head(text, table) if formula.unicode else None
     if head is not None:
         table = table.with_(**{head: sp.Function(head, real=True)})
@@ -352,6 +628,12 @@ def _check(formula: Formula, ctx: _Context, timeout: float, index: int = 0) -> F
     legend = _legend(formula.text) if formula.unicode else None
     if legend is not None:
         return finding("notation", "notation", f"a legend entry: {legend[0]} means {legend[1]}")
+    information = _information(formula, ctx, finding, timeout)
+    if information is not None:
+        return information
+    indexed = _indexed_definition(formula, ctx, finding) if formula.unicode else None
+    if indexed is not None:
+        return indexed
     try:
         reading = _read(formula, ctx.table)
     except (LatexParseError, SymmlError) as exc:
@@ -429,8 +711,9 @@ def _claim(
     left = _expand(lhs, ctx)
     if _variables(left) != _variables(rhs):
         return finding("skipped", "identity", "the two sides are not over the same variables")
-    verdict = check_identity(left, rhs, timeout=timeout)
-    return _report(verdict, "identity", finding)
+    conditions, notes = _conditions(left, rhs)
+    verdict = check_identity(left, rhs, conditions=conditions or None, timeout=timeout)
+    return _report(verdict, "identity", finding, notes=tuple(notes))
 
 
 def _elementwise(definition: Any, wrt: Any, rhs: Any) -> tuple[Any, Any, Any, tuple[str, ...]]:
@@ -562,8 +845,10 @@ def _report(verdict: Any, kind: str, finding: Any, notes: tuple[str, ...] = ()) 
     detail = verdict.detail or verdict.method
     if notes:
         detail = f"{detail}; {'; '.join(notes)}"
-    if verdict.counterexample is not None:
-        detail = f"{detail}; witness {verdict.counterexample.describe()}"
+    witness = verdict.counterexample.describe() if verdict.counterexample is not None else ""
+    # a conditional verdict's detail ("fails without …: at …") quotes its witness already
+    if witness and not (verdict.status is Status.CONDITIONAL and witness in detail):
+        detail = f"{detail}; witness {witness}"
     if verdict.conditions:
         detail = f"{detail}; holds when {', '.join(verdict.conditions)}"
     return finding(str(verdict.status), kind, detail)

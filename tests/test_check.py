@@ -38,6 +38,7 @@ SHEET_VERDICTS = {
     38: "proved",  # σ'(z) = σ(z)(1 - σ(z))
     45: "proved",  # tanh'(z) = 1 - tanh²(z)
     52: "conditional",  # ReLU'(z): not at the kink
+    57: "conditional",  # LeakyReLU(z) = max(αz, z): only for α ≤ 1
     88: "proved",  # MSE ∂L/∂ŷᵢ
     109: "proved",  # BCE ∂L/∂ŷ
     171: "proved",  # gradient descent
@@ -57,6 +58,7 @@ SHEET_VERDICTS = {
     215: "proved",
     223: "proved",  # AdamW (m̂, v̂ from the Adam block)
     234: "proved",  # L2: ∂L_total/∂W = ∂L/∂W + λ·W, entry by entry
+    418: "proved",  # H(P,Q) = H(P) + D_KL(P||Q), the functionals defined above
     463: "refuted",  # warmup + decay: jumps at t_warmup
 }
 
@@ -107,10 +109,36 @@ def test_sheet_lines_read_since_the_word_subscripts_and_brace_blocks(sheet_findi
     assert sheet_findings[144].status == "skipped"
     assert sheet_findings[144].detail.startswith("L is not defined in this file; also")
     assert "^T on a name not declared a matrix" in sheet_findings[144].detail
-    # a continuation line is read with the left side above it; the divergence is refused
-    assert sheet_findings[418].status == "unread"
-    assert "of 'H(P,Q) = H(P) + D_KL(P||Q)'" in sheet_findings[418].detail
-    assert "P||Q, a divergence between distributions, is not read" in sheet_findings[418].detail
+    # a continuation line is read with the left side above it
+    assert sheet_findings[418].detail.startswith("symbolic: expand logarithms")
+    assert sheet_findings[418].detail.endswith(
+        "; the functionals as defined above, on distributions P, Q"
+    )
+
+
+def test_sheet_information_softmax_and_leaky_relu_lines(sheet_findings):
+    """Part 10's functionals, the softmax heads and the leaky ReLU's slope, exactly."""
+    dist = "read as the probabilities of a distribution over the values x, summed over x"
+    expected = {
+        68: ("defined", "softmax(z)_i := exp(z[i])/Sum(exp(z[j]), (j, 1, n)); "
+             "Σ_j runs to the default size n (no bound written)"),
+        74: ("defined", "softmax(z, T)_i := exp(z[i]/T)/Sum(exp(z[j]/T), (j, 1, n)); "
+             "Σ_j runs to the default size n (no bound written)"),
+        407: ("defined", f"H(X) := -Sum(log(P[x])*P[x], (x, 1, n)); P(x) {dist}; "
+              "X read as a random variable with distribution P"),
+        412: ("defined", f"D_KL(P, Q) := Sum(log(P[x]/Q[x])*P[x], (x, 1, n)); P(x), Q(x) {dist}"),
+        417: ("defined", f"H(P, Q) := -Sum(log(Q[x])*P[x], (x, 1, n)); P(x), Q(x) {dist}"),
+        423: ("skipped", "I(X;Y) is not checked: H(X, Y): H is defined at line 417 as H(P, Q), "
+              "and X, Y are not distributions of this document; H(Y): H is defined at line "
+              "407 as H(X), and Y is not a distribution of this document"),
+    }  # fmt: skip
+    assert {n: (sheet_findings[n].status, sheet_findings[n].detail) for n in expected} == expected
+    leaky = sheet_findings[57].detail
+    assert leaky.startswith("fails without alpha <= 1: at alpha=")
+    assert leaky.endswith(
+        "; checked with alpha <= 1: a leaky ReLU's slope is at most 1 (its negative side is "
+        "damped); holds when alpha <= 1"
+    )
 
 
 def test_l2_and_l1_gradients_entry_by_entry(tmp_path):
@@ -150,7 +178,7 @@ def test_labels_remarks_legend_and_word_subscripts(tmp_path):
     note = tmp_path / "misc.md"
     note.write_text(
         "# M\n\n```\nAvg: y = (1/n)Σᵢ xᵢ\nC = a + b (candidate cell)\n"
-        "∇   = gradient\nL   = softmax\nW ~ N(0, √(2/n_in))\nH(X) = -Σ P(x)·log P(x)\n```\n",
+        "∇   = gradient\nL   = softmax\nW ~ N(0, √(2/n_in))\nL = P(x)·log P(x)\n```\n",
         encoding="utf-8",
     )
     rows = {f.line: f for f in check_file(note, timeout=5)}
@@ -159,7 +187,45 @@ def test_labels_remarks_legend_and_word_subscripts(tmp_path):
     assert (rows[6].status, rows[6].kind) == ("notation", "notation")
     assert rows[7].status != "notation"  # '= softmax' may be math: not a legend entry
     assert rows[8].status == "unread" and "\\sim" in rows[8].detail  # ~ is not a space here
-    assert rows[9].status == "unread" and "'P(' may be a call" in rows[9].detail
+    assert rows[9].status == "unread" and "'P(' may be a call" in rows[9].detail  # no Σ
+
+
+def test_functionals_of_distributions(tmp_path):
+    """H and D_KL hold for the whole document; a wrong identity between them is refuted;
+    P( stays refused where no Σ over its bare argument under a log settles it."""
+    note = tmp_path / "info.md"
+    note.write_text(
+        "# Info\n\n```\nH(X) = -Σ P(x)·log P(x)\n```\n\n"
+        "```\nD_KL(P||Q) = Σ P(x)·log(P(x)/Q(x))\n```\n\n"
+        "```\nH(P,Q) = -Σ P(x)·log Q(x)\n       = H(Q) + D_KL(P||Q)\n"
+        "D_KL(P||Q) = D_KL(Q||P)\nH(Q) = -Σ Q(y)·log Q(y)\nH(Z) + 1 = 1\n```\n\n"
+        "```\nv = p(1-p)·Σ log p(x)\nL = -Σ P(x)·log P(y)\nL = -Σ x·P(x)·log P(x)\n"
+        "LeakyReLU(z) = max(0.01z, z)\nsoftmax(z)ᵢ = exp(xᵢ) / Σⱼ exp(xⱼ)\n```\n",
+        encoding="utf-8",
+    )
+    rows = {f.line: f for f in check_file(note, timeout=5)}
+    statuses = {n: f.status for n, f in rows.items()}
+    assert statuses == {
+        4: "defined", 8: "defined", 12: "defined",
+        13: "refuted",  # H(P,Q) = H(Q) + D_KL(P||Q): H(P), not H(Q)
+        14: "refuted",  # D_KL is not symmetric
+        15: "proved",  # the bound letter does not matter
+        16: "skipped",  # Z is no distribution of the document
+        20: "unread", 21: "unread", 22: "unread", 23: "unread", 24: "unread",
+    }  # fmt: skip
+    assert "; witness at P[1]=" in rows[13].detail
+    assert rows[16].detail == (
+        "not checked: H(Z): H is defined at line 4 as H(X), and Z is not a distribution of "
+        "this document"
+    )
+    assert "'p(' may be a call or a product" in rows[20].detail
+    assert "'P(' may be a call or a product" in rows[21].detail  # P(x) and P(y)
+    assert "'P(' may be a call or a product" in rows[22].detail  # x also outside the calls
+    assert "LeakyReLU takes 2 argument(s), got 1" in rows[23].detail  # no α to take
+    assert rows[24].detail == (
+        "softmax(z)_i: the right side must be over z and the index i; declare the function "
+        "to read it otherwise"
+    )
 
 
 def test_sheet_update_rules_name_algorithm_and_witness(sheet_findings):
