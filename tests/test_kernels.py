@@ -306,7 +306,7 @@ def test_source_is_readable_and_uses_stable_calls():
         ("regularization.l2", "unknown function (L)"),
         ("gan.generator_loss", "expectation"),
         ("metrics.roc_auc", "integral"),
-        ("cnn.convolution", "2 indices"),
+        ("losses.triplet", "unknown function (dist)"),
         ("losses.ctc", "product over an index"),
         ("forward.layer1_act", "unknown function (sigma)"),
     ],

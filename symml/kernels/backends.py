@@ -98,6 +98,60 @@ class Runtime:
             return np.subtract(u, self.logsumexp(u, axis), out=out)
         return u - self.logsumexp(u, axis)
 
+    def argmax_mask(self, u: Any, axis: int = -1) -> Any:
+        """1 at the first maximum along the axis, 0 elsewhere, in u's dtype: the subgradient
+        of a max that sends the whole gradient to one element, as PyTorch's max_pool does.
+        A row with a nan marks its first nan (where np.argmax stops)."""
+        xp = self.xp
+        first = xp.argmax(u, axis=axis, keepdims=True)
+        shape = [1] * u.ndim
+        shape[axis] = u.shape[axis]
+        positions = xp.reshape(xp.arange(u.shape[axis]), shape)
+        return xp.asarray(positions == first, dtype=u.dtype)
+
+    def convolve_full(self, f: Any, g: Any) -> Any:
+        """The full 2-D convolution of the last two axes, out[r, c] = Σₐᵦ f[a, b]·g[r − a, c − b]
+        (0-based, g zero outside), of shape (H + K_h − 1, W + K_w − 1); batch axes broadcast.
+        A direct sum of K_h·K_w shifted copies of g (exact, in the inputs' dtype; kernels are
+        small), written with pad and slices only, so it runs on any array namespace."""
+        xp = self.xp
+        kh, kw = f.shape[-2:]
+        h, w = g.shape[-2:]
+        pad = [(0, 0)] * (g.ndim - 2) + [(kh - 1, kh - 1), (kw - 1, kw - 1)]
+        padded = xp.pad(g, pad)
+        rows, cols = h + kh - 1, w + kw - 1
+        total = None
+        for a in range(kh):
+            for b in range(kw):
+                r0, c0 = kh - 1 - a, kw - 1 - b
+                term = f[..., a, b, None, None] * padded[..., r0 : r0 + rows, c0 : c0 + cols]
+                total = term if total is None else total + term
+        return total
+
+    def correlate_valid(self, big: Any, small: Any) -> Any:
+        """The valid 2-D cross-correlation of the last two axes, out[s, t] = Σᵤᵥ big[s + u, t + v]·
+        small[u, v], of shape (R − P + 1, C − Q + 1); batch axes broadcast. The loop runs
+        over whichever is smaller, small's elements or the output's."""
+        xp = self.xp
+        rows, cols = big.shape[-2:]
+        p, q = small.shape[-2:]
+        h, w = rows - p + 1, cols - q + 1
+        if p * q <= h * w:
+            total = None
+            for u in range(p):
+                for v in range(q):
+                    term = small[..., u, v, None, None] * big[..., u : u + h, v : v + w]
+                    total = term if total is None else total + term
+            return total
+        out = [
+            xp.stack(
+                [xp.sum(big[..., s : s + p, t : t + q] * small, axis=(-2, -1)) for t in range(w)],
+                axis=-1,
+            )
+            for s in range(h)
+        ]
+        return xp.stack(out, axis=-2)
+
     def concat_rows(self, *parts: Any) -> Any:
         """[a; b] on the last two axes; leading (batch) axes broadcast."""
         xp = self.xp

@@ -284,7 +284,8 @@ def _numpy_body(note, plan, formula, expr, wrt, backend, axis, portable):
     """A kernel the fused backend cannot take: the NumPy bodies, with a note saying why."""
     from symml.kernels.kernel import Kernel, _compile, fast_source
 
-    fast = fast_source(plan, tuple(True for _ in plan.args))
+    plain = plan.matrix or plan.axes > 1
+    fast = "" if plain else fast_source(plan, tuple(True for _ in plan.args))
     return Kernel(
         plan.name,
         plan.args,

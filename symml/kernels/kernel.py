@@ -24,8 +24,15 @@ from symml.kernels import rewrite
 from symml.kernels.backends import Backend, get_backend
 from symml.kernels.blocking import choose_blocking, run_blocked
 from symml.kernels.errors import NotKernelisable
-from symml.kernels.lower import AXIS_LEN, Lowered, collapse_deltas, free_positions, lower
-from symml.kernels.nodes import Log1p, XDivY, XLog1pY, XLogY
+from symml.kernels.lower import (
+    AXIS_LEN,
+    Lowered,
+    collapse_deltas,
+    free_positions,
+    lower,
+    recognise_max,
+)
+from symml.kernels.nodes import Log1p, MaxOver, XDivY, XLog1pY, XLogY
 from symml.kernels.printer import FULL, SCALAR, InPlaceEmitter, KernelPrinter, expand_ml
 from symml.model import Formula, SymbolSpec, UpdateRule
 
@@ -46,6 +53,7 @@ class Plan:
     axis_source: str | None
     matrix: bool = False
     sizes: tuple[tuple[str, str], ...] = ()  # size symbol → code reading it off an argument
+    axes: int = 1  # trailing axes a family spans: 2 for a table p[i, j] or a 2-D convolution
 
 
 @dataclass(frozen=True)
@@ -105,7 +113,7 @@ class Kernel:
 
     def _fast_applies(self, values: list[Any], shapes: list[Any], key: tuple[bool, ...]) -> bool:
         """NumPy arrays (and scalars) of one shape, every family argument an array."""
-        if not self._backend.inplace or self.plan.matrix:
+        if not self._backend.inplace or self.plan.matrix or self.plan.axes > 1:
             return False
         first = None
         for v, s, is_array in zip(values, shapes, key, strict=True):
@@ -161,7 +169,9 @@ class Kernel:
         final = []
         for n, (r, reduced) in enumerate(zip(results, self.plan.reduced, strict=True)):
             ndim = np.ndim(r)
-            if reduced and ndim > 0 and r.shape[axis] == 1:
+            if reduced and self.plan.axes == 2 and ndim > 1:
+                r = xp.squeeze(r, axis=(axis - 1, axis))
+            elif reduced and ndim > 0 and r.shape[axis] == 1:
                 r = xp.squeeze(r, axis=axis)
             elif ndim == 0 and any(key) and not self.plan.matrix:
                 shape = np.broadcast_shapes(*[s for s in shapes if s])
@@ -493,7 +503,7 @@ def _arguments(expr: Any, specs: Mapping[str, SymbolSpec], extra: Iterable[str] 
     for a in expr.atoms(sp.Indexed):
         positions |= {str(i) for i in a.indices}
     bound = set()
-    for total in expr.atoms(sp.Sum):
+    for total in expr.atoms(sp.Sum, MaxOver):
         for limit in total.limits:
             bound.add(str(limit[0]))
             bound |= {str(s) for s in sp.sympify(limit[2]).free_symbols}
@@ -563,10 +573,14 @@ def _derivative(
     vector-Jacobian product Σᵢ grad_outᵢ ∂fᵢ/∂x of a per-element one."""
     if not family:
         return _drop_step_derivatives(sp.diff(expr, wrt)), False
-    position = sp.Symbol("p_pos", integer=True, positive=True)
+    position: Any = sp.Symbol("p_pos", integer=True, positive=True)
+    if _index_count(expr, wrt) == 2:  # an element of a table: ∂/∂p[a, b]
+        position = (position, sp.Symbol("q_pos", integer=True, positive=True))
     positions = free_positions(expr)
     vjp = False
     if positions:
+        if isinstance(position, tuple):
+            raise NotKernelisable("a per-element value of a two-index table")
         (i,) = positions
         spec = specs.get(str(wrt.label))
         size = spec.shape.dims[0] if spec is not None and spec.shape.dims else _size_of(expr)
@@ -581,6 +595,10 @@ def _derivative(
     if value.has(sp.KroneckerDelta):
         raise NotKernelisable("a Kronecker delta is left after differentiating")
     return value, vjp
+
+
+def _index_count(expr: Any, family: Any) -> int:
+    return max((len(a.indices) for a in expr.atoms(sp.Indexed) if a.base == family), default=1)
 
 
 def _drop_step_derivatives(value: Any) -> Any:
@@ -627,9 +645,15 @@ def plan_for(
         expr = formula.expr if formula else target
         if isinstance(expr, sp.MatrixBase):
             raise NotKernelisable("an explicit matrix, not a formula over arrays")
+        expr = recognise_max(expr)
         reason = why_not(expr)
         if reason:
             raise NotKernelisable(reason)
+        from symml.kernels.windows import convolution_plan
+
+        convolution = convolution_plan(expr, formula, name, wrt)
+        if convolution is not None:
+            return convolution
         if isinstance(expr, sp.MatrixExpr) or expr.has(sp.MatrixSymbol):
             from symml.kernels.matrices import matrix_plan
 
@@ -650,7 +674,8 @@ def plan_for(
         else:
             args = _arguments(expr, specs)
         fallback = wrt_name if wrt is not None and wrt_name in families_before else None
-        lowered: Lowered = lower(expr, _family_sizes(specs), fallback)
+        tables = {n: s.shape.dims for n, s in specs.items() if s.kind == "indexed"}
+        lowered: Lowered = lower(expr, _family_sizes(specs), fallback, tables)
         out = stabilise(lowered.expr, specs)
         families = frozenset(
             {str(a.base.label) for a in expr.atoms(sp.Indexed)} | set(extra) | families_before
@@ -668,6 +693,8 @@ def plan_for(
             tuple(args),
             families,
             lowered.axis_source,
+            sizes=lowered.sizes,
+            axes=lowered.axes,
         )
     except NotKernelisable as exc:
         raise exc.for_formula(name) from None
@@ -730,7 +757,8 @@ def build(
         from symml.kernels.fused import fused_kernel
 
         return fused_kernel(plan, formula, expr, wrt, chosen, axis, portable)
-    fast = "" if plan.matrix or not chosen.inplace else fast_source(plan, _default_mask(plan))
+    plain = plan.matrix or plan.axes > 1 or not chosen.inplace
+    fast = "" if plain else fast_source(plan, _default_mask(plan))
     source = portable + ("\n" + fast if fast else "")
     return Kernel(
         plan.name,

@@ -2,20 +2,32 @@
 
 ``Σⱼ f(xⱼ)`` over an index range becomes ``ReduceSum(f(x))`` — a vectorised reduction over
 the kernel's axis that keeps the axis so it broadcasts — and every indexed family ``x[i]``
-becomes the array ``x``. This only works while every index of a sum is the sum's own
-variable: a term like ``x[i]`` left inside ``Σⱼ`` (an outer product), a shifted index
-``g[i − m]`` or a two-index family is reported as not kernelisable, never approximated.
+becomes the array ``x``; ``max(f(xᵢ), (i, 1, N))`` becomes ``ReduceMax(f(x))``. This only
+works while every index of a sum is the sum's own variable: a term like ``x[i]`` left
+inside ``Σⱼ`` (an outer product) or a shifted index ``g[i − m]`` is reported as not
+kernelisable, never approximated. Families of two indices (a joint table p[i, j]) lower to
+arrays whose last two axes are the indices (``lower_table``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import sympy as sp
+from sympy.core.function import AppliedUndef
 
 from symml.kernels.errors import NotKernelisable
-from symml.kernels.nodes import AxisLen, ReduceSum
+from symml.kernels.nodes import (
+    ArgmaxMask,
+    AxisLen,
+    AxisSum,
+    IsArgmax,
+    MaxOver,
+    ReduceMax,
+    ReduceSum,
+)
 
 AXIS_LEN = AxisLen("n_axis")
 
@@ -27,6 +39,26 @@ class Lowered:
     expr: Any
     reduced: bool  # True when the value is a reduction (the axis is squeezed at the end)
     axis_source: str | None  # the array argument whose axis length is n_axis
+    axes: int = 1  # trailing axes a family spans (2: a table p[i, j] on axis − 1 and axis)
+    sizes: tuple[tuple[str, str], ...] = ()  # size symbol → code reading it off an argument
+
+
+def recognise_max(expr: Any) -> Any:
+    """The catalog's declared ``max(body, (i, lo, hi))`` (an undefined function over an index
+    range, as sp.Max takes no symbolic number of arguments) as a ``MaxOver``."""
+
+    def is_max(e: Any) -> bool:
+        return (
+            isinstance(e, AppliedUndef)
+            and type(e).__name__ == "max"
+            and len(e.args) == 2
+            and isinstance(e.args[1], sp.Tuple)
+            and len(e.args[1]) == 3
+        )
+
+    if not isinstance(expr, sp.Basic) or not expr.has(AppliedUndef):
+        return expr
+    return expr.replace(is_max, lambda e: MaxOver(e.args[0], e.args[1]))
 
 
 def indices_of(expr: sp.Basic) -> set[sp.Symbol]:
@@ -46,10 +78,14 @@ def collapse_deltas(expr: Any) -> Any:
         return isinstance(e, sp.Sum) and e.function.has(sp.KroneckerDelta)
 
     def collapse(e: sp.Sum) -> Any:
-        (j, lo, hi), *rest = e.limits
-        if rest:
-            raise NotKernelisable(f"a multiple sum {sp.sstr(e)}")
         body = collapse_deltas(e.function)
+        # Σᵢⱼ one index at a time, the innermost (first) limit first. Not as nested Sum
+        # objects: SymPy merges a Sum of a Sum back into one.
+        for j, lo, hi in e.limits:
+            body = collapse_one(body, j, lo, hi)
+        return body
+
+    def collapse_one(body: Any, j: Any, lo: Any, hi: Any) -> Any:
         kept, out = [], []
         for term in sp.Add.make_args(sp.expand_mul(body)):
             deltas = [
@@ -68,13 +104,17 @@ def collapse_deltas(expr: Any) -> Any:
 
 
 def _split_sum(e: sp.Sum) -> Any:
-    """Linearity: Σ(a + b) = Σa + Σb, and factors without the index move out of the sum."""
-    (j, lo, hi), *rest = e.limits
-    if rest:
-        inner = sp.Sum(e.function, *rest)
-        return _split_sum(sp.Sum(_pull(inner), (j, lo, hi)))
+    """Linearity: Σ(a + b) = Σa + Σb, and factors without the index move out of the sum;
+    a multiple sum one index at a time, the innermost (first) limit first."""
+    body = e.function
+    for j, lo, hi in e.limits:
+        body = _split_one(body, j, lo, hi)
+    return body
+
+
+def _split_one(body: Any, j: Any, lo: Any, hi: Any) -> Any:
     total = sp.S.Zero
-    for term in sp.Add.make_args(e.function):
+    for term in sp.Add.make_args(body):
         outside, inside = [], []
         for factor in sp.Mul.make_args(term):
             (inside if factor.has(j) else outside).append(factor)
@@ -95,7 +135,10 @@ def _pull(expr: Any) -> Any:
 
 
 def lower(
-    expr: Any, axis_sizes: frozenset[Any] = frozenset(), fallback_source: str | None = None
+    expr: Any,
+    axis_sizes: frozenset[Any] = frozenset(),
+    fallback_source: str | None = None,
+    table_dims: Mapping[str, tuple[Any, ...]] | None = None,
 ) -> Lowered:
     """Indexed families → arrays, sums → ReduceSum, the sums' size → ``n_axis``.
 
@@ -108,6 +151,8 @@ def lower(
                 expr.xreplace(dict.fromkeys(axis_sizes, AXIS_LEN)), False, fallback_source
             )
         return Lowered(expr, False, None)
+    if any(len(a.indices) == 2 for a in expr.atoms(sp.Indexed)):
+        return lower_table(expr, table_dims or {})
     for a in expr.atoms(sp.Indexed):
         if len(a.indices) != 1:
             raise NotKernelisable(
@@ -117,7 +162,7 @@ def lower(
             raise NotKernelisable(f"the shifted index {a} (a convolution, not an axis reduction)")
     expr = _pull(collapse_deltas(expr))
     sizes: set[Any] = set()
-    for total in expr.atoms(sp.Sum):
+    for total in expr.atoms(sp.Sum, MaxOver):
         for _, lo, hi in total.limits:
             if lo != 1:
                 raise NotKernelisable(f"a sum from {lo}; only sums over a whole axis (from 1)")
@@ -133,7 +178,9 @@ def lower(
     def to_arrays(e: Any) -> Any:
         if not isinstance(e, sp.Basic):
             return e
-        if isinstance(e, sp.Sum):
+        if isinstance(e, IsArgmax):  # ∂ max / ∂ xₚ: the one-hot of the first maximum
+            return ArgmaxMask(to_arrays(e.args[1].function))
+        if isinstance(e, sp.Sum | MaxOver):
             (j, _, _), *_ = e.limits
             stray = (indices_of(e.function) & e.function.free_symbols) - {j}
             if stray:
@@ -141,7 +188,8 @@ def lower(
                 raise NotKernelisable(
                     f"{sp.sstr(e)} keeps the index {names} inside a sum over {j} (an outer product)"
                 )
-            return ReduceSum(to_arrays(e.function))
+            node = ReduceSum if isinstance(e, sp.Sum) else ReduceMax
+            return node(to_arrays(e.function))
         if isinstance(e, sp.Indexed):
             return sp.Symbol(str(e.base.label), real=True)
         if not e.args:
@@ -153,3 +201,63 @@ def lower(
     lowered = lowered.xreplace({s: AXIS_LEN for s in size_symbols}) if size_symbols else lowered
     families = sorted({str(a.base.label) for a in expr.atoms(sp.Indexed)})
     return Lowered(lowered, not positions, families[0] if families else None)
+
+
+def lower_table(expr: Any, dims: Mapping[str, tuple[Any, ...]]) -> Lowered:
+    """Families of two indices (a joint table p[i, j]) as arrays whose last two axes are the
+    indices: the first on ``axis − 1``, the second on ``axis``, batch axes in front. A sum
+    over an index reduces that index's axis and keeps it, so every partial sum (a marginal)
+    broadcasts against the table. An index used in both places of a family (a transpose),
+    two live indices on one axis (an outer product) or a one-index family beside the table
+    is reported, never approximated."""
+    position: dict[Any, int] = {}
+    for a in expr.atoms(sp.Indexed):
+        if len(a.indices) != 2:
+            raise NotKernelisable(f"the family {a.base} beside a two-index table")
+        for k, ix in enumerate(a.indices):
+            if not isinstance(ix, sp.Symbol):
+                raise NotKernelisable(f"the shifted index {a} (a window, not an axis reduction)")
+            if position.setdefault(ix, k) != k:
+                raise NotKernelisable(f"the index {ix} on both axes of a table (a transpose)")
+    expr = _pull(collapse_deltas(expr))
+
+    def check(live: set[Any], where: Any) -> None:
+        axes = [position[s] for s in live if s in position]
+        if len(axes) != len(set(axes)):
+            names = ", ".join(sorted(str(s) for s in live))
+            raise NotKernelisable(f"the indices {names} share an axis in {sp.sstr(where)}")
+
+    sizes: dict[Any, int] = {}
+    for shape in dims.values():
+        for k, d in enumerate(shape if len(shape) == 2 else ()):
+            if isinstance(d, sp.Symbol):
+                sizes.setdefault(d, k)
+
+    def to_arrays(e: Any) -> Any:
+        if not isinstance(e, sp.Basic):
+            return e
+        if isinstance(e, sp.Sum):
+            check(indices_of(e.function) & e.function.free_symbols, e)
+            value = to_arrays(e.function)
+            for j, lo, hi in e.limits:
+                if lo != 1 or j not in position:
+                    raise NotKernelisable(f"{sp.sstr(e)} is not a sum over a whole table axis")
+                if isinstance(hi, sp.Symbol):
+                    sizes.setdefault(hi, position[j])
+                value = AxisSum(value, sp.Integer(position[j]))
+            return value
+        if isinstance(e, sp.Indexed):
+            return sp.Symbol(str(e.base.label), real=True)
+        if not e.args:
+            return e
+        return e.func(*(to_arrays(a) for a in e.args))
+
+    positions = free_positions(expr)
+    check(positions, expr)
+    lowered = to_arrays(expr)
+    families = sorted({str(a.base.label) for a in expr.atoms(sp.Indexed)})
+    source = families[0] if families else None
+    offsets = ("shape[axis - 1]", "shape[axis]")
+    used = [s for s in sorted(sizes, key=str) if s in lowered.free_symbols]
+    read = tuple((str(s), f"{source}.{offsets[sizes[s]]}") for s in used) if source else ()
+    return Lowered(lowered, not positions, source, axes=2, sizes=read)

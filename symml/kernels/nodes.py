@@ -8,6 +8,7 @@ that the stable rewrites and the printer see exactly what was written.
 from __future__ import annotations
 
 import sympy as sp
+from sympy.concrete.expr_with_limits import ExprWithLimits
 
 
 class ArrayNode(sp.Function):
@@ -22,6 +23,45 @@ class ReduceSum(ArrayNode):
     """Σ over the reduction axis, keeping the axis (length 1) so the result broadcasts."""
 
     nargs = 1
+
+
+class ReduceMax(ArrayNode):
+    """max over the reduction axis, keeping the axis (length 1)."""
+
+    nargs = 1
+
+
+class ArgmaxMask(ArrayNode):
+    """1 at the first maximum along the axis, 0 elsewhere: the subgradient of a max that
+    sends the whole gradient to one position (PyTorch's max and max_pool do the same)."""
+
+    nargs = 1
+
+
+class AxisSum(ArrayNode):
+    """Σ over one axis of a two-index family (0: its first index, on ``axis − 1``; 1: its
+    second, on ``axis``), keeping the axis so the result broadcasts against the table."""
+
+    nargs = 2
+
+    @classmethod
+    def eval(cls, u, position):
+        # A sum of zeros is 0: lets the 0·log 0 guards see that a marginal can vanish.
+        return sp.S.Zero if u == 0 else None
+
+
+class ConvolveFull(ArrayNode):
+    """The full 2-D convolution of the last two axes: out[r, c] = Σ f[a, b]·g[r − a, c − b]
+    (0-based, g zero outside), shape (H + K_h − 1, W + K_w − 1); batch axes broadcast."""
+
+    nargs = 2
+
+
+class CorrelateValid(ArrayNode):
+    """The valid 2-D cross-correlation of the last two axes: out[s, t] = Σ a[s + u, t + v]·
+    b[u, v], shape (R − P + 1, C − Q + 1): the vector–Jacobian products of a convolution."""
+
+    nargs = 2
 
 
 class LogSumExp(ArrayNode):
@@ -80,6 +120,31 @@ class DSigmoid(ArrayNode):
     nargs = 1
 
 
+class MaxOver(ExprWithLimits):
+    """max of ``function`` over an index range, before lowering: the catalog's
+    ``max(x[i], (i, 1, N))`` (a declared function, as sp.Max needs a concrete number of
+    arguments). Its derivative by an element is the one-hot of the first maximum."""
+
+    __slots__ = ()
+
+    def _eval_derivative(self, s):
+        ((i, lo, hi),) = self.limits
+        return sp.Sum(IsArgmax(i, self) * sp.diff(self.function, s), (i, lo, hi))
+
+    def doit(self, **hints):
+        return self
+
+
+class IsArgmax(sp.Function):
+    """1 when the position (first argument) is the first maximiser of a ``MaxOver``."""
+
+    nargs = 2
+
+    @classmethod
+    def eval(cls, *args):
+        return None
+
+
 class AxisLen(sp.Symbol):
     """The length of the reduction axis (a sum's upper bound after lowering)."""
 
@@ -89,6 +154,11 @@ class AxisLen(sp.Symbol):
 
 NODES: tuple[type[ArrayNode], ...] = (
     ReduceSum,
+    ReduceMax,
+    ArgmaxMask,
+    AxisSum,
+    ConvolveFull,
+    CorrelateValid,
     LogSumExp,
     Softmax,
     LogSoftmax,

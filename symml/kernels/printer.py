@@ -18,8 +18,12 @@ from sympy.printing.numpy import NumPyPrinter
 
 from symml.functions import Phi, gelu, leaky_relu, relu, sigmoid, softplus
 from symml.kernels.nodes import (
+    ArgmaxMask,
+    AxisSum,
     BroadcastLike,
     ConcatRows,
+    ConvolveFull,
+    CorrelateValid,
     DSigmoid,
     Expm1,
     Log1p,
@@ -27,6 +31,7 @@ from symml.kernels.nodes import (
     LogSoftmax,
     LogSumExp,
     MatMulNode,
+    ReduceMax,
     ReduceSum,
     RowSlice,
     Softmax,
@@ -59,7 +64,15 @@ UNARY: dict[Any, str] = {
     Log1p: "xp.log1p",
     Expm1: "xp.expm1",
 }
-BINARY: dict[Any, str] = {XLogY: "sx.xlogy", XLog1pY: "sx.xlog1py", XDivY: "rt.xdivy"}
+BINARY: dict[Any, str] = {
+    XLogY: "sx.xlogy",
+    XLog1pY: "sx.xlog1py",
+    XDivY: "rt.xdivy",
+    ConvolveFull: "rt.convolve_full",
+    CorrelateValid: "rt.correlate_valid",
+}
+#: The axis a two-index family's index sits on: its first index on axis − 1, its second on axis.
+TABLE_AXES = ("axis - 1", "axis")
 AXIS_CALLS: dict[Any, str] = {
     LogSumExp: "rt.logsumexp",
     Softmax: "rt.softmax",
@@ -153,6 +166,13 @@ class KernelPrinter(NumPyPrinter):
             return f"{AXIS_CALLS[type(expr)]}({self._print(expr.args[0])}, axis)"
         if isinstance(expr, ReduceSum):
             return f"xp.sum({self._print(expr.args[0])}, axis=axis, keepdims=True)"
+        if isinstance(expr, ReduceMax):
+            return f"xp.max({self._print(expr.args[0])}, axis=axis, keepdims=True)"
+        if isinstance(expr, ArgmaxMask):
+            return f"rt.argmax_mask({self._print(expr.args[0])}, axis)"
+        if isinstance(expr, AxisSum):
+            where = TABLE_AXES[int(expr.args[1])]
+            return f"xp.sum({self._print(expr.args[0])}, axis={where}, keepdims=True)"
         if isinstance(expr, softplus):
             return f"xp.logaddexp(0, {self._print(expr.args[0])})"
         if isinstance(expr, relu):
@@ -290,8 +310,10 @@ class InPlaceEmitter:
         if t in UNARY:
             return self._new(UNARY[t], [self.operand(e.args[0])])
         if t in BINARY:
-            # rt.xdivy zeroes its output first, so it must not write over an operand.
-            return self._new(BINARY[t], [self.operand(a) for a in e.args], ufunc=t is not XDivY)
+            # rt.xdivy zeroes its output first, so it must not write over an operand; the
+            # window operations change the shape.
+            ufunc = t not in (XDivY, ConvolveFull, CorrelateValid)
+            return self._new(BINARY[t], [self.operand(a) for a in e.args], ufunc=ufunc)
         if isinstance(e, softplus):
             return self._new("xp.logaddexp", [("0", SCALAR, "f"), self.operand(e.args[0])])
         if isinstance(e, relu):
@@ -304,6 +326,13 @@ class InPlaceEmitter:
             return self._new(
                 "xp.sum", [inner], cls=REDUCED, ufunc=False, extra="axis=axis, keepdims=True"
             )
+        if isinstance(e, ReduceMax):
+            inner = self.operand(e.args[0])
+            return self._new(
+                "xp.max", [inner], cls=REDUCED, ufunc=False, extra="axis=axis, keepdims=True"
+            )
+        if isinstance(e, ArgmaxMask):
+            return self._new("rt.argmax_mask", [self.operand(e.args[0])], ufunc=False, extra="axis")
         if t is LogSumExp:
             return self._new("rt.logsumexp", [self.operand(e.args[0])], cls=REDUCED, ufunc=False)
         if t in AXIS_CALLS:
