@@ -137,7 +137,7 @@ class Kernel:
         if optimistic is not None and not _aliased(flat_outs, values):
 
             def body(vs: list[Any], os: list[Any]) -> list[Any]:
-                return _optimistic(plan, optimistic, function, vs, axis, os)
+                return _optimistic(plan, optimistic, function, vs, axis, os, flags=True)
 
         else:
 
@@ -258,11 +258,25 @@ def _optimistic(
     values: list[Any],
     axis: int,
     outs: list[Any],
+    *,
+    flags: bool = False,
 ) -> list[Any]:
     """Run the unguarded body; where it gave nan or ±inf (a dropped guard's 0/0 or 0·log 0, a
-    pole whose sign the combined fraction may get wrong, a nan input), recompute those
-    elements with the guarded body. The guards cost nothing on data that never reaches the
-    endpoints, and their old price only on the elements that do."""
+    pole whose sign the combined fraction may get wrong), recompute those elements with the
+    guarded body. The guards cost nothing on data that never reaches the endpoints, and their
+    old price only on the elements that do.
+
+    ``flags``: the body is NumPy ufuncs, so whether it met an endpoint can be read off the
+    floating-point flags (a division by zero, an invalid operation, an overflow) instead of
+    scanning the results, which was a fifth of BCE′'s time at 10⁶ elements. A nan *input*
+    raises no flag; it gives nan through either body. numexpr's loops set no NumPy flags, so
+    their results are scanned."""
+    if flags:
+        try:
+            with np.errstate(divide="raise", invalid="raise", over="raise", under="ignore"):
+                return list(optimistic(*values, axis=axis, outs=outs))
+        except FloatingPointError:
+            pass
     with np.errstate(all="ignore"):
         results = list(optimistic(*values, axis=axis, outs=outs))
         if not any(_not_finite(r) for r in results):
