@@ -5,7 +5,8 @@ variant of a formula is timed in one process, interleaved (one call of each per 
 and the median of the rounds is reported with its ratio to the hand-written NumPy and the
 fraction of the memory-bandwidth bound: (arrays read + written) × bytes ÷ the bandwidth of
 a one-thread `c = a + b` measured in the same run. Writes benchmarks/results/kernels.json
-and docs/kernels_bench.png.
+benchmarks/results/kernels.md
+(the tables of docs/kernels.md) and docs/kernels_bench.png.
 """
 
 from __future__ import annotations
@@ -386,6 +387,74 @@ def chart(rows, path):
     fig.savefig(path, dpi=110)
 
 
+def markdown(rows):
+    """The docs' tables: × hand-written NumPy per backend, and Adam/BCE′ against the bound."""
+
+    def get(formula, dtype, n, variant):
+        return next(
+            (
+                r
+                for r in rows
+                if (r["formula"], r["dtype"], r["n"], r["variant"]) == (formula, dtype, n, variant)
+            ),
+            None,
+        )
+
+    sizes = sorted({r["n"] for r in rows})
+    formulas = list(dict.fromkeys(r["formula"] for r in rows))
+    dtypes = list(dict.fromkeys(r["dtype"] for r in rows))
+    backends = ("symml[numpy]", "symml[numba]", "symml[numexpr]")
+    head = ["formula", "dtype"]
+    for n in sizes:
+        head += [f"hand ms, {n:.0e}"] + [f"{b[6:-1]} ×, {n:.0e}" for b in backends]
+    lines = ["| " + " | ".join(head) + " |", "|---|---|" + "---:|" * (len(head) - 2)]
+    for dtype in dtypes:
+        for formula in formulas:
+            cells = [formula, dtype]
+            for n in sizes:
+                hand = get(formula, dtype, n, "hand-written NumPy")
+                cells.append(f"{hand['seconds'] * 1e3:.2f}" if hand else "–")
+                for b in backends:
+                    r = get(formula, dtype, n, b)
+                    x = f"{r['speedup_vs_hand']:.2f}" if r else "–"
+                    bold = r and b == "symml[numpy]" and r["speedup_vs_hand"] < 1
+                    cells.append(f"**{x}**" if bold else x)
+            lines.append("| " + " | ".join(cells) + " |")
+    lines.append("")
+    for n in sizes:
+        ratios = [r["speedup_vs_hand"] for r in rows if r["n"] == n and r["variant"] == backends[0]]
+        if ratios:
+            lines.append(
+                f"numpy backend at N = {n:.0e}: median {statistics.median(ratios):.2f}×, "
+                f"lowest {min(ratios):.2f}× over {len(ratios)} rows."
+            )
+    lines += [
+        "",
+        "| formula | dtype | variant | "
+        + " | ".join(f"{n:.0e} ms | % of bound" for n in sizes)
+        + " |",
+        "|---|---|---|" + "---:|---:|" * len(sizes),
+    ]
+    for formula in ("Adam step", "BCE'"):
+        for dtype in dtypes:
+            variants = dict.fromkeys(
+                r["variant"] for r in rows if r["formula"] == formula and r["dtype"] == dtype
+            )
+            for v in variants:
+                if v == "sympy.lambdify":
+                    continue
+                cells = [formula, dtype, v]
+                for n in sizes:
+                    r = get(formula, dtype, n, v)
+                    cells += (
+                        [f"{r['seconds'] * 1e3:.2f}", f"{100 * r['bandwidth_fraction']:.0f} %"]
+                        if r
+                        else ["–", "–"]
+                    )
+                lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", nargs="+", type=float, default=[1e6])
@@ -427,6 +496,7 @@ def main():
     out = ROOT / "benchmarks" / "results"
     out.mkdir(parents=True, exist_ok=True)
     (out / "kernels.json").write_text(json.dumps(dict(machine=machine, rows=rows), indent=1))
+    (out / "kernels.md").write_text(markdown(rows))
     chart(rows, ROOT / "docs" / "kernels_bench.png")
 
 
