@@ -434,6 +434,16 @@ def test_numexpr_backend_matches_numpy(formula_id, wrt):
     np.testing.assert_allclose(fused(**values), plain(**values), rtol=1e-12)
 
 
+@pytest.mark.parametrize("backend", ["numexpr", "numba"])
+def test_fused_backends_divide_by_a_power_as_numpy_does(backend):
+    # numexpr's printer once wrote a/(x + 1)² as a/(x + 1)*(x + 1), i.e. a.
+    pytest.importorskip(backend, reason=f"{backend} is not installed")
+    a, x = sp.symbols("a x", real=True)
+    args = dict(a=np.array([1.0, 2.0, -3.0]), x=np.array([1.0, 3.0, 0.5]))
+    expected = args["a"] / (args["x"] + 1) ** 2
+    np.testing.assert_allclose(kernel(a / (x + 1) ** 2, backend=backend)(**args), expected)
+
+
 def test_numexpr_adam_step_in_place():
     pytest.importorskip("numexpr", reason="numexpr is not installed (pip install numexpr)")
     fused = kernel("optim.adam_step", step=True, backend="numexpr")

@@ -90,16 +90,13 @@ class NumexprPrinter(KernelPrinter):
     _print_exp = _print_log = _print_tanh = _print_sin = _print_cos = _print_Abs = _print_Function
 
     def _print_Pow(self, expr: Any, rational: bool = False) -> str:
+        """numexpr's sqrt; integer powers as products and the rest as the NumPy printer."""
         base, exp = expr.as_base_exp()
-        b = self.parenthesize(base, 60)
         if exp == sp.S.Half:
             return f"sqrt({self._print(base)})"
         if exp == -sp.S.Half:
             return f"1/sqrt({self._print(base)})"
-        if exp.is_Integer and 1 <= abs(int(exp)) <= 4:
-            product = "*".join([b] * abs(int(exp)))
-            return product if exp > 0 else f"1/({product})"
-        return f"{b}**{self.parenthesize(exp, 60)}"
+        return super()._print_Pow(expr, rational)
 
     def _print_Piecewise(self, expr: Any) -> str:
         text = None
