@@ -434,14 +434,26 @@ def test_numexpr_backend_matches_numpy(formula_id, wrt):
     np.testing.assert_allclose(fused(**values), plain(**values), rtol=1e-12)
 
 
+_a, _b, _c = sp.symbols("a b c", real=True)
+
+
 @pytest.mark.parametrize("backend", ["numexpr", "numba"])
-def test_fused_backends_divide_by_a_power_as_numpy_does(backend):
-    # numexpr's printer once wrote a/(x + 1)² as a/(x + 1)*(x + 1), i.e. a.
+@pytest.mark.parametrize(
+    "expr",
+    [
+        _a / (_b + 1) ** 2,  # numexpr's printer once wrote a/(b + 1)*(b + 1), i.e. a
+        sp.Max(_a, _b, _c),  # … and kept only the first two arguments of a max
+        sp.Min(_a, _b, _c),
+        sp.Piecewise((_a, sp.And(_a > 1, _b < 3)), (_c, sp.Or(_b > 2, _c > 5)), (0, True)),
+    ],
+    ids=["power", "max3", "min3", "and-or"],
+)
+def test_fused_backends_print_as_numpy_does(backend, expr):
     pytest.importorskip(backend, reason=f"{backend} is not installed")
-    a, x = sp.symbols("a x", real=True)
-    args = dict(a=np.array([1.0, 2.0, -3.0]), x=np.array([1.0, 3.0, 0.5]))
-    expected = args["a"] / (args["x"] + 1) ** 2
-    np.testing.assert_allclose(kernel(a / (x + 1) ** 2, backend=backend)(**args), expected)
+    values = dict(a=[1.0, 5.0, 2.0], b=[3.0, 1.0, 2.5], c=[2.0, 2.0, 9.0])
+    plain = kernel(expr)
+    args = {name: np.array(values[name]) for name in plain.args}
+    np.testing.assert_allclose(kernel(expr, backend=backend)(**args), plain(**args))
 
 
 def test_numexpr_adam_step_in_place():

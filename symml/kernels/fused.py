@@ -106,8 +106,16 @@ class NumexprPrinter(KernelPrinter):
         return text
 
     def _print_Max(self, expr: Any) -> str:
-        a, b = (self._print(x) for x in expr.args[:2])
-        return f"where({a} > {b}, {a}, {b})"
+        return self._fold(expr, lambda a, b: f"where({a} > {b}, {a}, {b})")
+
+    def _print_Min(self, expr: Any) -> str:
+        return self._fold(expr, lambda a, b: f"where({a} < {b}, {a}, {b})")
+
+    def _print_And(self, expr: Any) -> str:
+        return self._fold(expr, lambda a, b: f"({a}) & ({b})")
+
+    def _print_Or(self, expr: Any) -> str:
+        return self._fold(expr, lambda a, b: f"({a}) | ({b})")
 
 
 def fusable(plan: Any) -> bool:

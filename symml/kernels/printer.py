@@ -10,6 +10,7 @@ that is the fast body for NumPy arrays of one shape.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -200,19 +201,19 @@ class KernelPrinter(NumPyPrinter):
         _print_Function
     )
 
-    def _print_Max(self, expr: Any) -> str:
+    def _fold(self, expr: Any, pair: Callable[[str, str], str]) -> str:
+        """max/min/and/or of any number of arguments as nested calls of a binary form."""
         args = [self._print(a) for a in expr.args]
         text = args[0]
         for a in args[1:]:
-            text = f"xp.maximum({text}, {a})"
+            text = pair(text, a)
         return text
 
+    def _print_Max(self, expr: Any) -> str:
+        return self._fold(expr, lambda a, b: f"xp.maximum({a}, {b})")
+
     def _print_Min(self, expr: Any) -> str:
-        args = [self._print(a) for a in expr.args]
-        text = args[0]
-        for a in args[1:]:
-            text = f"xp.minimum({text}, {a})"
-        return text
+        return self._fold(expr, lambda a, b: f"xp.minimum({a}, {b})")
 
     def _print_Heaviside(self, expr: Any) -> str:
         # The subgradient convention of every framework: step'(0) = 0.
@@ -235,18 +236,10 @@ class KernelPrinter(NumPyPrinter):
         return f"({lhs} {ops[expr.rel_op]} {rhs})"
 
     def _print_And(self, expr: Any) -> str:
-        parts = [self._print(a) for a in expr.args]
-        text = parts[0]
-        for p in parts[1:]:
-            text = f"xp.logical_and({text}, {p})"
-        return text
+        return self._fold(expr, lambda a, b: f"xp.logical_and({a}, {b})")
 
     def _print_Or(self, expr: Any) -> str:
-        parts = [self._print(a) for a in expr.args]
-        text = parts[0]
-        for p in parts[1:]:
-            text = f"xp.logical_or({text}, {p})"
-        return text
+        return self._fold(expr, lambda a, b: f"xp.logical_or({a}, {b})")
 
 
 # -- the in-place body ------------------------------------------------------------------------
