@@ -26,7 +26,7 @@ from sympy.matrices.expressions.matexpr import MatrixExpr
 
 from symml import functions as F
 from symml.parse.errors import LatexParseError
-from symml.parse.lexer import Token, tokenize
+from symml.parse.lexer import Token, matching, tokenize
 from symml.parse.table import INDEX_ASSUMPTIONS, SIZE_ASSUMPTIONS, SymbolTable
 
 GREEK = frozenset(
@@ -359,15 +359,9 @@ class _Parser:
         return self.i - 1, self.i
 
     def _matching(self, open_i: int, opener: str, closer: str) -> int:
-        depth = 0
-        for j in range(open_i, self.stop):
-            t = self.toks[j].text
-            if self.toks[j].kind in ("sym", "cmd") and t == opener:
-                depth += 1
-            elif self.toks[j].kind in ("sym", "cmd") and t == closer:
-                depth -= 1
-                if depth == 0:
-                    return j
+        close = matching(self.toks, open_i, self.stop, opener, closer)
+        if close >= 0:
+            return close
         raise self.error(
             f"'{opener}' is never closed", f"add the matching '{closer}'", self.toks[open_i]
         )

@@ -133,3 +133,18 @@ def tokenize(text: str) -> tuple[Token, ...]:
         )
     out.append(Token("end", "", n, n))
     return tuple(out)
+
+
+def matching(tokens: tuple[Token, ...], start: int, stop: int, opener: str, closer: str) -> int:
+    """The index of the ``closer`` that closes the ``opener`` at ``start`` (searching before
+    ``stop``), or -1 when it is never closed."""
+    depth = 0
+    for j in range(start, stop):
+        text = tokens[j].text
+        if text == opener and tokens[j].kind in ("sym", "cmd"):
+            depth += 1
+        elif text == closer and tokens[j].kind in ("sym", "cmd"):
+            depth -= 1
+            if depth == 0:
+                return j
+    return -1

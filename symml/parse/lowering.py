@@ -27,7 +27,7 @@ import sympy as sp
 
 from symml.parse.errors import LatexParseError
 from symml.parse.latex import BOLD, DECORATIONS, GREEK, WORD_WRAPPERS
-from symml.parse.lexer import Token
+from symml.parse.lexer import Token, matching
 
 #: The library's unary function that carries every call of a name (σ, ReLU, f, …). No ML
 #: formula uses the cotangent; one that does is not lowered.
@@ -236,13 +236,10 @@ class Lowering:
         return whole
 
     def _matching(self, j: int, stop: int, opener: str, closer: str) -> int:
-        depth = 0
-        for k in range(j, stop):
-            depth += self.toks[k].text == opener
-            depth -= self.toks[k].text == closer
-            if depth == 0:
-                return k
-        raise NotLowered(f"an unclosed '{opener}'")
+        close = matching(self.toks, j, stop, opener, closer)
+        if close < 0:
+            raise NotLowered(f"an unclosed '{opener}'")
+        return close
 
     def command(self, i: int, stop: int) -> int:
         text = self.toks[i].text
@@ -281,19 +278,11 @@ class Lowering:
 
     def bounds_are_written(self, i: int, stop: int) -> bool:
         """Σ_{j=1}^{n} is lowered as it is written."""
-        if i + 1 >= stop or self.toks[i + 1].text != "_":
+        if i + 2 >= stop or self.toks[i + 1].text != "_" or self.toks[i + 2].text != "{":
             return False
-        depth, j = 0, i + 2
-        has_equals = False
-        while j < stop:
-            t = self.toks[j].text
-            depth += t == "{"
-            depth -= t == "}"
-            has_equals |= t == "=" and depth == 1
-            if depth == 0:
-                break
-            j += 1
-        return has_equals and j + 1 < stop and self.toks[j + 1].text == "^"
+        close = matching(self.toks, i + 2, stop, "{", "}")
+        has_equals = close >= 0 and len(self._split(i + 3, close, "=")) > 1
+        return has_equals and close + 1 < stop and self.toks[close + 1].text == "^"
 
     def inferred_bounds(self, i: int, stop: int) -> int:
         """Σ_j, whose bounds symml infers from the family: lowered with symml's bounds, so
@@ -427,13 +416,10 @@ class Lowering:
             if _takes_group(self.toks[j].text):
                 return self._group_end(j + 1, stop)
             return j + 1
-        depth = 0
-        for k in range(j, stop):
-            depth += self.toks[k].text == "{"
-            depth -= self.toks[k].text == "}"
-            if depth == 0:
-                return k + 1
-        raise NotLowered("an unclosed group")
+        close = matching(self.toks, j, stop, "{", "}")
+        if close < 0:
+            raise NotLowered("an unclosed group")
+        return close + 1
 
     def _call(self, i: int, end: int, stop: int) -> int | None:
         """``head(args)`` that symml reads as one call: the carrier, or a native function."""
@@ -459,13 +445,7 @@ class Lowering:
         return close + 1
 
     def _top_level_commas(self, j: int, close: int) -> int:
-        depth, commas = 0, 0
-        for k in range(j, close):
-            t = self.toks[k].text
-            depth += t in ("(", "{", "[")
-            depth -= t in (")", "}", "]")
-            commas += t == "," and depth == 0
-        return commas
+        return len(self._split(j, close, ",")) - 1
 
 
 def _names_something(command: str) -> bool:
