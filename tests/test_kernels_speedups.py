@@ -155,3 +155,79 @@ def test_numba_leaves_float32_simd_functions_to_numpy():
     # Φ has no SIMD loop in NumPy either: GELU keeps its fused loop.
     assert not _numpy_simd_wins(kernel("activations.gelu", backend="numba"))
     assert not _numpy_simd_wins(kernel("losses.bce", grad="yhat_prob", backend="numba"))
+
+
+def _log1p_reference(values):
+    import mpmath
+
+    with mpmath.workdps(40):
+        return np.array([float(mpmath.log1p(mpmath.mpf(float(v)))) for v in values])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_log1p_on_numpys_vectorised_log_stays_within_two_ulp(dtype):
+    from symml.kernels.backends import get_backend
+
+    rt = get_backend("numpy").rt
+    rng = np.random.default_rng(11)
+    smallest = np.log10(np.finfo(dtype).tiny)
+    u = np.concatenate(
+        [
+            rng.uniform(-1, 1, 2000),
+            -(10 ** rng.uniform(smallest, 0, 1000)),  # down to −1: log(1 + u) → −inf
+            10 ** rng.uniform(smallest, 10, 1000),  # below half an ulp of 1: w − 1 = 0
+        ]
+    ).astype(dtype)
+    u = u[u > -1]
+    error = np.abs(rt.log1p(u) - _log1p_reference(u)) / np.abs(_log1p_reference(u))
+    assert error.max() <= 2 * np.finfo(dtype).eps
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_log1p_edges_are_numpys_even_when_out_is_the_input(dtype):
+    from symml.kernels.backends import get_backend
+
+    rt = get_backend("numpy").rt
+    edges = np.array([0.0, -0.0, -1.0, np.inf, -np.inf, np.nan, -2.0, 1e-30, -1e-30], dtype)
+    with np.errstate(all="ignore"):
+        expected = np.log1p(edges)
+        got = rt.log1p(edges)
+        in_place = edges.copy()
+        same = rt.log1p(in_place, out=in_place)
+    np.testing.assert_array_equal(got, expected)
+    numbers = ~np.isnan(expected)
+    np.testing.assert_array_equal(np.signbit(got[numbers]), np.signbit(expected[numbers]))
+    assert same is in_place
+    np.testing.assert_array_equal(in_place, expected)
+    assert got.dtype == dtype
+
+
+def test_bce_body_takes_log1p_on_the_log_and_negates_no_term():
+    from symml.kernels.kernel import unguarded_plan
+
+    k = kernel("losses.bce")
+    body = fast_source(unguarded_plan(k.plan), (True, True))
+    assert "rt.log1p(" in body and "xp.log1p(" not in body
+    assert "xp.negative(t" not in body  # −(1 − y)·log1p(−ŷ) printed as (y − 1)·log1p(−ŷ)
+    assert "xp.subtract(y_prob, 1)" in body
+    y = np.array([0.0, 1.0, 0.0, 1.0, 0.3], np.float32)
+    p = np.array([1e-30, 0.999, 0.5, 1e-30, 0.7], np.float32)
+    expected = -(y.astype(float) * np.log(p.astype(float)) + (1 - y) * np.log1p(-p.astype(float)))
+    got = k(y_prob=y, yhat_prob=p)
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, expected, rtol=4 * np.finfo(np.float32).eps)
+
+
+@pytest.mark.parametrize(
+    ("expr", "expected"),
+    [
+        ("-(1 - y)*exp(w) - x*log(w)", "xp.subtract(y, 1)"),
+        ("-(x - y)*exp(w) - w", "xp.subtract(y, x)"),
+    ],
+)
+def test_a_sum_of_negative_terms_gives_its_sign_to_a_difference(expr, expected):
+    syms = {n: sp.Symbol(n, positive=True) for n in "wxy"}
+    source = kernel(sp.sympify(expr, locals=syms)).source
+    fast = source.split("def fast")[1]
+    assert expected in fast
+    assert "xp.negative(" not in fast

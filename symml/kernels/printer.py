@@ -62,7 +62,7 @@ UNARY: dict[Any, str] = {
     DSigmoid: "rt.dsigmoid",
     LogSigmoid: "sx.log_expit",
     Phi: "sx.ndtr",
-    Log1p: "xp.log1p",
+    Log1p: "rt.log1p",
     Expm1: "xp.expm1",
 }
 BINARY: dict[Any, str] = {
@@ -79,6 +79,23 @@ AXIS_CALLS: dict[Any, str] = {
     Softmax: "rt.softmax",
     LogSoftmax: "rt.log_softmax",
 }
+
+
+def _absorb_sign(terms: list[Any]) -> tuple[int, tuple[Any, ...]] | None:
+    """For −a − b with no positive term: a term a = (1 − y)·w whose difference factor can take
+    the sign, as (y − 1)·w, at no cost. Its index and new factors, or None. Saves the pass
+    that would negate the first term before the subtractions."""
+    for k, term in enumerate(terms):
+        if not isinstance(term, sp.Mul):
+            continue
+        for n, factor in enumerate(term.args):
+            signs = [a.as_coeff_Mul()[0].is_negative for a in getattr(factor, "args", ())]
+            # One subtraction either way: exactly one of its two terms is negative.
+            if isinstance(factor, sp.Add) and len(signs) == 2 and signs[0] != signs[1]:
+                args = list(term.args)
+                args[n] = -factor
+                return k, tuple(args)
+    return None
 
 
 def literal(value: Any) -> str:
@@ -394,6 +411,10 @@ class InPlaceEmitter:
                 negative.append(-term)
             else:
                 positive.append(term)
+        if not positive:
+            flipped = _absorb_sign(negative)
+            if flipped is not None:
+                positive.append(negative.pop(flipped[0]).func(*flipped[1]))
         # Array terms first, so that constants are added to a buffer, not broadcast twice.
         pos = sorted((self.operand(t) for t in positive), key=lambda o: -o[1])
         neg = [self.operand(t) for t in negative]
