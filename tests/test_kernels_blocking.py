@@ -91,10 +91,23 @@ def test_elementwise_gradient_matches_the_unblocked_kernel(blocked, dtype):
 
 def test_axis_kernel_blocks_whole_rows(blocked):
     z = np.random.default_rng(2).normal(size=(N_ROWS, ROW)) * 300
-    k = kernel("activations.softmax")
-    got = k(z_vec=z)
-    np.testing.assert_array_equal(got, _unblocked(k, z_vec=z))
+    k = kernel("activations.softmax_temperature")
+    got = k(z_vec=z, T=0.5)
+    np.testing.assert_array_equal(got, _unblocked(k, z_vec=z, T=0.5))
     np.testing.assert_allclose(got.sum(axis=-1), 1.0)
+
+
+@pytest.mark.parametrize(
+    ("formula", "arg"), [("activations.softmax", "z_vec"), ("activations.sigmoid", "z")]
+)
+def test_a_body_of_one_call_runs_in_one_piece(monkeypatch, formula, arg):
+    """σ and softmax are one library call each: no temporaries for a block to keep in cache."""
+    monkeypatch.setattr(blocking, "last_level_cache_bytes", lambda: 1024)
+    monkeypatch.setattr(blocking, "BLOCK_BYTES", 4 * 5 * ROW)
+    monkeypatch.setattr(kernel_module, "run_blocked", pytest.fail)
+    z = np.random.default_rng(3).normal(size=(N_ROWS, ROW))
+    got = kernel(formula)(**{arg: z})
+    assert got.shape == z.shape and np.isfinite(got).all()
 
 
 def test_reduced_output_is_gathered_row_by_row(blocked):
