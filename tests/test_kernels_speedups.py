@@ -231,3 +231,56 @@ def test_a_sum_of_negative_terms_gives_its_sign_to_a_difference(expr, expected):
     fast = source.split("def fast")[1]
     assert expected in fast
     assert "xp.negative(" not in fast
+
+
+def _softmax_reference(rows):
+    import mpmath
+
+    with mpmath.workdps(40):
+        out = []
+        for row in rows:
+            e = [mpmath.exp(mpmath.mpf(float(v))) for v in row]
+            total = mpmath.fsum(e)
+            out.append([float(x / total) for x in e])
+    return np.array(out)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    ("offset", "shifted"),
+    [(0.0, False), (-30.0, True), (60.0, False), (700.0, True)],
+    ids=["ordinary", "all-negative", "large", "overflowing"],
+)
+def test_softmax_skips_the_shift_only_where_exp_cannot_overflow_or_underflow(
+    monkeypatch, dtype, offset, shifted
+):
+    import symml.kernels.backends as backends
+
+    if dtype == np.float32 and offset == 60.0:
+        offset = 40.0  # float32's exp overflows at 88.7
+    seen = []
+    real = backends._unshifted_exp_is_exact
+    monkeypatch.setattr(
+        backends, "_unshifted_exp_is_exact", lambda *a: seen.append(real(*a)) or seen[-1]
+    )
+    rng = np.random.default_rng(4)
+    z = (rng.normal(size=(6, 50)) * 3 + offset).astype(dtype)
+    z[:, 0] = np.abs(z[:, 0]) if offset == 0.0 else z[:, 0]  # every row's maximum ≥ 0
+    got = kernel("activations.softmax")(z_vec=z)
+    assert seen == [not shifted]
+    expected = _softmax_reference(z)
+    tiny = np.finfo(dtype).tiny
+    np.testing.assert_allclose(got, expected, rtol=8 * np.finfo(dtype).eps, atol=tiny)
+
+
+def test_softmax_row_sum_cannot_overflow_without_the_shift():
+    from symml.kernels.backends import _unshifted_exp_is_exact
+
+    limit = np.log(np.finfo(np.float64).max) - np.log(1000) - 1
+    assert _unshifted_exp_is_exact(np.array([[0.0], [limit]]), np.dtype(np.float64), 1000)
+    assert not _unshifted_exp_is_exact(np.array([[limit + 0.01]]), np.dtype(np.float64), 1000)
+    assert not _unshifted_exp_is_exact(np.array([[-1e-9]]), np.dtype(np.float64), 1000)
+    assert not _unshifted_exp_is_exact(np.array([[np.nan]]), np.dtype(np.float64), 1000)
+    z = np.full((2, 1000), limit)
+    got = kernel("activations.softmax")(z_vec=z)
+    np.testing.assert_allclose(got, 1e-3, rtol=1e-12)

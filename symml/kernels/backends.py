@@ -81,6 +81,9 @@ class Runtime:
     def logsumexp(self, u: Any, axis: int = -1) -> Any:
         xp = self.xp
         top = xp.max(u, axis=axis, keepdims=True)
+        if self._inplace(u) and _unshifted_exp_is_exact(top, u.dtype, u.shape[axis]):
+            e = np.exp(u)
+            return np.log(np.sum(e, axis=axis, keepdims=True))
         # An all −inf row would give −inf − −inf = nan; its logsumexp is −inf.
         top = xp.where(xp.isfinite(top), top, 0)
         return xp.log(xp.sum(xp.exp(u - top), axis=axis, keepdims=True)) + top
@@ -88,11 +91,14 @@ class Runtime:
     def softmax(self, u: Any, axis: int = -1, out: Any = None) -> Any:
         xp = self.xp
         if self._inplace(u):
-            # Four passes over the array, the last three in ``out`` (which may be ``u``:
-            # the maximum is taken before anything is written).
-            top = _finite_or_zero(np.max(u, axis=axis, keepdims=True))
-            e = np.subtract(u, top, out=out)
-            np.exp(e, out=e)
+            # Four passes over the array (three where the shift is not needed), the writing
+            # ones into ``out``, which may be ``u``: the maximum is taken before any write.
+            top = np.max(u, axis=axis, keepdims=True)
+            if _unshifted_exp_is_exact(top, u.dtype, u.shape[axis]):
+                e = np.exp(u, out=out)
+            else:
+                e = np.subtract(u, _finite_or_zero(top), out=out)
+                np.exp(e, out=e)
             return np.divide(e, np.sum(e, axis=axis, keepdims=True), out=e)
         top = xp.max(u, axis=axis, keepdims=True)
         top = xp.where(xp.isfinite(top), top, 0)
@@ -214,6 +220,19 @@ class Runtime:
             result[...] = 0
             return np.divide(x, y, out=result, where=np.not_equal(x, 0))
         return xp.where(x == 0, 0 * y, x / xp.where(x == 0, 1, y))
+
+
+def _unshifted_exp_is_exact(top: np.ndarray, dtype: np.dtype, length: int) -> bool:
+    """Whether exp(u) and its row sums may be taken without subtracting the row maxima
+    ``top``, saving a pass: every maximum is at least 0, so exp(maximum) ≥ 1, the row sum is
+    at least 1, and an element whose exp underflows has a softmax that underflows too; and
+    at most log(largest float / length) − 1, so no row sum overflows. Without the shift the
+    exponent is u itself, not u − max rounded, so the result is, if anything, more exact."""
+    if top.size == 0 or dtype.kind != "f":
+        return False
+    limit = float(np.log(np.finfo(dtype).max)) - float(np.log(max(length, 1))) - 1.0
+    # min/max of a nan are nan, and every comparison with nan is False: nan rows shift.
+    return bool(top.min() >= 0) and bool(top.max() <= limit)
 
 
 def _finite_or_zero(top: np.ndarray) -> np.ndarray:
