@@ -284,3 +284,34 @@ def test_softmax_row_sum_cannot_overflow_without_the_shift():
     z = np.full((2, 1000), limit)
     got = kernel("activations.softmax")(z_vec=z)
     np.testing.assert_allclose(got, 1e-3, rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("layout", ["new", "in place", "shifted overlap", "strided"])
+def test_expit_in_blocks_saturates_overflowed_elements_in_every_layout(monkeypatch, dtype, layout):
+    import symml.kernels.backends as backends
+
+    monkeypatch.setattr(backends, "EXPIT_BLOCK_BYTES", 64 * np.dtype(dtype).itemsize)
+    rt = backends.get_backend("numpy").rt
+    top = 800.0 if dtype == np.float64 else 100.0  # beyond exp's range, in a middle block
+    z = np.linspace(-top, top, 1001).astype(dtype)
+    z[::97] = [np.nan, np.inf, -np.inf, 0.0, -0.0, 1e-30, 5.0, -5.0, 30.0, -30.0, 700.0][
+        : z[::97].size
+    ]
+    exact = 1 / (1 + np.exp(-z.astype(np.longdouble)))
+    if layout == "new":
+        got = rt.expit(z)
+    elif layout == "in place":
+        got = z.copy()
+        assert rt.expit(got, out=got) is got
+    elif layout == "shifted overlap":
+        buffer = np.concatenate([z, [0]]).astype(dtype)
+        got = rt.expit(buffer[:-1], out=buffer[1:])
+    else:
+        wide = np.repeat(z, 2)
+        got = rt.expit(wide[::2])
+    assert got.dtype == dtype
+    with np.errstate(invalid="ignore"):
+        np.testing.assert_allclose(
+            got, exact.astype(np.float64), rtol=4 * np.finfo(dtype).eps, atol=np.finfo(dtype).tiny
+        )
