@@ -9,6 +9,7 @@ that is not installed raises a one-line error naming the extra to install.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,53 +28,44 @@ class Runtime:
 
     def expit(self, u: Any, out: Any = None) -> Any:
         """σ(u). Float NumPy arrays: e/(1 + e) with e = eᵘ on NumPy's exp, three passes
-        where 1/(1 + e⁻ᵘ) takes four, run in blocks of EXPIT_BLOCK_BYTES so that 1 + e sits
-        in cache (measured 1.1× that four-pass form in float32 and float64, at 10⁶ and 10⁷;
-        scipy's expit runs at the four-pass form's speed in float64 and at half of it in
-        float32, whose loop is scalar). An element below the exp's range gets eᵘ itself, the
-        right answer down to the subnormals; one above it (u > 88.7 in float32) gives
-        inf/inf, whose invalid-operation flag has the block's elements with 1 + e = inf set to 1,
-        their σ."""
-        if not self._inplace(u) or u.dtype not in (np.float32, np.float64) or u.ndim == 0:
+        where 1/(1 + e⁻ᵘ) takes four, run in blocks so that 1 + e stays in cache (measured
+        1.1× that four-pass form in float32 and float64, at 10⁶ and 10⁷; scipy's expit runs
+        at the four-pass form's speed in float64 and at half of it in float32, whose loop is
+        scalar). An element below the exp's range gets eᵘ itself, the right answer down to
+        the subnormals; one above it (u > 88.7 in float32) gives inf/inf, whose invalid
+        flag has the block's elements with 1 + e = inf set to 1, their σ."""
+        if not _float_array(self, u):
             return self.sx.expit(u) if out is None else self.sx.expit(u, out=out)
-        if out is not None and np.may_share_memory(out, u) and not _same_view(out, u):
-            out[...] = self.expit(u)
-            return out
-        if u.flags.c_contiguous and (out is None or out.flags.c_contiguous):
-            result = out if out is not None else np.empty_like(u)
-            values, results = u.reshape(-1), result.reshape(-1)
-            step = max(1, EXPIT_BLOCK_BYTES // u.itemsize)
-        else:
-            values = u
-            results = result = out if out is not None else np.empty_like(u)
-            step = max(1, values.size)
-        denominator = np.empty(min(step, values.size), u.dtype)
-        infinite: list[int] = []
-        with np.errstate(over="ignore", invalid="call", call=lambda *_: infinite.append(1)):
-            for start in range(0, values.size, step):
-                block = results[start : start + step] if step < values.size else results
-                d = denominator[: block.size].reshape(block.shape)
-                np.exp(values[start : start + step] if step < values.size else values, out=block)
-                np.add(block, 1, out=d)
-                np.divide(block, d, out=block)
-                if infinite:  # eᵘ = inf (u too large, or +inf) gave inf/inf: σ is 1 there
-                    block[np.isinf(d)] = 1
-                    infinite.clear()
-        return result
+
+        def block(values: np.ndarray, result: np.ndarray, d: np.ndarray) -> None:
+            infinite: list[int] = []
+            with np.errstate(over="ignore", invalid="call", call=lambda *_: infinite.append(1)):
+                np.exp(values, out=result)
+                np.add(result, 1, out=d)
+                np.divide(result, d, out=result)
+            if infinite:  # eᵘ = inf (u too large, or +inf): σ is 1 there
+                result[np.isinf(d)] = 1
+
+        return _in_blocks(u, out, block)
 
     def dsigmoid(self, u: Any, out: Any = None) -> Any:
         """σ(u)σ(−u) = e/(1 + e)² with e = e^−|u|: symmetric, never overflows, keeps its
-        relative accuracy in both tails, and is 6 passes instead of two expits and a product."""
+        relative accuracy in both tails, and is 6 passes instead of two expits and a product,
+        in blocks so that (1 + e)² stays in cache."""
         xp = self.xp
-        if self._inplace(u):
-            e = np.abs(u, out=out)
+        if not _float_array(self, u):
+            e = xp.exp(-xp.abs(u))
+            return e / ((1 + e) * (1 + e))
+
+        def block(values: np.ndarray, e: np.ndarray, d: np.ndarray) -> None:
+            np.abs(values, out=e)
             np.negative(e, out=e)
             np.exp(e, out=e)
-            d = np.add(e, 1)
+            np.add(e, 1, out=d)
             np.multiply(d, d, out=d)
-            return np.divide(e, d, out=e)
-        e = xp.exp(-xp.abs(u))
-        return e / ((1 + e) * (1 + e))
+            np.divide(e, d, out=e)
+
+        return _in_blocks(u, out, block)
 
     def log1p(self, u: Any, out: Any = None) -> Any:
         """log(1 + u). Float NumPy arrays: Goldberg's u·log(w)/(w − 1) with w = 1 ⊕ u, which
@@ -244,8 +236,37 @@ class Runtime:
         return xp.where(x == 0, 0 * y, x / xp.where(x == 0, 1, y))
 
 
-#: Bytes of one block of ``Runtime.expit``: its 1 + e stays in the per-core cache.
+#: Bytes of one block of ``Runtime.expit`` and ``dsigmoid``: their scratch array (1 + e)
+#: stays in the per-core cache.
 EXPIT_BLOCK_BYTES = 1024 * 1024
+
+
+def _float_array(runtime: Runtime, u: Any) -> bool:
+    return runtime._inplace(u) and u.dtype in (np.float32, np.float64) and u.ndim > 0
+
+
+def _in_blocks(
+    u: np.ndarray,
+    out: np.ndarray | None,
+    block: Callable[[np.ndarray, np.ndarray, np.ndarray], None],
+) -> np.ndarray:
+    """``block(values, result, scratch)`` over blocks of EXPIT_BLOCK_BYTES: an elementwise
+    function of a few passes whose scratch array then stays in the per-core cache. ``out``
+    may be ``u`` itself; one that overlaps ``u`` at an offset gets a fresh result copied in."""
+    if out is not None and np.may_share_memory(out, u) and not _same_view(out, u):
+        out[...] = _in_blocks(u, None, block)
+        return out
+    result = out if out is not None else np.empty_like(u)
+    if not (u.flags.c_contiguous and result.flags.c_contiguous):
+        block(u, result, np.empty_like(u))
+        return result
+    values, results = u.reshape(-1), result.reshape(-1)
+    step = max(1, EXPIT_BLOCK_BYTES // u.itemsize)
+    scratch = np.empty(min(step, values.size), u.dtype)
+    for start in range(0, values.size, step):
+        part = results[start : start + step]
+        block(values[start : start + step], part, scratch[: part.size])
+    return result
 
 
 def _same_view(a: np.ndarray, b: np.ndarray) -> bool:
