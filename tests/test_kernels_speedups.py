@@ -155,6 +155,14 @@ def test_numba_leaves_float32_simd_functions_to_numpy():
     # Φ has no SIMD loop in NumPy either: GELU keeps its fused loop.
     assert not _numpy_simd_wins(kernel("activations.gelu", backend="numba"))
     assert not _numpy_simd_wins(kernel("losses.bce", grad="yhat_prob", backend="numba"))
+    # BCE's logs are NumPy's vectorised log (log1p through rt.log1p): the NumPy body wins.
+    bce = kernel("losses.bce", backend="numba")
+    assert _numpy_simd_wins(bce)
+    y = np.array([0, 1, 0, 1, 0.5], np.float32)
+    p = np.array([0, 1, 0.25, 1e-30, 0.5], np.float32)
+    np.testing.assert_array_equal(
+        bce(y_prob=y, yhat_prob=p), kernel("losses.bce")(y_prob=y, yhat_prob=p)
+    )
 
 
 def _log1p_reference(values):
