@@ -109,7 +109,7 @@ class Kernel:
 
     def _run(self, values: list[Any], axis: int, out: Any, dtype: Any) -> list[Any]:
         outs = _outs(out, len(self.outputs), self.name)
-        shapes = [np.shape(v) for v in values]
+        shapes = [_shape(v) for v in values]
         key = tuple(len(s) > 0 for s in shapes)
         if self._fast_applies(values, shapes, key):
             results = self._run_fast(values, key, axis, outs, dtype)
@@ -139,8 +139,13 @@ class Kernel:
         function = self._fast_body(key, guarded=True)
         optimistic = self._fast_body(key, guarded=False)
         plan = self.plan
-        flat_outs = [o if not r else None for o, r in zip(outs, plan.reduced, strict=True)]
-        if optimistic is not None and not _aliased(flat_outs, values):
+        given = any(o is not None for o in outs)
+        flat_outs = (
+            [o if not r else None for o, r in zip(outs, plan.reduced, strict=True)]
+            if given
+            else outs
+        )
+        if optimistic is not None and not (given and _aliased(flat_outs, values)):
 
             def body(vs: list[Any], os: list[Any]) -> list[Any]:
                 return _optimistic(plan, optimistic, function, vs, axis, os, flags=True)
@@ -164,7 +169,7 @@ class Kernel:
                 reduced=plan.reduced,
             )
         )
-        if blocking is None or not _blockwise_safe(flat_outs, values):
+        if blocking is None or (given and not _blockwise_safe(flat_outs, values)):
             return body(values, flat_outs)
         return run_blocked(body, blocking, values, flat_outs, plan.reduced, dtype)
 
@@ -181,7 +186,7 @@ class Kernel:
         xp = self._backend.xp
         final = []
         for n, (r, reduced) in enumerate(zip(results, self.plan.reduced, strict=True)):
-            ndim = np.ndim(r)
+            ndim = _ndim(r)
             if reduced and self.plan.axes == 2 and ndim > 1:
                 r = xp.squeeze(r, axis=(axis - 1, axis))
             elif reduced and ndim > 0 and r.shape[axis] == 1:
@@ -339,41 +344,57 @@ def _convert(values: list[Any], backend: Backend) -> tuple[list[Any], Any]:
         dtype = first.dtype
         if all(type(v) is np.ndarray and v.dtype == dtype and v.ndim for v in values):
             return values, dtype
-    converted = []
+    converted = list(values)
     array_dtypes: list[np.dtype] = []
     scalar_dtypes: list[np.dtype] = []
-    for v in values:
+    scalars: list[int] = []  # positions of 0-d values, cast to the common dtype below
+    for n, v in enumerate(converted):
         if isinstance(v, bool | int | float):
-            v = float(v)
-        elif isinstance(v, list | tuple):
-            v = np.asarray(v, dtype=float)
+            converted[n] = float(v)
+            scalar_dtypes.append(FLOAT64)
+            scalars.append(n)
+            continue
+        if isinstance(v, list | tuple):
+            v = converted[n] = np.asarray(v, dtype=float)
         dtype = getattr(v, "dtype", None)
         if dtype is None:
-            scalar_dtypes.append(np.dtype(np.float64))
+            scalar_dtypes.append(FLOAT64)
+            continue
+        dtype = np.dtype(dtype)
+        if dtype.kind in "biu":
+            v = converted[n] = v.astype(np.float64)
+            dtype = FLOAT64
+        if _ndim(v) > 0:
+            array_dtypes.append(dtype)
         else:
-            dtype = np.dtype(dtype)
-            if dtype.kind in "biu":
-                v = v.astype(np.float64)
-                dtype = np.dtype(np.float64)
-            (array_dtypes if np.ndim(v) > 0 else scalar_dtypes).append(dtype)
-        converted.append(v)
+            scalar_dtypes.append(dtype)
+            if isinstance(v, np.generic | np.ndarray):
+                scalars.append(n)
     floats = array_dtypes or scalar_dtypes
     if not floats:
-        dtype = np.dtype(np.float64)
+        dtype = FLOAT64
     elif all(f == floats[0] for f in floats):
         dtype = floats[0]
     else:
         dtype = np.result_type(*floats)
     scalar = dtype.type
-    final = [
-        scalar(v)
-        if isinstance(v, float | np.generic | np.ndarray)
-        and np.ndim(v) == 0
-        and type(v) is not scalar
-        else v
-        for v in converted
-    ]
-    return final, dtype
+    for n in scalars:
+        if type(converted[n]) is not scalar:
+            converted[n] = scalar(converted[n])
+    return converted, dtype
+
+
+FLOAT64 = np.dtype(np.float64)
+
+
+def _ndim(v: Any) -> int:
+    return v.ndim if isinstance(v, np.ndarray | np.generic) else np.ndim(v)
+
+
+def _shape(v: Any) -> tuple[int, ...]:
+    if isinstance(v, np.ndarray | np.generic):
+        return v.shape
+    return () if isinstance(v, float | int) else np.shape(v)
 
 
 # -- building -------------------------------------------------------------------------------
