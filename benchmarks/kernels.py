@@ -462,6 +462,12 @@ def main():
     parser.add_argument("--dtypes", nargs="+", default=["float64", "float32"])
     parser.add_argument("--backends", nargs="+", default=list(BACKENDS), choices=BACKENDS)
     parser.add_argument("--only", nargs="+", help="formulas whose name contains one of these")
+    parser.add_argument(
+        "--name",
+        default="kernels",
+        help="results/NAME.json, results/NAME.md and docs/NAME_bench.png (e.g. small_arrays "
+        "for a run at --sizes 100 1e4, which measures the call overhead)",
+    )
     args = parser.parse_args()
     rows = run(
         [int(s) for s in args.sizes],
@@ -495,9 +501,9 @@ def main():
     )
     out = ROOT / "benchmarks" / "results"
     out.mkdir(parents=True, exist_ok=True)
-    (out / "kernels.json").write_text(json.dumps(dict(machine=machine, rows=rows), indent=1))
-    (out / "kernels.md").write_text(markdown(rows))
-    chart(rows, ROOT / "docs" / "kernels_bench.png")
+    (out / f"{args.name}.json").write_text(json.dumps(dict(machine=machine, rows=rows), indent=1))
+    (out / f"{args.name}.md").write_text(markdown(rows))
+    chart(rows, ROOT / "docs" / f"{args.name}_bench.png")
 
 
 if __name__ == "__main__":

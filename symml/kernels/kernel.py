@@ -21,7 +21,7 @@ from sympy.core.function import AppliedUndef, Derivative, Subs
 from sympy.stats.rv import RandomSymbol
 
 from symml.errors import UsageError
-from symml.kernels import rewrite
+from symml.kernels import lane, rewrite
 from symml.kernels.backends import Backend, get_backend
 from symml.kernels.blocking import choose_blocking, run_blocked
 from symml.kernels.errors import NotKernelisable
@@ -74,8 +74,13 @@ class Kernel:
     _backend: Backend = field(repr=False)
     _portable: Callable[..., Any] = field(repr=False)
     _fast: dict[tuple[bool, ...], Callable[..., Any]] = field(default_factory=dict, repr=False)
+    _lanes: dict[tuple[str, tuple[bool, ...]], Any] = field(default_factory=dict, repr=False)
 
     def __call__(self, *positional: Any, out: Any = None, axis: int | None = None, **named: Any):
+        if axis is None and type(self) is Kernel and self.backend == "numpy":
+            result = lane.call(self, positional, named, out)
+            if result is not lane.MISS:
+                return result
         values = self._bind(positional, named)
         axis = self.axis if axis is None else axis
         values, dtype = _convert(values, self._backend)
