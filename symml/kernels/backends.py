@@ -9,6 +9,7 @@ that is not installed raises a one-line error naming the extra to install.
 from __future__ import annotations
 
 import importlib
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -107,13 +108,13 @@ class Runtime:
         if self._inplace(u):
             # Four passes over the array (three where the shift is not needed), the writing
             # ones into ``out``, which may be ``u``: the maximum is taken before any write.
-            top = np.max(u, axis=axis, keepdims=True)
+            top = u.max(axis=axis, keepdims=True)
             if _unshifted_exp_is_exact(top, u.dtype, u.shape[axis]):
                 e = np.exp(u, out=out)
             else:
                 e = np.subtract(u, _finite_or_zero(top), out=out)
                 np.exp(e, out=e)
-            return np.divide(e, np.sum(e, axis=axis, keepdims=True), out=e)
+            return np.divide(e, e.sum(axis=axis, keepdims=True), out=e)
         top = xp.max(u, axis=axis, keepdims=True)
         top = xp.where(xp.isfinite(top), top, 0)
         e = xp.exp(u - top)
@@ -257,11 +258,11 @@ def _in_blocks(
         out[...] = _in_blocks(u, None, block)
         return out
     result = out if out is not None else np.empty_like(u)
-    if not (u.flags.c_contiguous and result.flags.c_contiguous):
+    step = max(1, EXPIT_BLOCK_BYTES // u.itemsize)
+    if u.size <= step or not (u.flags.c_contiguous and result.flags.c_contiguous):
         block(u, result, np.empty_like(u))
         return result
     values, results = u.reshape(-1), result.reshape(-1)
-    step = max(1, EXPIT_BLOCK_BYTES // u.itemsize)
     scratch = np.empty(min(step, values.size), u.dtype)
     for start in range(0, values.size, step):
         part = results[start : start + step]
@@ -277,15 +278,19 @@ def _same_view(a: np.ndarray, b: np.ndarray) -> bool:
     )
 
 
+_LOG_MAX = {np.dtype(t): math.log(float(np.finfo(t).max)) for t in (np.float32, np.float64)}
+
+
 def _unshifted_exp_is_exact(top: np.ndarray, dtype: np.dtype, length: int) -> bool:
     """Whether exp(u) and its row sums may be taken without subtracting the row maxima
     ``top``, saving a pass: every maximum is at least 0, so exp(maximum) ≥ 1, the row sum is
     at least 1, and an element whose exp underflows has a softmax that underflows too; and
     at most log(largest float / length) − 1, so no row sum overflows. Without the shift the
     exponent is u itself, not u − max rounded, so the result is, if anything, more exact."""
-    if top.size == 0 or dtype.kind != "f":
+    log_max = _LOG_MAX.get(dtype)
+    if log_max is None or top.size == 0:
         return False
-    limit = float(np.log(np.finfo(dtype).max)) - float(np.log(max(length, 1))) - 1.0
+    limit = log_max - math.log(max(length, 1)) - 1.0
     # min/max of a nan are nan, and every comparison with nan is False: nan rows shift.
     return bool(top.min() >= 0) and bool(top.max() <= limit)
 
