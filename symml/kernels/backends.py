@@ -1,8 +1,8 @@
 """Array backends: the modules a kernel's generated source runs against.
 
 ``xp`` is the array namespace, ``sx`` the special functions (expit, log_expit, xlogy, ndtr),
-``rt`` the few axis operations with no single library call (stable softmax and friends),
-written once against ``xp``. numexpr and numba are optional fused backends; asking for one
+``rt`` the operations with no single library call (stable softmax and friends) or with a
+faster form than the library's (σ, σ′, log1p), written once against ``xp``. numexpr and numba are optional fused backends; asking for one
 that is not installed raises a one-line error naming the extra to install.
 """
 
@@ -21,7 +21,10 @@ from symml.kernels.errors import MissingBackend
 
 
 class Runtime:
-    """Axis operations with the maximum subtracted, for any NumPy-like namespace."""
+    """The operations a generated body calls as ``rt.…``: those with no single library call
+    (stable softmax and friends) and those with a faster form than the library's on NumPy
+    float arrays (σ, σ′, log1p). Written once against ``xp``; other namespaces (jax, cupy,
+    dask arrays) take the plain form."""
 
     def __init__(self, xp: Any, sx: Any = None) -> None:
         self.xp = xp
@@ -74,7 +77,7 @@ class Runtime:
         mpmath). NumPy's log1p is a scalar loop and its log a vectorised one: 4× faster in
         float32, 1.3× in float64. Where w − 1 = 0 (|u| below half an ulp of 1) or u = ±inf,
         the formula gives nan and those few elements take NumPy's log1p."""
-        if not (self._inplace(u) and u.dtype in (np.float32, np.float64) and u.ndim > 0):
+        if not _float_array(self, u):
             return self.xp.log1p(u) if out is None else self.xp.log1p(u, out=out)
         # ``out`` may be ``u`` itself: u is read for the last time by the division.
         w = np.add(u, 1, out=None if out is not None and np.may_share_memory(out, u) else out)
