@@ -267,3 +267,51 @@ def test_the_cross_correlation_reading_is_not_taken_for_a_convolution():
     (reading,) = [r for c in CONV.claims for r in c.readings if "cross" in r.name]
     with pytest.raises(NotKernelisable, match="shifted index"):
         kernel(reading.expr)
+
+
+# -- losses.ctc: −log Σⱼ Πₜ P[j, t], a product over a table axis --------------------------------
+
+
+def _ctc_direct(P):
+    return -np.log(np.prod(P, axis=-1).sum(axis=-1))
+
+
+def test_ctc_product_becomes_a_log_sum_and_a_stable_logsumexp():
+    source = kernel("losses.ctc").source
+    assert "rt.logsumexp(xp.sum(xp.log(P), axis=axis, keepdims=True), axis - 1)" in source
+    assert "rt.softmax(" in kernel("losses.ctc", grad="P").source
+
+
+def test_ctc_forward_matches_the_product_on_a_batch():
+    P = np.random.default_rng(21).uniform(0.05, 0.95, size=(2, 3, 4))
+    np.testing.assert_allclose(kernel("losses.ctc")(P=P), _ctc_direct(P), rtol=1e-13)
+
+
+def test_ctc_gradient_matches_central_differences():
+    k, g = kernel("losses.ctc"), kernel("losses.ctc", grad="P")
+    P = np.random.default_rng(22).uniform(0.05, 0.95, size=(3, 4))
+    h = 1e-6
+    numeric = np.zeros_like(P)
+    for index in np.ndindex(P.shape):
+        up, down = P.copy(), P.copy()
+        up[index] += h
+        down[index] -= h
+        numeric[index] = (k(P=up) - k(P=down)) / (2 * h)
+    np.testing.assert_allclose(g(P=P), numeric, rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_ctc_of_a_long_sequence_is_finite_where_the_product_underflows(dtype):
+    import mpmath
+
+    P = np.random.default_rng(23).uniform(0.01, 0.1, size=(3, 400)).astype(dtype)
+    with np.errstate(divide="ignore"):
+        assert np.isinf(_ctc_direct(P))  # every Πₜ underflows to 0: −log 0
+    with mpmath.workdps(50):
+        rows = [mpmath.fprod(mpmath.mpf(float(x)) for x in row) for row in P]
+        exact = float(-mpmath.log(mpmath.fsum(rows)))
+    got = kernel("losses.ctc")(P=P)
+    assert got.dtype == dtype
+    np.testing.assert_allclose(got, exact, rtol=4 * np.finfo(dtype).eps)
+    gradient = kernel("losses.ctc", grad="P")(P=P)
+    assert gradient.dtype == dtype and np.isfinite(gradient).all()

@@ -536,7 +536,10 @@ UNSUPPORTED: tuple[tuple[Callable[[Any], bool], str], ...] = (
     (lambda e: e.atoms(sp.Integral) != set(), "an integral of an unspecified function"),
     (lambda e: e.atoms(AppliedUndef) != set(), "an unknown function"),
     (lambda e: e.atoms(Derivative, Subs) != set(), "a derivative of an unknown function"),
-    (lambda e: e.atoms(sp.Product) != set(), "a product over an index (no axis reduction)"),
+    (
+        lambda e: e.atoms(sp.Product) != set(),
+        "a product over an index of factors that may be negative (it has no log-sum form)",
+    ),
 )
 
 
@@ -615,6 +618,20 @@ def vanishing_from(specs: Mapping[str, SymbolSpec]) -> Callable[[Any], bool]:
         return False
 
     return vanishing
+
+
+def nonnegative_from(specs: Mapping[str, SymbolSpec]) -> Callable[[Any], bool]:
+    """Whether an expression is ≥ 0 on the declared domains: a family or symbol whose domain
+    starts at 0 or above, or what SymPy can prove."""
+
+    def nonnegative(e: Any) -> bool:
+        name = str(e.base.label) if isinstance(e, sp.Indexed) else str(e)
+        spec = specs.get(name)
+        if spec is not None and spec.domain.lo.is_finite and spec.domain.lo >= 0:
+            return True
+        return bool(getattr(e, "is_nonnegative", False))
+
+    return nonnegative
 
 
 def _family_sizes(specs: Mapping[str, SymbolSpec]) -> frozenset[Any]:
@@ -710,6 +727,7 @@ def plan_for(
         if isinstance(expr, sp.MatrixBase):
             raise NotKernelisable("an explicit matrix, not a formula over arrays")
         expr = recognise_max(expr)
+        expr = rewrite.apply_all(expr, rewrite.product_rewrites(nonnegative_from(specs)))
         reason = why_not(expr)
         if reason:
             raise NotKernelisable(reason)

@@ -50,6 +50,20 @@ class AxisSum(ArrayNode):
         return sp.S.Zero if u == 0 else None
 
 
+class AxisLogSumExp(ArrayNode):
+    """log Σ exp(u) over one axis of a table (position as in AxisSum), computed with the
+    maximum subtracted; keeps the axis."""
+
+    nargs = 2
+
+
+class AxisSoftmax(ArrayNode):
+    """exp(u) / Σ exp(u) over one axis of a table (position as in AxisSum), computed with the
+    maximum subtracted."""
+
+    nargs = 2
+
+
 class ConvolveFull(ArrayNode):
     """The full 2-D convolution of the last two axes: out[r, c] = Σ f[a, b]·g[r − a, c − b]
     (0-based, g zero outside), shape (H + K_h − 1, W + K_w − 1); batch axes broadcast."""
@@ -157,6 +171,8 @@ NODES: tuple[type[ArrayNode], ...] = (
     ReduceMax,
     ArgmaxMask,
     AxisSum,
+    AxisLogSumExp,
+    AxisSoftmax,
     ConvolveFull,
     CorrelateValid,
     LogSumExp,

@@ -20,6 +20,8 @@ from sympy.printing.numpy import NumPyPrinter
 from symml.functions import Phi, gelu, leaky_relu, relu, sigmoid, softplus
 from symml.kernels.nodes import (
     ArgmaxMask,
+    AxisLogSumExp,
+    AxisSoftmax,
     AxisSum,
     BroadcastLike,
     ConcatRows,
@@ -191,6 +193,9 @@ class KernelPrinter(NumPyPrinter):
         if isinstance(expr, AxisSum):
             where = TABLE_AXES[int(expr.args[1])]
             return f"xp.sum({self._print(expr.args[0])}, axis={where}, keepdims=True)"
+        if isinstance(expr, AxisLogSumExp | AxisSoftmax):
+            call = "rt.logsumexp" if isinstance(expr, AxisLogSumExp) else "rt.softmax"
+            return f"{call}({self._print(expr.args[0])}, {TABLE_AXES[int(expr.args[1])]})"
         if isinstance(expr, softplus):
             return f"xp.logaddexp(0, {self._print(expr.args[0])})"
         if isinstance(expr, relu):

@@ -18,6 +18,9 @@ import sympy as sp
 
 from symml.functions import sigmoid, softplus
 from symml.kernels.nodes import (
+    AxisLogSumExp,
+    AxisSoftmax,
+    AxisSum,
     DSigmoid,
     Expm1,
     Log1p,
@@ -218,6 +221,34 @@ def _fold_softmax(e: sp.Mul) -> Any:
     return sp.Mul(*factors) * denominator ** (-k)
 
 
+def _table_softmax(e: sp.Mul) -> Any:
+    """exp(u)·AxisSum(exp(u), k)⁻¹ (one of each) as AxisSoftmax(u, k), or None."""
+    for f in e.args:
+        if not (isinstance(f, sp.Pow) and f.exp == -1 and isinstance(f.base, AxisSum)):
+            continue
+        total, position = f.base.args
+        if isinstance(total, sp.exp) and total in e.args:
+            rest = [g for g in e.args if g is not f and g != total]
+            return sp.Mul(*rest) * AxisSoftmax(total.args[0], position)
+    return None
+
+
+def product_rewrites(nonnegative: Callable[[Any], bool]) -> tuple[Rewrite, ...]:
+    """Π over an index as exp Σ log: a product becomes an axis reduction (there is no
+    product one), and its logarithm, the usual next step (a likelihood), a plain sum.
+    Only for factors that cannot be negative on the declared domains: log of a negative
+    factor is nan, while a zero factor gives log 0 = −inf and exp(−inf) = 0, the product."""
+    return (
+        Rewrite(
+            "product_as_log_sum",
+            "an axis reduction for Π; exp Σ log p over a long sequence is then a "
+            "log-sum-exp, where the product itself underflows",
+            lambda e: isinstance(e, sp.Product) and nonnegative(e.function),
+            lambda e: sp.exp(sp.Sum(sp.log(e.function), *e.limits)),
+        ),
+    )
+
+
 def _sigmoid_pair(e: Any) -> Any:
     """u when the product e has factors σ(u) and σ(−u), else None."""
     if not isinstance(e, sp.Mul):
@@ -263,6 +294,24 @@ STABLE: tuple[Rewrite, ...] = (
             and isinstance(e.args[0].args[0], sp.exp)
         ),
         lambda e: LogSumExp(e.args[0].args[0].args[0]),
+    ),
+    Rewrite(
+        "table_logsumexp",
+        "log Σⱼ exp(u) over a table axis overflows, or is log 0, where u is far from 0 "
+        "(CTC's Σ log p over a long sequence); with the maximum subtracted it is exact",
+        lambda e: (
+            isinstance(e, sp.log)
+            and isinstance(e.args[0], AxisSum)
+            and isinstance(e.args[0].args[0], sp.exp)
+        ),
+        lambda e: AxisLogSumExp(e.args[0].args[0].args[0], e.args[0].args[1]),
+    ),
+    Rewrite(
+        "table_softmax",
+        "exp(u)/Σⱼ exp(u) over a table axis is 0/0 where every exp underflows; with the "
+        "maximum subtracted it is exact",
+        lambda e: isinstance(e, sp.Mul) and _table_softmax(e) is not None,
+        lambda e: _table_softmax(e),
     ),
     Rewrite(
         "softmax",
