@@ -338,3 +338,17 @@ def test_sigmoid_in_blocks_is_right_beyond_exps_range_in_every_layout(
         np.testing.assert_allclose(
             got, exact.astype(np.float64), rtol=4 * np.finfo(dtype).eps, atol=np.finfo(dtype).tiny
         )
+
+
+@pytest.mark.parametrize("axis", [0, 1, -1])
+def test_logsumexp_reduces_the_axis_asked_for(axis):
+    """The in-place body once called rt.logsumexp without the axis: axis=0 gave the
+    log-sum-exp of the rows, silently."""
+    z, i = sp.IndexedBase("z", real=True), sp.Symbol("i", integer=True)
+    n = sp.Symbol("n", integer=True, positive=True)
+    k = kernel(sp.log(sp.Sum(sp.exp(z[i]), (i, 1, n))))
+    assert "rt.logsumexp(z, axis=axis)" in k.source
+    x = np.random.default_rng(9).normal(size=(3, 4)) * 300
+    top = x.max(axis=axis, keepdims=True)
+    want = np.squeeze(np.log(np.exp(x - top).sum(axis=axis, keepdims=True)) + top, axis=axis)
+    np.testing.assert_allclose(k(z=x, axis=axis), want, rtol=1e-13)

@@ -349,7 +349,13 @@ class InPlaceEmitter:
         if isinstance(e, ArgmaxMask):
             return self._new("rt.argmax_mask", [self.operand(e.args[0])], ufunc=False, extra="axis")
         if t is LogSumExp:
-            return self._new("rt.logsumexp", [self.operand(e.args[0])], cls=REDUCED, ufunc=False)
+            return self._new(
+                "rt.logsumexp",
+                [self.operand(e.args[0])],
+                cls=REDUCED,
+                ufunc=False,
+                extra="axis=axis",
+            )
         if t in AXIS_CALLS:
             # rt.softmax and rt.log_softmax take out= (and may write over their argument).
             return self._new(AXIS_CALLS[t], [self.operand(e.args[0])], extra="axis=axis")
