@@ -352,3 +352,41 @@ def test_logsumexp_reduces_the_axis_asked_for(axis):
     top = x.max(axis=axis, keepdims=True)
     want = np.squeeze(np.log(np.exp(x - top).sum(axis=axis, keepdims=True)) + top, axis=axis)
     np.testing.assert_allclose(k(z=x, axis=axis), want, rtol=1e-13)
+
+
+def _one_axis_kernels():
+    from symml.kernels import NotKernelisable
+    from symml.kernels.sampling import Sampler
+
+    found = []
+    for f in CATALOG:
+        try:
+            forward = kernel(f)
+        except NotKernelisable:
+            continue
+        if isinstance(forward, Sampler) or forward.plan.matrix or forward.plan.axes != 1:
+            continue
+        if forward.plan.families:
+            found.append(f.id)
+    return found
+
+
+@pytest.mark.parametrize("formula_id", _one_axis_kernels())
+def test_axis_0_on_x_is_axis_minus_1_on_its_transpose(formula_id):
+    """Every one-axis kernel and its gradients reduce the axis they are given: a body that
+    ignored it (as rt.logsumexp's call once did) gives other numbers, or another shape."""
+    rng = np.random.default_rng(len(formula_id))
+    for k in [kernel(formula_id), *kernel(formula_id, grad="all").values()]:
+        values = {
+            a: rng.uniform(0.1, 0.9, size=(4, 5)) if a in k.plan.families else 0.3 for a in k.args
+        }
+        transposed = {a: v.T.copy() if isinstance(v, np.ndarray) else v for a, v in values.items()}
+        with np.errstate(all="ignore"):
+            first, last = k(**values, axis=0), k(**transposed, axis=-1)
+        pairs = zip(
+            first if isinstance(first, tuple) else (first,),
+            last if isinstance(last, tuple) else (last,),
+            strict=True,
+        )
+        for a, b in pairs:
+            np.testing.assert_allclose(np.asarray(a), np.asarray(b).T, rtol=1e-12)
