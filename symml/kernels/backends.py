@@ -257,7 +257,7 @@ def _in_blocks(
     """``block(values, result, scratch)`` over blocks of EXPIT_BLOCK_BYTES: an elementwise
     function of a few passes whose scratch array then stays in the per-core cache. ``out``
     may be ``u`` itself; one that overlaps ``u`` at an offset gets a fresh result copied in."""
-    if out is not None and np.may_share_memory(out, u) and not _same_view(out, u):
+    if out is not None and np.may_share_memory(out, u) and not same_view(out, u):
         out[...] = _in_blocks(u, None, block)
         return out
     result = out if out is not None else np.empty_like(u)
@@ -273,7 +273,8 @@ def _in_blocks(
     return result
 
 
-def _same_view(a: np.ndarray, b: np.ndarray) -> bool:
+def same_view(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether two arrays are the very same memory (an out= that is its input)."""
     return (
         a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
         and a.shape == b.shape

@@ -22,7 +22,7 @@ from sympy.stats.rv import RandomSymbol
 
 from symml.errors import UsageError
 from symml.kernels import lane, rewrite
-from symml.kernels.backends import Backend, get_backend
+from symml.kernels.backends import Backend, get_backend, same_view
 from symml.kernels.blocking import choose_blocking, run_blocked
 from symml.kernels.errors import NotKernelisable
 from symml.kernels.lower import (
@@ -239,17 +239,9 @@ def _blockwise_safe(outs: Sequence[Any], values: Sequence[Any]) -> bool:
         if o is None:
             continue
         for v in arrays:
-            if np.may_share_memory(o, v) and not _same_memory(o, v):
+            if np.may_share_memory(o, v) and not same_view(o, v):
                 return False
     return True
-
-
-def _same_memory(a: np.ndarray, b: np.ndarray) -> bool:
-    return (
-        a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
-        and a.shape == b.shape
-        and a.strides == b.strides
-    )
 
 
 #: Elements per BLAS dot in the finiteness check. OpenBLAS runs a dot of more than 10 000
