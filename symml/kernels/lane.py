@@ -2,8 +2,8 @@
 bookkeeping.
 
 The general call binds names, unifies dtypes, decides on cache blocking and on the
-optimistic body, and reshapes outputs: 15–25 µs of Python, as long as the arithmetic on
-10⁴ float64 elements. Calls in a training loop look alike: every argument given, float
+optimistic body, and reshapes outputs: 15–25 µs of Python, as long as σ takes on 3·10³
+float64 elements. Calls in a training loop look alike: every argument given, float
 arrays of one dtype and shape, Python numbers for the hyper-parameters. For such a call the
 lane checks exactly that, casts the numbers to the arrays' dtype and calls the compiled
 body. Anything else (another dtype, a list, a dask array, arrays large enough to be
