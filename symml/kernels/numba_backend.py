@@ -272,7 +272,9 @@ def run_loop(kernel: Any, values: list[Any], out: Any, dtype: Any) -> list[Any] 
     flat_targets = [t.reshape(-1) for t in targets]
     # No np.errstate: compiled code does not consult NumPy's error state (error_model="numpy"
     # gives IEEE results, inf and nan, without raising).
-    if _loop(kernel, "unguarded", key) is not None and not _overlap(targets, values):
+    # Fresh targets cannot overlap an input: the overlap check is for the caller's out=.
+    given = out is not None
+    if _loop(kernel, "unguarded", key) is not None and not (given and _overlap(targets, values)):
         # As on the NumPy backend: the guards (0·log 0, 0/0) cost a branch and a second
         # division per element; run without them, then recompute with them only the elements
         # that came out nan or ±inf (none, on data away from the endpoints).
@@ -289,10 +291,13 @@ def run_loop(kernel: Any, values: list[Any], out: Any, dtype: Any) -> list[Any] 
 def _loop(kernel: Any, mode: str, key: tuple[bool, ...]) -> Any:
     """The compiled loop of this mode for this mask of array arguments (compiled on first
     use); for "unguarded", the plan without guards, or None when it has none."""
-    from symml.kernels.kernel import unguarded_plan
-
     cache = kernel._loops
+    found = cache.get((mode, key))
+    if found is not None:
+        return found
     if "unguarded" not in cache:
+        from symml.kernels.kernel import unguarded_plan
+
         # Only division guards are worth dropping in a loop: an xlogy guard skips the log of
         # every element whose weight is 0 (half of them with 0/1 labels), which the unguarded
         # loop would compute (BCE float64 at 10⁶: 8.3 guarded, 10–15 ms unguarded).
