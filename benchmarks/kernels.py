@@ -455,6 +455,21 @@ def markdown(rows):
     return "\n".join(lines) + "\n"
 
 
+def _commit():
+    """The checkout's commit, with "+changes" when the working tree differs from it."""
+    import subprocess
+
+    def git(*args):
+        return subprocess.run(
+            ["git", *args], cwd=ROOT, capture_output=True, text=True, check=False
+        ).stdout.strip()
+
+    head = git("rev-parse", "--short", "HEAD")
+    if not head:
+        return None
+    return head + ("+changes" if git("status", "--porcelain", "--untracked-files=no") else "")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", nargs="+", type=float, default=[1e6])
@@ -498,6 +513,7 @@ def main():
         numexpr=ne.__version__ if ne else None,
         numba=numba.__version__ if numba else None,
         command="python " + " ".join(sys.argv),
+        commit=_commit(),
     )
     out = ROOT / "benchmarks" / "results"
     out.mkdir(parents=True, exist_ok=True)
