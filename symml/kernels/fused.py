@@ -46,10 +46,15 @@ class NumexprPrinter(KernelPrinter):
         self.exp_abs = exp_abs if exp_abs is not None else {}
 
     def _print_Function(self, expr: Any) -> str:
-        if isinstance(expr, FROM_EXP_ABS) and expr.args[0] in self.exp_abs:
-            u, e = self._print(expr.args[0]), self.exp_abs[expr.args[0]]
+        if isinstance(expr, FROM_EXP_ABS):
+            # exp(−|u|) from its array when one was evaluated, else written out in place.
+            u, e = self._print(expr.args[0]), self.exp_abs.get(expr.args[0])
             if isinstance(expr, sigmoid):
-                return f"(where({u} >= 0, 1, {e})/(1 + {e}))"
+                if e is not None:
+                    return f"(where({u} >= 0, 1, {e})/(1 + {e}))"
+                # both branches are evaluated; each is exact on its side
+                return f"where({u} >= 0, 1/(1 + exp(-({u}))), exp({u})/(1 + exp({u})))"
+            e = e or f"exp(-abs({u}))"
             if isinstance(expr, DSigmoid):
                 return f"({e}/((1 + {e})*(1 + {e})))"
             if isinstance(expr, softplus):
@@ -68,17 +73,6 @@ class NumexprPrinter(KernelPrinter):
         }
         if type(expr) in simple:
             return f"{simple[type(expr)]}({a[0]})"
-        if isinstance(expr, sigmoid):  # both branches are evaluated; each is exact on its side
-            return f"where({a[0]} >= 0, 1/(1 + exp(-({a[0]}))), exp({a[0]})/(1 + exp({a[0]})))"
-        if isinstance(expr, softplus):
-            u = a[0]
-            return f"(where({u} > 0, {u}, 0) + log1p(exp(-abs({u}))))"
-        if isinstance(expr, DSigmoid):
-            e = f"exp(-abs({a[0]}))"
-            return f"({e}/((1 + {e})*(1 + {e})))"
-        if isinstance(expr, LogSigmoid):
-            u = a[0]
-            return f"(where({u} < 0, {u}, 0) - log1p(exp(-abs({u}))))"
         if isinstance(expr, XLogY):
             return f"where(({a[0]}) == 0, 0, ({a[0]})*log({a[1]}))"
         if isinstance(expr, XLog1pY):
