@@ -1544,40 +1544,17 @@ class _Parser:
         )
 
     def cases(self, tok: Token) -> Any:
-        rows: list[tuple[int, int]] = []
-        start = self.i
-        depth = 0
-        j = self.i
-        while j < self.stop:
-            t = self.toks[j]
-            if t.text == r"\begin":
-                depth += 1
-            elif t.text == r"\end":
-                if depth == 0:
-                    break
-                depth -= 1
-            elif t.text == "\\\\" and depth == 0:
-                rows.append((start, j))
-                start = j + 1
-            j += 1
-        else:
-            raise self.error("cases is never closed", r"add \end{cases}", tok)
-        rows.append((start, j))
-        self.i = j + 1
-        env = self.raw(self.group_span())
-        if env != "cases":
+        rows, end = self._rows("cases", tok)
+        self.i = end + 1
+        if self.raw(self.group_span()) != "cases":
             raise self.error(r"\end does not match \begin{cases}", "check the environment", tok)
         pieces = []
-        for row in rows:
-            if row[0] == row[1]:
-                continue
-            amp = [k for k in range(*row) if self.toks[k].text == "&"]
-            if len(amp) != 1:
+        for cells in rows:
+            if len(cells) != 2:
                 raise self.error(
-                    "a cases row without one '&'", "write value & condition", self.toks[row[0]]
+                    "a cases row without one '&'", "write value & condition", self.toks[cells[0][0]]
                 )
-            value = self.sub((row[0], amp[0])).whole()
-            pieces.append((value, self.condition((amp[0] + 1, row[1]))))
+            pieces.append((self.sub(cells[0]).whole(), self.condition(cells[1])))
         if not pieces:
             raise self.error("empty cases", "add rows", tok)
         return sp.Piecewise(*pieces)
