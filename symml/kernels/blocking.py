@@ -63,6 +63,15 @@ class Blocking:
         return int(np.prod(self.shape, dtype=np.int64)) // self.row_length
 
 
+def fits_in_cache(
+    arrays: int, outputs: int, size: int, itemsize: int, cache_bytes: int | None = None
+) -> bool:
+    """Whether a body's working set (its arrays, outputs and TEMPORARIES, of ``size``
+    elements each) fits in the last-level cache: then it runs in one piece."""
+    footprint = (arrays + outputs + TEMPORARIES) * size * itemsize
+    return footprint <= (cache_bytes or last_level_cache_bytes())
+
+
 def choose_blocking(
     values: Sequence[Any],
     outs: Sequence[Any],
@@ -81,8 +90,7 @@ def choose_blocking(
     # The size test first: it is the common way out, and the cheapest.
     itemsize = max(a.itemsize for a in arrays)
     size = arrays[0].size
-    footprint = (len(arrays) + len(outs) + TEMPORARIES) * size * itemsize
-    if footprint <= (cache_bytes or last_level_cache_bytes()):
+    if fits_in_cache(len(arrays), len(outs), size, itemsize, cache_bytes):
         return None
     shape = arrays[0].shape
     if any(a.shape != shape or not a.flags.c_contiguous for a in arrays):

@@ -74,7 +74,7 @@ class Kernel:
     _backend: Backend = field(repr=False)
     _portable: Callable[..., Any] = field(repr=False)
     _fast: dict[tuple[bool, ...], Callable[..., Any]] = field(default_factory=dict, repr=False)
-    _lanes: dict[tuple[str, tuple[bool, ...]], Any] = field(default_factory=dict, repr=False)
+    _lanes: dict[tuple[bool, ...], Any] = field(default_factory=dict, repr=False)
 
     def __call__(self, *positional: Any, out: Any = None, axis: int | None = None, **named: Any):
         if axis is None and type(self) is Kernel and self.backend == "numpy":
@@ -122,9 +122,17 @@ class Kernel:
             results = list(self._portable(*values, axis=axis))
         return self._finish(results, shapes, key, axis, outs, dtype)
 
+    def _takes_body(self, key: tuple[bool, ...]) -> bool:
+        """Whether the in-place body takes this mask of array arguments: a NumPy backend, a
+        plan of at most one axis and no matrices, every family argument an array."""
+        plan = self.plan
+        if not self._backend.inplace or plan.matrix or plan.axes > 1:
+            return False
+        return all(a for a, n in zip(key, self.args, strict=True) if n in plan.families)
+
     def _fast_applies(self, values: list[Any], shapes: list[Any], key: tuple[bool, ...]) -> bool:
-        """NumPy arrays (and scalars) of one shape, every family argument an array."""
-        if not self._backend.inplace or self.plan.matrix or self.plan.axes > 1:
+        """NumPy arrays (and scalars) of one shape, taken by the in-place body."""
+        if not self._takes_body(key):
             return False
         first = None
         for v, s, is_array in zip(values, shapes, key, strict=True):
@@ -135,8 +143,7 @@ class Kernel:
                     first = s
                 elif s != first:
                     return False
-        families = self.plan.families
-        return all(a for a, n in zip(key, self.args, strict=True) if n in families)
+        return True
 
     def _run_fast(
         self, values: list[Any], key: tuple[bool, ...], axis: int, outs: list[Any], dtype: Any

@@ -30,33 +30,27 @@ MISS: Any = object()
 
 @dataclass(frozen=True)
 class Lane:
-    """A kernel's compiled body for one dtype and one mask of array arguments."""
+    """A kernel's compiled body for one mask of array arguments."""
 
     function: Callable[..., Any]
     optimistic: Callable[..., Any] | None
     numbers: tuple[int, ...]  # positions of the arguments given as numbers
-    #: Cache bytes per element of the working set; 0 for a body that is never blocked. The
-    #: lane takes arrays whose working set fits the cache, as the general path then would not
-    #: block either.
-    footprint: int
+    #: Whether the general path may block this body (one of several calls): the lane then
+    #: takes only arrays whose working set fits the cache, as unblocked they would run.
+    blockable: bool
 
 
-def prepare(kernel: Kernel, dtype: np.dtype, key: tuple[bool, ...]) -> Lane | None:
-    """The lane for this dtype and mask, or None when its calls need the general path: a
-    matrix or two-axis plan, a reduced output (squeezed afterwards), a family argument
-    given as a number."""
-    plan = kernel.plan
-    if plan.matrix or plan.axes > 1 or any(plan.reduced):
-        return None
-    if not all(a for a, name in zip(key, kernel.args, strict=True) if name in plan.families):
+def prepare(kernel: Kernel, key: tuple[bool, ...]) -> Lane | None:
+    """The lane for this mask, or None when its calls need the general path: a plan the
+    in-place body does not take (matrices, two axes, a family given as a number), or a
+    reduced output (squeezed afterwards)."""
+    if not kernel._takes_body(key) or any(kernel.plan.reduced):
         return None
     function = kernel._fast_body(key, guarded=True)
     optimistic = kernel._fast_body(key, guarded=False)
-    footprint = 0
-    if function.operations >= 2:  # a body of one call is never blocked (kernel._run_fast)
-        footprint = (sum(key) + len(plan.outputs) + blocking.TEMPORARIES) * dtype.itemsize
     numbers = tuple(n for n, is_array in enumerate(key) if not is_array)
-    return Lane(function, optimistic, numbers, footprint)
+    # A body of one call is never blocked (kernel._run_fast).
+    return Lane(function, optimistic, numbers, blockable=function.operations >= 2)
 
 
 def call(kernel: Kernel, positional: Sequence[Any], named: Mapping[str, Any], out: Any) -> Any:
@@ -90,11 +84,15 @@ def call(kernel: Kernel, positional: Sequence[Any], named: Mapping[str, Any], ou
     if first is None or dtype.char not in "fd" or not shape:
         return MISS
     lanes = kernel._lanes
-    lane_key = (dtype.char, tuple(key))
-    lane = lanes.get(lane_key, MISS)
+    mask = tuple(key)
+    lane = lanes.get(mask, MISS)
     if lane is MISS:
-        lane = lanes[lane_key] = prepare(kernel, dtype, lane_key[1])
-    if lane is None or first.size * lane.footprint > blocking.last_level_cache_bytes():
+        lane = lanes[mask] = prepare(kernel, mask)
+    if lane is None:
+        return MISS
+    if lane.blockable and not blocking.fits_in_cache(
+        len(key) - len(lane.numbers), len(kernel.outputs), first.size, dtype.itemsize
+    ):
         return MISS
     cast = dtype.type
     for n in lane.numbers:
