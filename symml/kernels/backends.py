@@ -2,8 +2,9 @@
 
 ``xp`` is the array namespace, ``sx`` the special functions (expit, log_expit, xlogy, ndtr),
 ``rt`` the operations with no single library call (stable softmax and friends) or with a
-faster form than the library's (σ, σ′, log1p), written once against ``xp``. numexpr and numba are optional fused backends; asking for one
-that is not installed raises a one-line error naming the extra to install.
+faster form than the library's (σ, σ′, log1p), written once against ``xp``. numexpr and
+numba are optional fused backends; asking for one that is not installed raises a one-line
+error naming the extra to install.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ class Runtime:
         scalar). An element below the exp's range gets eᵘ itself, the right answer down to
         the subnormals; one above it (u > 88.7 in float32) gives inf/inf, whose invalid
         flag has the block's elements with 1 + e = inf set to 1, their σ."""
-        if not _float_array(self, u):
+        if not self._float_array(u):
             return self.sx.expit(u) if out is None else self.sx.expit(u, out=out)
 
         def block(values: np.ndarray, result: np.ndarray, d: np.ndarray) -> None:
@@ -57,7 +58,7 @@ class Runtime:
         relative accuracy in both tails, and is 6 passes instead of two expits and a product,
         in blocks so that (1 + e)² stays in cache."""
         xp = self.xp
-        if not _float_array(self, u):
+        if not self._float_array(u):
             e = xp.exp(-xp.abs(u))
             return e / ((1 + e) * (1 + e))
 
@@ -77,7 +78,7 @@ class Runtime:
         mpmath). NumPy's log1p is a scalar loop and its log a vectorised one: 4× faster in
         float32, 1.3× in float64. Where w − 1 = 0 (|u| below half an ulp of 1) or u = ±inf,
         the formula gives nan and those few elements take NumPy's log1p."""
-        if not _float_array(self, u):
+        if not self._float_array(u):
             return self.xp.log1p(u) if out is None else self.xp.log1p(u, out=out)
         # ``out`` may be ``u`` itself: u is read for the last time by the division.
         w = np.add(u, 1, out=None if out is not None and np.may_share_memory(out, u) else out)
@@ -95,6 +96,10 @@ class Runtime:
 
     def _inplace(self, u: Any) -> bool:
         return self.xp is np and isinstance(u, np.ndarray)
+
+    def _float_array(self, u: Any) -> bool:
+        """A NumPy float32/float64 array of at least one axis: what the fast forms take."""
+        return self._inplace(u) and u.dtype in (np.float32, np.float64) and u.ndim > 0
 
     def logsumexp(self, u: Any, axis: int = -1) -> Any:
         xp = self.xp
@@ -243,10 +248,6 @@ class Runtime:
 #: Bytes of one block of ``Runtime.expit`` and ``dsigmoid``: their scratch array (1 + e)
 #: stays in the per-core cache.
 EXPIT_BLOCK_BYTES = 1024 * 1024
-
-
-def _float_array(runtime: Runtime, u: Any) -> bool:
-    return runtime._inplace(u) and u.dtype in (np.float32, np.float64) and u.ndim > 0
 
 
 def _in_blocks(
