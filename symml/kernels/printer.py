@@ -63,7 +63,7 @@ UNARY: dict[Any, str] = {
     sigmoid: "rt.expit",
     DSigmoid: "rt.dsigmoid",
     LogSigmoid: "sx.log_expit",
-    Phi: "sx.ndtr",
+    Phi: "rt.ndtr",
     Log1p: "rt.log1p",
     Expm1: "xp.expm1",
 }
