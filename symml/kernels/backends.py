@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import importlib
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -291,6 +291,27 @@ def _in_blocks(
         part = results[start : start + step]
         block(values[start : start + step], part, *(a[: part.size] for a in arrays))
     return result
+
+
+def out_layout(outs: Sequence[Any], values: Sequence[Any]) -> tuple[int | None, ...] | None:
+    """Where each out= buffer lies: None (no buffer), −1 (apart from every input array) or
+    the index of the input that is the very same memory (an optimizer state updated in
+    place). None overall when a buffer overlaps an input any other way (a shifted or strided
+    view, or two inputs that are one array): a body cannot write it while still reading."""
+    layout: list[int | None] = []
+    for o in outs:
+        if o is None:
+            layout.append(None)
+            continue
+        found = -1
+        for j, v in enumerate(values):
+            if not isinstance(v, np.ndarray) or not (o is v or np.may_share_memory(o, v)):
+                continue
+            if found >= 0 or not (o is v or same_view(o, v)):
+                return None
+            found = j
+        layout.append(found)
+    return tuple(layout)
 
 
 def same_view(a: np.ndarray, b: np.ndarray) -> bool:

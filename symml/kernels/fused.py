@@ -127,13 +127,9 @@ def fusable(plan: Any) -> bool:
     return True
 
 
-def numexpr_source(plan: Any, arrays: tuple[bool, ...] | None = None) -> str:
-    """The numexpr body for this mask of array arguments (all arrays when None).
-
-    Subexpressions of scalar arguments only (Adam's 1 − β₁ᵗ, η/(1 − β₁ᵗ)) are computed once in
-    Python, not per element; the exponential of a σ-family argument is evaluated once into
-    its own array; each common subexpression is one ``ne.evaluate``, its output's ``out``
-    when it is an output."""
+def _evaluation_order(plan: Any, arrays: tuple[bool, ...] | None) -> tuple[Any, ...]:
+    """(names, hoisted scalar table, common subexpressions, outputs) of the numexpr body,
+    in the order it evaluates them."""
     from symml.kernels.kernel import _cse, _names, code_name
     from symml.kernels.numba_backend import _hoist
 
@@ -146,6 +142,42 @@ def numexpr_source(plan: Any, arrays: tuple[bool, ...] | None = None) -> str:
     hoisted = sp.numbered_symbols("_h", real=True)
     outputs = tuple(_hoist(e, scalars, table, hoisted) for e in plan.outputs)
     replacements, reduced = _cse(replace(plan, outputs=outputs))
+    return names, table, replacements, reduced
+
+
+def late_reads(plan: Any, arrays: tuple[bool, ...]) -> tuple[frozenset[int], ...]:
+    """Per output, the arguments (by index) the numexpr body still reads after evaluating
+    that output into its out= buffer: a buffer that is one of them must not take the
+    output before the body ends."""
+    from symml.kernels.kernel import code_name
+
+    names, _, replacements, reduced = _evaluation_order(plan, arrays)
+    index = {code_name(a): k for k, a in enumerate(plan.args)}
+    steps = [expr for _, expr in replacements] + list(reduced)
+    position = {sym: k for k, (sym, _) in enumerate(replacements)}
+
+    def reads(expr: Any) -> set[int]:
+        atoms = expr.atoms(sp.Symbol, sp.IndexedBase) if isinstance(expr, sp.Basic) else ()
+        return {index[names[a]] for a in atoms if names.get(a) in index}
+
+    late = []
+    for n, e in enumerate(reduced):
+        at = position.get(e, len(replacements) + n)
+        late.append(frozenset().union(*(reads(x) for x in steps[at + 1 :])))
+    return tuple(late)
+
+
+def numexpr_source(plan: Any, arrays: tuple[bool, ...] | None = None) -> str:
+    """The numexpr body for this mask of array arguments (all arrays when None).
+
+    Subexpressions of scalar arguments only (Adam's 1 − β₁ᵗ, η/(1 − β₁ᵗ)) are computed once in
+    Python, not per element; the exponential of a σ-family argument is evaluated once into
+    its own array; each common subexpression is one ``ne.evaluate``, its output's ``out``
+    when it is an output."""
+    from symml.kernels.kernel import code_name
+
+    params = [code_name(a) for a in plan.args]
+    names, table, replacements, reduced = _evaluation_order(plan, arrays)
     exp_abs: dict[Any, str] = {}
     printer = NumexprPrinter(names, exp_abs)
     python = KernelPrinter(names)
@@ -185,6 +217,7 @@ def numexpr_source(plan: Any, arrays: tuple[bool, ...] | None = None) -> str:
 
 
 def fused_kernel(plan, formula, expr, wrt, backend, axis, portable):
+    from symml.kernels.backends import out_layout
     from symml.kernels.kernel import (
         Kernel,
         _aliased,
@@ -217,18 +250,38 @@ def fused_kernel(plan, formula, expr, wrt, backend, axis, portable):
             bodies[cache_key] = namespace["fused"]
         return bodies[cache_key]
 
+    reads_after: dict[tuple[bool, ...], tuple[frozenset[int], ...]] = {}
+
     class NumexprKernel(Kernel):
         def _run(self, values, axis, out, dtype):  # type: ignore[override]
             outs = _outs(out, len(self.outputs), self.name)
             shapes = [np.shape(v) for v in values]
             shape = np.broadcast_shapes(*shapes)
-            targets = [o if o is not None else np.empty(shape, dtype) for o in outs]
             key = tuple(len(s) > 0 for s in shapes)
+            if key not in reads_after:
+                reads_after[key] = late_reads(plan, key)
+            # An out= that is an input still read after its output is written, or that
+            # overlaps an input at an offset, gets the output afterwards, by a copy.
+            layout = out_layout(outs, values)
+            targets = [
+                o
+                if o is not None
+                and layout is not None
+                and not (layout[n] >= 0 and layout[n] in reads_after[key][n])
+                else np.empty(shape, dtype)
+                for n, o in enumerate(outs)
+            ]
             guarded = body(key)
             if unguarded is None or _aliased(targets, values):
-                return list(guarded(*values, axis=axis, outs=targets))
-            fast = body(key, unguarded)
-            return _optimistic(self.plan, fast, guarded, values, axis, targets)
+                results = list(guarded(*values, axis=axis, outs=targets))
+            else:
+                fast = body(key, unguarded)
+                results = _optimistic(self.plan, fast, guarded, values, axis, targets)
+            for n, o in enumerate(outs):
+                if o is not None and results[n] is not o:
+                    o[...] = results[n]
+                    results[n] = o
+            return results
 
     return NumexprKernel(
         plan.name,

@@ -22,7 +22,7 @@ from sympy.stats.rv import RandomSymbol
 
 from symml.errors import UsageError
 from symml.kernels import lane, rewrite
-from symml.kernels.backends import Backend, get_backend, same_view
+from symml.kernels.backends import Backend, get_backend, out_layout
 from symml.kernels.blocking import choose_blocking, run_blocked
 from symml.kernels.errors import NotKernelisable
 from symml.kernels.lower import (
@@ -73,7 +73,9 @@ class Kernel:
     plan: Plan = field(repr=False)
     _backend: Backend = field(repr=False)
     _portable: Callable[..., Any] = field(repr=False)
-    _fast: dict[tuple[bool, ...], Callable[..., Any]] = field(default_factory=dict, repr=False)
+    _fast: dict[tuple[Any, ...], Callable[..., Any] | None] = field(
+        default_factory=dict, repr=False
+    )
     _lanes: dict[tuple[bool, ...], Any] = field(default_factory=dict, repr=False)
 
     def __call__(self, *positional: Any, out: Any = None, axis: int | None = None, **named: Any):
@@ -148,8 +150,6 @@ class Kernel:
     def _run_fast(
         self, values: list[Any], key: tuple[bool, ...], axis: int, outs: list[Any], dtype: Any
     ) -> list[Any]:
-        function = self._fast_body(key, guarded=True)
-        optimistic = self._fast_body(key, guarded=False)
         plan = self.plan
         given = any(o is not None for o in outs)
         flat_outs = (
@@ -157,10 +157,23 @@ class Kernel:
             if given
             else outs
         )
-        if optimistic is not None and not (given and _aliased(flat_outs, values)):
+        layout = out_layout(flat_outs, values) if given else None
+        if given and layout is None:
+            # An out= overlapping an input otherwise than as itself: the results are
+            # computed apart and copied in by _finish.
+            flat_outs = [None] * len(outs)
+        function = self._fast_body(key, guarded=True, outs=layout)
+        # With an out= that is an input, the guarded second pass would read inputs the
+        # first pass overwrote: the guarded body runs alone.
+        aliased = layout is not None and any(j is not None and j >= 0 for j in layout)
+        optimistic = None if aliased else self._fast_body(key, guarded=False, outs=layout)
+        if optimistic is not None:
+            fixup = self._fast_body(key, guarded=True)  # writes fresh arrays of the subset
 
             def body(vs: list[Any], os: list[Any]) -> list[Any]:
-                return _optimistic(plan, optimistic, function, vs, axis, os, flags=True)
+                return _optimistic(
+                    plan, optimistic, function, vs, axis, os, flags=True, fixup=fixup
+                )
 
         else:
 
@@ -181,7 +194,7 @@ class Kernel:
                 reduced=plan.reduced,
             )
         )
-        if blocking is None or (given and not _blockwise_safe(flat_outs, values)):
+        if blocking is None:
             return body(values, flat_outs)
         return run_blocked(body, blocking, values, flat_outs, plan.reduced, dtype)
 
@@ -214,16 +227,19 @@ class Kernel:
             final.append(r)
         return final
 
-    def _fast_body(self, key: tuple[bool, ...], guarded: bool) -> Callable[..., Any] | None:
-        """The in-place body for this mask of array arguments, compiled once. Unguarded: the
+    def _fast_body(
+        self, key: tuple[bool, ...], guarded: bool, outs: tuple[int | None, ...] | None = None
+    ) -> Callable[..., Any] | None:
+        """The in-place body for this mask of array arguments, compiled once, optionally for
+        a layout of the caller's out= buffers (``backends.out_layout``). Unguarded: the
         body without its 0·log 0 guards (None when the plan has none, or cannot drop them)."""
-        cache_key = key if guarded else ("unguarded", *key)
+        cache_key = (guarded, key, outs)
         if cache_key not in self._fast:
             plan = self.plan if guarded else unguarded_plan(self.plan)
             if plan is None:
                 self._fast[cache_key] = None
             else:
-                source = fast_source(plan, key)
+                source = fast_source(plan, key, outs)
                 function = _compile(source, self._backend, "fast")
                 function.operations = len(re.findall(r"^    t\d+ = ", source, re.MULTILINE))
                 self._fast[cache_key] = function
@@ -235,20 +251,6 @@ def _aliased(outs: Sequence[Any], values: Sequence[Any]) -> bool:
     would read already overwritten inputs, so the guarded body runs alone."""
     arrays = [v for v in values if isinstance(v, np.ndarray)]
     return any(o is not None and any(np.may_share_memory(o, v) for v in arrays) for o in outs)
-
-
-def _blockwise_safe(outs: Sequence[Any], values: Sequence[Any]) -> bool:
-    """Whether each out= buffer is either disjoint from the inputs or the very same memory
-    as one (an optimizer state updated in place): then block k writes only what block k
-    reads, as the whole body would. A shifted overlap would let one block clobber the next."""
-    arrays = [v for v in values if isinstance(v, np.ndarray)]
-    for o in outs:
-        if o is None:
-            continue
-        for v in arrays:
-            if np.may_share_memory(o, v) and not same_view(o, v):
-                return False
-    return True
 
 
 #: Elements per BLAS dot in the finiteness check. OpenBLAS runs a dot of more than 10 000
@@ -286,6 +288,7 @@ def _optimistic(
     outs: list[Any],
     *,
     flags: bool = False,
+    fixup: Callable[..., Any] | None = None,
 ) -> list[Any]:
     """Run the unguarded body; where it gave nan or ±inf (a dropped guard's 0/0 or 0·log 0, a
     pole whose sign the combined fraction may get wrong), recompute those elements with the
@@ -322,7 +325,7 @@ def _optimistic(
     for r in results:
         mask |= ~np.isfinite(r)
     subset = [v[mask] if np.ndim(v) > 0 else v for v in values]
-    fixed = guarded(*subset, axis=axis, outs=[None] * len(results))
+    fixed = (fixup or guarded)(*subset, axis=axis, outs=[None] * len(results))
     for r, f in zip(results, fixed, strict=True):
         r[mask] = f
     return results
@@ -458,7 +461,12 @@ def portable_source(plan: Plan) -> str:
     return "\n".join(lines) + "\n"
 
 
-def fast_source(plan: Plan, arrays: tuple[bool, ...]) -> str:
+def fast_source(
+    plan: Plan, arrays: tuple[bool, ...], outs: tuple[int | None, ...] | None = None
+) -> str:
+    """The in-place body for this mask of array arguments. ``outs`` (see ``out_layout``)
+    compiles it for the caller's out= buffers: per output None (none given), −1 (apart from
+    every input) or the index of the input argument it is."""
     names = _names(plan)
     classes = {
         code_name(a): (FULL if is_array else SCALAR)
@@ -471,12 +479,16 @@ def fast_source(plan: Plan, arrays: tuple[bool, ...]) -> str:
         emitter._memo[sym] = emitter.operand(expr)
     results = [emitter.operand(e) for e in reduced]
     # Reduced outputs are squeezed afterwards, so only full ones write into the caller's out.
-    out_names, targets = [], []
+    out_names, targets, given = [], [], []
     for n, (text, cls, _) in enumerate(results):
         if cls == FULL and text.startswith("t") and text not in targets:
             targets.append(text)
             out_names.append(f"outs[{n}]")
-    emitter.allocate(targets, out_names)
+            layout = None if outs is None else outs[n]
+            given.append(
+                None if layout is None else "" if layout < 0 else code_name(plan.args[layout])
+            )
+    emitter.allocate(targets, out_names, None if outs is None else given)
     lines = _header(plan, "fast")
     lines += [f"    {line}" for line in emitter.lines()]
     lines.append(f"    return ({', '.join(r[0] for r in results)},)")

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from symml.kernels import blocking
+from symml.kernels.backends import out_layout
 
 if TYPE_CHECKING:
     from symml.kernels.kernel import Kernel
@@ -32,6 +33,7 @@ MISS: Any = object()
 class Lane:
     """A kernel's compiled body for one mask of array arguments."""
 
+    mask: tuple[bool, ...]
     function: Callable[..., Any]
     optimistic: Callable[..., Any] | None
     numbers: tuple[int, ...]  # positions of the arguments given as numbers
@@ -50,7 +52,7 @@ def prepare(kernel: Kernel, key: tuple[bool, ...]) -> Lane | None:
     optimistic = kernel._fast_body(key, guarded=False)
     numbers = tuple(n for n, is_array in enumerate(key) if not is_array)
     # A body of one call is never blocked (kernel._run_fast).
-    return Lane(function, optimistic, numbers, blockable=function.operations >= 2)
+    return Lane(key, function, optimistic, numbers, blockable=function.operations >= 2)
 
 
 def call(kernel: Kernel, positional: Sequence[Any], named: Mapping[str, Any], out: Any) -> Any:
@@ -124,9 +126,9 @@ def _fresh(
 def _into(
     kernel: Kernel, lane: Lane, values: list[Any], out: Any, count: int, dtype: Any, shape: Any
 ) -> Any:
-    """Results written into the caller's buffers (an optimizer's state updated in place).
-    Only bodies without guards: with an out= that aliases an input, a guarded second pass
-    could read inputs the first pass overwrote."""
+    """Results written into the caller's buffers (an optimizer's state updated in place),
+    by the body compiled for where they lie. Only bodies without guards: with an out= that
+    aliases an input, a guarded second pass could read inputs the first pass overwrote."""
     if lane.optimistic is not None:
         return MISS
     outs = [out] if count == 1 and type(out) is np.ndarray else out
@@ -136,7 +138,11 @@ def _into(
         if type(o) is not np.ndarray or o.dtype != dtype or o.shape != shape:
             return MISS
     outs = list(outs)
-    results = lane.function(*values, axis=kernel.axis, outs=outs)
+    layout = out_layout(outs, values)
+    if layout is None:
+        return MISS  # an out= overlapping an input at an offset: the general path copies
+    function = kernel._fast_body(lane.mask, guarded=True, outs=layout)
+    results = function(*values, axis=kernel.axis, outs=outs)
     for r, o in zip(results, outs, strict=True):
         if r is not o:
             o[...] = r

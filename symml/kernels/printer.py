@@ -10,7 +10,7 @@ that is the fast body for NumPy arrays of one shape.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -506,8 +506,22 @@ class InPlaceEmitter:
             )
         return self._new("xp.power", [self.operand(base), self.operand(exp)])
 
-    def allocate(self, outputs: list[str], out_names: list[str]) -> None:
-        """Give every array op a dead buffer of its class through out=, or the caller's out."""
+    def allocate(
+        self,
+        outputs: list[str],
+        out_names: list[str],
+        given: Sequence[str | None] | None = None,
+    ) -> set[str]:
+        """Give every array op a dead buffer of its class through out=, or the caller's out.
+
+        ``given`` says, per output, what the caller's buffer is when the body is compiled
+        for it: None (no buffer), "" (a buffer apart from every input) or the code name of
+        the input argument whose very memory it is (an optimizer state updated in place).
+        A given buffer then also holds temporaries that die by the time their output is
+        written, an input's buffer only after the input's last read: an in-place update
+        writes over the state it reads instead of into a scratch array. An output whose
+        input is still read after the output is computed must not be written into that
+        buffer: such outputs are returned, for the caller to copy in afterwards."""
         last: dict[str, int] = {}
         for n, op in enumerate(self.ops):
             for a in op.args:
@@ -515,10 +529,26 @@ class InPlaceEmitter:
         for o in outputs:
             last[o] = len(self.ops)
         produced = {op.target: op for op in self.ops}
+        index = {op.target: n for n, op in enumerate(self.ops)}
         free: list[tuple[int, str, str]] = []  # (class, kind, buffer name)
         owner: dict[str, str] = {}  # temp → the buffer it lives in
         final = {o: out for o, out in zip(outputs, out_names, strict=True)}
+        deferred: set[str] = set()
+        # buffer name → index of the op that writes its output: temps there must die first.
+        deadline: dict[str, int] = {}
+        released: dict[int, list[str]] = {}  # op index → caller buffers free from that op
+        for o, out, source in zip(outputs, out_names, given or [None] * len(outputs), strict=True):
+            if source is None:
+                continue
+            if source and last.get(source, -1) > index[o]:
+                deferred.add(o)
+                del final[o]
+                continue
+            deadline[out] = index[o]
+            released.setdefault(last.get(source, -1) if source else -1, []).append(out)
+        free.extend((FULL, "f", b) for b in released.pop(-1, []))
         for n, op in enumerate(self.ops):
+            free.extend((FULL, "f", b) for b in released.get(n, []))
             # Operands whose last use is this op release their buffer first: a ufunc may
             # write into its own input (t = exp(t)), which is the commonest reuse.
             for a in dict.fromkeys(op.args):
@@ -528,15 +558,29 @@ class InPlaceEmitter:
                         free.append((source.cls, source.kind, owner[a]))
             if op.cls != SCALAR and op.ufunc:
                 choice = None
-                for k, (cls, kind, _) in enumerate(free):
-                    if cls == op.cls and kind == op.kind:
+                for k, (cls, kind, buffer) in enumerate(free):
+                    fits = buffer not in deadline or last[op.target] <= deadline[buffer]
+                    if cls == op.cls and kind == op.kind and fits and op.target not in final:
                         choice = free.pop(k)[2]
                         break
                 if op.target in final:
                     target = final[op.target]
-                    op.out = (
-                        f"({target} if {target} is not None else {choice})" if choice else target
-                    )
+                    if given is not None and given[out_names.index(target)] is not None:
+                        op.out = target
+                    else:
+                        choice = next(
+                            (
+                                free.pop(k)[2]
+                                for k, (cls, kind, buffer) in enumerate(free)
+                                if cls == op.cls and kind == op.kind and buffer not in deadline
+                            ),
+                            None,
+                        )
+                        op.out = (
+                            f"({target} if {target} is not None else {choice})"
+                            if choice
+                            else target
+                        )
                     owner[op.target] = op.target
                 elif choice:
                     op.out = choice
@@ -545,6 +589,7 @@ class InPlaceEmitter:
                     owner[op.target] = op.target
             elif op.cls != SCALAR:
                 owner[op.target] = op.target
+        return deferred
 
     def lines(self) -> list[str]:
         text = []
