@@ -318,7 +318,8 @@ def numba_kernel(plan, formula, expr, wrt, backend, axis, portable):
         plan.name,
         plan.args,
         plan.output_names,
-        numba_source(plan, tuple(True for _ in plan.args)),
+        "# _F: the arrays' float type (np.float32 or np.float64); numbers in the loop are of it\n"
+        + numba_source(plan, tuple(True for _ in plan.args)),
         formula,
         expr,
         wrt,
