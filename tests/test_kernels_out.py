@@ -1,7 +1,7 @@
-"""out= buffers that are inputs: every way of passing a step's arrays as its out= buffers
-gives the numbers of a call without out=, on every backend and through both the fast lane
-(small arrays) and the blocked general call (10⁶ elements); the in-place body for an
-optimizer's own state writes over that state instead of into scratch arrays."""
+"""out= buffers. Every way of passing a step's arrays as its out= gives the numbers of a
+call without out=, on every backend, through the fast lane (small arrays) and the blocked
+general call (10⁶ elements); the in-place body for an optimizer's own state writes over
+that state instead of into scratch arrays; an unusable out= gets a one-line error."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import re
 import numpy as np
 import pytest
 
+from symml.errors import UsageError
 from symml.kernels import kernel
 from symml.kernels.backends import out_layout
 from symml.kernels.kernel import fast_source
@@ -101,3 +102,49 @@ def _scalar(body: str, temp: str) -> bool:
         o in NUMBERS or re.fullmatch(r"[\d.e-]+", o) or (o.startswith("t") and _scalar(body, o))
         for o in operands
     )
+
+
+Z = np.linspace(-3, 3, 12)
+
+
+@pytest.mark.parametrize(
+    ("out", "message"),
+    [
+        (
+            np.empty(5),
+            "kernel 'activations.sigmoid': out= for 'sigmoid(z)' has shape (5,); the result's "
+            "shape is (12,): pass an array of that shape (or no out=)",
+        ),
+        (
+            np.empty(12, dtype=int),
+            "kernel 'activations.sigmoid': out= for 'sigmoid(z)' has dtype int64; the results "
+            "are floats: pass a float32 or float64 array (or no out=)",
+        ),
+        (
+            np.broadcast_to(np.empty(1), (12,)),
+            "kernel 'activations.sigmoid': out= for 'sigmoid(z)' is read-only; pass a writable "
+            "array (or no out=)",
+        ),
+        (
+            [0.0] * 12,
+            "kernel 'activations.sigmoid' has 1 output; out= is a list of 12: pass a NumPy array",
+        ),
+    ],
+)
+def test_an_unusable_out_is_named_before_anything_runs(out, message):
+    k = kernel("activations.sigmoid")
+    with pytest.raises(UsageError) as caught:
+        k(z=Z, out=out)
+    assert str(caught.value) == message
+
+
+def test_a_reduced_output_of_another_shape_is_named():
+    mse = kernel("losses.mse")
+    values = {a: np.ones((3, 4)) for a in mse.args}
+    with pytest.raises(UsageError) as caught:
+        mse(**values, out=np.empty(4))
+    assert str(caught.value) == (
+        "kernel 'losses.mse': out= for 'value' has shape (4,); the result's shape is (3,): "
+        "pass an array of that shape (or no out=)"
+    )
+    assert mse(**values, out=np.empty(3)).shape == (3,)

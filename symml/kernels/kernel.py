@@ -86,6 +86,8 @@ class Kernel:
         values = self._bind(positional, named)
         axis = self.axis if axis is None else axis
         values, dtype = _convert(values, self._backend)
+        if out is not None:
+            _check_outs(self, _outs(out, len(self.outputs), self.name), values)
         results = self._run(values, axis, out, dtype)
         return results[0] if len(results) == 1 else tuple(results)
 
@@ -222,6 +224,12 @@ class Kernel:
             if getattr(r, "dtype", dtype) != dtype:
                 r = r.astype(dtype)
             if outs[n] is not None and r is not outs[n]:
+                if np.shape(outs[n]) != np.shape(r):
+                    raise UsageError(
+                        f"kernel '{self.name}': out= for '{self.outputs[n]}' has shape "
+                        f"{np.shape(outs[n])}; the result's shape is {np.shape(r)}: pass an "
+                        "array of that shape (or no out=)"
+                    )
                 outs[n][...] = r
                 r = outs[n]
             final.append(r)
@@ -331,13 +339,53 @@ def _optimistic(
     return results
 
 
+def _check_outs(kernel: Kernel, outs: Sequence[Any], values: Sequence[Any]) -> None:
+    """One-line errors for out= buffers the results cannot go into, before anything runs:
+    not a NumPy array, read-only, not floating point, or (elementwise kernels, whose result
+    has the inputs' broadcast shape) of another shape. Reduced and matrix outputs have
+    their shape checked when they are copied in (``_finish``)."""
+    plan = kernel.plan
+    elementwise = not (plan.axis_source or plan.sizes or plan.matrix or any(plan.reduced))
+    shape = None
+    if elementwise:
+        try:
+            shape = np.broadcast_shapes(*(np.shape(v) for v in values))
+        except ValueError:
+            shape = None  # the inputs do not broadcast: the call itself says so
+    for name, o in zip(kernel.outputs, outs, strict=True):
+        if o is None:
+            continue
+        where = f"kernel '{kernel.name}': out= for '{name}'"
+        if not isinstance(o, np.ndarray):
+            raise UsageError(f"{where} is a {type(o).__name__}; pass a NumPy array (or no out=)")
+        if not o.flags.writeable:
+            raise UsageError(f"{where} is read-only; pass a writable array (or no out=)")
+        if o.dtype.kind not in "fc":
+            raise UsageError(
+                f"{where} has dtype {o.dtype}; the results are floats: pass a float32 or "
+                "float64 array (or no out=)"
+            )
+        if shape is not None and o.shape != shape:
+            raise UsageError(
+                f"{where} has shape {o.shape}; the result's shape is {shape}: pass an array "
+                "of that shape (or no out=)"
+            )
+
+
 def _outs(out: Any, count: int, name: str) -> list[Any]:
     if out is None:
         return [None] * count
     if count == 1 and not isinstance(out, tuple | list):
         return [out]
     if not isinstance(out, tuple | list) or len(out) != count:
-        raise UsageError(f"kernel '{name}' has {count} outputs; pass out= as a tuple of {count}")
+        wanted = "a NumPy array" if count == 1 else f"a tuple of {count} arrays"
+        got = f"a {type(out).__name__}" + (
+            f" of {len(out)}" if isinstance(out, tuple | list) else ""
+        )
+        raise UsageError(
+            f"kernel '{name}' has {count} output{'s' if count > 1 else ''}; out= is {got}: "
+            f"pass {wanted}"
+        )
     return list(out)
 
 

@@ -135,8 +135,13 @@ def _into(
     if not isinstance(outs, tuple | list) or len(outs) != count:
         return MISS
     for o in outs:
-        if type(o) is not np.ndarray or o.dtype != dtype or o.shape != shape:
-            return MISS
+        if (
+            type(o) is not np.ndarray
+            or o.dtype != dtype
+            or o.shape != shape
+            or not o.flags.writeable
+        ):
+            return MISS  # the general call says what is wrong with it
     outs = list(outs)
     layout = out_layout(outs, values)
     if layout is None:
