@@ -456,7 +456,8 @@ def markdown(rows):
 
 
 def _commit():
-    """The checkout's commit, with "+changes" when the working tree differs from it."""
+    """The checkout's commit, with "+changes" when the code differs from it (the results
+    and charts an earlier run rewrote do not count)."""
     import subprocess
 
     def git(*args):
@@ -467,7 +468,10 @@ def _commit():
     head = git("rev-parse", "--short", "HEAD")
     if not head:
         return None
-    return head + ("+changes" if git("status", "--porcelain", "--untracked-files=no") else "")
+    changed = git(
+        "status", "--porcelain", "--untracked-files=no", "--", ".", ":!benchmarks/results", ":!docs"
+    )
+    return head + ("+changes" if changed else "")
 
 
 def main():
