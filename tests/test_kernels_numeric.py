@@ -5,6 +5,8 @@ explicitly expanded formula (independent of the kernel's own delta collapsing)."
 from __future__ import annotations
 
 import random
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,30 +15,17 @@ from sympy.core.function import AppliedUndef
 
 from symml import load_catalog
 from symml.functions import elementary
-from symml.kernels import NotKernelisable, kernel
+from symml.kernels import kernel
 from symml.kernels.kernel import _drop_step_derivatives as drop_step_derivatives
-from symml.kernels.sampling import Sampler
 from symml.numeric import sample_value
 
 CATALOG = load_catalog()
+
+sys.path.insert(0, str(Path(__file__).parent))
+from catalog_kernels import catalog_kernels  # noqa: E402
+
 SIZE = 4
 POINTS = 5
-
-
-def _kernelisable():
-    ids = []
-    for f in CATALOG:
-        try:
-            k = kernel(f)
-        except NotKernelisable:
-            continue
-        if isinstance(k, Sampler):  # random: tested by its moments in test_kernels_sampling
-            continue
-        if _outside_sampler(f.expr):  # tested in test_kernels_families
-            continue
-        if not (isinstance(f.expr, sp.MatrixExpr) or f.expr.has(sp.MatrixSymbol)):
-            ids.append(f.id)
-    return ids
 
 
 def _outside_sampler(expr):
@@ -49,7 +38,14 @@ def _outside_sampler(expr):
     )
 
 
-ELEMENTWISE_AND_INDEXED = _kernelisable()
+# Formulas of scalars and one-index families; the two-index ones and the declared functions
+# are tested in test_kernels_families, the matrix ones in test_kernels_matrix_grad.
+ELEMENTWISE_AND_INDEXED = [
+    f.id
+    for f, _ in catalog_kernels()
+    if not _outside_sampler(f.expr)
+    and not (isinstance(f.expr, sp.MatrixExpr) or f.expr.has(sp.MatrixSymbol))
+]
 
 
 def _explicit(formula, expr):

@@ -5,6 +5,8 @@ numba's unguarded loop with its fix-up loop."""
 from __future__ import annotations
 
 import re
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,6 +17,10 @@ from symml.kernels import kernel
 from symml.kernels.kernel import build, fast_source, plan_for
 
 CATALOG = load_catalog()
+
+sys.path.insert(0, str(Path(__file__).parent))
+from catalog_kernels import catalog_kernels  # noqa: E402
+
 # Labels and probabilities at and beyond the endpoints, and nan: every guard is exercised.
 Y = np.array([0, 1, 0, 1, 0.5, np.nan, 0, 1, 0.3, 0.25])
 P = np.array([0, 1, 1, 0, 0.5, 0.3, np.nan, 1e-300, 1.0, 0.75])
@@ -354,24 +360,14 @@ def test_logsumexp_reduces_the_axis_asked_for(axis):
     np.testing.assert_allclose(k(z=x, axis=axis), want, rtol=1e-13)
 
 
-def _one_axis_kernels():
-    from symml.kernels import NotKernelisable
-    from symml.kernels.sampling import Sampler
-
-    found = []
-    for f in CATALOG:
-        try:
-            forward = kernel(f)
-        except NotKernelisable:
-            continue
-        if isinstance(forward, Sampler) or forward.plan.matrix or forward.plan.axes != 1:
-            continue
-        if forward.plan.families:
-            found.append(f.id)
-    return found
-
-
-@pytest.mark.parametrize("formula_id", _one_axis_kernels())
+@pytest.mark.parametrize(
+    "formula_id",
+    [
+        f.id
+        for f, k in catalog_kernels()
+        if not k.plan.matrix and k.plan.axes == 1 and k.plan.families
+    ],
+)
 def test_axis_0_on_x_is_axis_minus_1_on_its_transpose(formula_id):
     """Every one-axis kernel and its gradients reduce the axis they are given: a body that
     ignored it (as rt.logsumexp's call once did) gives other numbers, or another shape."""

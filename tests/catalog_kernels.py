@@ -1,0 +1,31 @@
+"""The catalog's forward kernels, built once per test session: the kernel test modules
+parametrise over them, each keeping the ones it tests. Imported by path (the tests run with
+``--import-mode=importlib``, so this directory is not on ``sys.path`` by itself)."""
+
+from __future__ import annotations
+
+import functools
+
+from symml import load_catalog
+from symml.kernels import NotKernelisable, kernel
+from symml.kernels.kernel import Kernel
+from symml.kernels.sampling import Sampler
+from symml.model import Formula
+
+CATALOG = load_catalog()
+
+
+@functools.cache
+def catalog_kernels() -> tuple[tuple[Formula, Kernel], ...]:
+    """(formula, forward kernel) of every catalog formula with a deterministic kernel: the
+    ones NotKernelisable and the samplers (random: tested by their moments in
+    test_kernels_sampling) left out."""
+    found = []
+    for f in CATALOG:
+        try:
+            k = kernel(f)
+        except NotKernelisable:
+            continue
+        if not isinstance(k, Sampler):
+            found.append((f, k))
+    return tuple(found)
