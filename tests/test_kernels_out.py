@@ -54,9 +54,10 @@ def test_every_assignment_of_inputs_as_out_buffers(formula_id, backend, size):
             np.testing.assert_allclose(g, want, rtol=1e-12, err_msg=f"out={names}")
 
 
+@pytest.mark.parametrize("backend", ["numpy", "numexpr", "numba"])
 @pytest.mark.parametrize("size", [100, 10**6])
-def test_out_overlapping_an_input_at_an_offset(size):
-    step = kernel("optim.adam_step", step=True)
+def test_out_overlapping_an_input_at_an_offset(size, backend):
+    step = kernel("optim.adam_step", step=True, backend=_backend(backend))
     rng = np.random.default_rng(2)
     values = _values(step, size, rng)
     memory = np.concatenate([values["g"], [0.0]])

@@ -314,6 +314,13 @@ def out_layout(outs: Sequence[Any], values: Sequence[Any]) -> tuple[int | None, 
     return tuple(layout)
 
 
+def writes_an_input(layout: tuple[int | None, ...] | None) -> bool:
+    """Whether an ``out_layout`` puts some output into an input's memory: then a second,
+    guarded pass over the flagged elements would read inputs the first pass overwrote, so
+    the guarded body runs alone."""
+    return layout is not None and any(j is not None and j >= 0 for j in layout)
+
+
 def same_view(a: np.ndarray, b: np.ndarray) -> bool:
     """Whether two arrays are the very same memory (an out= that is its input)."""
     return (

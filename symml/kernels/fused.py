@@ -217,10 +217,9 @@ def numexpr_source(plan: Any, arrays: tuple[bool, ...] | None = None) -> str:
 
 
 def fused_kernel(plan, formula, expr, wrt, backend, axis, portable):
-    from symml.kernels.backends import out_layout
+    from symml.kernels.backends import out_layout, writes_an_input
     from symml.kernels.kernel import (
         Kernel,
-        _aliased,
         _compile,
         _optimistic,
         _outs,
@@ -272,7 +271,7 @@ def fused_kernel(plan, formula, expr, wrt, backend, axis, portable):
                 for n, o in enumerate(outs)
             ]
             guarded = body(key)
-            if unguarded is None or _aliased(targets, values):
+            if unguarded is None or writes_an_input(layout):
                 results = list(guarded(*values, axis=axis, outs=targets))
             else:
                 fast = body(key, unguarded)

@@ -22,7 +22,7 @@ from sympy.stats.rv import RandomSymbol
 
 from symml.errors import UsageError
 from symml.kernels import lane, rewrite
-from symml.kernels.backends import Backend, get_backend, out_layout
+from symml.kernels.backends import Backend, get_backend, out_layout, writes_an_input
 from symml.kernels.blocking import choose_blocking, run_blocked
 from symml.kernels.errors import NotKernelisable
 from symml.kernels.lower import (
@@ -165,10 +165,9 @@ class Kernel:
             # computed apart and copied in by _finish.
             flat_outs = [None] * len(outs)
         function = self._fast_body(key, guarded=True, outs=layout)
-        # With an out= that is an input, the guarded second pass would read inputs the
-        # first pass overwrote: the guarded body runs alone.
-        aliased = layout is not None and any(j is not None and j >= 0 for j in layout)
-        optimistic = None if aliased else self._fast_body(key, guarded=False, outs=layout)
+        optimistic = (
+            None if writes_an_input(layout) else self._fast_body(key, guarded=False, outs=layout)
+        )
         if optimistic is not None:
             fixup = self._fast_body(key, guarded=True)  # writes fresh arrays of the subset
 
@@ -252,13 +251,6 @@ class Kernel:
                 function.operations = len(re.findall(r"^    t\d+ = ", source, re.MULTILINE))
                 self._fast[cache_key] = function
         return self._fast[cache_key]
-
-
-def _aliased(outs: Sequence[Any], values: Sequence[Any]) -> bool:
-    """Whether a caller's out= buffer may overlap an input: then a second, guarded pass
-    would read already overwritten inputs, so the guarded body runs alone."""
-    arrays = [v for v in values if isinstance(v, np.ndarray)]
-    return any(o is not None and any(np.may_share_memory(o, v) for v in arrays) for o in outs)
 
 
 #: Elements per BLAS dot in the finiteness check. OpenBLAS runs a dot of more than 10 000

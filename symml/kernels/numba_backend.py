@@ -18,6 +18,7 @@ import numpy as np
 import sympy as sp
 
 from symml.functions import Phi, relu, sigmoid, softplus
+from symml.kernels.backends import out_layout, writes_an_input
 from symml.kernels.nodes import NODES, DSigmoid, Expm1, Log1p, LogSigmoid, XDivY, XLog1pY, XLogY
 from symml.kernels.printer import KernelPrinter
 
@@ -298,9 +299,14 @@ def run_loop(kernel: Any, values: list[Any], out: Any, dtype: Any) -> list[Any] 
         return None
     key = tuple(arrays)
     outs = _outs(out, len(kernel.outputs), kernel.name)
+    # An out= that is an input is safe here (each element's inputs are read before its
+    # outputs are stored); one overlapping an input at an offset is not: a later element
+    # would read what an earlier one stored. Those outputs go to fresh arrays, copied after.
+    layout = out_layout(outs, values)
     targets = [
         o
-        if isinstance(o, np.ndarray)
+        if layout is not None
+        and isinstance(o, np.ndarray)
         and o.shape == shape
         and o.dtype == dtype
         and o.flags.c_contiguous
@@ -314,11 +320,7 @@ def run_loop(kernel: Any, values: list[Any], out: Any, dtype: Any) -> list[Any] 
     flat_targets = [t.reshape(-1) for t in targets]
     # No np.errstate: compiled code does not consult NumPy's error state (error_model="numpy"
     # gives IEEE results, inf and nan, without raising).
-    # Fresh targets cannot overlap an input: the overlap check is for the caller's out=.
-    given = out is not None
-    if _loop(kernel, "unguarded", key, dtype) is not None and not (
-        given and _overlap(targets, values)
-    ):
+    if _loop(kernel, "unguarded", key, dtype) is not None and not writes_an_input(layout):
         # As on the NumPy backend: the guards (0·log 0, 0/0) cost a branch and a second
         # division per element; run without them, then recompute with them only the elements
         # that came out nan or ±inf (none, on data away from the endpoints).
@@ -354,13 +356,6 @@ def _loop(kernel: Any, mode: str, key: tuple[bool, ...], dtype: Any) -> Any:
     source = numba_source(plan, key, "fixup" if mode == "fixup" else mode)
     cache[(mode, key, dtype)] = compile_loop(source, kernel.name, dtype)
     return cache[(mode, key, dtype)]
-
-
-def _overlap(targets: list[Any], values: list[Any]) -> bool:
-    """Whether an output may share memory with an input: a fix-up pass would then read
-    inputs the first pass overwrote, so the guarded loop runs alone."""
-    arrays = [v for v in values if isinstance(v, np.ndarray)]
-    return any(np.may_share_memory(t, v) for t in targets for v in arrays)
 
 
 #: float32 functions NumPy evaluates with SIMD loops (AVX2/AVX-512) and a numba loop calls
