@@ -528,11 +528,11 @@ class InPlaceEmitter:
                 last[a] = n
         for o in outputs:
             last[o] = len(self.ops)
-        produced = {op.target: op for op in self.ops}
         index = {op.target: n for n, op in enumerate(self.ops)}
         free: list[tuple[int, str, str]] = []  # (class, kind, buffer name)
         owner: dict[str, str] = {}  # temp → the buffer it lives in
         final = {o: out for o, out in zip(outputs, out_names, strict=True)}
+        into_given: set[str] = set()  # outputs written straight into the caller's buffer
         deferred: set[str] = set()
         # buffer name → index of the op that writes its output: temps there must die first.
         deadline: dict[str, int] = {}
@@ -544,6 +544,7 @@ class InPlaceEmitter:
                 deferred.add(o)
                 del final[o]
                 continue
+            into_given.add(o)
             deadline[out] = index[o]
             released.setdefault(last.get(source, -1) if source else -1, []).append(out)
         free.extend((FULL, "f", b) for b in released.pop(-1, []))
@@ -552,35 +553,22 @@ class InPlaceEmitter:
             # Operands whose last use is this op release their buffer first: a ufunc may
             # write into its own input (t = exp(t)), which is the commonest reuse.
             for a in dict.fromkeys(op.args):
-                if a in produced and last.get(a) == n and a in owner and a not in final:
-                    source = produced[a]
+                if a in index and last.get(a) == n and a in owner and a not in final:
+                    source = self.ops[index[a]]
                     if source.cls != SCALAR:
                         free.append((source.cls, source.kind, owner[a]))
             if op.cls != SCALAR and op.ufunc:
-                choice = None
-                for k, (cls, kind, buffer) in enumerate(free):
-                    fits = buffer not in deadline or last[op.target] <= deadline[buffer]
-                    if cls == op.cls and kind == op.kind and fits and op.target not in final:
-                        choice = free.pop(k)[2]
-                        break
-                if op.target in final:
-                    target = final[op.target]
-                    if given is not None and given[out_names.index(target)] is not None:
-                        op.out = target
-                    else:
-                        choice = next(
-                            (
-                                free.pop(k)[2]
-                                for k, (cls, kind, buffer) in enumerate(free)
-                                if cls == op.cls and kind == op.kind and buffer not in deadline
-                            ),
-                            None,
-                        )
-                        op.out = (
-                            f"({target} if {target} is not None else {choice})"
-                            if choice
-                            else target
-                        )
+                target = final.get(op.target)
+                if op.target in into_given:
+                    op.out = target
+                    owner[op.target] = op.target
+                    continue
+                # A value nobody reads dies where it is made.
+                choice = _take(free, op, last.get(op.target, n), deadline)
+                if target is not None:
+                    op.out = (
+                        f"({target} if {target} is not None else {choice})" if choice else target
+                    )
                     owner[op.target] = op.target
                 elif choice:
                     op.out = choice
@@ -601,3 +589,14 @@ class InPlaceEmitter:
                 args.append(f"out={op.out}")
             text.append(f"{op.target} = {op.call}({', '.join(args)})")
         return text
+
+
+def _take(
+    free: list[tuple[int, str, str]], op: Op, last_use: int, deadline: dict[str, int]
+) -> str | None:
+    """The first dead buffer of the op's class and kind that its value may live in: a
+    caller's buffer only if the value dies by the time that buffer's output is written."""
+    for k, (cls, kind, buffer) in enumerate(free):
+        if cls == op.cls and kind == op.kind and last_use <= deadline.get(buffer, last_use):
+            return free.pop(k)[2]
+    return None
