@@ -99,26 +99,10 @@ class NumbaPrinter(KernelPrinter):
     the arrays' float type (``_F``), so that float32 arrays get float32 arithmetic; the
     helpers (σ, Φ, xlogy, …) keep their float64 constants, and with them their accuracy."""
 
+    sqrt = "math.sqrt"
+
     def _number(self, text: str) -> str:
         return f"{FLOAT}({text})"
-
-    def _print_Integer(self, expr: Any) -> str:
-        return self._number(str(int(expr)))
-
-    def _print_Rational(self, expr: Any) -> str:
-        return self._number(super()._print_Rational(expr))
-
-    def _print_Float(self, expr: Any) -> str:
-        return self._number(super()._print_Float(expr))
-
-    def _print_Half(self, expr: Any) -> str:
-        return self._number("0.5")
-
-    def _print_Pi(self, expr: Any) -> str:
-        return self._number(super()._print_Pi(expr))
-
-    def _print_Exp1(self, expr: Any) -> str:
-        return self._number(super()._print_Exp1(expr))
 
     def _print_Function(self, expr: Any) -> str:
         if type(expr) in CALLS:
@@ -138,18 +122,11 @@ class NumbaPrinter(KernelPrinter):
 
     def _print_Pow(self, expr: Any, rational: bool = False) -> str:
         base, exp = expr.as_base_exp()
-        one = self._number("1")
-        if exp == sp.S.Half:
-            return f"math.sqrt({self._print(base)})"
-        if exp == -sp.S.Half:
-            return f"({one}/math.sqrt({self._print(base)}))"
-        b = self.parenthesize(base, sp.printing.precedence.PRECEDENCE["Pow"])
-        if exp.is_Integer and 1 <= abs(int(exp)) <= 4:
-            product = "*".join([b] * abs(int(exp)))
-            return f"({product})" if exp > 0 else f"({one}/({product}))"
-        if exp.is_Integer:  # x**n keeps x's type for an integer n
-            return f"{b}**{int(exp)}"
-        return f"{b}**{self.parenthesize(exp, sp.printing.precedence.PRECEDENCE['Pow'])}"
+        if exp.is_Integer and abs(int(exp)) > 4:  # x**n keeps x's type for an integer n
+            return (
+                f"{self.parenthesize(base, sp.printing.precedence.PRECEDENCE['Pow'])}**{int(exp)}"
+            )
+        return super()._print_Pow(expr, rational)
 
     def _print_Heaviside(self, expr: Any) -> str:
         one, zero = self._number("1"), self._number("0")

@@ -144,26 +144,35 @@ class KernelPrinter(NumPyPrinter):
     def _print_Symbol(self, expr: Any) -> str:
         return self.names.get(expr, super()._print_Symbol(expr))
 
+    #: The square root of an array (the numba printer's is ``math.sqrt`` of a scalar).
+    sqrt = "xp.sqrt"
+
+    def _number(self, text: str) -> str:
+        """A number's literal as printed: as it is here (Python numbers are NumPy's weak
+        scalars); the numba printer writes it in the arrays' float type."""
+        return text
+
     def _print_Integer(self, expr: Any) -> str:
-        return str(int(expr))
+        return self._number(str(int(expr)))
 
     def _print_Rational(self, expr: Any) -> str:
-        return literal(expr)
+        return self._number(literal(expr))
 
     def _print_Float(self, expr: Any) -> str:
-        return literal(expr)
+        return self._number(literal(expr))
 
     def _print_Half(self, expr: Any) -> str:
-        return "0.5"
+        return self._number("0.5")
 
     def _print_Pi(self, expr: Any) -> str:
-        return literal(sp.pi)
+        return self._number(literal(sp.pi))
 
     def _print_Exp1(self, expr: Any) -> str:
-        return literal(sp.E)
+        return self._number(literal(sp.E))
 
     def _print_Pow(self, expr: Any, rational: bool = False) -> str:
         base, exp = expr.as_base_exp()
+        one = self._number("1")
         b = self.parenthesize(base, sp.printing.precedence.PRECEDENCE["Pow"])
         if exp.is_Integer and 1 <= abs(int(exp)) <= 4:
             product = "*".join([b] * abs(int(exp)))
@@ -171,11 +180,11 @@ class KernelPrinter(NumPyPrinter):
             # x*x in a denominator would print a/x*x, which is (a/x)·x.
             if abs(int(exp)) > 1:
                 product = f"({product})"
-            return product if exp > 0 else f"1/{product}"
+            return product if exp > 0 else f"{one}/{product}"
         if exp == sp.S.Half:
-            return f"xp.sqrt({self._print(base)})"
+            return f"{self.sqrt}({self._print(base)})"
         if exp == -sp.S.Half:
-            return f"1/xp.sqrt({self._print(base)})"
+            return f"{one}/{self.sqrt}({self._print(base)})"
         return f"{b}**{self.parenthesize(exp, sp.printing.precedence.PRECEDENCE['Pow'])}"
 
     def _print_Function(self, expr: Any) -> str:
