@@ -314,6 +314,17 @@ def out_layout(outs: Sequence[Any], values: Sequence[Any]) -> tuple[int | None, 
     return tuple(layout)
 
 
+def into_outs(results: Sequence[Any], outs: Sequence[Any]) -> list[Any]:
+    """Each result in its out= buffer where one was given: copied there when the body wrote
+    it elsewhere (a fresh array, or one deferred past the inputs its buffer overlapped)."""
+    final = []
+    for r, o in zip(results, outs, strict=True):
+        if o is not None and r is not o:
+            o[...] = r
+        final.append(r if o is None else o)
+    return final
+
+
 def writes_an_input(layout: tuple[int | None, ...] | None) -> bool:
     """Whether an ``out_layout`` puts some output into an input's memory: then a second,
     guarded pass over the flagged elements would read inputs the first pass overwrote, so

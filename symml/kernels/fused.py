@@ -7,6 +7,7 @@ in its source. numba kernels (``numba_backend``) are one parallel loop per eleme
 
 from __future__ import annotations
 
+import functools
 from dataclasses import replace
 from typing import Any
 
@@ -217,7 +218,7 @@ def numexpr_source(plan: Any, arrays: tuple[bool, ...] | None = None) -> str:
 
 
 def fused_kernel(plan, formula, expr, wrt, backend, axis, portable):
-    from symml.kernels.backends import out_layout, writes_an_input
+    from symml.kernels.backends import into_outs, out_layout, writes_an_input
     from symml.kernels.kernel import (
         Kernel,
         _compile,
@@ -249,7 +250,8 @@ def fused_kernel(plan, formula, expr, wrt, backend, axis, portable):
             bodies[cache_key] = namespace["fused"]
         return bodies[cache_key]
 
-    reads_after: dict[tuple[bool, ...], tuple[frozenset[int], ...]] = {}
+    # Asked only when an out= is an input: the common subexpressions cost a SymPy pass.
+    reads_after = functools.cache(lambda key: late_reads(plan, key))
 
     class NumexprKernel(Kernel):
         def _run(self, values, axis, out, dtype):  # type: ignore[override]
@@ -257,8 +259,6 @@ def fused_kernel(plan, formula, expr, wrt, backend, axis, portable):
             shapes = [np.shape(v) for v in values]
             shape = np.broadcast_shapes(*shapes)
             key = tuple(len(s) > 0 for s in shapes)
-            if key not in reads_after:
-                reads_after[key] = late_reads(plan, key)
             # An out= that is an input still read after its output is written, or that
             # overlaps an input at an offset, gets the output afterwards, by a copy.
             layout = out_layout(outs, values)
@@ -266,7 +266,7 @@ def fused_kernel(plan, formula, expr, wrt, backend, axis, portable):
                 o
                 if o is not None
                 and layout is not None
-                and not (layout[n] >= 0 and layout[n] in reads_after[key][n])
+                and not (layout[n] >= 0 and layout[n] in reads_after(key)[n])
                 else np.empty(shape, dtype)
                 for n, o in enumerate(outs)
             ]
@@ -276,11 +276,7 @@ def fused_kernel(plan, formula, expr, wrt, backend, axis, portable):
             else:
                 fast = body(key, unguarded)
                 results = _optimistic(self.plan, fast, guarded, values, axis, targets)
-            for n, o in enumerate(outs):
-                if o is not None and results[n] is not o:
-                    o[...] = results[n]
-                    results[n] = o
-            return results
+            return into_outs(results, outs)
 
     return NumexprKernel(
         plan.name,

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from symml.kernels import blocking
-from symml.kernels.backends import out_layout
+from symml.kernels.backends import into_outs, out_layout
 
 if TYPE_CHECKING:
     from symml.kernels.kernel import Kernel
@@ -147,8 +147,5 @@ def _into(
     if layout is None:
         return MISS  # an out= overlapping an input at an offset: the general path copies
     function = kernel._fast_body(lane.mask, guarded=True, outs=layout)
-    results = function(*values, axis=kernel.axis, outs=outs)
-    for r, o in zip(results, outs, strict=True):
-        if r is not o:
-            o[...] = r
-    return outs[0] if count == 1 else tuple(outs)
+    results = into_outs(function(*values, axis=kernel.axis, outs=outs), outs)
+    return results[0] if count == 1 else tuple(results)

@@ -18,7 +18,7 @@ import numpy as np
 import sympy as sp
 
 from symml.functions import Phi, relu, sigmoid, softplus
-from symml.kernels.backends import out_layout, writes_an_input
+from symml.kernels.backends import into_outs, out_layout, writes_an_input
 from symml.kernels.nodes import NODES, DSigmoid, Expm1, Log1p, LogSigmoid, XDivY, XLog1pY, XLogY
 from symml.kernels.printer import KernelPrinter
 
@@ -305,10 +305,7 @@ def run_loop(kernel: Any, values: list[Any], out: Any, dtype: Any) -> list[Any] 
             _loop(kernel, "fixup", key, dtype)(*flat, *flat_targets)
     else:
         _loop(kernel, "plain", key, dtype)(*flat, *flat_targets)
-    for o, t in zip(outs, targets, strict=True):
-        if o is not None and o is not t:
-            o[...] = t
-    return [o if o is not None else t for o, t in zip(outs, targets, strict=True)]
+    return into_outs(targets, outs)
 
 
 def _loop(kernel: Any, mode: str, key: tuple[bool, ...], dtype: Any) -> Any:
