@@ -1,6 +1,7 @@
-"""The vectorised float32 Φ (symml/kernels/normal_cdf.py) against independent references:
+"""The vectorised Φ (symml/kernels/normal_cdf.py) against independent references. float32:
 SciPy's float64 ndtr on a dense grid, mpmath at 50 digits in the tails, its own fit in exact
-arithmetic, and the special values."""
+arithmetic, and the special values. float64: SciPy's ndtr bit for bit where both take the
+same path, mpmath across the whole normal range."""
 
 from __future__ import annotations
 
@@ -89,11 +90,58 @@ def test_blocks_out_aliasing_and_layouts_give_the_same_numbers():
     np.testing.assert_array_equal(RT.ndtr(grid.T), RT.ndtr(np.ascontiguousarray(grid.T)))
 
 
-def test_small_arrays_and_float64_take_scipy():
-    z = np.linspace(-8, 8, NDTR_MIN_SIZE - 1, dtype=np.float32)
-    np.testing.assert_array_equal(RT.ndtr(z), sx.ndtr(z))
-    z64 = np.linspace(-8, 8, 2 * NDTR_MIN_SIZE)
-    np.testing.assert_array_equal(RT.ndtr(z64), sx.ndtr(z64))
+def test_small_arrays_take_scipy():
+    for dtype in (np.float32, np.float64):
+        z = np.linspace(-8, 8, NDTR_MIN_SIZE - 1, dtype=dtype)
+        np.testing.assert_array_equal(RT.ndtr(z), sx.ndtr(z))
+
+
+def test_float64_is_scipys_ndtr_where_both_take_erfc_and_within_1_ulp_between():
+    rng = np.random.default_rng(5)
+    z = np.concatenate([np.linspace(-38.5, 9, 400_001), rng.normal(size=200_000) * 4])
+    got, want = RT.ndtr(z), sx.ndtr(z)
+    assert got.dtype == np.float64
+    erfc_side = (z <= 0) | (z >= np.sqrt(2))
+    np.testing.assert_array_equal(got[erfc_side], want[erfc_side])
+    # (0, √2): ndtr takes ½ + ½·erf, this form 1 − ½·erfc.
+    between = ~erfc_side
+    assert np.max(np.abs(got[between] - want[between]) / np.spacing(want[between])) <= 1
+
+
+def test_float64_against_mpmath_over_the_normal_range():
+    z = np.linspace(-37.5, 8.2, NDTR_MIN_SIZE)
+    with mpmath.workdps(50):
+        exact = np.array([float(mpmath.ncdf(mpmath.mpf(float(v)))) for v in z[::8]])
+    got = RT.ndtr(z)[::8]
+    # erfc reads |z|/√2 rounded: a relative error of z²·2⁻⁵³ in Φ's left tail, inherent in
+    # any Φ on erfc(z/√2) (SciPy's ndtr has the same), on top of erfc's few ulp.
+    bound = (z[::8] ** 2 + 8) * 2.0**-52
+    assert np.all(np.abs(got / exact - 1) <= bound)
+
+
+def test_float64_special_values_and_out_aliasing():
+    specials = [-np.inf, -1e300, -40.0, -0.0, 0.0, 40.0, 1e300, np.inf, np.nan]
+    z = np.resize(np.array(specials), NDTR_MIN_SIZE)
+    with np.errstate(all="raise"):
+        got = RT.ndtr(z)
+    np.testing.assert_array_equal(got[:9], [0, 0, sx.ndtr(-40.0), 0.5, 0.5, 1, 1, 1, np.nan])
+    rng = np.random.default_rng(4)
+    values = rng.normal(size=3 * (BLOCK // 2) + 5) * 3
+    want = RT.ndtr(values)
+    same = values.copy()
+    assert RT.ndtr(same, out=same) is same
+    np.testing.assert_array_equal(same, want)
+
+
+@pytest.mark.parametrize("wrt", [None, "z"])
+def test_gelu_kernels_in_float64_give_scipys_values(wrt):
+    k = kernel("activations.gelu", grad=wrt)
+    z = np.random.default_rng(6).normal(size=4 * NDTR_MIN_SIZE) * 3
+    ndtr, density = sx.ndtr(z), np.exp(-z * z / 2) / np.sqrt(2 * np.pi)
+    want = z * ndtr if wrt is None else ndtr + z * density
+    # Relative to the terms' size: GELU′ = Φ + z·φ cancels near its root z ≈ −0.75.
+    terms = np.abs(z) * ndtr if wrt is None else ndtr + np.abs(z) * density
+    assert np.max(np.abs(k(z=z) - want) / np.maximum(terms, 1e-300)) < 1e-15
 
 
 @pytest.mark.parametrize("wrt", [None, "z"])

@@ -2,13 +2,14 @@
 
 ``xp`` is the array namespace, ``sx`` the special functions (expit, log_expit, xlogy, ndtr),
 ``rt`` the operations with no single library call (stable softmax and friends) or with a
-faster form than the library's (σ, σ′, log1p, float32 Φ), written once against ``xp``. numexpr and
+faster form than the library's (σ, σ′, log1p, Φ), written once against ``xp``. numexpr and
 numba are optional fused backends; asking for one that is not installed raises a one-line
 error naming the extra to install.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import math
 from collections.abc import Callable, Sequence
@@ -20,13 +21,13 @@ import numpy as np
 from symml.errors import UsageError
 from symml.kernels.errors import MissingBackend
 from symml.kernels.normal_cdf import BLOCK_BYTES as NDTR_BLOCK_BYTES
-from symml.kernels.normal_cdf import ndtr_block
+from symml.kernels.normal_cdf import ndtr_float32_block, ndtr_float64_block
 
 
 class Runtime:
     """The operations a generated body calls as ``rt.…``: those with no single library call
     (stable softmax and friends) and those with a faster form than the library's on NumPy
-    float arrays (σ, σ′, log1p, float32 Φ). Written once against ``xp``; other namespaces (jax, cupy,
+    float arrays (σ, σ′, log1p, Φ). Written once against ``xp``; other namespaces (jax, cupy,
     dask arrays) take the plain form."""
 
     def __init__(self, xp: Any, sx: Any = None) -> None:
@@ -75,12 +76,18 @@ class Runtime:
         return _in_blocks(u, out, block)
 
     def ndtr(self, u: Any, out: Any = None) -> Any:
-        """Φ(u). Float32 NumPy arrays of NDTR_MIN_SIZE elements or more: the vectorised form
-        of ``normal_cdf`` (2.4× SciPy's scalar float32 loop, within 8 ulp); smaller ones,
-        float64 and other namespaces: ``ndtr`` of the special-function module (NumPy has no
-        vectorised double-precision erf to build a faster float64 Φ on)."""
-        if self._float_array(u) and u.dtype == np.float32 and u.size >= NDTR_MIN_SIZE:
-            return _in_blocks(u, out, ndtr_block, scratch=4, block_bytes=NDTR_BLOCK_BYTES)
+        """Φ(u). NumPy float arrays of NDTR_MIN_SIZE elements or more: the vectorised forms of
+        ``normal_cdf`` (float32: 2.4× SciPy's scalar loop, within 8 ulp; float64: SciPy's
+        erfc with the sign taken out of its branches, 1.3× ndtr on data of both signs, within
+        1 ulp of it); smaller ones and other namespaces: ``ndtr`` of the special-function
+        module."""
+        if self._float_array(u) and u.size >= NDTR_MIN_SIZE:
+            if u.dtype == np.float32:
+                return _in_blocks(
+                    u, out, ndtr_float32_block, scratch=4, block_bytes=NDTR_BLOCK_BYTES
+                )
+            block = functools.partial(ndtr_float64_block, self.sx.erfc)
+            return _in_blocks(u, out, block, scratch=2, block_bytes=NDTR_BLOCK_BYTES)
         return self.sx.ndtr(u) if out is None else self.sx.ndtr(u, out=out)
 
     def log1p(self, u: Any, out: Any = None) -> Any:
@@ -257,7 +264,9 @@ class Runtime:
 
 
 #: Below it the vectorised float32 Φ's fixed cost (~36 calls, ≈ 30 µs) is more than SciPy's
-#: loop takes (measured crossover between 8192 and 16384 elements).
+#: loop takes (measured crossover between 8192 and 16384 elements). The float64 form's
+#: crossover is lower (≈ 4096 on fresh data), but a small array SciPy sees again has its
+#: sign branches learnt by the predictor: the float64 form waits for the same size.
 NDTR_MIN_SIZE = 16384
 
 #: Bytes of one block of ``Runtime.expit`` and ``dsigmoid``: their scratch array (1 + e)

@@ -1,8 +1,8 @@
-"""Φ, the standard normal CDF, on float32 NumPy arrays in vectorised passes.
+"""Φ, the standard normal CDF, on float32 and float64 NumPy arrays in vectorised passes.
 
-SciPy's ``ndtr`` has no SIMD loop: its float32 loop converts to double and calls Cephes,
-15 ns an element, and the hand-written GELU's ``erf(z/√2)`` costs as much. Here Φ is ~36
-array passes on NumPy's own vectorised arithmetic and exp, in cache-sized blocks (≈ 2.4×
+float32. SciPy's ``ndtr`` has no SIMD loop: its float32 loop converts to double and calls
+Cephes, 15 ns an element, and the hand-written GELU's ``erf(z/√2)`` costs as much. Here Φ is
+~36 array passes on NumPy's own vectorised arithmetic and exp, in cache-sized blocks (≈ 2.4×
 ndtr's speed), and keeps its relative accuracy in the left tail, which 0.5·(1 + erf(z/√2))
 loses (5 % off at z = −5, and 0 for −5.9·10⁻⁹ at z = −6).
 
@@ -20,9 +20,22 @@ Q + (sign z + 1)·(½ − Q), which is Q itself, exactly, where z < 0.
 Measured against SciPy's float64 ``ndtr`` at 2·10⁶ points of [−14, 14]: within 8 ulp
 (99.9 % within 5 ulp) wherever Φ is a normal float32; ``ndtr``'s own float32 loop is within
 0.5 ulp, at 2.4× the time.
+
+float64. NumPy has no vectorised double erf to build on, so the float64 Φ keeps Cephes'
+``erfc`` and only takes the sign out of it: ``ndtr`` branches on the sign of each element,
+and on data of both signs, as a layer's pre-activations are, a third of those branches are
+mispredicted. Here erfc gets |z|/√2 and the sign is applied by arithmetic, in six passes:
+Φ(z) = s − erfc(|z|/√2)·h with h = ±½ (the sign of z) and s = ½ + h, which is erfc/2 itself,
+exactly, where z < 0, and 1 − erfc/2 with one rounding where z > 0. The values are
+``ndtr``'s bit for bit for z ≤ 0 and z ≥ √2, and within 1 ulp of them between, where ndtr
+takes ½ + ½·erf instead (measured at 2·10⁶ points of [−38.5, 9]); in the far left tail both
+carry the rounding of |z|/√2. At 10⁶ elements (2-core EPYC VM): 11.6 ms against ndtr's
+14.8 on normal data; 11.6 against 8.6 on data of one sign, whose branches ndtr predicts.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 
@@ -55,11 +68,14 @@ HIGH_BITS = np.int32(-4096)
 #: polynomials uses it.
 SATURATED = np.float32(15)
 #: Bytes of one block: the input, the result and four scratch arrays of 64 Ki float32
-#: elements (measured: as fast as 2¹⁷ and 2¹⁸, 5 % slower at 2¹⁵, 40 % at 2¹³).
+#: elements (measured: as fast as 2¹⁷ and 2¹⁸, 5 % slower at 2¹⁵, 40 % at 2¹³). The float64
+#: form measured the same at 128, 256 and 512 KiB.
 BLOCK_BYTES = 256 * 1024
+#: 1/√2: Φ(−a) = ½·erfc(a/√2).
+SQRT_HALF = 0.7071067811865476
 
 
-def ndtr_block(
+def ndtr_float32_block(
     z: np.ndarray,
     q: np.ndarray,
     a: np.ndarray,
@@ -96,6 +112,25 @@ def ndtr_block(
     np.add(q, work, out=q)
     if flagged:  # |z| so large that a polynomial overflowed (inf/inf): Φ is 0 or 1 there
         _saturate(q, a, step)
+
+
+def ndtr_float64_block(
+    erfc: Callable[..., np.ndarray],
+    z: np.ndarray,
+    phi: np.ndarray,
+    a: np.ndarray,
+    half: np.ndarray,
+) -> None:
+    """Φ of a float64 block into ``phi``, which may be ``z`` itself: z is read for the last
+    time by the absolute value, before erfc writes. ``a`` and ``half`` are scratch; erfc
+    is SciPy's (any ufunc taking out=)."""
+    np.copysign(0.5, z, out=half)  # h; ±½ at ±0, which both give Φ = ½; either for nan
+    np.abs(z, out=a)
+    np.multiply(a, SQRT_HALF, out=a)
+    erfc(a, out=phi)  # 2Φ(−|z|): erfc(inf) = 0 gives Φ(±inf) = 1 and 0
+    np.multiply(phi, half, out=phi)
+    np.add(half, 0.5, out=half)  # s: 1 where z > 0, 0 where z < 0
+    np.subtract(half, phi, out=phi)
 
 
 def _horner(coefficients: tuple[np.float32, ...], a: np.ndarray, out: np.ndarray) -> None:
