@@ -277,6 +277,34 @@ def test_rewrite_xlogy_only_where_the_weight_can_vanish():
     assert rw.apply_all(y * sp.log(p), never) == y * sp.log(p)
 
 
+def test_rewrite_sech_squared():
+    z = sp.Symbol("z", real=True)
+    from symml.kernels.nodes import DSigmoid
+
+    assert rw.apply_all(1 - sp.tanh(z) ** 2, rw.STABLE) == 4 * DSigmoid(2 * z)
+    assert rw.apply_all(3 * (1 - sp.tanh(z) ** 2), rw.STABLE) == 12 * DSigmoid(2 * z)
+    assert rw.apply_all(2 - sp.tanh(z) ** 2, rw.STABLE) == 2 - sp.tanh(z) ** 2
+
+
+def test_rewrite_rational_cancel_only_where_it_has_fewer_operations():
+    p, r = sp.symbols("p r", positive=True)
+    assert rw.apply_all(2 * r / (p + r) - 2 * p * r / (p + r) ** 2, rw.CANCEL) == (
+        2 * r**2 / (p + r) ** 2
+    )
+    beta, m, g = sp.symbols("beta m g")
+    momentum = beta * m + (1 - beta) * g  # factoring would not shorten it
+    assert rw.apply_all(momentum, rw.CANCEL) == momentum
+    assert rw.apply_all(XDivY(r, p) - r / (p + 1), rw.CANCEL) == XDivY(r, p) - r / (p + 1)
+
+
+def test_rewrite_log_ratio_only_for_nonnegative_parts():
+    p, q, x = sp.symbols("P Q x")
+    nonnegative = rw.log_ratio_rewrites(lambda e: str(e) in ("P", "Q"))
+    assert rw.apply_all(p * sp.log(p / q), nonnegative) == p * sp.log(p) - p * sp.log(q)
+    assert rw.apply_all(sp.log(p / q) + 1, nonnegative) == sp.log(p) - sp.log(q) + 1
+    assert rw.apply_all(sp.log(x / q), nonnegative) == sp.log(x / q)
+
+
 def test_rewrite_log1p_expm1_and_folding():
     x = sp.Symbol("x")
     from symml.kernels.nodes import Expm1, Log1p

@@ -121,6 +121,10 @@ class Runtime:
 
     def logsumexp(self, u: Any, axis: int = -1) -> Any:
         xp = self.xp
+        if u.shape[axis] == 0:  # log of an empty sum; max has no identity to start from
+            shape = list(u.shape)
+            shape[axis] = 1
+            return xp.full(tuple(shape), -np.inf, dtype=u.dtype)
         top = xp.max(u, axis=axis, keepdims=True)
         if self._inplace(u) and _unshifted_exp_is_exact(top, u.dtype, u.shape[axis]):
             e = np.exp(u)
@@ -131,6 +135,8 @@ class Runtime:
 
     def softmax(self, u: Any, axis: int = -1, out: Any = None) -> Any:
         xp = self.xp
+        if u.shape[axis] == 0:  # rows of no element: nothing to normalise
+            return xp.zeros_like(u) if out is None else out
         if self._inplace(u):
             # Four passes over the array (three where the shift is not needed), the writing
             # ones into ``out``, which may be ``u``: the maximum is taken before any write.
@@ -176,7 +182,7 @@ class Runtime:
         shape = [1] * u.ndim
         shape[axis] = u.shape[axis]
         positions = xp.reshape(xp.arange(u.shape[axis]), shape)
-        return xp.asarray(positions == first, dtype=u.dtype)
+        return (positions == first).astype(u.dtype)  # not xp.asarray: dask stays lazy
 
     def convolve_full(self, f: Any, g: Any) -> Any:
         """The full 2-D convolution of the last two axes, out[r, c] = Σₐᵦ f[a, b]·g[r − a, c − b]
@@ -385,6 +391,38 @@ class Backend:
     sx: Any
     rt: Runtime
     inplace: bool
+
+    def checked(self, name: str, body: Callable[..., Any]) -> Callable[..., Any]:
+        """Kernel ``name``'s compiled body, checking its arguments first where this backend
+        could not honour them: on jax, ``jax_float64_check``; on the others (nothing to
+        check) the body itself, so a call costs nothing more."""
+        if self.name != "jax":
+            return body
+        import jax
+
+        @functools.wraps(body)
+        def checked_body(*values: Any, **options: Any) -> Any:
+            jax_float64_check(jax, name, values)
+            return body(*values, **options)
+
+        return checked_body
+
+
+def jax_float64_check(jax: Any, name: str, values: Sequence[Any]) -> None:
+    """A one-line error for a float64 argument (a NumPy array or scalar, or a jax array made
+    while 64-bit mode was on) when jax runs in 32-bit mode, its default: jax would compute in
+    float32 and the result come back float32, or float32 values in a float64 array (BCE at
+    ŷ = 1 − 1e-12: −0.0 instead of 1e-12). Float64 stays float64 or is refused; the user's
+    jax configuration is theirs to change. A float64 array jax already truncated on
+    conversion is float32 here, and computes as float32 in, float32 out."""
+    if jax.config.jax_enable_x64:
+        return
+    if any(getattr(v, "dtype", None) == np.float64 for v in values):
+        raise UsageError(
+            f"kernel '{name}' on jax: float64 input but jax runs in 32-bit mode "
+            "(jax_enable_x64 is off): call jax.config.update('jax_enable_x64', True) before "
+            "building kernels, or pass float32 arrays"
+        )
 
 
 BACKENDS = ("numpy", "numexpr", "numba", "jax", "cupy")

@@ -8,6 +8,7 @@ in its source. numba kernels (``numba_backend``) are one parallel loop per eleme
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import replace
 from typing import Any
 
@@ -114,10 +115,14 @@ class NumexprPrinter(KernelPrinter):
 
 
 def fusable(plan: Any) -> bool:
-    """Elementwise, and only functions numexpr has."""
+    """Elementwise, only functions numexpr has, and no constant output (the gradient of a
+    linear term: numexpr evaluates ``1`` to one number, and refuses an ``out=`` of more than
+    one element; the NumPy body broadcasts it to the arguments' shape and dtype)."""
     if plan.matrix or plan.axis_source:
         return False
     for e in plan.outputs:
+        if _constant(e):
+            return False
         if not isinstance(e, sp.Basic):
             continue
         nodes = {type(n) for n in e.atoms(sp.Function)}
@@ -128,19 +133,63 @@ def fusable(plan: Any) -> bool:
     return True
 
 
+def _constant(expr: Any) -> bool:
+    """Whether an output is a number (no argument in it)."""
+    if isinstance(expr, sp.Basic):
+        return not expr.free_symbols
+    return isinstance(expr, int | float)
+
+
+#: numexpr's functions (``numexpr.expressions.functions``): a variable of one of these
+#: names in an expression is taken for the function.
+NUMEXPR_FUNCTIONS = (
+    "abs arccos arccosh arcsin arcsinh arctan arctan2 arctanh ceil complex conj contains copy "
+    "copysign cos cosh exp expm1 floor fmod hypot imag isfinite isinf isnan log log10 log1p "
+    "log2 max maximum min minimum nextafter ones_like prod real round sign signbit sin sinh "
+    "sqrt sum tan tanh trunc where"
+).split()
+
+#: The names the numexpr body gives its locals and its ``env`` entries (results, e^−|u|
+#: arrays, hoisted and common subexpressions), the modules it reads, and numexpr's functions.
+BODY_NAMES = re.compile(
+    "|".join([r"env|ne|outs|axis|np|xp|sx|rt|fused|r\d+|_e\d+|_h\d+|_c\d+", *NUMEXPR_FUNCTIONS])
+)
+
+
+def body_params(plan: Any) -> list[str]:
+    """The numexpr body's parameters: the arguments' code names, with underscores appended
+    to one that the body's own names could be (an argument ``env`` or ``_e0`` would be
+    overwritten in ``env``, one ``outs`` would repeat a parameter). The body is called with
+    its arguments by position, so the names are its own."""
+    from symml.kernels.kernel import code_name
+
+    codes = [code_name(a) for a in plan.args]
+    taken = set(codes)
+    params = []
+    for p in codes:
+        if BODY_NAMES.fullmatch(p):
+            while BODY_NAMES.fullmatch(p) or p in taken:
+                p += "_"
+            taken.add(p)
+        params.append(p)
+    return params
+
+
 def _evaluation_order(plan: Any, arrays: tuple[bool, ...] | None) -> tuple[Any, ...]:
     """(names, hoisted scalar table, common subexpressions, outputs) of the numexpr body,
     in the order it evaluates them."""
     from symml.kernels.kernel import _cse, _names, code_name
-    from symml.kernels.numba_backend import _hoist
+    from symml.kernels.numba_backend import _hoist, _numbered
 
-    names = _names(plan)
-    params = [code_name(a) for a in plan.args]
+    params = body_params(plan)
+    renamed = {code_name(a): p for a, p in zip(plan.args, params, strict=True)}
+    names = {s: renamed.get(n, n) for s, n in _names(plan).items()}
     arrays = arrays if arrays is not None else tuple(True for _ in params)
     array_names = {p for p, a in zip(params, arrays, strict=True) if a}
     scalars = {s for s, n in names.items() if isinstance(s, sp.Symbol) and n not in array_names}
     table: dict[Any, Any] = {}
-    hoisted = sp.numbered_symbols("_h", real=True)
+    # Not the symbol of an argument called _h0: the hoisted value would take its place.
+    hoisted = _numbered("_h", {str(s) for s in names} | set(plan.args))
     outputs = tuple(_hoist(e, scalars, table, hoisted) for e in plan.outputs)
     replacements, reduced = _cse(replace(plan, outputs=outputs))
     return names, table, replacements, reduced
@@ -150,10 +199,8 @@ def late_reads(plan: Any, arrays: tuple[bool, ...]) -> tuple[frozenset[int], ...
     """Per output, the arguments (by index) the numexpr body still reads after evaluating
     that output into its out= buffer: a buffer that is one of them must not take the
     output before the body ends."""
-    from symml.kernels.kernel import code_name
-
     names, _, replacements, reduced = _evaluation_order(plan, arrays)
-    index = {code_name(a): k for k, a in enumerate(plan.args)}
+    index = {p: k for k, p in enumerate(body_params(plan))}
     steps = [expr for _, expr in replacements] + list(reduced)
     position = {sym: k for k, (sym, _) in enumerate(replacements)}
 
@@ -175,9 +222,7 @@ def numexpr_source(plan: Any, arrays: tuple[bool, ...] | None = None) -> str:
     Python, not per element; the exponential of a σ-family argument is evaluated once into
     its own array; each common subexpression is one ``ne.evaluate``, its output's ``out``
     when it is an output."""
-    from symml.kernels.kernel import code_name
-
-    params = [code_name(a) for a in plan.args]
+    params = body_params(plan)
     names, table, replacements, reduced = _evaluation_order(plan, arrays)
     exp_abs: dict[Any, str] = {}
     printer = NumexprPrinter(names, exp_abs)
@@ -232,7 +277,10 @@ def fused_kernel(plan, formula, expr, wrt, backend, axis, portable):
     import numexpr as ne
 
     if not fusable(plan):
-        note = "# numexpr cannot fuse this kernel (a reduction or a special function): NumPy body\n"
+        note = (
+            "# numexpr cannot fuse this kernel (a reduction, a special function or a "
+            "constant output): NumPy body\n"
+        )
         return _numpy_body(note, plan, formula, expr, wrt, backend, axis, portable)
     source = numexpr_source(plan)
     # numexpr's where() branches per element (mispredicted on mixed labels: 5 ns each), so a

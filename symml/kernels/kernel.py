@@ -10,6 +10,7 @@ CuPy) and, for NumPy arrays of one shape, an in-place one that reuses temporarie
 from __future__ import annotations
 
 import keyword
+import numbers
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -38,7 +39,9 @@ from symml.kernels.printer import FULL, SCALAR, InPlaceEmitter, KernelPrinter, e
 from symml.model import Formula, SymbolSpec, UpdateRule
 
 GRAD_OUT = "grad_out"
-RESERVED = {"xp", "sx", "rt", "np", "axis", "n_axis", "out"}
+RESERVED = {"xp", "sx", "rt", "np", "axis", "n_axis", "out", "outs"}
+#: The generated bodies' own names: temporaries t1, t2 … and common subexpressions _c0 ….
+GENERATED = re.compile(r"t\d+|_c\d+")
 
 
 @dataclass(frozen=True)
@@ -85,7 +88,9 @@ class Kernel:
                 return result
         values = self._bind(positional, named)
         axis = self.axis if axis is None else axis
-        values, dtype = _convert(values, self._backend)
+        values, dtype = _convert(values, self)
+        self._check_axes(values, axis)
+        values = self._per_row(values, axis)
         if out is not None:
             _check_outs(self, _outs(out, len(self.outputs), self.name), values)
         results = self._run(values, axis, out, dtype)
@@ -120,11 +125,100 @@ class Kernel:
         outs = _outs(out, len(self.outputs), self.name)
         shapes = [_shape(v) for v in values]
         key = tuple(len(s) > 0 for s in shapes)
-        if self._fast_applies(values, shapes, key):
-            results = self._run_fast(values, key, axis, outs, dtype)
-        else:
-            results = list(self._portable(*values, axis=axis))
-        return self._finish(results, shapes, key, axis, outs, dtype)
+        try:
+            if self._fast_applies(values, shapes, key):
+                results = self._run_fast(values, key, axis, outs, dtype)
+            else:
+                results = list(self._portable(*values, axis=axis))
+        except ValueError as exc:
+            raise self._misfit(values, exc) from None
+        return self._finish(results, values, shapes, key, axis, outs, dtype)
+
+    @property
+    def _broadcasts(self) -> bool:
+        """Whether the arguments broadcast together into the unreduced outputs' shape (not
+        so for matrix products, tables, windows, or sizes read off an argument)."""
+        plan = self.plan
+        return not (plan.matrix or plan.sizes or plan.axes > 1)
+
+    def _check_axes(self, values: list[Any], axis: int) -> None:
+        """A family needs as many axes as it is indexed by, and ``axis`` must be one of them."""
+        plan = self.plan
+        if plan.matrix or not plan.families:
+            return
+        for a, v in zip(self.args, values, strict=True):
+            if a not in plan.families:
+                continue
+            ndim = _ndim(v)
+            if ndim < plan.axes:
+                raise UsageError(
+                    f"kernel '{self.name}': '{a}' has shape {tuple(np.shape(v))}; it is indexed "
+                    f"along {plan.axes} axes: pass an array of at least {plan.axes} dimensions"
+                )
+            if plan.axes == 1 and ndim and not -ndim <= axis < ndim:
+                raise UsageError(
+                    f"kernel '{self.name}': axis={axis} is out of range for '{a}' of "
+                    f"{ndim} dimension{'s' if ndim > 1 else ''}: pass an axis in "
+                    f"[{-ndim}, {ndim - 1}]"
+                )
+
+    def _misfit(self, values: list[Any], exc: ValueError) -> Exception:
+        """NumPy's shape error from inside the body, as one line naming the arguments."""
+        text = str(exc).strip()
+        message = text.splitlines()[0] if text else type(exc).__name__
+        shaped = ("broadcast", "shape", "dimension", "unpack", "mismatch", "size")
+        if not any(word in message for word in shaped):
+            return exc
+        given = ", ".join(
+            f"{a} {tuple(np.shape(v))}" for a, v in zip(self.args, values, strict=True)
+        )
+        declared = ""
+        if self.formula is not None:
+            dims = [
+                f"{spec.name} {spec.shape.describe()}"
+                for spec in self.formula.symbols
+                if spec.name in self.args and not spec.shape.is_scalar
+            ]
+            declared = f" (declared: {', '.join(dims)})" if dims else ""
+        return UsageError(
+            f"kernel '{self.name}': arguments of shapes {given} do not fit together"
+            f"{declared}: {message}"
+        )
+
+    def _per_row(self, values: list[Any], axis: int) -> list[Any]:
+        """A scalar of the formula given as an array with one axis fewer than the families
+        (μ from ``layernorm.mean``, whose reduced output comes out squeezed) is one value per
+        row: it gets the axis back. NumPy would line it up with the last axis instead, a
+        value per position along the sum, which is not the formula (μ is constant in Σᵢ)."""
+        plan = self.plan
+        if plan.matrix or plan.axes != 1 or not plan.families:
+            return values
+        named = dict(zip(self.args, values, strict=True))
+        family = next((a for a in self.args if a in plan.families), None)
+        full = _ndim(named[family]) if family is not None else 0
+        if full < 2:
+            return values
+        position = axis % full
+        family_shape = tuple(np.shape(named[family]))
+        rows = family_shape[:position] + family_shape[position + 1 :]
+        aligned = list(values)
+        for n, a in enumerate(self.args):
+            v = named[a]
+            if a in plan.families or _ndim(v) != full - 1:
+                continue
+            shape = tuple(np.shape(v))
+            try:
+                fits = np.broadcast_shapes(shape, rows) == rows
+            except ValueError:
+                fits = False
+            if not fits:
+                raise UsageError(
+                    f"kernel '{self.name}': '{a}' has shape {shape}, one axis fewer than "
+                    f"'{family}' {family_shape}, so it is one value per row, but the rows "
+                    f"are {rows}: pass an array of that shape, or one with the axis kept"
+                )
+            aligned[n] = self._backend.xp.expand_dims(v, position)
+        return aligned
 
     def _takes_body(self, key: tuple[bool, ...]) -> bool:
         """Whether the in-place body takes this mask of array arguments: a NumPy backend, a
@@ -202,6 +296,7 @@ class Kernel:
     def _finish(
         self,
         results: list[Any],
+        values: list[Any],
         shapes: list[Any],
         key: tuple[bool, ...],
         axis: int,
@@ -217,10 +312,22 @@ class Kernel:
                 r = xp.squeeze(r, axis=(axis - 1, axis))
             elif reduced and ndim > 0 and r.shape[axis] == 1:
                 r = xp.squeeze(r, axis=axis)
-            elif ndim == 0 and any(key) and not self.plan.matrix:
+            elif not reduced and any(key) and self._broadcasts:
+                # An output that does not read the widest argument (a constant gradient,
+                # ∂BCE/∂y with y of shape (4, 1) and ŷ of (1, 6)) still has the call's
+                # shape: one value per element, as NumPy's broadcasting would give.
                 shape = np.broadcast_shapes(*[s for s in shapes if s])
-                r = xp.broadcast_to(xp.asarray(r, dtype=dtype), shape)
-            if getattr(r, "dtype", dtype) != dtype:
+                if np.shape(r) != shape:
+                    if ndim:
+                        r = xp.broadcast_to(r, shape)
+                    else:  # an array of the arguments' kind: lazy for dask, writable for NumPy
+                        like = next(v for v, is_array in zip(values, key, strict=True) if is_array)
+                        r = xp.full_like(like, r, dtype=dtype, shape=shape)
+                    if isinstance(r, np.ndarray) and not r.flags.writeable:
+                        r = r.copy()  # writable, as every other result is
+            if not hasattr(r, "dtype"):
+                r = dtype.type(r)  # a constant of an all-number call: a number of its dtype
+            elif r.dtype != dtype:
                 r = r.astype(dtype)
             if outs[n] is not None and r is not outs[n]:
                 if np.shape(outs[n]) != np.shape(r):
@@ -333,18 +440,18 @@ def _optimistic(
 
 def _check_outs(kernel: Kernel, outs: Sequence[Any], values: Sequence[Any]) -> None:
     """One-line errors for out= buffers the results cannot go into, before anything runs:
-    not a NumPy array, read-only, not floating point, or (elementwise kernels, whose result
-    has the inputs' broadcast shape) of another shape. Reduced and matrix outputs have
-    their shape checked when they are copied in (``_finish``)."""
+    not a NumPy array, read-only, not floating point, or of another shape than the inputs'
+    broadcast shape, which every output of an elementwise or one-axis kernel has except the
+    reduced ones. Those and matrix outputs have their shape checked when they are copied in
+    (``_finish``)."""
     plan = kernel.plan
-    elementwise = not (plan.axis_source or plan.sizes or plan.matrix or any(plan.reduced))
     shape = None
-    if elementwise:
+    if kernel._broadcasts:
         try:
             shape = np.broadcast_shapes(*(np.shape(v) for v in values))
         except ValueError:
             shape = None  # the inputs do not broadcast: the call itself says so
-    for name, o in zip(kernel.outputs, outs, strict=True):
+    for name, o, reduced in zip(kernel.outputs, outs, plan.reduced, strict=True):
         if o is None:
             continue
         where = f"kernel '{kernel.name}': out= for '{name}'"
@@ -357,7 +464,7 @@ def _check_outs(kernel: Kernel, outs: Sequence[Any], values: Sequence[Any]) -> N
                 f"{where} has dtype {o.dtype}; the results are floats: pass a float32 or "
                 "float64 array (or no out=)"
             )
-        if shape is not None and o.shape != shape:
+        if shape is not None and not reduced and o.shape != shape:
             raise UsageError(
                 f"{where} has shape {o.shape}; the result's shape is {shape}: pass an array "
                 "of that shape (or no out=)"
@@ -381,9 +488,10 @@ def _outs(out: Any, count: int, name: str) -> list[Any]:
     return list(out)
 
 
-def _convert(values: list[Any], backend: Backend) -> tuple[list[Any], Any]:
+def _convert(values: list[Any], kernel: Kernel) -> tuple[list[Any], Any]:
     """Integers become floats (never truncated results); scalars take the arrays' dtype so
-    float32 arrays are not promoted by a float64 hyper-parameter."""
+    float32 arrays are not promoted by a float64 hyper-parameter. Anything that is not a real
+    number or an array of them (a string, None, complex values) is refused, naming it."""
     # The common call, float arrays of one dtype, needs none of it (a third of the call's
     # overhead on small arrays).
     first = values[0] if values else None
@@ -402,12 +510,19 @@ def _convert(values: list[Any], backend: Backend) -> tuple[list[Any], Any]:
             scalars.append(n)
             continue
         if isinstance(v, list | tuple):
-            v = converted[n] = np.asarray(v, dtype=float)
+            try:
+                v = converted[n] = np.asarray(v, dtype=float)
+            except (TypeError, ValueError):
+                raise _not_real(kernel, n, v) from None
         dtype = getattr(v, "dtype", None)
         if dtype is None:
+            if not isinstance(v, numbers.Real):
+                raise _not_real(kernel, n, v)
             scalar_dtypes.append(FLOAT64)
             continue
         dtype = np.dtype(dtype)
+        if dtype.kind not in "biuf":
+            raise _not_real(kernel, n, v)
         if dtype.kind in "biu":
             v = converted[n] = v.astype(np.float64)
             dtype = FLOAT64
@@ -434,6 +549,23 @@ def _convert(values: list[Any], backend: Backend) -> tuple[list[Any], Any]:
 FLOAT64 = np.dtype(np.float64)
 
 
+def _not_real(kernel: Kernel, position: int, value: Any) -> UsageError:
+    dtype = getattr(value, "dtype", None)
+    if dtype is not None:
+        what = f"an array of {np.dtype(dtype)}"
+    elif value is None:
+        what = "None"
+    elif isinstance(value, list | tuple):
+        what = f"a {type(value).__name__} that is not all numbers"
+    else:
+        what = f"a {type(value).__name__}"
+    hint = " (its real part is .real)" if dtype is not None and np.dtype(dtype).kind == "c" else ""
+    return UsageError(
+        f"kernel '{kernel.name}': '{kernel.args[position]}' is {what}{hint}; the kernels "
+        "compute with real numbers: pass a number or an array of them"
+    )
+
+
 def _ndim(v: Any) -> int:
     return v.ndim if isinstance(v, np.ndarray | np.generic) else np.ndim(v)
 
@@ -449,7 +581,12 @@ def _shape(v: Any) -> tuple[int, ...]:
 
 def code_name(name: str) -> str:
     safe = "".join(c if c.isalnum() or c == "_" else "_" for c in name)
-    if keyword.iskeyword(safe) or safe in RESERVED or not safe.isidentifier():
+    if (
+        keyword.iskeyword(safe)
+        or safe in RESERVED
+        or GENERATED.fullmatch(safe)
+        or not safe.isidentifier()
+    ):
         safe += "_"
     return safe
 
@@ -693,8 +830,10 @@ def _family_sizes(specs: Mapping[str, SymbolSpec]) -> frozenset[Any]:
 
 def stabilise(expr: Any, specs: Mapping[str, SymbolSpec]) -> Any:
     expr = expand_ml(expr)
+    expr = rewrite.apply_all(expr, rewrite.log_ratio_rewrites(nonnegative_from(specs)))
     expr = rewrite.apply_all(expr, rewrite.STABLE)
     expr = rewrite.apply_all(expr, rewrite.weighted_rewrites(vanishing_from(specs)))
+    expr = rewrite.apply_all(expr, rewrite.CANCEL)
     return rewrite.fold_constants(expr)
 
 
@@ -905,7 +1044,7 @@ def build(
         axis,
         plan,
         chosen,
-        _compile(portable, chosen, "portable"),
+        chosen.checked(plan.name, _compile(portable, chosen, "portable")),
     )
 
 

@@ -11,7 +11,8 @@ shapes or layouts run the NumPy body.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -73,8 +74,10 @@ CALLS: dict[Any, str] = {
     sp.Abs: "abs",
     sp.erf: "math.erf",
     sp.erfc: "math.erfc",
-    sp.floor: "math.floor",
-    sp.ceiling: "math.ceil",
+    # NumPy's, not math's: numba's math.floor returns an int64, which raises on nan and on
+    # |u| ≥ 2⁶³ (a step schedule at t = nan or t/k = 1e30); np.floor keeps the float type.
+    sp.floor: "np.floor",
+    sp.ceiling: "np.ceil",
     Log1p: "math.log1p",
     Expm1: "math.expm1",
     sigmoid: "_expit",
@@ -188,61 +191,102 @@ def _hoist(expr: Any, scalars: set[Any], table: dict[Any, Any], names: Any) -> A
     return expr.func(*(_hoist(a, scalars, table, names) for a in expr.args))
 
 
+#: Names the loop reads from its module (and the loop function's own name): an argument
+#: whose code name is one of them is renamed in the loop, which is called positionally.
+LOOP_GLOBALS = frozenset(
+    {"nb", "math", "np", FLOAT, "fused", "abs", "max", "min"}
+    | set(re.findall(r"^def (\w+)", HELPERS, re.MULTILINE))
+)
+
+
+def _fresh(base: str, taken: set[str]) -> str:
+    """``base``, with underscores appended until it is none of ``taken`` (then taken too):
+    a generated local (the loop index ``i``, ``x_i``, ``out0``, ``r0``, ``bad``) must not
+    shadow an argument, whose code name may be any identifier (``transformer.positional_even``
+    has an argument ``i``)."""
+    name = base
+    while name in taken:
+        name += "_"
+    taken.add(name)
+    return name
+
+
+def _numbered(prefix: str, taken: set[str]) -> Iterator[Any]:
+    """Symbols ``prefix0``, ``prefix1``, … (the prefix lengthened by underscores until none of
+    them can be one of ``taken``)."""
+    while any(re.fullmatch(re.escape(prefix) + r"\d+", t) for t in taken):
+        prefix += "_"
+    return sp.numbered_symbols(prefix, real=True)
+
+
 def numba_source(plan: Any, arrays: tuple[bool, ...], mode: str = "plain") -> str:
     """One loop over the flattened arrays; ``arrays`` says which arguments are arrays.
 
     ``mode``: "plain" stores every element; "count" also returns how many elements have a
     nan or ±inf output (the unguarded plan: its caller then fixes those); "fixup" computes
-    only the elements whose stored outputs are not all finite (the guarded plan)."""
+    only the elements whose stored outputs are not all finite (the guarded plan).
+
+    Every name the loop makes up is chosen apart from the arguments' code names, and an
+    argument named as a module the loop reads (``math``, ``nb``, a helper) is renamed."""
     from symml.kernels.kernel import _names, code_name
 
     names = _names(plan)
+    # The arguments' own names too: a made-up symbol _h0 or _c0 must not be one of theirs.
+    taken = set(names.values()) | {code_name(a) for a in plan.args} | set(plan.args)
+    taken |= {str(s) for s in names} | set(LOOP_GLOBALS)
+    params = []
+    for a in plan.args:
+        p = code_name(a)
+        if p in LOOP_GLOBALS:
+            local = _fresh(p, taken)
+            names = {s: local if n == p else n for s, n in names.items()}
+            p = local
+        params.append(p)
     printer = NumbaPrinter(names)
-    params = [code_name(a) for a in plan.args]
     array_names = {p for p, a in zip(params, arrays, strict=True) if a}
     scalars = {s for s, n in names.items() if isinstance(s, sp.Symbol) and n not in array_names}
     table: dict[Any, Any] = {}
-    hoisted_names = sp.numbered_symbols("_h", real=True)
+    hoisted_names = _numbered("_h", taken)
     outputs = [_hoist(e, scalars, table, hoisted_names) for e in plan.outputs]
-    replacements, reduced = sp.cse(
-        outputs, symbols=sp.numbered_symbols("_c", real=True), order="none"
-    )
-    outs = [f"out{n}" for n in range(len(outputs))]
+    taken |= {str(s) for s in table}
+    replacements, reduced = sp.cse(outputs, symbols=_numbered("_c", taken), order="none")
+    taken |= {str(s) for s, _ in replacements}
+    index = _fresh("i", taken)
+    bad = _fresh("bad", taken) if mode == "count" else None
+    outs = [_fresh(f"out{n}", taken) for n in range(len(outputs))]
+    element = {p: _fresh(f"{p}_i", taken) for p in params if p in array_names}
+    rs = [_fresh(f"r{n}", taken) for n in range(len(reduced))]
     first = next(p for p in params if p in array_names)
     lines = [f"def fused({', '.join(params + outs)}):"]
     for sym, value in table.items():
         names[sym] = str(sym)
         lines.append(f"    {sym} = {FLOAT}({printer.doprint(value)})")
     if mode == "count":
-        lines.append("    bad = 0")
-    lines.append(f"    for i in nb.prange({first}.shape[0]):")
-    body = []
-    for p in params:
-        if p in array_names:
-            body.append(f"{p}_i = {p}[i]")
+        lines.append(f"    {bad} = 0")
+    lines.append(f"    for {index} in nb.prange({first}.shape[0]):")
+    body = [f"{element[p]} = {p}[{index}]" for p in params if p in element]
     for s in list(names):
-        if names[s] in array_names:
-            names[s] = f"{names[s]}_i"
+        if names[s] in element:
+            names[s] = element[names[s]]
     for sym, value in replacements:
         names[sym] = str(sym)
         body.append(f"{sym} = {printer.doprint(value)}")
-    results = [printer.doprint(e) for e in reduced]
-    for n, text in enumerate(results):
-        body.append(f"r{n} = {text}")
+    for r, e in zip(rs, reduced, strict=True):
+        body.append(f"{r} = {printer.doprint(e)}")
     if mode == "count":
-        finite = " and ".join(f"math.isfinite(r{n})" for n in range(len(results)))
+        finite = " and ".join(f"math.isfinite({r})" for r in rs)
         # A sum reduction: the loop still vectorises (a branch would not).
-        body.append(f"bad += 0 if {finite} else 1")
-    for n in range(len(results)):  # stores after every read: out= may alias an input
-        body.append(f"out{n}[i] = r{n}")
+        body.append(f"{bad} += 0 if {finite} else 1")
+    for o, r in zip(outs, rs, strict=True):  # stores after every read: out= may alias an input
+        body.append(f"{o}[{index}] = {r}")
     if mode == "fixup":
-        finite = " and ".join(f"math.isfinite(out{n}[i])" for n in range(len(results)))
+        finite = " and ".join(f"math.isfinite({o}[{index}])" for o in outs)
         lines.append(f"        if not ({finite}):")
         lines += [f"            {line}" for line in body]
     else:
         lines += [f"        {line}" for line in body]
     if mode == "count":
-        lines.append("    return bad")
+        lines.append(f"    return {bad}")
     return "\n".join(lines) + "\n"
 
 

@@ -5,7 +5,7 @@ one-line reason, and a ``query``/``value`` pair handed to ``expr.replace`` (bott
 ``RECOGNISE`` runs on the formula before differentiation (so that σ' comes out as σ(1 − σ)
 rather than as a quotient of exponentials that overflows); ``STABLE`` runs on the lowered
 array expression; ``weighted_rewrites`` adds the 0·log 0 guards, which need to know which
-weights can be zero.
+weights can be zero; ``CANCEL`` then puts cancelling rational sums over one denominator.
 """
 
 from __future__ import annotations
@@ -249,6 +249,53 @@ def product_rewrites(nonnegative: Callable[[Any], bool]) -> tuple[Rewrite, ...]:
     )
 
 
+def log_ratio_rewrites(nonnegative: Callable[[Any], bool]) -> tuple[Rewrite, ...]:
+    """log(a/b) as log a − log b, for a and b that cannot be negative on the declared domains.
+    The quotient overflows where b is subnormal (KL divergence with Q = 10⁻³⁹ in float32 is
+    62.2, not inf) and is 0/0 where both are 0. A weight w·log(a/b) is distributed as
+    w·log a − w·log b, so that the 0·log 0 guards see each term. The price: the two logs
+    round apart, an absolute error of about |log a|·ε where log(a/b) had ε."""
+
+    def quotient(e: Any) -> tuple[Any, Any] | None:
+        if not isinstance(e, sp.log):
+            return None
+        a, b = sp.fraction(e.args[0])
+        if b == 1 or not all(
+            nonnegative(f) or (f.is_number and f.is_positive)
+            for f in sp.Mul.make_args(a) + sp.Mul.make_args(b)
+        ):
+            return None
+        return a, b
+
+    def weighted(e: Any) -> bool:
+        return isinstance(e, sp.Mul) and any(quotient(f) for f in e.args)
+
+    def distribute(e: sp.Mul) -> Any:
+        factor = next(f for f in e.args if quotient(f))
+        a, b = quotient(factor)
+        rest = e / factor
+        return rest * sp.log(a) - rest * sp.log(b)
+
+    def split(e: Any) -> Any:
+        a, b = quotient(e)
+        return sp.log(a) - sp.log(b)
+
+    return (
+        Rewrite(
+            "weighted_log_ratio",
+            "w·log(a/b) overflows where b is subnormal; w·log a − w·log b does not",
+            weighted,
+            distribute,
+        ),
+        Rewrite(
+            "log_ratio",
+            "log(a/b) overflows where b is subnormal; log a − log b does not",
+            lambda e: quotient(e) is not None,
+            split,
+        ),
+    )
+
+
 def _sigmoid_pair(e: Any) -> Any:
     """u when the product e has factors σ(u) and σ(−u), else None."""
     if not isinstance(e, sp.Mul):
@@ -264,6 +311,53 @@ def _dsigmoid(e: sp.Mul) -> Any:
     u = _sigmoid_pair(e)
     rest = [f for f in e.args if f not in (sigmoid(u), sigmoid(-u))]
     return sp.Mul(*rest) * DSigmoid(u)
+
+
+def _one_minus_tanh_squared(e: Any) -> tuple[Any, Any] | None:
+    """(c, u) when the sum e has the terms c and −c·tanh(u)² (SymPy distributes c over
+    c·(1 − tanh²u)), else None."""
+    if not isinstance(e, sp.Add):
+        return None
+    constant = e.as_coeff_Add()[0]
+    if constant == 0:
+        return None
+    for t in e.args:
+        c, square = t.as_coeff_Mul()
+        if (
+            c == -constant
+            and isinstance(square, sp.Pow)
+            and square.exp == 2
+            and isinstance(square.base, sp.tanh)
+        ):
+            return constant, square.base.args[0]
+    return None
+
+
+def _sech_squared(e: sp.Add) -> Any:
+    c, u = _one_minus_tanh_squared(e)
+    return e - c + c * sp.tanh(u) ** 2 + 4 * c * DSigmoid(2 * u)
+
+
+#: Past this size a rational sum is left as it is: sp.factor's time grows fast with it, and
+#: the catalog's cancelling quotients (F1's gradient) are far smaller.
+RATIONAL_OPS_LIMIT = 30
+
+
+def _cancels(e: Any) -> bool:
+    """A sum of rational terms in symbols, one of them subtracted, small enough to factor."""
+    return (
+        isinstance(e, sp.Add)
+        and bool(e.free_symbols)
+        and any(t.could_extract_minus_sign() for t in e.args)
+        and any(isinstance(t, sp.Mul | sp.Pow) for t in e.args)
+        and sp.count_ops(e) <= RATIONAL_OPS_LIMIT
+        and e.is_rational_function(*e.free_symbols)
+    )
+
+
+def _factored(e: sp.Add) -> Any:
+    combined = sp.factor(sp.cancel(sp.together(e)))
+    return combined if sp.count_ops(combined) < sp.count_ops(e) else e
 
 
 STABLE: tuple[Rewrite, ...] = (
@@ -341,12 +435,34 @@ STABLE: tuple[Rewrite, ...] = (
         ),
         lambda e: _expm1(e),
     ),
+    Rewrite(
+        "sech_squared",
+        "1 − tanh(u)², tanh's derivative, is 0 for |u| > 19 (float64) where sech²(u) is not; "
+        "4σ(2u)σ(−2u) is sech²(u) with every digit in both tails",
+        lambda e: _one_minus_tanh_squared(e) is not None,
+        _sech_squared,
+    ),
 )
 
 
 def _expm1(e: sp.Add) -> Any:
     term = next(t for t in e.args if isinstance(t, sp.exp))
     return e + 1 - term + Expm1(term.args[0])
+
+
+#: After the 0·log 0 guards: a guarded term (BCE′'s −y/ŷ as xdivy) is not a rational
+#: function, so its pole stays apart from the others, where the guard can still catch it.
+CANCEL: tuple[Rewrite, ...] = (
+    Rewrite(
+        "rational_cancel",
+        "a quotient's derivative, as SymPy writes it, subtracts nearly equal terms "
+        "(F1's ∂/∂P = 2R/(P + R) − 2PR/(P + R)² loses 5 digits in float32 at R = 10⁻⁴ P); "
+        "over one denominator and factored, 2R²/(P + R)², nothing cancels. Taken only when "
+        "it has fewer operations",
+        _cancels,
+        _factored,
+    ),
+)
 
 
 # -- 0·log 0 ----------------------------------------------------------------------------------

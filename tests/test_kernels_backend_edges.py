@@ -1,0 +1,383 @@
+"""The optional backends at their edges: names the numba loop makes up against the
+arguments' names, floor and ceiling at nan and past 2⁶³ on numba, constant gradients on
+numexpr, and float64 inputs on jax in its default 32-bit mode.
+
+Each backend's tests are skipped where its package is not installed."""
+
+from __future__ import annotations
+
+import random
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import sympy as sp
+
+from symml import load_catalog
+from symml.errors import UsageError
+from symml.kernels import NotKernelisable, kernel
+from symml.kernels.kernel import _drop_step_derivatives, code_name
+
+sys.path.insert(0, str(Path(__file__).parent))
+from catalog_kernels import catalog_kernels  # noqa: E402
+
+CATALOG = load_catalog()
+DTYPES = [np.float64, np.float32]
+
+
+def _as_tuple(result):
+    return result if isinstance(result, tuple) else (result,)
+
+
+# -- numba: the loop's own names never shadow an argument ------------------------------------
+
+#: The names the numba loop used to give its locals whatever the arguments were called: the
+#: loop index, the count of non-finite elements, the outputs and results, the hoisted and
+#: common subexpressions, and the modules the loop reads.
+LOOP_NAMES = re.compile(r"i|bad|nb|math|np|_F|out\d+|r\d+|_h\d+|_c\d+")
+
+
+def _collides(args):
+    names = [code_name(a) for a in args]
+    return any(LOOP_NAMES.fullmatch(n) or any(n == f"{p}_i" for p in names) for n in names)
+
+
+def _colliding_kernels():
+    """(formula id, wrt) of every catalog kernel, and gradient kernel, whose arguments are
+    named as the numba loop's locals were, and that numba runs as a loop."""
+    from symml.kernels.numba_backend import loopable
+
+    cases = []
+    for f, k in catalog_kernels():
+        if not _collides(k.args):
+            continue
+        if loopable(k.plan):
+            cases.append((f.id, None))
+        try:
+            gradients = kernel(f, grad="all")
+        except NotKernelisable:
+            continue
+        cases += [(f.id, n) for n, g in gradients.items() if loopable(g.plan)]
+    return cases
+
+
+COLLIDING = _colliding_kernels()
+
+
+def test_the_colliding_kernels_include_the_positional_encodings():
+    assert ("transformer.positional_even", None) in COLLIDING
+    assert ("transformer.positional_odd", None) in COLLIDING
+
+
+def _values(formula, names, dtype):
+    """Points of the declared domains, one per element, as arrays of ``dtype``."""
+    from test_kernels_numeric import _families, _sample
+
+    families = _families(formula, formula.expr)
+    _, arrays = _sample(formula, list(names), random.Random(5), families)
+    return {a: np.ascontiguousarray(v, dtype=dtype) for a, v in arrays.items()}
+
+
+def _loop_result(fused, values, dtype):
+    """The numba loop itself on these arrays (on float32 a plan of NumPy SIMD functions
+    otherwise runs the NumPy body)."""
+    from symml.kernels.numba_backend import _loop
+
+    flat = [v.reshape(-1) for v in values]
+    outs = [np.empty(flat[0].shape, dtype) for _ in fused.outputs]
+    _loop(fused, "plain", tuple(True for _ in values), dtype)(*flat, *outs)
+    return [o.reshape(values[0].shape) for o in outs]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(("formula_id", "wrt"), COLLIDING)
+def test_numba_loop_names_never_shadow_an_argument(formula_id, wrt, dtype):
+    pytest.importorskip("numba", reason="numba is not installed")
+    formula = CATALOG.get(formula_id)
+    plain = kernel(formula, grad=wrt)
+    fused = kernel(formula, grad=wrt, backend="numba")
+    assert "nb.prange" in fused.source
+    values = _values(formula, plain.args, dtype)
+    if "grad_out" in plain.args:
+        values["grad_out"] = np.linspace(0.3, 1.1, values[plain.args[0]].size, dtype=dtype)
+    values = {a: values[a] for a in plain.args}
+    want = _as_tuple(plain(**values))
+    rtol, atol = (1e-12, 1e-13) if dtype == np.float64 else (2e-5, 2e-5)
+    loop = _loop_result(fused, list(values.values()), dtype)
+    for got in (_as_tuple(fused(**values)), loop):
+        for g, w in zip(got, want, strict=True):
+            assert g.dtype == dtype
+            np.testing.assert_allclose(g, w, rtol=rtol, atol=atol)
+
+
+def test_numba_loop_takes_arguments_named_as_its_locals_and_modules():
+    pytest.importorskip("numba", reason="numba is not installed")
+    from symml.kernels.numba_backend import compile_loop, numba_source
+
+    names = ["i", "x", "x_i", "r0", "out0", "bad", "_c0", "_h0", "math", "nb", "_F", "_expit"]
+    i, x, x_i, r0, out0, bad, c0, h0, math_, nb_, F, expit = sp.symbols(names, real=True)
+    expr = (
+        sp.exp(x * i) / (1 + x_i**2)
+        + r0 * out0
+        - bad * c0
+        + sp.sqrt(h0**2 + 1) * math_
+        + nb_ * sp.Abs(F)
+        + expit * sp.exp(x * i)
+    )
+    plain = kernel(expr)
+    fused = kernel(expr, backend="numba")
+    rng = np.random.default_rng(9)
+    for dtype in DTYPES:
+        values = {a: rng.uniform(0.1, 0.9, size=7).astype(dtype) for a in plain.args}
+        values["_h0"] = 0.75  # a scalar: √(h0² + 1) is hoisted out of the loop as _h…
+        want = plain(**values)
+        rtol = 1e-12 if dtype == np.float64 else 1e-5
+        got = fused(**values)
+        assert got.dtype == dtype
+        np.testing.assert_allclose(got, want, rtol=rtol)
+        assert any(isinstance(key, tuple) for key in fused._loops)  # the loop ran
+        # The counting and fix-up loops (of guarded plans) name their locals the same way.
+        mask = tuple(a != "_h0" for a in plain.args)
+        flat = [v if a == "_h0" else v.reshape(-1) for a, v in values.items()]
+        flat = [dtype(v) if isinstance(v, float) else v for v in flat]
+        for mode in ("count", "fixup"):
+            loop = compile_loop(numba_source(fused.plan, mask, mode), "names", dtype)
+            out = np.full(7, np.nan, dtype)
+            bad = loop(*flat, out)
+            assert bad == 0 if mode == "count" else bad is None
+            np.testing.assert_allclose(out, want, rtol=rtol)
+
+
+def test_numexpr_body_takes_arguments_named_as_its_locals_and_functions():
+    pytest.importorskip("numexpr", reason="numexpr is not installed")
+    from symml.functions import sigmoid
+
+    names = ["x", "env", "ne", "outs", "_e0", "_h0", "_c0", "r0", "exp", "where", "sum"]
+    symbols = sp.symbols(names, real=True)
+    x, env, ne, outs, e0, h0, c0, r0, exp, where, total = symbols
+    expr = (
+        sigmoid(x * env) * ne
+        + outs * e0 / (1 + sp.exp(h0**2 + 1) * x**2)
+        + sp.exp(-((c0 * x) ** 2)) * (c0 * x + r0)
+        + sigmoid(exp) * where
+        - total
+    )
+    # The same formula over names no backend makes up, on the NumPy backend.
+    safe = sp.symbols([f"a{n}" for n in range(len(names))], real=True)
+    reference = kernel(expr.xreplace(dict(zip(symbols, safe, strict=True))))
+    fused = kernel(expr, backend="numexpr")
+    assert "ne.evaluate" in fused.source
+    rng = np.random.default_rng(4)
+    for dtype in DTYPES:
+        values = {n: rng.uniform(-2, 2, size=9).astype(dtype) for n in names}
+        values["_h0"] = 0.75  # a scalar: e^(h0² + 1) is computed once, as _h…
+        want = reference(**{f"a{k}": values[n] for k, n in enumerate(names)})
+        got = fused(**values)
+        assert got.dtype == dtype
+        np.testing.assert_allclose(got, want, rtol=1e-12 if dtype == np.float64 else 2e-5)
+
+
+# -- numba: floor and ceiling stay floating point ----------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_numba_step_schedule_at_nan_and_past_two_to_the_63(dtype):
+    pytest.importorskip("numba", reason="numba is not installed")
+    fused = kernel("schedules.step", backend="numba")
+    plain = kernel("schedules.step")
+    t = np.array([np.nan, 1e30, -1e30, np.inf, 0.0, 5.0, 7.5, 1e19], dtype=dtype)
+    values = dict(
+        t=t,
+        eta_0=np.full(t.size, 0.1, dtype),
+        gamma=np.full(t.size, 0.5, dtype),
+        k=np.full(t.size, 2.0, dtype),
+    )
+    with np.errstate(over="ignore"):  # 0.5^−5e29 is inf on both
+        want = plain(**values)
+        got = fused(**values)
+    assert got.dtype == dtype
+    np.testing.assert_array_equal(got, want)
+    assert np.isnan(got[0]) and got[1] == 0 and got[5] == dtype(0.1 * 0.25)
+    (loop,) = [v for key, v in fused._loops.items() if isinstance(key, tuple)]
+    if dtype == np.float32:  # np.floor of a float32 is a float32: no float → double
+        (signature,) = loop.signatures
+        assert "fpext float" not in loop.inspect_llvm(signature)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_numba_ceiling_at_nan_and_past_two_to_the_63(dtype):
+    pytest.importorskip("numba", reason="numba is not installed")
+    x, y = sp.symbols("x y", real=True)
+    expr = sp.ceiling(x) * y + sp.floor(-x)
+    fused = kernel(expr, backend="numba")
+    plain = kernel(expr)
+    values = dict(
+        x=np.array([np.nan, 1e30, -1e30, 2.5, -2.5, 9.3e18], dtype=dtype),
+        y=np.full(6, 2.0, dtype),
+    )
+    got = fused(**values)
+    assert got.dtype == dtype
+    np.testing.assert_array_equal(got, plain(**values))
+
+
+# -- numexpr: constant gradients ---------------------------------------------------------------
+
+
+def _constant_gradients():
+    """(formula id, wrt) of every catalog gradient kernel whose value is a constant: those
+    whose derivative SymPy finds free of symbols (step derivatives dropped, as the kernels
+    do), confirmed on the kernel's plan."""
+    cases = []
+    for f, k in catalog_kernels():
+        expr = f.expr
+        if not isinstance(expr, sp.Basic) or isinstance(expr, sp.MatrixExpr):
+            continue
+        if expr.has(sp.MatrixSymbol):
+            continue
+        symbols = {str(s): s for s in expr.free_symbols if isinstance(s, sp.Symbol)}
+        for name in k.args:
+            if name not in symbols:
+                continue
+            try:
+                d = _drop_step_derivatives(sp.diff(expr, symbols[name]))
+            except (AttributeError, TypeError, ValueError):
+                continue
+            if d.free_symbols or d.has(sp.Derivative):
+                continue
+            try:
+                g = kernel(f, grad=name)
+            except NotKernelisable:
+                continue
+            if all(isinstance(e, sp.Basic) and not e.free_symbols for e in g.plan.outputs):
+                cases.append((f.id, name))
+    return cases
+
+
+CONSTANT_GRADIENTS = _constant_gradients()
+
+
+def test_the_constant_gradients_include_the_known_ones():
+    for case in [
+        ("optim.sgd", "W"),
+        ("optim.adam_step", "W"),
+        ("optim.rmsprop_step", "W"),
+        ("optim.adagrad_step", "W"),
+        ("vae.loss", "D_KL"),
+        ("vae.loss", "E_log_px_z"),
+        ("schedules.step", "t"),
+    ]:
+        assert case in CONSTANT_GRADIENTS
+
+
+def _describe(r):
+    """What a caller sees of a result: its type, shape, dtype, values, writability."""
+    flags = getattr(r, "flags", None)
+    return (
+        type(r).__name__,
+        np.shape(r),
+        getattr(r, "dtype", None),
+        np.asarray(r).tolist(),
+        None if flags is None else flags.writeable,
+    )
+
+
+def _call(k, values, **options):
+    try:
+        return _describe(k(**values, **options))
+    except UsageError as e:
+        return ("UsageError", str(e))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(("formula_id", "wrt"), CONSTANT_GRADIENTS)
+def test_numexpr_constant_gradient_is_what_numpy_gives(formula_id, wrt, dtype):
+    pytest.importorskip("numexpr", reason="numexpr is not installed")
+    plain = kernel(formula_id, grad=wrt)
+    fused = kernel(formula_id, grad=wrt, backend="numexpr")
+    rng = np.random.default_rng(2)
+    arrays = {a: rng.uniform(0.1, 0.9, size=(2, 3)).astype(dtype) for a in plain.args}
+    first = plain.args[0]
+    calls = [
+        arrays,  # every argument an array
+        {a: v if a == first else 0.5 for a, v in arrays.items()},  # one array, Python floats
+        {a: v[0] if a == first else v for a, v in arrays.items()},  # arrays that broadcast
+        {a: dtype(0.5) for a in plain.args},  # NumPy scalars
+        {a: 0.5 for a in plain.args},  # Python floats
+    ]
+    for values in calls:
+        assert _call(fused, values) == _call(plain, values), values
+    for values in calls[:2]:
+        got, want = np.full((2, 3), 7, dtype), np.full((2, 3), 7, dtype)
+        assert fused(**values, out=got) is got
+        plain(**values, out=want)
+        np.testing.assert_array_equal(got, want)
+
+
+# -- jax: float64 in 32-bit mode -----------------------------------------------------------------
+
+JAX_MESSAGE = (
+    "kernel 'losses.bce' on jax: float64 input but jax runs in 32-bit mode (jax_enable_x64 is "
+    "off): call jax.config.update('jax_enable_x64', True) before building kernels, or pass "
+    "float32 arrays"
+)
+
+
+@pytest.fixture
+def jax_32bit():
+    """jax in its default 32-bit mode for the test; the mode before is restored after."""
+    jax = pytest.importorskip("jax", reason="jax is not installed")
+    before = jax.config.jax_enable_x64
+    jax.config.update("jax_enable_x64", False)
+    yield jax
+    jax.config.update("jax_enable_x64", before)
+
+
+def _wired(k):
+    """The kernel with its body checked, as ``build`` is to wrap it (the kernel module's
+    side of the fix: ``chosen.checked(plan.name, _compile(portable, chosen, "portable"))``)."""
+    object.__setattr__(k, "_portable", k._backend.checked(k.name, k._portable))
+    return k
+
+
+def test_jax_refuses_float64_in_32_bit_mode(jax_32bit):
+    jnp = jax_32bit.numpy
+    bce = _wired(kernel("losses.bce", backend="jax"))
+    y = np.array([0.0, 1.0])
+    p = np.array([1e-10, 1 - 1e-12])
+    with pytest.raises(UsageError) as raised:
+        bce(y_prob=y, yhat_prob=p)
+    assert str(raised.value) == JAX_MESSAGE
+    with pytest.raises(UsageError, match=re.escape(JAX_MESSAGE)):
+        bce(y_prob=y.astype(np.float32), yhat_prob=p)  # one float64 argument is enough
+    with pytest.raises(UsageError, match=re.escape(JAX_MESSAGE)):
+        bce(y_prob=0.0, yhat_prob=0.5)  # Python floats are float64
+    # A jax float64 array made while 64-bit mode was on.
+    jax_32bit.config.update("jax_enable_x64", True)
+    y64, p64 = jnp.asarray(y), jnp.asarray(p)
+    jax_32bit.config.update("jax_enable_x64", False)
+    assert y64.dtype == np.float64
+    with pytest.raises(UsageError, match=re.escape(JAX_MESSAGE)):
+        bce(y_prob=y64, yhat_prob=p64)
+    # float32 still runs, NumPy or jax arrays, with a Python-float argument too.
+    y32, p32 = y.astype(np.float32), np.array([1e-3, 1 - 1e-3], np.float32)
+    want = kernel("losses.bce")(y_prob=y32, yhat_prob=p32)
+    for args in ((y32, p32), (jnp.asarray(y32), jnp.asarray(p32))):
+        got = bce(y_prob=args[0], yhat_prob=args[1])
+        assert got.dtype == np.float32
+        np.testing.assert_allclose(np.asarray(got), want, rtol=1e-6)
+    sgd = _wired(kernel("optim.sgd", backend="jax"))
+    got = sgd(W=p32, g=y32, eta=0.1)
+    assert got.dtype == np.float32
+    # In 64-bit mode, float64 stays float64: BCE at ŷ = 1 − 1e-12 is 1e-12, not −0.
+    jax_32bit.config.update("jax_enable_x64", True)
+    got = bce(y_prob=y, yhat_prob=p)
+    assert got.dtype == np.float64
+    np.testing.assert_allclose(np.asarray(got), kernel("losses.bce")(y_prob=y, yhat_prob=p))
+
+
+def test_jax_kernel_refuses_float64_in_32_bit_mode_as_built(jax_32bit):
+    bce = kernel("losses.bce", backend="jax")
+    with pytest.raises(UsageError, match=re.escape(JAX_MESSAGE)):
+        bce(y_prob=np.array([0.0, 1.0]), yhat_prob=np.array([1e-10, 1 - 1e-12]))
