@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable
 from typing import Any, TextIO
 
@@ -34,8 +35,8 @@ def run(catalog: Catalog, args: argparse.Namespace, out: TextIO) -> int:
         raise UsageError("--grad and --step do not go together; pick one")
     try:
         k = kernel(formula, grad=args.grad, backend=args.backend, axis=args.axis, step=args.step)
-    except NotKernelisable as exc:
-        print(str(exc), file=out)
+    except NotKernelisable as exc:  # not the caller's mistake (exit 1), but an error still
+        print(f"symml: {exc}", file=sys.stderr)
         return 1
     print(f"# {k.name}: ({', '.join(k.args)}) -> ({', '.join(k.outputs)})", file=out)
     print(k.source, end="", file=out)

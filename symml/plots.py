@@ -24,7 +24,8 @@ from sympy.stats.rv import RandomSymbol  # noqa: E402
 
 from symml import functions  # noqa: E402
 from symml.catalog import Catalog  # noqa: E402
-from symml.errors import SymmlError  # noqa: E402
+from symml.errors import SymmlError, UsageError  # noqa: E402
+from symml.kernels.kernel import drop_step_derivatives  # noqa: E402
 from symml.model import Formula  # noqa: E402
 
 # Parameter values where the catalog records no typical value (conventional defaults).
@@ -133,7 +134,14 @@ def curve(formula: Formula, var_name: str | None = None) -> Curve:
         if var is None:
             raise PlotError(formula.id, f"it has no variable '{var_name}'")
     fixed = {s: value_of(formula, s.name) for s in free if s != var}
-    expr = expr.subs({s: v for s, v in fixed.items() if v is not None})
+    unset = [s.name for s, v in fixed.items() if v is None]
+    if unset:
+        raise PlotError(
+            formula.id,
+            f"{', '.join(unset)} {'has' if len(unset) == 1 else 'have'} no typical value to "
+            f"hold {'it' if len(unset) == 1 else 'them'} at while '{var.name}' varies",
+        )
+    expr = expr.subs(fixed)
     spec = next((s for s in formula.symbols if s.symbol == var), None)
     lo, hi = _range(spec)
     return Curve(formula, var, expr, lo, hi)
@@ -174,10 +182,20 @@ def plot_formula(formula: Formula, path: Path, var_name: str | None = None) -> P
     with plt.rc_context(STYLE):
         fig, ax = _axes(formula.name, _mathname(c.var), "value")
         ax.plot(x, numeric(c.expr, c.var)(x), label="f")
-        derivative = sp.diff(c.expr, c.var)
+        # A step schedule's floor has derivative 0 between its jumps, as for its kernels.
+        derivative = drop_step_derivatives(sp.diff(c.expr, c.var))
         ax.plot(x, numeric(derivative, c.var)(x), "--", label=f"df/d{_mathname(c.var)}")
         ax.legend()
-        return _save(fig, path)
+        try:
+            return _save(fig, path)
+        except OSError as exc:
+            plt.close(fig)
+            culprit = (
+                f" ({exc.filename})" if exc.filename and str(exc.filename) != str(path) else ""
+            )
+            raise UsageError(
+                f"cannot write {path}: {exc.strerror}{culprit}; pick a writable path"
+            ) from None
 
 
 def _save(fig: Any, path: Path) -> Path:

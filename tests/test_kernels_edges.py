@@ -212,3 +212,20 @@ def test_arguments_named_like_the_bodys_own_names_keep_their_values():
     want = np.exp(values["t1"]) * values["_c0"] + values["outs"] * (np.exp(values["t1"]) + 1)
     np.testing.assert_allclose(k(**values), want, rtol=1e-14)
     np.testing.assert_allclose(k(*[values[a] for a in k.args]), want, rtol=1e-14)
+
+
+def test_a_formula_with_a_recorded_correction_says_so_and_computes_the_sheets_form():
+    # The sheet's warmup schedule jumps at t_warmup (the catalog refutes its continuity and
+    # records a continuous form beside it): the kernel computes the sheet's, never a silent
+    # correction, and its source names the correction, which kernel(expr) compiles.
+    from symml import load_catalog
+
+    formula = load_catalog().get("schedules.warmup")
+    (correction,) = [c.correction for c in formula.claims if c.correction is not None]
+    k = kernel(formula)
+    assert k.source.startswith(
+        "# note: the sheet's formula; the catalog records a correction (refuted): Piecewise("
+    )
+    at = dict(t=np.array([9.999, 10.0]), eta_max=0.1, t_warmup=10.0, t_total=100.0)
+    np.testing.assert_allclose(k(**at), [0.09999, 0.09])  # the sheet's jump
+    np.testing.assert_allclose(kernel(correction)(**at), [0.09999, 0.1])  # continuous

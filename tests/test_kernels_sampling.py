@@ -100,3 +100,71 @@ def test_source_shows_the_draw_and_the_formula():
     src = kernel("init.he").source
     assert "sqrt(2)/sqrt(n_in)) * rng.standard_normal(shape, dtype)" in src
     assert "return B*a/p" in kernel("regularization.dropout_train").source
+
+
+RNG = np.random.default_rng(11)
+SAMPLER_ERRORS = [
+    (
+        "an integer out=",
+        lambda: kernel("init.he")(RNG, (3,), n_in=1, out=np.zeros(3, np.int64)),
+        "sampler 'init.he': out= has dtype int64; the sample is floats: pass a float32 or "
+        "float64 array (or no out=)",
+    ),
+    (
+        "a larger out=",
+        lambda: kernel("init.he")(RNG, (3,), n_in=1, out=np.zeros((2, 3))),
+        "sampler 'init.he': out= has shape (2, 3); the sample's shape is (3,): pass an array "
+        "of that shape (or no out=)",
+    ),
+    (
+        "a fan-in of 0",
+        lambda: kernel("init.he")(RNG, (3,), n_in=0),
+        "sampler 'init.he': n_in = 0 is outside its domain 'natural' [1, ∞), whole numbers: "
+        "pass values in it",
+    ),
+    (
+        "a fractional fan-in",
+        lambda: kernel("init.he")(RNG, (3,), n_in=2.5),
+        "sampler 'init.he': n_in = 2.5 is outside its domain 'natural' [1, ∞), whole numbers: "
+        "pass values in it",
+    ),
+    (
+        "a keep probability above 1",
+        lambda: kernel("regularization.dropout_train")(RNG, (5,), a=np.ones(5), p=1.5),
+        "sampler 'regularization.dropout_train': p = 1.5 is outside its domain (0, 1]: pass "
+        "values in it",
+    ),
+    (
+        "a negative σ",
+        lambda: kernel("vae.reparameterization")(RNG, (2,), mu=0.0, sigma=-1.0),
+        "sampler 'vae.reparameterization': sigma = -1 is outside its domain 'positive' (0, ∞): "
+        "pass values in it",
+    ),
+    (
+        "a fractional shape",
+        lambda: kernel("init.he")(RNG, 3.7, n_in=2),
+        "sampler 'init.he': shape 3.7 is not a shape: pass whole numbers ≥ 0, e.g. shape=(3, 4)",
+    ),
+    (
+        "float16",
+        lambda: kernel("init.he")(RNG, (3,), n_in=2, dtype=np.float16),
+        "sampler 'init.he': dtype must be float32 or float64, not float16",
+    ),
+    (
+        "a parameter that does not fit the shape",
+        lambda: kernel("regularization.dropout_train")(RNG, (5,), a=np.ones((2, 5)), p=0.5),
+        "sampler 'regularization.dropout_train': 'a' has shape (2, 5), which does not "
+        "broadcast to the sample's shape (5,): pass shape= that it fits",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "call, message", [c[1:] for c in SAMPLER_ERRORS], ids=[c[0] for c in SAMPLER_ERRORS]
+)
+def test_sampler_refuses_in_one_line(call, message):
+    # Each used to run: int out= cut the draws to integers, a larger out= repeated them,
+    # n_in = 0 gave ±inf, p = 1.5 a biased sample, shape 3.7 was rounded down to 3.
+    with pytest.raises(UsageError) as caught:
+        call()
+    assert str(caught.value) == message

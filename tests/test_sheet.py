@@ -168,3 +168,45 @@ def test_plot_refuses_a_matrix_formula_in_one_line(monkeypatch, capsys, tmp_path
 
 def test_status_marks_cover_every_status():
     assert set(sheet._MARK) == set(Status)
+
+
+def test_plot_draws_a_step_schedule_with_its_derivative_zero_between_jumps(monkeypatch, tmp_path):
+    # sp.diff(floor(u)) has no NumPy form: the plot failed with an internal error.
+    target = tmp_path / "step.png"
+    code, out = run(monkeypatch, ["plot", "schedules.step", "-o", str(target)])
+    assert code == 0 and target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (
+            ["losses.bce", "--var", "y_prob"],
+            "symml: formula 'losses.bce' cannot be plotted: yhat_prob has no typical value to "
+            "hold it at while 'y_prob' varies; `symml plot` draws scalar formulas of one variable\n",
+        ),
+        (
+            ["metrics.f1", "--var", "Prec"],
+            "symml: formula 'metrics.f1' cannot be plotted: Rec has no typical value to hold it "
+            "at while 'Prec' varies; `symml plot` draws scalar formulas of one variable\n",
+        ),
+    ],
+)
+def test_plot_with_var_says_which_variable_has_no_value(
+    monkeypatch, capsys, tmp_path, args, message
+):
+    # The other variables were left symbolic: an internal TypeError from NumPy.
+    code, _ = run(monkeypatch, ["plot", *args, "-o", str(tmp_path / "x.png")])
+    assert code == 2
+    assert capsys.readouterr().err == message
+
+
+def test_plot_to_an_unwritable_path_says_so(monkeypatch, capsys, tmp_path):
+    blocked = tmp_path / "file"
+    blocked.write_text("")
+    target = blocked / "x.png"  # a directory that is a file
+    code, _ = run(monkeypatch, ["plot", "activations.gelu", "-o", str(target)])
+    assert code == 2
+    assert capsys.readouterr().err == (
+        f"symml: cannot write {target}: File exists ({blocked}); pick a writable path\n"
+    )

@@ -843,7 +843,7 @@ def _derivative(
     """d expr / d wrt. For a family x: the gradient ∂L/∂xᵢ of a reduced value, or the
     vector-Jacobian product Σᵢ grad_outᵢ ∂fᵢ/∂x of a per-element one."""
     if not family:
-        return _drop_step_derivatives(sp.diff(expr, wrt)), False
+        return drop_step_derivatives(sp.diff(expr, wrt)), False
     position: Any = sp.Symbol("p_pos", integer=True, positive=True)
     if _index_count(expr, wrt) == 2:  # an element of a table: ∂/∂p[a, b]
         position = (position, sp.Symbol("q_pos", integer=True, positive=True))
@@ -858,7 +858,7 @@ def _derivative(
         g = sp.IndexedBase(GRAD_OUT)
         expr = sp.Sum(g[i] * expr, (i, 1, size))
         vjp = True
-    value = _drop_step_derivatives(collapse_deltas(sp.diff(expr, wrt[position])))
+    value = drop_step_derivatives(collapse_deltas(sp.diff(expr, wrt[position])))
     value = value.replace(
         lambda e: isinstance(e, sp.KroneckerDelta) and e.has(position),
         lambda e: e,
@@ -872,7 +872,7 @@ def _index_count(expr: Any, family: Any) -> int:
     return max((len(a.indices) for a in expr.atoms(sp.Indexed) if a.base == family), default=1)
 
 
-def _drop_step_derivatives(value: Any) -> Any:
+def drop_step_derivatives(value: Any) -> Any:
     """d floor(u)/du = 0 wherever it exists (a step schedule is piecewise constant)."""
 
     def is_step(e: Any) -> bool:
@@ -1082,7 +1082,7 @@ def kernel(
         return sampler(resolved)
     if grad is None or step:
         plan = plan_for(resolved, step=step)
-        return build(plan, formula, expr, None, backend, axis)
+        return _noted(build(plan, formula, expr, None, backend, axis), formula, step)
     if isinstance(grad, str) and grad == "all":
         probe = plan_for(resolved)
         names = [a for a in probe.args if _differentiable(a, formula, matrix=probe.matrix)]
@@ -1090,8 +1090,26 @@ def kernel(
         names = [str(g.label) if isinstance(g, sp.IndexedBase) else str(g) for g in grad]
     else:
         plan = plan_for(resolved, grad)
-        return build(plan, formula, expr, str(grad), backend, axis)
-    return {n: build(plan_for(resolved, n), formula, expr, n, backend, axis) for n in names}
+        return _noted(build(plan, formula, expr, str(grad), backend, axis), formula)
+    return {
+        n: _noted(build(plan_for(resolved, n), formula, expr, n, backend, axis), formula)
+        for n in names
+    }
+
+
+def _noted(k: Kernel, formula: Formula | None, step: bool = False) -> Kernel:
+    """A kernel computes the formula as the sheet states it, never a silent correction; where
+    the catalog records one beside it (warmup's schedule, which jumps at t_warmup), the
+    source says so first, with the corrected expression, which ``kernel(expr)`` compiles."""
+    if formula is None or step:
+        return k
+    notes = [
+        f"# note: the sheet's formula; the catalog records a correction ({claim.expected.value}"
+        f"): {sp.sstr(claim.correction)}; kernel(that expression) compiles it\n"
+        for claim in formula.claims
+        if isinstance(claim.correction, sp.Expr) and not isinstance(claim, UpdateRule)
+    ]
+    return replace(k, source="".join(notes) + k.source) if notes else k
 
 
 def plan_name(target: Formula | sp.Basic) -> str:

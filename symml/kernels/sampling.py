@@ -120,17 +120,29 @@ class Sampler:
         if missing:
             raise UsageError(f"sampler '{self.name}' is missing {', '.join(missing)}")
         values = {k: _as_float(v) for k, v in params.items()}
+        self._check_domains(values)
         arrays = [v for v in values.values() if np.ndim(v) > 0]
         if dtype is None:
             dtype = np.result_type(*arrays) if arrays else np.dtype(np.float64)
         dtype = np.dtype(dtype)
-        if dtype.kind != "f":
-            raise UsageError(f"sampler '{self.name}': dtype must be a float type, not {dtype}")
+        if dtype not in (np.float32, np.float64):
+            # NumPy's Generator draws float32 and float64 only.
+            raise UsageError(
+                f"sampler '{self.name}': dtype must be float32 or float64, not {dtype}"
+            )
         if shape is None:
             if not arrays:
                 raise UsageError(f"sampler '{self.name}' needs shape= (no array parameter)")
             shape = np.broadcast_shapes(*(np.shape(a) for a in arrays))
-        shape = (int(shape),) if np.ndim(shape) == 0 else tuple(int(s) for s in shape)
+        shape = self._shape(shape)
+        for k, v in values.items():
+            if np.ndim(v) and np.broadcast_shapes(np.shape(v), shape) != shape:
+                raise UsageError(
+                    f"sampler '{self.name}': '{k}' has shape {np.shape(v)}, which does not "
+                    f"broadcast to the sample's shape {shape}: pass shape= that it fits"
+                )
+        if out is not None:
+            _check_out(self.name, out, shape)
         values = {k: v.astype(dtype) if np.ndim(v) else dtype.type(v) for k, v in values.items()}
         for d in self.draws:
             p = [_cast(e(values), dtype) for e in d.evaluate]
@@ -143,6 +155,82 @@ class Sampler:
             out[...] = result
             return out
         return result
+
+    def _shape(self, shape: Any) -> tuple[int, ...]:
+        """The sample's shape as integers; a fractional or negative size is refused, not
+        rounded down."""
+        sizes = [shape] if np.ndim(shape) == 0 else list(shape)
+        for size in sizes:
+            if isinstance(size, bool) or not float(size).is_integer() or size < 0:
+                raise UsageError(
+                    f"sampler '{self.name}': shape {shape!r} is not a shape: pass whole "
+                    "numbers ≥ 0, e.g. shape=(3, 4)"
+                )
+        return tuple(int(size) for size in sizes)
+
+    def _check_domains(self, values: Mapping[str, Any]) -> None:
+        """Parameters outside their declared domains (n_in = 0, a probability 1.5, σ < 0)
+        would give inf, nan or a biased sample: refused, naming the value and the domain."""
+        if self.formula is None:
+            return
+        specs = {spec.name: spec for spec in self.formula.symbols}
+        for name, value in values.items():
+            spec = specs.get(name)
+            if spec is None:
+                continue
+            bad = _outside(spec.domain, value)
+            if bad is not None:
+                raise UsageError(
+                    f"sampler '{self.name}': {name} = {bad:g} is outside its domain "
+                    f"{_describe(spec.domain)}: pass values in it"
+                )
+
+
+def _outside(domain: Any, value: Any) -> float | None:
+    """The first element of value outside the domain (nan included), or None."""
+    a = np.asarray(value, dtype=np.float64)
+    bad = np.isnan(a)
+    if domain.values:
+        bad |= ~np.isin(a, [float(w) for w in domain.values])
+    else:
+        lo, hi = float(domain.lo), float(domain.hi)
+        bad |= (a <= lo) if domain.lo_open else (a < lo)
+        bad |= (a >= hi) if domain.hi_open else (a > hi)
+        if domain.integer:
+            bad |= np.isfinite(a) & (a != np.round(a))
+    return float(a[bad].flat[0]) if bad.any() else None
+
+
+def _describe(domain: Any) -> str:
+    if domain.values:
+        return "{" + ", ".join(str(w) for w in domain.values) + "}"
+    lo = "(" if domain.lo_open else "["
+    hi = ")" if domain.hi_open else "]"
+    ends = f"{lo}{sp.sstr(domain.lo)}, {sp.sstr(domain.hi)}{hi}".replace("oo", "∞")
+    named = (
+        ends if domain.name.replace(" ", "") == ends.replace(" ", "") else f"'{domain.name}' {ends}"
+    )
+    return named + (", whole numbers" if domain.integer else "")
+
+
+def _check_out(name: str, out: Any, shape: tuple[int, ...]) -> None:
+    """The kernels' out= checks: a sample written into an integer buffer would be cut down
+    to integers, and one into a larger buffer repeated along the extra axes."""
+    where = f"sampler '{name}': out="
+    if not isinstance(out, np.ndarray):
+        raise UsageError(f"{where} is a {type(out).__name__}; pass a NumPy array (or no out=)")
+    if not out.flags.writeable:
+        raise UsageError(f"{where} is read-only; pass a writable array (or no out=)")
+    if out.dtype.kind != "f":
+        raise UsageError(
+            f"{where} has dtype {out.dtype}; the sample is floats: pass a float32 or float64 "
+            "array (or no out=)"
+        )
+    if out.shape != shape:
+        raise UsageError(
+            f"{where} has shape {out.shape}; the sample's shape is {shape}: pass an array of "
+            "that shape (or no out=)"
+        )
 
 
 def _as_float(v: Any) -> Any:
