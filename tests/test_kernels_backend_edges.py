@@ -1,6 +1,8 @@
 """The optional backends at their edges: names the numba loop makes up against the
 arguments' names, floor and ceiling at nan and past 2⁶³ on numba, constant gradients on
-numexpr, and float64 inputs on jax in its default 32-bit mode.
+numexpr, outputs of scalar arguments only and calls of numbers only on numexpr, Piecewise
+branches of scalars only on numexpr and numba, Dask input on both, and float64 inputs on jax
+in its default 32-bit mode.
 
 Each backend's tests are skipped where its package is not installed."""
 
@@ -18,7 +20,7 @@ import sympy as sp
 from symml import load_catalog
 from symml.errors import UsageError
 from symml.kernels import NotKernelisable, kernel
-from symml.kernels.kernel import _drop_step_derivatives, code_name
+from symml.kernels.kernel import code_name, drop_step_derivatives
 
 sys.path.insert(0, str(Path(__file__).parent))
 from catalog_kernels import catalog_kernels  # noqa: E402
@@ -241,7 +243,7 @@ def _constant_gradients():
             if name not in symbols:
                 continue
             try:
-                d = _drop_step_derivatives(sp.diff(expr, symbols[name]))
+                d = drop_step_derivatives(sp.diff(expr, symbols[name]))
             except (AttributeError, TypeError, ValueError):
                 continue
             if d.free_symbols or d.has(sp.Derivative):
@@ -381,3 +383,208 @@ def test_jax_kernel_refuses_float64_in_32_bit_mode_as_built(jax_32bit):
     bce = kernel("losses.bce", backend="jax")
     with pytest.raises(UsageError, match=re.escape(JAX_MESSAGE)):
         bce(y_prob=np.array([0.0, 1.0]), yhat_prob=np.array([1e-10, 1 - 1e-12]))
+
+
+# -- numexpr: outputs of scalars only, calls of numbers only -----------------------------------
+
+
+def _elementwise_cases():
+    """(formula, wrt, NumPy kernel) of every catalog kernel of scalar arguments (no family, no
+    matrix, no size read off an argument), forward and each gradient."""
+    cases = []
+    for f, k in catalog_kernels():
+        plan = k.plan
+        if plan.matrix or plan.families or plan.axes > 1 or plan.sizes:
+            continue
+        cases.append((f, None, k))
+        try:
+            gradients = kernel(f, grad="all")
+        except NotKernelisable:
+            continue
+        cases += [(f, name, g) for name, g in gradients.items()]
+    return cases
+
+
+def _domain_point(formula, names, rng):
+    """A Python float inside each argument's declared domain."""
+    from symml.numeric import sample_value
+
+    specs = {s.name: s.domain for s in formula.symbols}
+    return {a: float(sample_value(specs.get(a), rng)) for a in names}
+
+
+def _same_results(got, want, values, rtol):
+    """Type, shape, dtype and writability as NumPy's; the values; never an input array."""
+    for g, w in zip(_as_tuple(got), _as_tuple(want), strict=True):
+        assert type(g) is type(w), (type(g), type(w))
+        assert np.shape(g) == np.shape(w) and g.dtype == w.dtype
+        if isinstance(w, np.ndarray):
+            assert g.flags.writeable == w.flags.writeable
+        assert not any(g is v for v in values.values())  # a copy, as NumPy's
+        np.testing.assert_allclose(g, w, rtol=rtol, atol=0, equal_nan=True)
+
+
+def test_numexpr_kernels_of_numbers_and_of_one_array_are_what_numpy_gives():
+    # An output reading only scalar arguments was hoisted into env['_h0'] and returned as the
+    # bare name _h0: a NameError for every call of numbers only (schedules.cosine at t = 50.0)
+    # and for a gradient that does not read the one array (Adam's step in η, W an array). An
+    # output that is an argument came back as the argument itself: a number where NumPy gives
+    # an array of the call's shape (∂v/∂β = v_mom), or the input array, not a copy.
+    pytest.importorskip("numexpr", reason="numexpr is not installed")
+    import warnings
+
+    cases = _elementwise_cases()
+    assert len(cases) > 100
+    assert any(f.id == "optim.adam_step" and w == "eta" for f, w, _ in cases)
+    for formula, wrt, plain in cases:
+        fused = kernel(formula, grad=wrt, backend="numexpr")
+        point = _domain_point(formula, plain.args, random.Random(formula.id))
+        calls = [(point, 1e-12)]  # (a) every argument a Python float
+        for dtype, rtol in ((np.float64, 1e-12), (np.float32, 1e-4)):
+            for a in plain.args:  # (b) one array argument, the rest Python floats
+                one = {b: np.full((2, 3), v, dtype) if b == a else v for b, v in point.items()}
+                calls.append((one, rtol))
+        for values, rtol in calls:
+            where = (formula.id, wrt, {a: np.shape(v) for a, v in values.items()})
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # a point where a gradient is ±inf on both
+                want = plain(**values)
+                try:
+                    got = fused(**values)
+                except Exception as exc:  # noqa: BLE001 - the case is named below
+                    pytest.fail(f"{where}: {type(exc).__name__}: {exc}")
+                _same_results(got, want, values, rtol)
+                if not any(np.ndim(v) for v in values.values()):
+                    continue
+                shape, dtype = (2, 3), next(v.dtype for v in values.values() if np.ndim(v))
+                buffers = tuple(np.full(shape, 7, dtype) for _ in plain.outputs)
+                out = buffers if len(buffers) > 1 else buffers[0]
+                got = _as_tuple(fused(**values, out=out))
+                assert all(g is b for g, b in zip(got, buffers, strict=True)), where
+                for g, w in zip(got, _as_tuple(want), strict=True):
+                    np.testing.assert_allclose(g, w, rtol=rtol, atol=0, equal_nan=True)
+
+
+def test_numexpr_output_of_scalars_only_through_the_guarded_fix_up():
+    # ∂(cosine schedule)/∂η_min reads t and T only: at t = T = 0 the unguarded body gives
+    # nan (0/0) and the guarded one recomputes the flagged elements, with no out= buffers.
+    pytest.importorskip("numexpr", reason="numexpr is not installed")
+    plain = kernel("schedules.cosine", grad="eta_min")
+    fused = kernel("schedules.cosine", grad="eta_min", backend="numexpr")
+    for t in (0.0, np.array([0.0, 0.0, 0.0])):
+        values = dict(t=t, eta_min=np.ones(3), eta_max=1.0, T=0.0)
+        with np.errstate(all="ignore"):
+            want = plain(**values)
+            got = fused(**values)
+        np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(got, [0.0, 0.0, 0.0])
+
+
+# -- numexpr and numba: a Piecewise branch of scalars only ---------------------------------------
+
+
+def _piecewise_cases():
+    """(formula, wrt, NumPy kernel, the symbols of its Piecewise conditions) of every catalog
+    kernel with a Piecewise."""
+    cases = []
+    for formula, wrt, plain in _elementwise_cases():
+        pieces = [p for e in plain.plan.outputs for p in e.atoms(sp.Piecewise)]
+        if pieces:
+            conditions = [c for p in pieces for _, c in p.args if c != sp.true]
+            cases.append((formula, wrt, plain, conditions))
+    return cases
+
+
+def _straddling(formula, plain, conditions, name, rng):
+    """The other arguments at a point of their domains, ``name`` an array of points of its
+    domain, checked to lie on both sides of every condition that reads it."""
+    from symml.numeric import sample_value
+
+    domain = next((s.domain for s in formula.symbols if s.name == name), None)
+    point = _domain_point(formula, plain.args, rng)
+    draws = [sample_value(domain, rng) for _ in range(24)]
+    # Around the other arguments' values too (t against t_warmup, y against ŷ ± δ).
+    others = [sp.Rational(v) for a, v in point.items() if a != name]
+    draws += [o * k for o in others for k in (sp.S.Half, 2)]
+    draws += [o + k * p for o in others for p in others for k in (-1, 1)]
+    draws += [10 * x for x in draws]
+    draws = [x for x in draws if domain is None or domain.contains(x)]
+    values = {**point, name: np.array(draws, dtype=float)}
+    code = _code_names(plain)
+    lookup = {code_name(a): values[a] for a in plain.args}
+    for c in conditions:
+        symbols = sorted(c.free_symbols, key=str)
+        if code_name(name) not in {code[s] for s in symbols}:
+            continue
+        truth = sp.lambdify(symbols, c, "numpy")(*[lookup[code[s]] for s in symbols])
+        assert np.any(truth) and not np.all(truth), (formula.id, name, c)
+    return values
+
+
+def _code_names(k):
+    """The code name of each symbol of a kernel's plan."""
+    from symml.kernels.kernel import _names
+
+    return {s: n for s, n in _names(k.plan).items() if isinstance(s, sp.Symbol)}
+
+
+@pytest.mark.parametrize("backend", ["numexpr", "numba"])
+def test_piecewise_kernels_with_an_array_variable_are_what_numpy_gives(backend):
+    # A branch reading only scalars (the warmup schedule's ∂/∂t: η/t_w, then −η/T) was
+    # hoisted whole, an ExprCondPair replaced by a symbol, and SymPy's Piecewise raised
+    # "ExprCondPair.__new__() missing 2 required positional arguments" building the body.
+    pytest.importorskip(backend, reason=f"{backend} is not installed")
+    cases = _piecewise_cases()
+    ids = {(f.id, w) for f, w, _, _ in cases}
+    assert {("schedules.warmup", "t"), ("losses.huber", None)} <= ids
+    for formula, wrt, plain, conditions in cases:
+        fused = kernel(formula, grad=wrt, backend=backend)
+        variables = {s for c in conditions for s in c.free_symbols}
+        names = {code_name(a): a for a in plain.args}
+        code = _code_names(plain)
+        for name in sorted({names[code[s]] for s in variables}):
+            values = _straddling(formula, plain, conditions, name, random.Random(formula.id))
+            where = (formula.id, wrt, name)
+            with np.errstate(all="ignore"):
+                want = plain(**values)
+                try:
+                    got = fused(**values)
+                except Exception as exc:  # noqa: BLE001 - the case is named below
+                    pytest.fail(f"{where}: {type(exc).__name__}: {exc}")
+            for g, w in zip(_as_tuple(got), _as_tuple(want), strict=True):
+                assert g.shape == w.shape and g.dtype == w.dtype, where
+                np.testing.assert_allclose(g, w, rtol=1e-12, atol=0, equal_nan=True)
+
+
+# -- numexpr (and numba): Dask input stays lazy ---------------------------------------------------
+
+
+@pytest.mark.parametrize("backend", ["numexpr", "numba"])
+def test_dask_input_stays_lazy_on_the_fused_backends(backend):
+    # numexpr computed a dask input at once and returned NumPy arrays; numba, given dask
+    # next to NumPy arrays, took the dask array for a number and the loop raised.
+    pytest.importorskip(backend, reason=f"{backend} is not installed")
+    da = pytest.importorskip("dask.array", reason="dask is not installed")
+    import dask
+
+    z = np.linspace(-30, 30, 12)
+    sigmoid = kernel("activations.sigmoid", backend=backend)
+    with dask.config.set(scheduler="synchronous"):
+        got = sigmoid(z=da.from_array(z, chunks=4))
+        assert isinstance(got, da.Array)
+        np.testing.assert_allclose(got.compute(), kernel("activations.sigmoid")(z=z), rtol=1e-14)
+
+        step = kernel("optim.adam_step", step=True, backend=backend)
+        rng = np.random.default_rng(6)
+        state = dict(W=rng.normal(size=8), g=rng.normal(size=8), m=rng.normal(size=8) * 0.1)
+        state["v"] = rng.uniform(0.01, 0.1, size=8)
+        hyper = dict(eta=1e-3, epsilon=1e-8, beta_1=0.9, beta_2=0.999, t=3)
+        want = kernel("optim.adam_step", step=True)(**state, **hyper)
+        lazy = {a: da.from_array(v, chunks=4) for a, v in state.items()}
+        mixed = {**state, "g": lazy["g"]}  # one dask array among NumPy ones
+        for arrays in (lazy, mixed):
+            got = step(**arrays, **hyper)
+            assert len(got) == len(want)
+            for g, w in zip(got, want, strict=True):
+                assert isinstance(g, da.Array)
+                np.testing.assert_allclose(g.compute(), w, rtol=1e-13)

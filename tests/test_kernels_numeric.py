@@ -16,7 +16,7 @@ from sympy.core.function import AppliedUndef
 from symml import load_catalog
 from symml.functions import elementary
 from symml.kernels import kernel
-from symml.kernels.kernel import _drop_step_derivatives as drop_step_derivatives
+from symml.kernels.kernel import drop_step_derivatives
 from symml.numeric import sample_value
 
 CATALOG = load_catalog()

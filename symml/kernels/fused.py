@@ -224,13 +224,15 @@ def numexpr_source(plan: Any, arrays: tuple[bool, ...] | None = None) -> str:
     when it is an output."""
     params = body_params(plan)
     names, table, replacements, reduced = _evaluation_order(plan, arrays)
+    array_params = {p for p, a in zip(params, arrays or [True] * len(params), strict=True) if a}
     exp_abs: dict[Any, str] = {}
     printer = NumexprPrinter(names, exp_abs)
     python = KernelPrinter(names)
     lines = [f"def fused({', '.join(params)}, *, axis, outs):", "    env = dict(locals())"]
     for sym, value in table.items():
         names[sym] = str(sym)
-        lines.append(f"    env[{str(sym)!r}] = {python.doprint(value)}")
+        # A local too: an output of scalars only is the hoisted value itself (below).
+        lines.append(f"    env[{str(sym)!r}] = {str(sym)} = {python.doprint(value)}")
 
     def exponentials(expr: Any) -> None:
         for node in sorted(expr.atoms(*FROM_EXP_ABS), key=sp.default_sort_key):
@@ -243,7 +245,13 @@ def numexpr_source(plan: Any, arrays: tuple[bool, ...] | None = None) -> str:
                 exp_abs[u] = name
 
     # A common subexpression that is itself an output is evaluated straight into its out.
-    direct = {e: n for n, e in enumerate(reduced) if isinstance(e, sp.Symbol)}
+    # (Not any symbol: an output that is a hoisted value or an argument is no local array.)
+    common = {sym for sym, _ in replacements}
+    direct = {e: n for n, e in enumerate(reduced) if e in common}
+
+    def reads_an_array(expr: Any) -> bool:
+        return any(s in common or names.get(s) in array_params for s in expr.free_symbols)
+
     for sym, expr in replacements:
         names[sym] = str(sym)
         exponentials(expr)
@@ -255,9 +263,22 @@ def numexpr_source(plan: Any, arrays: tuple[bool, ...] | None = None) -> str:
         if e in direct:
             results.append(str(e))
             continue
+        results.append(f"r{n}")
+        if not reads_an_array(e):
+            # Scalars only (Adam's step in η with W the one array, a schedule at t a number):
+            # the value computed in Python, broadcast into its out as the NumPy body's output
+            # is; the fix-up pass of the guarded body (outs of None) takes the value itself.
+            value = python.doprint(e)
+            lines += [
+                f"    r{n} = outs[{n}]",
+                f"    if r{n} is None:",
+                f"        r{n} = {value}",
+                "    else:",
+                f"        r{n}[...] = {value}",
+            ]
+            continue
         exponentials(e)
         lines.append(f"    r{n} = ne.evaluate({printer.doprint(e)!r}, env, out=outs[{n}])")
-        results.append(f"r{n}")
     lines.append(f"    return ({', '.join(results)},)")
     return "\n".join(lines) + "\n"
 
@@ -303,10 +324,17 @@ def fused_kernel(plan, formula, expr, wrt, backend, axis, portable):
 
     class NumexprKernel(Kernel):
         def _run(self, values, axis, out, dtype):  # type: ignore[override]
-            outs = _outs(out, len(self.outputs), self.name)
+            # Dask (or any other array kind) runs the portable body and stays lazy; a call
+            # of numbers only runs the NumPy body, whose result is a number as on NumPy
+            # (numexpr gains nothing on one element), as numba does.
+            if not all(isinstance(v, np.ndarray | np.generic | float | int) for v in values):
+                return super()._run(values, axis, out, dtype)
             shapes = [np.shape(v) for v in values]
-            shape = np.broadcast_shapes(*shapes)
             key = tuple(len(s) > 0 for s in shapes)
+            if not any(key):
+                return super()._run(values, axis, out, dtype)
+            outs = _outs(out, len(self.outputs), self.name)
+            shape = np.broadcast_shapes(*shapes)
             # An out= that is an input still read after its output is written, or that
             # overlaps an input at an offset, gets the output afterwards, by a copy.
             layout = out_layout(outs, values)

@@ -169,11 +169,16 @@ def loopable(plan: Any) -> bool:
 
 
 def _hoist(expr: Any, scalars: set[Any], table: dict[Any, Any], names: Any) -> Any:
-    """Replace every largest subexpression of scalar arguments only by a symbol in table."""
+    """Replace every largest subexpression of scalar arguments only by a symbol in table.
+
+    Only values (``sp.Expr``) are replaced: a Piecewise branch (an ExprCondPair), a condition
+    (a relational, And, Or) is structure a symbol cannot stand for (``Piecewise`` refuses a
+    branch that is a symbol); the values inside them are hoisted instead (the warmup
+    schedule's −η/T in its second branch, 2·t_w in ``t < 2·t_w``)."""
     if not isinstance(expr, sp.Basic) or expr.is_Atom:
         return expr
     free = expr.free_symbols
-    if free and free <= scalars:
+    if free and free <= scalars and isinstance(expr, sp.Expr):
         for sym, value in table.items():
             if value == expr:
                 return sym
@@ -304,12 +309,15 @@ def compile_loop(source: str, name: str, dtype: Any = np.float64) -> Callable[..
 
 def run_loop(kernel: Any, values: list[Any], out: Any, dtype: Any) -> list[Any] | None:
     """The loop's results, or None when these arguments need the NumPy body (no array,
-    arrays of different shapes or not C-contiguous)."""
+    arrays of different shapes or not C-contiguous, or an array that is not NumPy's: a dask
+    array next to NumPy ones was taken for a number, and the loop refused it)."""
     from symml.kernels.kernel import _outs
 
     shape = None
     arrays = []
     for v in values:
+        if not isinstance(v, np.ndarray | np.generic | float | int):
+            return None
         is_array = isinstance(v, np.ndarray) and v.ndim > 0
         if is_array:
             if not v.flags.c_contiguous or (shape is not None and v.shape != shape):
