@@ -186,24 +186,24 @@ def plot_formula(formula: Formula, path: Path, var_name: str | None = None) -> P
         derivative = drop_step_derivatives(sp.diff(c.expr, c.var))
         ax.plot(x, numeric(derivative, c.var)(x), "--", label=f"df/d{_mathname(c.var)}")
         ax.legend()
-        try:
-            return _save(fig, path)
-        except OSError as exc:
-            plt.close(fig)
-            culprit = (
-                f" ({exc.filename})" if exc.filename and str(exc.filename) != str(path) else ""
-            )
-            raise UsageError(
-                f"cannot write {path}: {exc.strerror}{culprit}; pick a writable path"
-            ) from None
+        return _save(fig, path)
 
 
 def _save(fig: Any, path: Path) -> Path:
+    """The figure written to ``path`` (its folder made); a path that cannot be written is
+    one line naming it, not an OSError from matplotlib."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.tight_layout()
+        fig.savefig(path)
+    except OSError as exc:
+        culprit = f" ({exc.filename})" if exc.filename and str(exc.filename) != str(path) else ""
+        raise UsageError(
+            f"cannot write {path}: {exc.strerror}{culprit}; pick a writable path"
+        ) from None
+    finally:
+        plt.close(fig)
     return path
 
 

@@ -308,6 +308,12 @@ def _in_blocks(
     return result
 
 
+def numpy_value(v: Any) -> bool:
+    """A NumPy array or a number: what the in-place and fused bodies take. Anything else (a
+    dask array) runs the portable body."""
+    return isinstance(v, np.ndarray | np.generic | float | int)
+
+
 def out_layout(outs: Sequence[Any], values: Sequence[Any]) -> tuple[int | None, ...] | None:
     """Where each out= buffer lies: None (no buffer), −1 (apart from every input array) or
     the index of the input that is the very same memory (an optimizer state updated in

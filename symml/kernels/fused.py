@@ -284,7 +284,7 @@ def numexpr_source(plan: Any, arrays: tuple[bool, ...] | None = None) -> str:
 
 
 def fused_kernel(plan, formula, expr, wrt, backend, axis, portable):
-    from symml.kernels.backends import into_outs, out_layout, writes_an_input
+    from symml.kernels.backends import into_outs, numpy_value, out_layout, writes_an_input
     from symml.kernels.kernel import (
         Kernel,
         _compile,
@@ -327,7 +327,7 @@ def fused_kernel(plan, formula, expr, wrt, backend, axis, portable):
             # Dask (or any other array kind) runs the portable body and stays lazy; a call
             # of numbers only runs the NumPy body, whose result is a number as on NumPy
             # (numexpr gains nothing on one element), as numba does.
-            if not all(isinstance(v, np.ndarray | np.generic | float | int) for v in values):
+            if not all(numpy_value(v) for v in values):
                 return super()._run(values, axis, out, dtype)
             shapes = [np.shape(v) for v in values]
             key = tuple(len(s) > 0 for s in shapes)

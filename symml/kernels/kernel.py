@@ -23,7 +23,13 @@ from sympy.stats.rv import RandomSymbol
 
 from symml.errors import UsageError
 from symml.kernels import lane, rewrite
-from symml.kernels.backends import Backend, get_backend, out_layout, writes_an_input
+from symml.kernels.backends import (
+    Backend,
+    get_backend,
+    numpy_value,
+    out_layout,
+    writes_an_input,
+)
 from symml.kernels.blocking import choose_blocking, run_blocked
 from symml.kernels.errors import NotKernelisable
 from symml.kernels.lower import (
@@ -234,7 +240,7 @@ class Kernel:
             return False
         first = None
         for v, s, is_array in zip(values, shapes, key, strict=True):
-            if not isinstance(v, np.ndarray | np.generic | float | int):
+            if not numpy_value(v):
                 return False
             if is_array:
                 if first is None:

@@ -19,7 +19,7 @@ import numpy as np
 import sympy as sp
 
 from symml.functions import Phi, relu, sigmoid, softplus
-from symml.kernels.backends import into_outs, out_layout, writes_an_input
+from symml.kernels.backends import into_outs, numpy_value, out_layout, writes_an_input
 from symml.kernels.nodes import NODES, DSigmoid, Expm1, Log1p, LogSigmoid, XDivY, XLog1pY, XLogY
 from symml.kernels.printer import KernelPrinter
 
@@ -316,7 +316,7 @@ def run_loop(kernel: Any, values: list[Any], out: Any, dtype: Any) -> list[Any] 
     shape = None
     arrays = []
     for v in values:
-        if not isinstance(v, np.ndarray | np.generic | float | int):
+        if not numpy_value(v):
             return None
         is_array = isinstance(v, np.ndarray) and v.ndim > 0
         if is_array:
