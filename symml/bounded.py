@@ -8,22 +8,28 @@ bounded step runs in a worker process that is killed when its deadline passes.
 ``fn`` must be importable by name in a fresh process (a module-level function, a builtin, a
 ``functools.partial`` of one); lambdas, closures and functions of test modules loaded with
 ``--import-mode=importlib`` are not. Arguments and results must pickle too (SymPy objects do).
-As with any multiprocessing, each new worker imports the main script as ``__mp_main__``, so a
-script must run its code under ``if __name__ == "__main__":``.
+Unlike plain multiprocessing, a worker never imports the caller's main script: symml is a
+library, and a user's script, a ``python -`` heredoc or ``python -c`` must run once, with no
+``if __name__ == "__main__":`` guard. The price: ``fn`` and the objects it receives cannot be
+defined in that script (a SymPy ``Function`` class written there, say); such a call gets a
+one-line error saying so.
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import math
 import multiprocessing
 import numbers
 import os
 import pickle
 import signal
+import sys
 import threading
 import traceback
-from collections.abc import Callable, Iterable
+import types
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.connection import Connection
 from multiprocessing.context import BaseContext
@@ -143,7 +149,8 @@ class _Worker:
         self.process = context.Process(
             target=_serve, args=(child_end,), name="symml-bounded-worker", daemon=True
         )
-        self.process.start()
+        with _main_script_hidden():
+            self.process.start()
         child_end.close()  # so a dead worker shows up as EOF on our end
         try:
             ready = self.conn.poll(_STARTUP_SECONDS) and self.conn.recv_bytes() == _READY
@@ -245,6 +252,29 @@ class _Pool:
     def forget_after_fork(self) -> None:
         # A forked child shares the parent's pipes; it must never talk to the parent's workers.
         self._reset(self.size)
+
+
+_STARTING = threading.Lock()
+
+
+@contextlib.contextmanager
+def _main_script_hidden() -> Iterator[None]:
+    """Start a worker without the caller's main script.
+
+    multiprocessing's spawn and forkserver methods tell each new process to import the
+    parent's ``__main__`` (by path or module name), which runs a user's unguarded script a
+    second time, or fails outright for ``python -`` (``<stdin>``). The preparation data is
+    read from ``sys.modules["__main__"]`` while ``Process.start`` runs, so a bare module
+    stands in for it there; the lock keeps two starting workers from swapping it at once.
+    """
+    with _STARTING:
+        main = sys.modules.get("__main__")
+        sys.modules["__main__"] = types.ModuleType("__main__")
+        try:
+            yield
+        finally:
+            if main is not None:
+                sys.modules["__main__"] = main
 
 
 def _new_context() -> BaseContext:

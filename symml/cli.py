@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
-from symml import serialize
+from symml import __version__, serialize
 from symml.catalog import Catalog, load_catalog
 from symml.errors import SymmlError, UsageError
 from symml.model import Formula
@@ -36,6 +36,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="symml", description="A checked catalog of ML formulas.")
     parser.add_argument("--catalog", help="a folder of catalog files (default: the built-in sheet)")
+    parser.add_argument("--version", action="version", version=f"symml {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     listing = commands.add_parser("list", help="list the catalog's formulas")

@@ -7,6 +7,7 @@ name is a real symbol; anything else (attributes, subscripts, keywords, lambdas)
 from __future__ import annotations
 
 import ast
+import re
 from typing import Any
 
 import sympy as sp
@@ -58,8 +59,26 @@ def parse_expression(text: str, symbols: dict[str, Any] | None = None) -> sp.Exp
     try:
         tree = ast.parse(text.replace("^", "**"), mode="eval")
     except SyntaxError as exc:
-        raise ExpressionError(text, f"syntax error at column {exc.offset}") from None
+        hint = _python_spelling(text)
+        fix = f"; write {hint}" if hint else ""
+        raise ExpressionError(text, f"syntax error at column {exc.offset}{fix}") from None
     return _build(tree.body, text, known)
+
+
+# A number written against a name or a bracket, as on paper: 2z, 3(x+1), 0.5x.
+_IMPLICIT_PRODUCT = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)(?=[A-Za-z_(])")
+
+
+def _python_spelling(text: str) -> str | None:
+    """The text in the syntax this reader takes (``2z^2`` → ``2*z**2``), if that reads."""
+    spelled = _IMPLICIT_PRODUCT.sub(r"\1*", text).replace("^", "**")
+    if spelled == text:
+        return None
+    try:
+        ast.parse(spelled, mode="eval")
+    except SyntaxError:
+        return None
+    return f"'{spelled}'"
 
 
 def _build(node: ast.AST, text: str, known: dict[str, Any]) -> Any:

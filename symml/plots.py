@@ -175,8 +175,13 @@ def _mathname(symbol: sp.Symbol) -> str:
     return f"${latex(symbol)}$"
 
 
-def plot_formula(formula: Formula, path: Path, var_name: str | None = None) -> Path:
-    """The formula and its first derivative over a sensible range, saved to ``path``."""
+def plot_formula(
+    formula: Formula, path: Path, var_name: str | None = None, *, dpi: float | None = None
+) -> Path:
+    """The formula and its first derivative over a sensible range, saved to ``path``.
+
+    ``dpi`` sets the resolution of a raster (.png) figure; matplotlib's default is 100.
+    """
     c = curve(formula, var_name)
     x = np.linspace(c.lo, c.hi, 600)
     with plt.rc_context(STYLE):
@@ -186,17 +191,17 @@ def plot_formula(formula: Formula, path: Path, var_name: str | None = None) -> P
         derivative = drop_step_derivatives(sp.diff(c.expr, c.var))
         ax.plot(x, numeric(derivative, c.var)(x), "--", label=f"df/d{_mathname(c.var)}")
         ax.legend()
-        return _save(fig, path)
+        return _save(fig, path, dpi=dpi)
 
 
-def _save(fig: Any, path: Path) -> Path:
+def _save(fig: Any, path: Path, *, dpi: float | None = None) -> Path:
     """The figure written to ``path`` (its folder made); a path that cannot be written is
     one line naming it, not an OSError from matplotlib."""
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fig.tight_layout()
-        fig.savefig(path)
+        fig.savefig(path, dpi=dpi if dpi is not None else "figure")
     except OSError as exc:
         culprit = f" ({exc.filename})" if exc.filename and str(exc.filename) != str(path) else ""
         raise UsageError(

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
+import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -16,17 +19,24 @@ EXIT_OK, EXIT_FAILED = 0, 1
 def add_commands(subparsers: Any) -> dict[str, Any]:
     sheet = subparsers.add_parser("sheet", help="the catalog as a printable cheat sheet")
     sheet.add_argument(
-        "-o", "--output", help="file to write (default: stdout; with --pdf sheet.tex)"
+        "-o",
+        "--output",
+        help="file to write: .tex, .md or .pdf (default: stdout; with --pdf sheet.pdf)",
     )
-    sheet.add_argument("--pdf", action="store_true", help="also compile to PDF with pdflatex")
+    sheet.add_argument("--pdf", action="store_true", help="compile to PDF (implied by -o X.pdf)")
     sheet.add_argument("--part", type=int, nargs="+", action="extend", help="only these parts")
     sheet.add_argument(
         "--verdicts",
         action=argparse.BooleanOptionalAction,
         default=True,
-        help="verify the claims and mark each (default; --no-verdicts skips the ~45 s check)",
+        help="verify the claims and mark each (default; from the proof cache where it can)",
     )
-    sheet.add_argument("--format", choices=("tex", "md"), default="tex", help="LaTeX or Markdown")
+    sheet.add_argument(
+        "--no-cache", action="store_true", help="check every claim afresh (as `verify --no-cache`)"
+    )
+    sheet.add_argument(
+        "--format", choices=("tex", "md"), help="LaTeX or Markdown (default: from -o, else tex)"
+    )
     sheet.add_argument("--no-plots", action="store_true", help="leave the figures out")
     sheet.add_argument("--no-gradients", action="store_true", help="leave derived gradients out")
 
@@ -34,58 +44,123 @@ def add_commands(subparsers: Any) -> dict[str, Any]:
     plot.add_argument("id", help="a formula id, e.g. activations.gelu")
     plot.add_argument("-o", "--output", help="out.png, out.svg or out.pdf (default: ID.png)")
     plot.add_argument("--var", help="the variable on the x axis (default: the only free one)")
+    plot.add_argument("--dpi", type=float, help="resolution of a .png (default: 100)")
     return {"sheet": cmd_sheet, "plot": cmd_plot}
+
+
+@dataclass(frozen=True)
+class SheetRequest:
+    """What ``symml sheet`` was asked to write, with -o, --pdf and --format reconciled."""
+
+    output: Path | None  # None: the source to stdout
+    format: str  # "tex" or "md"
+    pdf: bool
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> SheetRequest:
+        output = Path(args.output) if args.output else None
+        suffix = output.suffix.lower() if output else ""
+        pdf = args.pdf or suffix == ".pdf"
+        fmt = args.format or ("md" if suffix == ".md" else "tex")
+        if pdf and fmt != "tex":
+            raise UsageError("--pdf needs --format tex (the PDF is compiled from LaTeX)")
+        if pdf and output is None:
+            output = Path("sheet.pdf")
+        return cls(output, fmt, pdf)
+
+    @property
+    def source_name(self) -> str:
+        """The LaTeX/Markdown file's name: beside a .pdf target it shares the stem."""
+        assert self.output is not None
+        if self.output.suffix.lower() == ".pdf":
+            return self.output.stem + ".tex"
+        return self.output.name
 
 
 def cmd_sheet(catalog: Catalog, args: argparse.Namespace, out: TextIO) -> int:
     from symml import sheet
 
+    request = SheetRequest.from_args(args)
     parts = sorted(set(args.part)) if args.part else [n for n, _ in catalog.parts]
     for number in parts:
         catalog.part(number)  # an unknown part is a usage error (CatalogError) before any work
-    if args.pdf and args.format != "tex":
-        raise UsageError("--pdf needs --format tex")
-    if args.pdf and sheet.tex_engine() is None:
+    if request.pdf and sheet.tex_engine() is None:
         raise UsageError(sheet.INSTALL_HINT)
-    output = Path(args.output) if args.output else (Path("sheet.tex") if args.pdf else None)
     formulas = [f for f in catalog if f.part in parts]
 
     verdicts = {}
     if args.verdicts:
-        from symml.verify import verify
+        from symml.verify import print_progress, verify
 
         ids = [f.id for f in formulas]
-        verdicts = sheet.by_formula(verify(ids, catalog=catalog))
+        checked = verify(ids, catalog=catalog, progress=print_progress, use_cache=not args.no_cache)
+        verdicts = sheet.by_formula(checked)
 
-    figures: dict[int, list[Path]] = {}
-    if not args.no_plots and output is not None:
-        from symml import plots
-
-        folder = output.parent / f"{output.stem}-figures"
-        suffix = ".pdf" if args.format == "tex" else ".svg"
-        drawn = plots.sheet_figures(catalog, folder, parts, suffix)
-        figures = {
-            p: [path.relative_to(output.parent) for path in paths] for p, paths in drawn.items()
-        }
-
-    built = sheet.entries(formulas, verdicts=verdicts, with_gradients=not args.no_gradients)
-    options = sheet.SheetOptions(figures=figures, with_verdicts=args.verdicts)
-    build = sheet.build_tex if args.format == "tex" else sheet.build_markdown
-    text = build(catalog, built, options)
-    if output is None:
-        out.write(text)
+    if request.output is None:
+        built = sheet.entries(formulas, verdicts=verdicts, with_gradients=not args.no_gradients)
+        options = sheet.SheetOptions(with_verdicts=args.verdicts)
+        build = sheet.build_tex if request.format == "tex" else sheet.build_markdown
+        out.write(build(catalog, built, options))
         return EXIT_OK
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(text, encoding="utf-8")
-    out.write(f"wrote {output}\n")
-    if args.pdf:
-        try:
-            pdf = sheet.compile_pdf(output)
-        except sheet.SheetError as exc:
-            print(f"symml: {exc}", file=sys.stderr)
-            return EXIT_FAILED
-        out.write(f"wrote {pdf}\n")
+
+    # Everything is built in a scratch folder and moved into place only when it is complete,
+    # so a failed build leaves nothing half-written where the user asked for the sheet.
+    with tempfile.TemporaryDirectory(prefix="symml-sheet-") as scratch:
+        source = Path(scratch) / request.source_name
+        figures: dict[int, list[Path]] = {}
+        if not args.no_plots:
+            from symml import plots
+
+            folder = source.parent / f"{source.stem}-figures"
+            suffix = ".pdf" if request.format == "tex" else ".svg"
+            drawn = plots.sheet_figures(catalog, folder, parts, suffix)
+            figures = {
+                p: [path.relative_to(source.parent) for path in paths] for p, paths in drawn.items()
+            }
+        built = sheet.entries(formulas, verdicts=verdicts, with_gradients=not args.no_gradients)
+        options = sheet.SheetOptions(figures=figures, with_verdicts=args.verdicts)
+        build = sheet.build_tex if request.format == "tex" else sheet.build_markdown
+        source.write_text(build(catalog, built, options), encoding="utf-8")
+        products = [source] if request.output.suffix.lower() != ".pdf" else []
+        if figures and products:
+            products.append(source.parent / f"{source.stem}-figures")
+        if request.pdf:
+            try:
+                pdf = sheet.compile_pdf(source)
+            except sheet.SheetError as exc:
+                print(
+                    f"symml: {exc}; nothing was written to {request.output}. To see the whole "
+                    f"log, write the source with `symml sheet -o {source.name}` and run "
+                    f"`{sheet.tex_engine()} {source.name}` on it",
+                    file=sys.stderr,
+                )
+                return EXIT_FAILED
+            if products:
+                products += [pdf, source.with_suffix(".log")]
+            else:
+                products = [pdf]
+        # The source shares the target's stem, so the compiled PDF already has its name.
+        for written in _move_into(products, request.output.parent):
+            out.write(f"wrote {written}\n")
     return EXIT_OK
+
+
+def _move_into(products: list[Path], folder: Path) -> list[Path]:
+    """Move finished files and folders into ``folder``; their new paths."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        moved = []
+        for product in products:
+            target = folder / product.name
+            if target.is_dir():
+                shutil.rmtree(target)
+            shutil.move(str(product), target)
+            moved.append(target)
+    except OSError as exc:
+        raise UsageError(
+            f"cannot write into {folder}: {exc.strerror or exc}; pick a writable folder with -o"
+        ) from None
+    return moved
 
 
 def cmd_plot(catalog: Catalog, args: argparse.Namespace, out: TextIO) -> int:
@@ -95,8 +170,10 @@ def cmd_plot(catalog: Catalog, args: argparse.Namespace, out: TextIO) -> int:
     output = Path(args.output) if args.output else Path(f"{formula.id}.png")
     if output.suffix not in (".png", ".svg", ".pdf"):
         raise UsageError(f"-o {output}: the figure is written as .png, .svg or .pdf")
+    if args.dpi is not None and not 10 <= args.dpi <= 2400:
+        raise UsageError(f"--dpi {args.dpi:g}: pick a resolution between 10 and 2400")
     try:
-        path = plots.plot_formula(formula, output, args.var)
+        path = plots.plot_formula(formula, output, args.var, dpi=args.dpi)
     except plots.PlotError as exc:
         raise UsageError(str(exc)) from None
     out.write(f"wrote {path}\n")

@@ -29,7 +29,7 @@ def test_case_tanh_derivative_keeps_its_tail(dtype, z):
     got = kernel("activations.tanh", grad="z")(z=np.array([z], dtype))
     assert got.dtype == dtype
     exact = _exact(lambda: mpmath.sech(z) ** 2)
-    assert got[0] == pytest.approx(exact, rel=8 * np.finfo(dtype).eps)
+    assert got[0] == pytest.approx(exact, rel=float(8 * np.finfo(dtype).eps))
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -39,7 +39,7 @@ def test_case_f1_gradient_does_not_cancel(dtype, precision, recall):
     got = kernel("metrics.f1", grad="Prec")(Prec=np.array([p]), Rec=np.array([r]))[0]
     exact = _exact(lambda: 2 * mpmath.mpf(float(r)) ** 2 / (mpmath.mpf(float(p)) + float(r)) ** 2)
     # SymPy's 2R/(P + R) − 2PR/(P + R)² gave 29 % off at (0.1, 1e-8) in float32.
-    assert got == pytest.approx(exact, rel=8 * np.finfo(dtype).eps)
+    assert got == pytest.approx(exact, rel=float(8 * np.finfo(dtype).eps))
 
 
 @pytest.mark.parametrize("dtype, tiny", [(np.float32, 1e-39), (np.float64, 1e-310)])
@@ -50,7 +50,7 @@ def test_case_kl_divergence_with_a_subnormal_probability_is_finite(dtype, tiny):
     exact = _exact(lambda: sum(a * mpmath.log(a / b) for a, b in zip(pf, qf, strict=True)))
     got = kernel("info.kl_divergence")(P=p, Q=q)
     assert got.dtype == dtype
-    assert float(got) == pytest.approx(exact, rel=16 * np.finfo(dtype).eps)
+    assert float(got) == pytest.approx(exact, rel=float(16 * np.finfo(dtype).eps))
     dp = kernel("info.kl_divergence", grad="P")(P=p, Q=q)
     exact_dp = [_exact(lambda a=a, b=b: mpmath.log(a / b) + 1) for a, b in zip(pf, qf, strict=True)]
     np.testing.assert_allclose(dp, exact_dp, rtol=16 * np.finfo(dtype).eps)

@@ -87,6 +87,14 @@ class Kernel:
     )
     _lanes: dict[tuple[bool, ...], Any] = field(default_factory=dict, repr=False)
 
+    def __repr__(self) -> str:
+        # The generated source runs to kilobytes; `.source` shows it on request.
+        of = f", grad={self.wrt!r}" if self.wrt else ""
+        return (
+            f"Kernel({self.name!r}{of}, args={self.args}, outputs={self.outputs}, "
+            f"backend={self.backend!r})"
+        )
+
     def __call__(self, *positional: Any, out: Any = None, axis: int | None = None, **named: Any):
         if axis is None and type(self) is Kernel and self.backend == "numpy":
             result = lane.call(self, positional, named, out)

@@ -15,5 +15,5 @@ class LatexParseError(SymmlError, ValueError):
         self.problem = problem
         self.hint = hint
         super().__init__(
-            f"cannot read {fragment!r} at column {position} of {text!r}: {problem}; {hint}"
+            f"cannot read '{fragment}' at column {position} of '{text}': {problem}; {hint}"
         )

@@ -490,9 +490,7 @@ class _Parser:
             if _is_matrix(base):
                 return base.T
             if text == r"\top":
-                raise self.error(
-                    "a transpose of a scalar", "declare the matrix: 'matrix W m n'", tok
-                )
+                raise self.error("a transpose of a scalar", _declare_hint(base), tok)
             if self.s.table.get("T") is not None and not _is_matrix(self.s.table.get("T")):
                 pass  # T is a declared scalar: a power
             else:
@@ -1869,3 +1867,10 @@ def _relate(kind: str, a: Any, b: Any, p: _Parser) -> Any:
         raise p.error("an inequality between matrices", "compare scalars")
     ops: Mapping[str, Any] = {"<": sp.Lt, ">": sp.Gt, "<=": sp.Le, ">=": sp.Ge, "!=": sp.Ne}
     return ops[kind](a, b, evaluate=False)
+
+
+def _declare_hint(base: Any) -> str:
+    """The declaration that would make ``base`` transposable, named after the symbol itself."""
+    if isinstance(base, sp.Symbol):
+        return f"declare it: --declare 'vector {base.name} n' or 'matrix {base.name} m n'"
+    return "declare its symbols as matrices or vectors ('matrix W m n', 'vector x n')"

@@ -2,7 +2,7 @@
 
 A table is immutable; ``with_`` returns an extended copy. It can be built from keyword
 arguments, from catalog ``SymbolSpec`` objects, or from the tiny declaration format that
-documents use (one declaration a line)::
+documents use (one declaration a line, or several separated by ``;``)::
 
     matrix W m n        # W is an m×n matrix (sizes are names or numbers)
     vector x n          # a column vector (n×1)
@@ -80,10 +80,10 @@ class SymbolTable:
         """Read the declaration format (see the module docstring)."""
         table = cls()
         for number, raw in enumerate(text.splitlines(), 1):
-            line = raw.split("#", 1)[0].strip()
-            if not line:
-                continue
-            table = _declare(table, line.split(), f"{source}:{number}")
+            # ';' separates declarations on one line, as in `--declare 'matrix W m n; vector x n'`.
+            for part in raw.split("#", 1)[0].split(";"):
+                if part.strip():
+                    table = _declare(table, part.split(), f"{source}:{number}")
         return table
 
 
