@@ -66,6 +66,10 @@ class SheetRequest:
             raise UsageError("--pdf needs --format tex (the PDF is compiled from LaTeX)")
         if pdf and output is None:
             output = Path("sheet.pdf")
+        if output is not None and output.is_dir():
+            raise UsageError(
+                f"-o {output}: that is a folder; name the file, e.g. -o {output / 'sheet.pdf'}"
+            )
         return cls(output, fmt, pdf)
 
     @property
@@ -146,15 +150,19 @@ def cmd_sheet(catalog: Catalog, args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _move_into(products: list[Path], folder: Path) -> list[Path]:
-    """Move finished files and folders into ``folder``; their new paths."""
+    """Copy finished files and folders into ``folder``; their new paths."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
         moved = []
         for product in products:
             target = folder / product.name
-            if target.is_dir():
-                shutil.rmtree(target)
-            shutil.move(str(product), target)
+            if product.is_dir():
+                # Figures replace their old versions; anything else in the folder stays.
+                shutil.copytree(product, target, dirs_exist_ok=True)
+            elif target.is_dir():
+                raise UsageError(f"-o {target}: a folder of that name is in the way; name a file")
+            else:
+                shutil.copyfile(product, target)
             moved.append(target)
     except OSError as exc:
         raise UsageError(

@@ -145,3 +145,11 @@ def test_the_sheet_takes_its_verdicts_from_the_proof_cache(monkeypatch, capsys, 
     (verdicts,) = seen
     assert verdicts and all(v.cached for v in verdicts)
     assert f"[{len(verdicts)}/{len(verdicts)}]" in capsys.readouterr().err  # progress on stderr
+
+
+def test_o_naming_a_folder_is_refused_before_any_work(monkeypatch, capsys, tmp_path):
+    (tmp_path / "keep.txt").write_text("mine")
+    code, _ = run(monkeypatch, "sheet", "--no-verdicts", "-o", str(tmp_path))
+    assert code == 2
+    assert f"-o {tmp_path}: that is a folder" in capsys.readouterr().err
+    assert (tmp_path / "keep.txt").read_text() == "mine"
