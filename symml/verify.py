@@ -34,6 +34,7 @@ from symml.verdict import Verdict
 DEFAULT_TIMEOUT = 10.0
 CLAIM_DEADLINE_FACTOR = 12  # a whole claim in a worker: a dozen symbolic steps' worth
 GOOD = (Status.PROVED, Status.NUMERIC)
+_WITHOUT = "; fails without the condition: "
 
 
 # -- public API for expressions ------------------------------------------------------------
@@ -104,7 +105,9 @@ def _settle(
     """Checked both ways: without the conditions (a witness that they are needed) and with.
     ``assumptions`` (the formula's standing relations) hold in both."""
     plain = check(tuple(assumptions))
-    if not conditions or plain.status is not Status.REFUTED:
+    # A claim found conditional on its own (a kink) is then checked under the stated
+    # conditions: the verdict names the caller's conditions when they suffice.
+    if not conditions or plain.status not in (Status.REFUTED, Status.CONDITIONAL):
         if conditions and plain.status in GOOD:
             return plain.with_(notes=plain.notes + ("holds without the stated conditions",))
         return plain
@@ -113,13 +116,16 @@ def _settle(
     if held.status in GOOD:
         return Verdict(
             Status.CONDITIONAL,
-            f"{held.method}; fails without the condition: {plain.method}",
+            f"{held.method}; fails without the condition: {plain.method.split(_WITHOUT)[-1]}",
             f"fails without {', '.join(text)}: {plain.detail}",
             counterexample=plain.counterexample,
             conditions=text,
             notes=plain.notes + held.notes,
         )
-    return held.with_(detail=f"fails even when {', '.join(text)}: {held.detail}", conditions=text)
+    return held.with_(
+        detail=f"fails even when {', '.join(text)}: {held.detail}",
+        conditions=text + tuple(c for c in held.conditions if c not in text),
+    )
 
 
 def _condition_text(condition: Any) -> str:
