@@ -178,6 +178,14 @@ def _solved(piece: Any, wrt: Any, ctx: Context) -> list[Any] | None:
 
 
 GRID_POINTS = 400
+# The derivative is evaluated this far either side of a kink. A smooth derivative moves by
+# about ONE_SIDED_STEP × its slope there; a jump of more than JUMP (relative) is a kink.
+ONE_SIDED_STEP = sp.Rational(1, 10**30)
+JUMP = sp.Float(10) ** -15
+
+
+def _jump(left: Any, right: Any) -> bool:
+    return bool(abs(left - right) > JUMP * (1 + abs(left) + abs(right)))
 
 
 def _numeric_roots(piece: Any, wrt: Any, ctx: Context) -> list[Any]:
@@ -233,7 +241,7 @@ def one_sided(true: Any, wrt: Any, kink: Kink) -> tuple[Any, Any, dict[Any, Any]
     """The derivative just left and right of the kink, at its sampled parameters."""
     values = dict(kink.values)
     base = sp.sympify(kink.where).xreplace(values)
-    step = sp.Rational(1, 10**25)
+    step = ONE_SIDED_STEP
     try:
         left = numeric.evaluate(true, {**values, wrt: base - step}, 60)
         right = numeric.evaluate(true, {**values, wrt: base + step}, 60)
@@ -266,7 +274,7 @@ def _nonsmooth(
         left, right, at = sides
         shown_point = {str(k): _point_text(v) for k, v in at.items()}
         where = _point_text(kink.where)
-        if numeric.differ(left, right, 40):
+        if _jump(left, right):
             if from_claim:
                 continue  # the function's own kinks are the ones that matter
             notes.append(
@@ -289,17 +297,31 @@ def _nonsmooth(
         if not from_claim:
             notes.append(f"differentiable at the join {wrt} = {where}")
         if kink.located == "solved" and not _excluded(kink, wrt, conditions):
-            mismatch = _claim_at_join(claimed, (left + right) / 2, at)
+            value = _value_at(true, at, left, right)
+            mismatch = _claim_at_join(claimed, value, at)
             if mismatch is not None:
-                witness = numeric.Counterexample(shown_point, str(sp.N(left, 12)), mismatch)
+                shown_value = str(sp.N(value, 12))
+                witness = numeric.Counterexample(shown_point, shown_value, mismatch)
                 verdict = Verdict(
                     Status.REFUTED,
                     "non-smooth point analysis",
-                    f"at {wrt} = {where} the derivative is {sp.N(left, 12)}; claimed {mismatch}",
+                    f"at {wrt} = {where} the derivative is {shown_value}; claimed {mismatch}",
                     counterexample=witness,
                 )
                 return [(kink, verdict)], notes
     return found, notes
+
+
+def _value_at(true: Any, at: Mapping[Any, Any], left: Any, right: Any) -> Any:
+    """The derivative's value at a join where it is continuous: exact when SymPy can
+    substitute the point, else the mean of the one-sided values."""
+    try:
+        value = sp.N(elementary(true).xreplace(dict(at)), 60)
+    except (ZeroDivisionError, ValueError, TypeError):
+        value = None
+    if value is not None and value.is_number and value.is_finite:
+        return value
+    return (left + right) / 2
 
 
 def _claim_at_join(claimed: Any, derivative_value: Any, at: Mapping[Any, Any]) -> str | None:
@@ -366,6 +388,61 @@ def check(
         return held.with_(notes=held.notes + tuple(notes))
     verdict = _check_smooth(of, wrt, claimed, ctx, conditions, where)
     return verdict.with_(notes=verdict.notes + tuple(notes))
+
+
+def identity(
+    lhs: Any, rhs: Any, ctx: Context, *, conditions: Sequence[Any] = ()
+) -> Verdict:
+    """``lhs = rhs`` where either side may hold ``Derivative(f, z)``: a derivative taken at
+    a kink of ``f`` does not exist, so the identity is ``conditional`` on the points being
+    excluded (the same analysis as a derivative claim), else it is compared as it stands."""
+    extra: list[Any] = []
+    first: Verdict | None = None
+    notes: list[str] = []
+    for side in (lhs, rhs):
+        if not isinstance(side, sp.Basic):
+            continue
+        for node in side.atoms(sp.Derivative):
+            if len(node.variable_count) != 1 or node.variable_count[0][1] != 1:
+                continue
+            wrt = node.variable_count[0][0]
+            found, found_notes = _nonsmooth(node.expr, wrt, sp.S.Zero, ctx, conditions)
+            notes.extend(found_notes)
+            for kink, verdict in found:
+                if "does not exist" not in verdict.detail:
+                    continue
+                first = first or verdict.with_(
+                    detail=verdict.detail.split("; claimed")[0],
+                    counterexample=numeric.Counterexample(
+                        verdict.counterexample.point, "undefined (kink)", "defined"
+                    )
+                    if verdict.counterexample
+                    else None,
+                )
+                if kink.condition not in extra:
+                    extra.append(kink.condition)
+    if first is None:
+        verdict = compare(lhs, rhs, ctx, conditions=conditions)
+        return verdict.with_(notes=verdict.notes + tuple(notes))
+    # Carried out before the conditions' case substitutions (z = −p) reach the variable.
+    lhs, rhs = (_derivatives_done(side) for side in (lhs, rhs))
+    held = compare(lhs, rhs, ctx, conditions=(*conditions, *extra))
+    if held.status in (Status.PROVED, Status.NUMERIC):
+        return Verdict(
+            Status.CONDITIONAL,
+            f"{held.method}; fails without the condition: non-smooth point analysis",
+            first.detail,
+            counterexample=first.counterexample,
+            conditions=tuple(sp.sstr(c) for c in extra),
+            notes=tuple(notes) + held.notes,
+        )
+    return held.with_(notes=held.notes + tuple(notes))
+
+
+def _derivatives_done(side: Any) -> Any:
+    if not isinstance(side, sp.Basic):
+        return side
+    return side.xreplace({d: d.doit() for d in side.atoms(sp.Derivative)})
 
 
 def _check_smooth(

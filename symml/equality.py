@@ -127,13 +127,14 @@ def compare(
         left_s, right_s = (_substitute(left, solved), _substitute(right, solved))
         name = None
         constant = None
+        constant_case: dict[Any, Any] = {}
         for case in _cases(constraints):
             difference = _matrix_or_scalar(left_s, right_s, case)
             reduction = symbolic_reduction(difference, ctx)
             notes.extend(reduction.notes)
             if not reduction.zero:
                 name = None
-                constant = reduction.constant
+                constant, constant_case = reduction.constant, case
                 break
             name = reduction.zero
         if name is None:
@@ -157,7 +158,7 @@ def compare(
             return Verdict(
                 Status.REFUTED,
                 "symbolic: the sides differ by a nonzero constant",
-                f"lhs − rhs = {sp.sstr(constant)} everywhere; "
+                f"lhs − rhs = {sp.sstr(constant)} {_case_text(constant_case)}; "
                 + (witness.describe() if witness else "")
                 + _at(sizes),
                 counterexample=witness,
@@ -236,6 +237,19 @@ def _options(condition: Any) -> list[dict[Any, Any]] | None:
     if isinstance(rhs, sp.Symbol):
         return [{rhs: lhs - p if greater else lhs + p}]
     return None
+
+
+def _case_text(case: Mapping[Any, Any]) -> str:
+    """``everywhere``, or the branch of the conditions the constant was found on."""
+    if not case:
+        return "everywhere"
+    parts = []
+    for symbol, value in case.items():
+        for d in sorted(value.atoms(sp.Dummy), key=str):
+            relation = "> 0" if d.is_positive else "≥ 0"
+            parts.append(f"{symbol} = {sp.sstr(value.xreplace({d: sp.Symbol(d.name)}))}, "
+                         f"{d.name} {relation}")
+    return "on the branch " + "; ".join(parts)
 
 
 def _at(sizes: Mapping[Any, int]) -> str:

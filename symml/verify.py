@@ -69,7 +69,11 @@ def check_identity(
 ) -> Verdict:
     """Is ``lhs = rhs`` for every value in the domains (reals by default)?"""
     ctx = Context(_specs_for([lhs, rhs], domain), seed, timeout)
-    return _timed(lambda: _settle(lambda c: compare(lhs, rhs, ctx, conditions=c), conditions or ()))
+    return _timed(
+        lambda: _settle(
+            lambda c: derivative_check.identity(lhs, rhs, ctx, conditions=c), conditions or ()
+        )
+    )
 
 
 def _specs_for(exprs: Sequence[Any], domain: Mapping[Any, Domain] | None) -> dict[str, SymbolSpec]:
@@ -175,7 +179,7 @@ def _check_statement(formula: Formula, claim: Claim, ctx: Context, replacement: 
     if isinstance(claim, Identity):
         rhs = replacement if replacement is not None else claim.rhs
         return _settle(
-            lambda c: compare(claim.lhs, rhs, ctx, conditions=c),
+            lambda c: derivative_check.identity(claim.lhs, rhs, ctx, conditions=c),
             claim.conditions,
             formula.assumptions,
         )
