@@ -22,6 +22,7 @@ import os
 import pickle
 import signal
 import threading
+import time
 import traceback
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -32,7 +33,15 @@ from typing import Any, TypeVar
 
 from symml.errors import SymbolicTimeout
 
-__all__ = ["configure", "map_bounded", "run_bounded", "shutdown"]
+__all__ = [
+    "configure",
+    "deadline",
+    "map_bounded",
+    "remaining",
+    "run_bounded",
+    "run_with_deadline",
+    "shutdown",
+]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -52,10 +61,17 @@ def run_bounded(
     worker is free; waiting for one (all busy) is not counted.
     """
     seconds = _checked_timeout(timeout)
+    left = remaining()
+    if left is not None:
+        if left <= 0:
+            raise SymbolicTimeout(step, seconds)
+        seconds = min(seconds, left)
     if _POOL.inside_worker:
-        # The outer call's deadline already bounds this process, and a worker may not start
-        # workers of its own.
-        return fn(*args, **kwargs)
+        # A worker may not start workers of its own. The outer call's deadline bounds this
+        # process; inside a deadline() block the step also gets its own share, by SIGALRM.
+        if left is None:
+            return fn(*args, **kwargs)
+        return _alarm_bounded(fn, args, kwargs, seconds, step)
     # Pickle before taking a worker, so an unpicklable argument costs no worker.
     request = bytes(ForkingPickler.dumps((fn, args, kwargs)))
     worker = _POOL.acquire()
@@ -84,6 +100,104 @@ def run_bounded(
         payload.add_note(f"raised in a symml worker process:\n{remote_traceback}")
         raise payload
     return payload
+
+
+def run_with_deadline(
+    fn: Callable[..., R],
+    /,
+    *args: Any,
+    timeout: float,
+    grace: float,
+    step: str = "call",
+    **kwargs: Any,
+) -> R:
+    """``fn(*args, **kwargs)`` as one deadline: every bounded step inside shares ``timeout``
+    seconds (``deadline``), and the whole call is killed at ``timeout + grace`` (the grace is
+    for the steps after the symbolic ones: sampling, formatting). Raises ``SymbolicTimeout``
+    when the call is killed.
+
+    The call runs in a worker process, so nothing inside it (a ``solve``, a huge expansion)
+    can outlive the deadline. Arguments that cannot be pickled (a function class defined
+    in a test) make it run here instead, where only the bounded steps are bounded.
+    """
+    seconds = _checked_timeout(timeout)
+    if _POOL.inside_worker:
+        with deadline(seconds):
+            return fn(*args, **kwargs)
+    try:
+        ForkingPickler.dumps((fn, args, kwargs))
+    except Exception:
+        with deadline(seconds):
+            return fn(*args, **kwargs)
+    return run_bounded(
+        _call_with_deadline, fn, seconds, args, kwargs, timeout=seconds + grace, step=step
+    )
+
+
+def _call_with_deadline(
+    fn: Callable[..., R], seconds: float, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> R:
+    with deadline(seconds):
+        return fn(*args, **kwargs)
+
+
+class deadline:  # noqa: N801 - used as a context manager, like contextlib's
+    """Within the block, every ``run_bounded`` step gets at most what is left of ``seconds``
+    (a step past the end times out at once). Blocks nest; the earlier end wins."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = _checked_timeout(seconds)
+        self.previous: float | None = None
+
+    def __enter__(self) -> deadline:
+        self.previous = getattr(_DEADLINE, "end", None)
+        end = time.monotonic() + self.seconds
+        _DEADLINE.end = end if self.previous is None else min(end, self.previous)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _DEADLINE.end = self.previous
+
+
+def remaining() -> float | None:
+    """Seconds left of the innermost ``deadline`` block of this thread, None outside one."""
+    end = getattr(_DEADLINE, "end", None)
+    return None if end is None else end - time.monotonic()
+
+
+class _Expired(BaseException):
+    """Raised by SIGALRM inside a worker's bounded step. A BaseException, so that library code
+    catching ``Exception`` cannot swallow it."""
+
+
+def _alarm_bounded(
+    fn: Callable[..., R], args: tuple[Any, ...], kwargs: dict[str, Any], seconds: float, step: str
+) -> R:
+    """``fn`` run here, stopped by SIGALRM after ``seconds`` (main thread of a worker only; a
+    step on another thread runs unbounded, under the worker's own deadline)."""
+    if threading.current_thread() is not threading.main_thread():
+        return fn(*args, **kwargs)
+    outer_left, _ = signal.getitimer(signal.ITIMER_REAL)
+    started = time.monotonic()
+    limit = seconds if outer_left <= 0 else min(seconds, outer_left)
+    previous = signal.signal(signal.SIGALRM, _expire)
+    signal.setitimer(signal.ITIMER_REAL, limit)
+    try:
+        return fn(*args, **kwargs)
+    except _Expired:
+        raise SymbolicTimeout(step, seconds) from None
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        if outer_left > 0:
+            # The enclosing step's alarm goes on with what it has left (at once if none).
+            signal.setitimer(
+                signal.ITIMER_REAL, max(outer_left - (time.monotonic() - started), 1e-6)
+            )
+
+
+def _expire(signum: int, frame: Any) -> None:
+    raise _Expired
 
 
 def map_bounded(
@@ -278,6 +392,8 @@ def _answer(request: bytes) -> bytes:
         value = fn(*args, **kwargs)
     except Exception as exc:
         return _error_reply(exc)
+    except _Expired:  # an alarm that fired just as its step returned
+        return _error_reply(SymbolicTimeout("a bounded step", 0))
     try:
         return bytes(ForkingPickler.dumps(("value", value, None)))
     except Exception as exc:
@@ -328,6 +444,7 @@ def _rebuild_exception(
 
 
 _POOL = _Pool(os.cpu_count() or 2)
+_DEADLINE = threading.local()
 atexit.register(shutdown)
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_POOL.forget_after_fork)

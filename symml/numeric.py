@@ -452,7 +452,9 @@ def _differ_lists(left: list, right: list, digits: int) -> bool:
 def _witness_texts(left: Sequence[Any], right: Sequence[Any], like: Any) -> tuple[str, str]:
     """Both sides printed with enough digits to show where they differ (12 at least)."""
     def wide(v: Any) -> Any:
-        return v if v is sp.nan or (isinstance(v, sp.Basic) and not v.is_number) else sp.Float(v, 60)
+        if isinstance(v, mpmath.mpf):
+            return sp.Float(v, 60)
+        return v if v is sp.nan or (isinstance(v, sp.Basic) and not v.is_number) else sp.N(v, 60)
 
     left, right = [wide(v) for v in left], [wide(v) for v in right]
     digits = 12

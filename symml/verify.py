@@ -11,7 +11,7 @@ from typing import Any
 
 import sympy as sp
 
-from symml import algorithms, bounded, cache, derivative_check
+from symml import algorithms, bounded, cache, derivative_check, guard
 from symml.catalog import Catalog, load_catalog
 from symml.equality import Context, compare
 from symml.errors import SymbolicTimeout, SymmlError
@@ -48,13 +48,16 @@ def check_derivative(
     seed: int = 0,
     timeout: float = DEFAULT_TIMEOUT,
 ) -> Verdict:
-    """Is ``d expr / d wrt = claimed``? Scalars, indexed elements and matrix symbols."""
-    ctx = Context(_specs_for([expr, claimed, wrt], domain), seed, timeout)
-    return _timed(
-        lambda: _settle(
-            lambda c: derivative_check.check(expr, wrt, claimed, ctx, conditions=c),
-            conditions or (),
-        )
+    """Is ``d expr / d wrt = claimed``? Scalars, indexed elements and matrix symbols.
+
+    ``timeout`` is the call's deadline: its symbolic steps share ``timeout`` seconds and the
+    whole call is stopped a few seconds later (``guard.grace``), as ``inconclusive``."""
+    return _public(
+        "check_derivative",
+        [expr, wrt, claimed, *(conditions or ())],
+        _derivative_job,
+        (expr, wrt, claimed, domain, tuple(conditions or ()), seed, timeout),
+        timeout,
     )
 
 
@@ -67,13 +70,67 @@ def check_identity(
     seed: int = 0,
     timeout: float = DEFAULT_TIMEOUT,
 ) -> Verdict:
-    """Is ``lhs = rhs`` for every value in the domains (reals by default)?"""
-    ctx = Context(_specs_for([lhs, rhs], domain), seed, timeout)
-    return _timed(
-        lambda: _settle(
-            lambda c: derivative_check.identity(lhs, rhs, ctx, conditions=c), conditions or ()
-        )
+    """Is ``lhs = rhs`` for every value in the domains (reals by default)?
+
+    ``timeout`` is the call's deadline, as for ``check_derivative``."""
+    return _public(
+        "check_identity",
+        [lhs, rhs, *(conditions or ())],
+        _identity_job,
+        (lhs, rhs, domain, tuple(conditions or ()), seed, timeout),
+        timeout,
     )
+
+
+def _derivative_job(
+    expr: Any,
+    wrt: Any,
+    claimed: Any,
+    domain: Mapping[Any, Domain] | None,
+    conditions: Sequence[Any],
+    seed: int,
+    timeout: float,
+) -> Verdict:
+    ctx = Context(_specs_for([expr, claimed, wrt], domain), seed, timeout)
+    return _settle(
+        lambda c: derivative_check.check(expr, wrt, claimed, ctx, conditions=c), conditions
+    )
+
+
+def _identity_job(
+    lhs: Any,
+    rhs: Any,
+    domain: Mapping[Any, Domain] | None,
+    conditions: Sequence[Any],
+    seed: int,
+    timeout: float,
+) -> Verdict:
+    ctx = Context(_specs_for([lhs, rhs], domain), seed, timeout)
+    return _settle(lambda c: derivative_check.identity(lhs, rhs, ctx, conditions=c), conditions)
+
+
+def _public(
+    name: str, inputs: Sequence[Any], job: Callable[..., Verdict], args: tuple, timeout: float
+) -> Verdict:
+    """A public check: inputs past the size limits refused in one line, then the job under
+    one deadline (``bounded.run_with_deadline``); a call stopped at its deadline is
+    ``inconclusive``, never a hang."""
+    start = time.perf_counter()
+    try:
+        guard.refuse_oversized(inputs, name)
+        limit = guard.grace(timeout)
+        verdict = bounded.run_with_deadline(
+            _timed, job, *args, timeout=timeout, grace=limit, step=name
+        )
+    except SymbolicTimeout as exc:
+        verdict = Verdict(
+            Status.INCONCLUSIVE,
+            f"did not finish within {exc.seconds:g} s",
+            f"{name} was stopped after {exc.seconds:g} s; raise timeout= to wait longer",
+        )
+    except SymmlError as exc:
+        verdict = Verdict(Status.ERROR, "engine", str(exc))
+    return verdict.with_(seconds=time.perf_counter() - start)
 
 
 def _specs_for(exprs: Sequence[Any], domain: Mapping[Any, Domain] | None) -> dict[str, SymbolSpec]:
@@ -92,10 +149,10 @@ def _specs_for(exprs: Sequence[Any], domain: Mapping[Any, Domain] | None) -> dic
     return specs
 
 
-def _timed(run: Callable[[], Verdict]) -> Verdict:
+def _timed(job: Callable[..., Verdict], *args: Any) -> Verdict:
     start = time.perf_counter()
     try:
-        verdict = run()
+        verdict = job(*args)
     except SymmlError as exc:
         verdict = Verdict(Status.ERROR, "engine", str(exc))
     return verdict.with_(seconds=time.perf_counter() - start)
