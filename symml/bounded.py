@@ -31,6 +31,8 @@ from multiprocessing.context import BaseContext
 from multiprocessing.reduction import ForkingPickler
 from typing import Any, TypeVar
 
+import sympy as sp
+
 from symml.errors import SymbolicTimeout
 
 __all__ = [
@@ -73,7 +75,7 @@ def run_bounded(
             return fn(*args, **kwargs)
         return _alarm_bounded(fn, args, kwargs, seconds, step)
     # Pickle before taking a worker, so an unpicklable argument costs no worker.
-    request = bytes(ForkingPickler.dumps((fn, args, kwargs)))
+    request = _dumps((fn, args, kwargs))
     worker = _POOL.acquire()
     reply: bytes | None = None
     timed_out = False
@@ -95,7 +97,7 @@ def run_bounded(
             f"{step}: the worker process exited with code {worker.process.exitcode} before "
             "answering (crashed, ran out of memory, or was shut down); retry the step"
         )
-    kind, payload, remote_traceback = pickle.loads(reply)
+    kind, payload, remote_traceback = _loads(reply)
     if kind == "error":
         payload.add_note(f"raised in a symml worker process:\n{remote_traceback}")
         raise payload
@@ -125,7 +127,7 @@ def run_with_deadline(
         with deadline(seconds):
             return fn(*args, **kwargs)
     try:
-        ForkingPickler.dumps((fn, args, kwargs))
+        _dumps((fn, args, kwargs))
     except Exception:
         with deadline(seconds):
             return fn(*args, **kwargs)
@@ -388,24 +390,48 @@ def _serve(conn: Connection) -> None:
 
 def _answer(request: bytes) -> bytes:
     try:
-        fn, args, kwargs = pickle.loads(request)
+        fn, args, kwargs = _loads(request)
         value = fn(*args, **kwargs)
     except Exception as exc:
         return _error_reply(exc)
     except _Expired:  # an alarm that fired just as its step returned
         return _error_reply(SymbolicTimeout("a bounded step", 0))
     try:
-        return bytes(ForkingPickler.dumps(("value", value, None)))
+        return _dumps(("value", value, None))
     except Exception as exc:
         problem = TypeError(f"the result of {fn!r} cannot be pickled back to the caller: {exc}")
         return _error_reply(problem)
+
+
+def _loads(data: bytes) -> Any:
+    return pickle.loads(data)
+
+
+class _Pickler(ForkingPickler):
+    """Pickles sums, products and powers as built. SymPy rebuilds an object by calling its
+    class on its arguments, which evaluates again what the sender built unevaluated
+    (σ·(1 − σ) came back as (1 − σ)·σ); these three are rebuilt from their arguments as
+    they stand, which for an evaluated object is the same object."""
+
+    def reducer_override(self, obj: Any) -> Any:
+        if type(obj) in _AS_BUILT:
+            return _as_built, (type(obj), obj.args)
+        return NotImplemented
+
+
+def _as_built(cls: type, args: tuple[Any, ...]) -> Any:
+    return cls(*args, evaluate=False)
+
+
+def _dumps(obj: Any) -> bytes:
+    return bytes(_Pickler.dumps(obj))
 
 
 def _error_reply(exc: Exception) -> bytes:
     remote_traceback = "".join(traceback.format_exception(exc))
     for candidate in (exc, _ByState(exc)):
         try:
-            reply = bytes(ForkingPickler.dumps(("error", candidate, remote_traceback)))
+            reply = _dumps(("error", candidate, remote_traceback))
             # Loading it here too: a pickle that loads wrong or not at all in the caller would
             # replace the real error with a confusing one.
             copy = pickle.loads(reply)[1]
@@ -417,7 +443,7 @@ def _error_reply(exc: Exception) -> bytes:
     if type(exc).__module__ != "builtins":
         name = f"{type(exc).__module__}.{name}"
     fallback = RuntimeError(f"{name}: {exc}")
-    return bytes(ForkingPickler.dumps(("error", fallback, remote_traceback)))
+    return _dumps(("error", fallback, remote_traceback))
 
 
 class _ByState:
@@ -443,6 +469,7 @@ def _rebuild_exception(
     return exc
 
 
+_AS_BUILT = (sp.Add, sp.Mul, sp.Pow)
 _POOL = _Pool(os.cpu_count() or 2)
 _DEADLINE = threading.local()
 atexit.register(shutdown)
