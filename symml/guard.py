@@ -112,7 +112,7 @@ def _check_pow(base: Any, exponent: Any, where: str) -> None:
             where,
             text,
             f"has an exponent past symml's limit of {MAX_EXPONENT}",
-            f"write it as exp({_short(exponent)}*log(base)) or use a smaller power",
+            f"write it as exp({_short(exponent)}*log({_short(base)})) or use a smaller power",
         )
 
 
@@ -139,7 +139,7 @@ def _magnitude(value: Any) -> float:
 
 def _log10(value: sp.Rational) -> float:
     value = sp.Rational(value)
-    return abs(_digits(int(value.p)) - _digits(int(value.q))) + 1
+    return abs(math.log10(abs(int(value.p))) - math.log10(int(value.q)))
 
 
 def _digits(n: int) -> int:
