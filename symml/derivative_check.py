@@ -14,8 +14,8 @@ import sympy as sp
 from symml import bounded, enclosure, numeric
 from symml.equality import Context, as_value, compare
 from symml.errors import SymbolicTimeout
-from symml.functions import elementary
 from symml.explicit import derivative, elements, explicit, jacobian, size_assignments
+from symml.functions import elementary
 from symml.model import Status, SymbolSpec
 from symml.verdict import Verdict
 
@@ -202,7 +202,9 @@ def _numeric_roots(piece: Any, wrt: Any, ctx: Context) -> list[Any]:
         return []
     roots: list[Any] = []
     with mpmath.workdps(60):
-        grid = [mpmath.mpf(lo) + (hi - lo) * mpmath.mpf(k) / GRID_POINTS for k in range(GRID_POINTS + 1)]
+        grid = [
+            mpmath.mpf(lo) + (hi - lo) * mpmath.mpf(k) / GRID_POINTS for k in range(GRID_POINTS + 1)
+        ]
         signs = []
         for x in grid:
             try:
@@ -264,9 +266,7 @@ def _nonsmooth(
     found: list[tuple[Kink, Verdict]] = []
     notes: list[str] = []
     own = kinks(of, wrt, ctx)
-    claimed_only = [
-        k for k in kinks(claimed, wrt, ctx) if not any(k.where == o.where for o in own)
-    ]
+    claimed_only = [k for k in kinks(claimed, wrt, ctx) if not any(k.where == o.where for o in own)]
     for kink, from_claim in [(k, False) for k in own] + [(k, True) for k in claimed_only]:
         sides = one_sided(true, wrt, kink)
         if sides is None:
@@ -348,8 +348,10 @@ def _value_text(expr: Any, at: Mapping[Any, Any]) -> str:
 
 def _point_text(value: Any) -> str:
     value = sp.sympify(value)
-    return str(value) if isinstance(value, sp.Rational) or not value.is_number else str(
-        sp.N(value, 30)
+    return (
+        str(value)
+        if isinstance(value, sp.Rational) or not value.is_number
+        else str(sp.N(value, 30))
     )
 
 
@@ -390,9 +392,7 @@ def check(
     return verdict.with_(notes=verdict.notes + tuple(notes))
 
 
-def identity(
-    lhs: Any, rhs: Any, ctx: Context, *, conditions: Sequence[Any] = ()
-) -> Verdict:
+def identity(lhs: Any, rhs: Any, ctx: Context, *, conditions: Sequence[Any] = ()) -> Verdict:
     """``lhs = rhs`` where either side may hold ``Derivative(f, z)``: a derivative taken at
     a kink of ``f`` does not exist, so the identity is ``conditional`` on the points being
     excluded (the same analysis as a derivative claim), else it is compared as it stands."""

@@ -247,8 +247,9 @@ def _case_text(case: Mapping[Any, Any]) -> str:
     for symbol, value in case.items():
         for d in sorted(value.atoms(sp.Dummy), key=str):
             relation = "> 0" if d.is_positive else "≥ 0"
-            parts.append(f"{symbol} = {sp.sstr(value.xreplace({d: sp.Symbol(d.name)}))}, "
-                         f"{d.name} {relation}")
+            parts.append(
+                f"{symbol} = {sp.sstr(value.xreplace({d: sp.Symbol(d.name)}))}, {d.name} {relation}"
+            )
     return "on the branch " + "; ".join(parts)
 
 

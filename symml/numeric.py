@@ -272,7 +272,9 @@ def compare(
     return Comparison(agreed, None, skipped, tuple(notes), point=first_point)
 
 
-def witness(lhs: Any, rhs: Any, point: Mapping[Any, Any] | None, seed: int) -> Counterexample | None:
+def witness(
+    lhs: Any, rhs: Any, point: Mapping[Any, Any] | None, seed: int
+) -> Counterexample | None:
     """Both sides at ``point``, printed with enough digits to show a difference that is
     known to exist (a nonzero constant however small)."""
     if point is None:
@@ -451,6 +453,7 @@ def _differ_lists(left: list, right: list, digits: int) -> bool:
 
 def _witness_texts(left: Sequence[Any], right: Sequence[Any], like: Any) -> tuple[str, str]:
     """Both sides printed with enough digits to show where they differ (12 at least)."""
+
     def wide(v: Any) -> Any:
         if isinstance(v, mpmath.mpf):
             return sp.Float(v, 60)

@@ -6,11 +6,10 @@ module-level and take and return picklable values.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-
-import math
 
 import sympy as sp
 from sympy.core.function import AppliedUndef

@@ -55,7 +55,9 @@ def test_a_tiny_real_difference_under_cancellation_is_certified():
     wrong = sp.expand((x + 1) ** 60) + x / 10**30
     verdict = check_identity((x + 1) ** 60, wrong, timeout=1e-6)
     assert verdict.status is Status.REFUTED
-    assert verdict.method.startswith("numeric sampling, difference certified by interval arithmetic")
+    assert verdict.method.startswith(
+        "numeric sampling, difference certified by interval arithmetic"
+    )
     point = sp.Rational(verdict.counterexample.point["x"])
     exact = ((point + 1) ** 60 - sp.expand((x + 1) ** 60 + x / 10**30).subs(x, point)) * 10**30
     assert exact == -point != 0
@@ -75,17 +77,39 @@ def test_enclosures_contain_the_value():
     """Against mpmath at 200 digits, for every function the evaluator encloses."""
     point = {x: sp.Rational(7, 10)}
     expr = (
-        sp.exp(x) * sp.sin(x) / sp.cos(x) + sp.log(x) + sp.sqrt(x) + sp.tanh(x) + sp.erf(x)
-        + sp.erfc(x) + sp.atan(x) + sp.cosh(x) + x ** sp.Rational(3, 2) + sp.Abs(x - 1)
-        + sp.Max(x, 1 - x) + sp.Min(x, 2) + sp.pi + sp.E
+        sp.exp(x) * sp.sin(x) / sp.cos(x)
+        + sp.log(x)
+        + sp.sqrt(x)
+        + sp.tanh(x)
+        + sp.erf(x)
+        + sp.erfc(x)
+        + sp.atan(x)
+        + sp.cosh(x)
+        + x ** sp.Rational(3, 2)
+        + sp.Abs(x - 1)
+        + sp.Max(x, 1 - x)
+        + sp.Min(x, 2)
+        + sp.pi
+        + sp.E
     )
     (box,) = enclosure.enclose_all([expr], point, 128)
     with mpmath.workdps(200):
         v = mpmath.mpf(7) / 10
         value = (
-            mpmath.exp(v) * mpmath.tan(v) + mpmath.log(v) + mpmath.sqrt(v) + mpmath.tanh(v)
-            + mpmath.erf(v) + mpmath.erfc(v) + mpmath.atan(v) + mpmath.cosh(v) + v**1.5
-            + abs(v - 1) + max(v, 1 - v) + min(v, 2) + mpmath.pi + mpmath.e
+            mpmath.exp(v) * mpmath.tan(v)
+            + mpmath.log(v)
+            + mpmath.sqrt(v)
+            + mpmath.tanh(v)
+            + mpmath.erf(v)
+            + mpmath.erfc(v)
+            + mpmath.atan(v)
+            + mpmath.cosh(v)
+            + v**1.5
+            + abs(v - 1)
+            + max(v, 1 - v)
+            + min(v, 2)
+            + mpmath.pi
+            + mpmath.e
         )
         lo, hi = mpmath.mpf(box._mpi_[0]), mpmath.mpf(box._mpi_[1])
         assert lo <= value <= hi
@@ -138,7 +162,9 @@ def test_a_stated_condition_still_gives_the_readme_verdict(function):
     assert verdict.method == (
         "symbolic: direct; fails without the condition: non-smooth point analysis"
     )
-    assert verdict.detail.startswith("fails without Ne(z, 0): at z = 0 the derivative does not exist")
+    assert verdict.detail.startswith(
+        "fails without Ne(z, 0): at z = 0 the derivative does not exist"
+    )
 
 
 def test_the_kink_of_abs_of_a_transcendental_function_is_located():
