@@ -2,7 +2,8 @@
 
 The order of attack: fast normal forms (expand/cancel/together, rewrites of the ML
 primitives) → ``simplify`` under a deadline → sampling inside the declared domains at 30
-digits, a disagreement confirmed at 60 digits. ``proved`` comes only from the first two.
+digits, a disagreement certified (intervals or raised precision) before it refutes.
+``proved`` comes only from the first two; a normal form that is a nonzero constant refutes.
 Tensor expressions (symbolic sizes) are compared at two assignments of concrete sizes,
 written out element by element.
 """

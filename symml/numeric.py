@@ -1,9 +1,11 @@
 """Numeric evidence: sampling inside declared domains and evaluating with mpmath.
 
 Points are exact rationals (reproducible from the seed, printable as a counterexample);
-expressions are evaluated with SymPy/mpmath at 30 significant digits, and a disagreement is
-confirmed at 60 digits before anyone calls it a counterexample, so rounding is never
-mistaken for a real difference.
+expressions are evaluated at 30 significant digits as a screen. A point where the sides
+look different (and the first points where they look equal) is settled by ``certify``:
+interval arithmetic (``symml.enclosure``), or precision raised past an error bound, so
+rounding and cancellation are never mistaken for a real difference, and a real difference
+below the screen's tolerance is still found.
 """
 
 from __future__ import annotations
@@ -325,7 +327,7 @@ def certify(both: Evaluator, point: Mapping[Any, Any]) -> Outcome:
                 tuple(sp.nan for _ in left) if left_bad else tuple(left),
                 tuple(sp.nan for _ in right) if right_bad else tuple(right),
             )
-            return Outcome(True, True, "one side undefined in exact arithmetic", *shown)
+            return Outcome(True, True, "exact arithmetic (one side undefined)", *shown)
         if left_bad and right_bad:
             return Outcome(False, False, "both sides undefined")
     separation = enclosure.separate(both.ready_lhs, both.ready_rhs, point)
