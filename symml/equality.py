@@ -109,6 +109,8 @@ def compare(
 ) -> Verdict:
     """proved / numeric / refuted for ``lhs = rhs`` under ``conditions``."""
     assignments = [{}] if prepared else size_assignments([lhs, rhs, *conditions])
+    # Without dimension symbols both assignments are {}: one check, not the same one twice.
+    assignments = [a for k, a in enumerate(assignments) if a not in assignments[:k]]
     methods: list[str] = []
     notes: list[str] = []
     proved_everywhere = True
