@@ -27,6 +27,7 @@ import pickle
 import signal
 import sys
 import threading
+import time
 import traceback
 import types
 from collections.abc import Callable, Iterable, Iterator
@@ -36,9 +37,19 @@ from multiprocessing.context import BaseContext
 from multiprocessing.reduction import ForkingPickler
 from typing import Any, TypeVar
 
+import sympy as sp
+
 from symml.errors import SymbolicTimeout
 
-__all__ = ["configure", "map_bounded", "run_bounded", "shutdown"]
+__all__ = [
+    "configure",
+    "deadline",
+    "map_bounded",
+    "remaining",
+    "run_bounded",
+    "run_with_deadline",
+    "shutdown",
+]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -58,12 +69,19 @@ def run_bounded(
     worker is free; waiting for one (all busy) is not counted.
     """
     seconds = _checked_timeout(timeout)
+    left = remaining()
+    if left is not None:
+        if left <= 0:
+            raise SymbolicTimeout(step, seconds)
+        seconds = min(seconds, left)
     if _POOL.inside_worker:
-        # The outer call's deadline already bounds this process, and a worker may not start
-        # workers of its own.
-        return fn(*args, **kwargs)
+        # A worker may not start workers of its own. The outer call's deadline bounds this
+        # process; inside a deadline() block the step also gets its own share, by SIGALRM.
+        if left is None:
+            return fn(*args, **kwargs)
+        return _alarm_bounded(fn, args, kwargs, seconds, step)
     # Pickle before taking a worker, so an unpicklable argument costs no worker.
-    request = bytes(ForkingPickler.dumps((fn, args, kwargs)))
+    request = _dumps((fn, args, kwargs))
     worker = _POOL.acquire()
     reply: bytes | None = None
     timed_out = False
@@ -85,11 +103,109 @@ def run_bounded(
             f"{step}: the worker process exited with code {worker.process.exitcode} before "
             "answering (crashed, ran out of memory, or was shut down); retry the step"
         )
-    kind, payload, remote_traceback = pickle.loads(reply)
+    kind, payload, remote_traceback = _loads(reply)
     if kind == "error":
         payload.add_note(f"raised in a symml worker process:\n{remote_traceback}")
         raise payload
     return payload
+
+
+def run_with_deadline(
+    fn: Callable[..., R],
+    /,
+    *args: Any,
+    timeout: float,
+    grace: float,
+    step: str = "call",
+    **kwargs: Any,
+) -> R:
+    """``fn(*args, **kwargs)`` as one deadline: every bounded step inside shares ``timeout``
+    seconds (``deadline``), and the whole call is killed at ``timeout + grace`` (the grace is
+    for the steps after the symbolic ones: sampling, formatting). Raises ``SymbolicTimeout``
+    when the call is killed.
+
+    The call runs in a worker process, so nothing inside it (a ``solve``, a huge expansion)
+    can outlive the deadline. Arguments that cannot be pickled (a function class defined
+    in a test) make it run here instead, where only the bounded steps are bounded.
+    """
+    seconds = _checked_timeout(timeout)
+    if _POOL.inside_worker:
+        with deadline(seconds):
+            return fn(*args, **kwargs)
+    try:
+        _dumps((fn, args, kwargs))
+    except Exception:
+        with deadline(seconds):
+            return fn(*args, **kwargs)
+    return run_bounded(
+        _call_with_deadline, fn, seconds, args, kwargs, timeout=seconds + grace, step=step
+    )
+
+
+def _call_with_deadline(
+    fn: Callable[..., R], seconds: float, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> R:
+    with deadline(seconds):
+        return fn(*args, **kwargs)
+
+
+class deadline:  # noqa: N801 - used as a context manager, like contextlib's
+    """Within the block, every ``run_bounded`` step gets at most what is left of ``seconds``
+    (a step past the end times out at once). Blocks nest; the earlier end wins."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = _checked_timeout(seconds)
+        self.previous: float | None = None
+
+    def __enter__(self) -> deadline:
+        self.previous = getattr(_DEADLINE, "end", None)
+        end = time.monotonic() + self.seconds
+        _DEADLINE.end = end if self.previous is None else min(end, self.previous)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _DEADLINE.end = self.previous
+
+
+def remaining() -> float | None:
+    """Seconds left of the innermost ``deadline`` block of this thread, None outside one."""
+    end = getattr(_DEADLINE, "end", None)
+    return None if end is None else end - time.monotonic()
+
+
+class _Expired(BaseException):
+    """Raised by SIGALRM inside a worker's bounded step. A BaseException, so that library code
+    catching ``Exception`` cannot swallow it."""
+
+
+def _alarm_bounded(
+    fn: Callable[..., R], args: tuple[Any, ...], kwargs: dict[str, Any], seconds: float, step: str
+) -> R:
+    """``fn`` run here, stopped by SIGALRM after ``seconds`` (main thread of a worker only; a
+    step on another thread runs unbounded, under the worker's own deadline)."""
+    if threading.current_thread() is not threading.main_thread():
+        return fn(*args, **kwargs)
+    outer_left, _ = signal.getitimer(signal.ITIMER_REAL)
+    started = time.monotonic()
+    limit = seconds if outer_left <= 0 else min(seconds, outer_left)
+    previous = signal.signal(signal.SIGALRM, _expire)
+    signal.setitimer(signal.ITIMER_REAL, limit)
+    try:
+        return fn(*args, **kwargs)
+    except _Expired:
+        raise SymbolicTimeout(step, seconds) from None
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        if outer_left > 0:
+            # The enclosing step's alarm goes on with what it has left (at once if none).
+            signal.setitimer(
+                signal.ITIMER_REAL, max(outer_left - (time.monotonic() - started), 1e-6)
+            )
+
+
+def _expire(signum: int, frame: Any) -> None:
+    raise _Expired
 
 
 def map_bounded(
@@ -304,22 +420,48 @@ def _serve(conn: Connection) -> None:
 
 def _answer(request: bytes) -> bytes:
     try:
-        fn, args, kwargs = pickle.loads(request)
+        fn, args, kwargs = _loads(request)
         value = fn(*args, **kwargs)
     except Exception as exc:
         return _error_reply(exc)
+    except _Expired:  # an alarm that fired just as its step returned
+        return _error_reply(SymbolicTimeout("a bounded step", 0))
     try:
-        return bytes(ForkingPickler.dumps(("value", value, None)))
+        return _dumps(("value", value, None))
     except Exception as exc:
         problem = TypeError(f"the result of {fn!r} cannot be pickled back to the caller: {exc}")
         return _error_reply(problem)
+
+
+def _loads(data: bytes) -> Any:
+    return pickle.loads(data)
+
+
+class _Pickler(ForkingPickler):
+    """Pickles sums, products and powers as built. SymPy rebuilds an object by calling its
+    class on its arguments, which evaluates again what the sender built unevaluated
+    (σ·(1 − σ) came back as (1 − σ)·σ); these three are rebuilt from their arguments as
+    they stand, which for an evaluated object is the same object."""
+
+    def reducer_override(self, obj: Any) -> Any:
+        if type(obj) in _AS_BUILT:
+            return _as_built, (type(obj), obj.args)
+        return NotImplemented
+
+
+def _as_built(cls: type, args: tuple[Any, ...]) -> Any:
+    return cls(*args, evaluate=False)
+
+
+def _dumps(obj: Any) -> bytes:
+    return bytes(_Pickler.dumps(obj))
 
 
 def _error_reply(exc: Exception) -> bytes:
     remote_traceback = "".join(traceback.format_exception(exc))
     for candidate in (exc, _ByState(exc)):
         try:
-            reply = bytes(ForkingPickler.dumps(("error", candidate, remote_traceback)))
+            reply = _dumps(("error", candidate, remote_traceback))
             # Loading it here too: a pickle that loads wrong or not at all in the caller would
             # replace the real error with a confusing one.
             copy = pickle.loads(reply)[1]
@@ -331,7 +473,7 @@ def _error_reply(exc: Exception) -> bytes:
     if type(exc).__module__ != "builtins":
         name = f"{type(exc).__module__}.{name}"
     fallback = RuntimeError(f"{name}: {exc}")
-    return bytes(ForkingPickler.dumps(("error", fallback, remote_traceback)))
+    return _dumps(("error", fallback, remote_traceback))
 
 
 class _ByState:
@@ -357,7 +499,9 @@ def _rebuild_exception(
     return exc
 
 
+_AS_BUILT = (sp.Add, sp.Mul, sp.Pow)
 _POOL = _Pool(os.cpu_count() or 2)
+_DEADLINE = threading.local()
 atexit.register(shutdown)
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_POOL.forget_after_fork)

@@ -1,16 +1,21 @@
-"""Checking a derivative claim: the true derivative, at concrete sizes for tensors."""
+"""Checking a derivative claim: kinks located first, then the true derivative (at concrete
+sizes for tensors) compared with the claim."""
 
 from __future__ import annotations
 
+import random
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
+import mpmath
 import sympy as sp
 
-from symml import numeric
+from symml import bounded, enclosure, numeric
 from symml.equality import Context, as_value, compare
+from symml.errors import SymbolicTimeout
 from symml.explicit import derivative, elements, explicit, jacobian, size_assignments
+from symml.functions import elementary
 from symml.model import Status, SymbolSpec
 from symml.verdict import Verdict
 
@@ -93,34 +98,133 @@ def _expand_upstream(
     return claimed_e.xreplace(replacements)
 
 
-def kinks(of: Any, wrt: Any) -> list[Any]:
-    """Values of a scalar ``wrt`` where ``of`` may fail to be differentiable."""
-    if not isinstance(wrt, sp.Symbol) or not isinstance(of, sp.Basic):
+@dataclass(frozen=True)
+class Kink:
+    """A point where a piece of the function (or of the claimed derivative) switches:
+    ``where`` is ``wrt``'s value there (exact, or 60 digits when located numerically) and
+    ``condition`` is what excludes it (``Ne(z, 0)``, or ``Ne(u, 0)`` for a root of u that
+    has no closed form); ``values`` are the parameters the point was found at."""
+
+    where: Any
+    condition: Any
+    values: Mapping[Any, Any]
+    located: str  # "solved" or "numerically"
+
+
+def switch_arguments(expr: Any) -> list[Any]:
+    """The expressions whose sign switches a branch: arguments of Heaviside, sign and Abs,
+    pairwise differences of Max/Min arguments, both sides of each Piecewise relation —
+    anywhere in ``expr``, after ML primitives (relu, leaky ReLU) are written out."""
+    if not isinstance(expr, sp.Basic):
         return []
-    candidates: list[Any] = []
-    for node in sp.preorder_traversal(of):
+    found: list[Any] = []
+    for node in sp.preorder_traversal(elementary(expr)):
         if isinstance(node, (sp.Max, sp.Min)):
             args = node.args
-            candidates += [a - b for i, a in enumerate(args) for b in args[i + 1 :]]
+            found += [a - b for i, a in enumerate(args) for b in args[i + 1 :]]
         elif isinstance(node, (sp.Abs, sp.Heaviside, sp.sign)):
-            candidates.append(node.args[0])
+            found.append(node.args[0])
         elif isinstance(node, sp.Piecewise):
             for _, condition in node.args:
                 for rel in condition.atoms(sp.core.relational.Relational):
-                    candidates.append(rel.lhs - rel.rhs)
-    points: list[Any] = []
-    for candidate in candidates:
+                    found.append(rel.lhs - rel.rhs)
+    unique: list[Any] = []
+    for candidate in found:
+        if candidate not in unique:
+            unique.append(candidate)
+    return unique
+
+
+def kinks(expr: Any, wrt: Any, ctx: Context) -> list[Kink]:
+    """Values of a scalar ``wrt`` where a piece of ``expr`` switches, at sampled parameters.
+
+    Each switch argument is solved for ``wrt`` (under the deadline); one that has no closed
+    form (x⁷ + x³ + eˣ − 2) is located numerically: sign changes on a grid over the domain,
+    then a bracketing root finder to 60 digits."""
+    if not isinstance(wrt, sp.Symbol) or not isinstance(expr, sp.Basic):
+        return []
+    rng = random.Random(ctx.seed)
+    params = [a for a in numeric.free_atoms([expr]) if a != wrt]
+    values = {a: numeric.sample_value(numeric.domain_of(a, ctx.specs), rng) for a in params}
+    points: list[Kink] = []
+    for candidate in switch_arguments(expr):
         for piece in _strip_abs(candidate):
             if not piece.has(wrt):
                 continue
-            try:
-                solutions = sp.solve(piece, wrt)
-            except (NotImplementedError, ValueError):
+            solutions = _solved(piece, wrt, ctx)
+            if solutions is not None:
+                for s in solutions:
+                    if s.is_real is False or any(k.where == s for k in points):
+                        continue
+                    points.append(Kink(s, sp.Ne(wrt, s), values, "solved"))
                 continue
-            for s in solutions:
-                if s not in points and s.is_real is not False:
-                    points.append(s)
+            for root in _numeric_roots(piece.xreplace(values), wrt, ctx):
+                points.append(Kink(root, sp.Ne(piece, 0), values, "numerically"))
     return points
+
+
+def _solve(piece: Any, wrt: Any) -> list[Any]:
+    return list(sp.solve(piece, wrt))
+
+
+def _solved(piece: Any, wrt: Any, ctx: Context) -> list[Any] | None:
+    """Exact solutions, or None when SymPy has no closed form (or no time) for them."""
+    try:
+        return bounded.run_bounded(_solve, piece, wrt, timeout=ctx.timeout, step="solve for kinks")
+    except (SymbolicTimeout, NotImplementedError, ValueError, TypeError):
+        return None
+    except Exception:  # SymPy failing inside solve: treat as "no closed form"
+        return None
+
+
+GRID_POINTS = 400
+# The derivative is evaluated this far either side of a kink. A smooth derivative moves by
+# about ONE_SIDED_STEP × its slope there; a jump of more than JUMP (relative) is a kink.
+ONE_SIDED_STEP = sp.Rational(1, 10**30)
+JUMP = sp.Float(10) ** -15
+
+
+def _jump(left: Any, right: Any) -> bool:
+    return bool(abs(left - right) > JUMP * (1 + abs(left) + abs(right)))
+
+
+def _numeric_roots(piece: Any, wrt: Any, ctx: Context) -> list[Any]:
+    """Real roots of a function of ``wrt`` alone, bracketed by sign changes on a grid over
+    ``wrt``'s domain (clipped to [−10, 10]), refined to 60 digits."""
+    if piece.free_symbols - {wrt}:
+        return []
+    domain = numeric.domain_of(wrt, ctx.specs)
+    lo = max(float(domain.lo), -10.0) if domain and domain.lo.is_finite else -10.0
+    hi = min(float(domain.hi), 10.0) if domain and domain.hi.is_finite else 10.0
+    try:
+        f = sp.lambdify(wrt, elementary(piece), modules="mpmath")
+    except Exception:
+        return []
+    roots: list[Any] = []
+    with mpmath.workdps(60):
+        grid = [
+            mpmath.mpf(lo) + (hi - lo) * mpmath.mpf(k) / GRID_POINTS for k in range(GRID_POINTS + 1)
+        ]
+        signs = []
+        for x in grid:
+            try:
+                v = f(x)
+                signs.append(0 if v == 0 else (1 if v > 0 else -1))
+            except Exception:
+                signs.append(None)
+        for k in range(GRID_POINTS):
+            a, b = signs[k], signs[k + 1]
+            if a is None or b is None:
+                continue
+            if a == 0:
+                roots.append(sp.Float(grid[k], 60))
+            elif a * b < 0:
+                try:
+                    r = mpmath.findroot(f, (grid[k], grid[k + 1]), solver="anderson")
+                except Exception:
+                    continue
+                roots.append(sp.Float(r, 60))
+    return roots
 
 
 def _strip_abs(expr: Any) -> list[Any]:
@@ -135,23 +239,122 @@ def _strip_abs(expr: Any) -> list[Any]:
     ]
 
 
-def one_sided(
-    true: Any, wrt: Any, point: Any, ctx: Context
-) -> tuple[Any, Any, dict[Any, Any]] | None:
-    """The derivative just left and right of ``point`` at sampled parameters."""
-    import random
-
-    rng = random.Random(ctx.seed)
-    params = [a for a in numeric.free_atoms([true, point]) if a != wrt]
-    values = {a: numeric.sample_value(numeric.domain_of(a, ctx.specs), rng) for a in params}
-    base = sp.sympify(point).xreplace(values)
-    step = sp.Rational(1, 10**25)
+def one_sided(true: Any, wrt: Any, kink: Kink) -> tuple[Any, Any, dict[Any, Any]] | None:
+    """The derivative just left and right of the kink, at its sampled parameters."""
+    values = dict(kink.values)
+    base = sp.sympify(kink.where).xreplace(values)
+    step = ONE_SIDED_STEP
     try:
         left = numeric.evaluate(true, {**values, wrt: base - step}, 60)
         right = numeric.evaluate(true, {**values, wrt: base + step}, 60)
     except (ZeroDivisionError, ValueError, TypeError):
         return None
+    if not (left.is_number and right.is_number):
+        return None
     return left, right, {**values, wrt: base}
+
+
+def _nonsmooth(
+    of: Any, wrt: Any, claimed: Any, ctx: Context, conditions: Sequence[Any]
+) -> tuple[list[tuple[Kink, Verdict]], list[str]]:
+    """Kinks of the function where it is not differentiable and that the conditions do not
+    exclude (each with the verdict a claim without the condition gets there), and notes.
+
+    A switch of the claimed derivative where the function is smooth is checked too: there
+    the claim must equal the derivative's (two-sided) value."""
+    found: list[tuple[Kink, Verdict]] = []
+    notes: list[str] = []
+    own = kinks(of, wrt, ctx)
+    claimed_only = [k for k in kinks(claimed, wrt, ctx) if not any(k.where == o.where for o in own)]
+    if not own and not claimed_only:
+        return found, notes
+    true = sp.diff(of, wrt)
+    for kink, from_claim in [(k, False) for k in own] + [(k, True) for k in claimed_only]:
+        sides = one_sided(true, wrt, kink)
+        if sides is None:
+            continue
+        left, right, at = sides
+        shown_point = {str(k): _point_text(v) for k, v in at.items()}
+        where = _point_text(kink.where)
+        if _jump(left, right):
+            if from_claim:
+                continue  # the function's own kinks are the ones that matter
+            notes.append(
+                f"not differentiable at {wrt} = {where}: one-sided derivatives "
+                f"{sp.N(left, 6)} and {sp.N(right, 6)}"
+            )
+            if _excluded(kink, wrt, conditions):
+                continue
+            claimed_there = _value_text(claimed, at)
+            witness = numeric.Counterexample(shown_point, "undefined (kink)", claimed_there)
+            verdict = Verdict(
+                Status.REFUTED,
+                "non-smooth point analysis",
+                f"at {wrt} = {where} the derivative does not exist "
+                f"(one-sided {sp.N(left, 6)} and {sp.N(right, 6)}); claimed {claimed_there}",
+                counterexample=witness,
+            )
+            found.append((kink, verdict))
+            continue
+        if not from_claim:
+            notes.append(f"differentiable at the join {wrt} = {where}")
+        if kink.located == "solved" and not _excluded(kink, wrt, conditions):
+            value = _value_at(true, at, left, right)
+            mismatch = _claim_at_join(claimed, value, at)
+            if mismatch is not None:
+                shown_value = str(sp.N(value, 12))
+                witness = numeric.Counterexample(shown_point, shown_value, mismatch)
+                verdict = Verdict(
+                    Status.REFUTED,
+                    "non-smooth point analysis",
+                    f"at {wrt} = {where} the derivative is {shown_value}; claimed {mismatch}",
+                    counterexample=witness,
+                )
+                return [(kink, verdict)], notes
+    return found, notes
+
+
+def _value_at(true: Any, at: Mapping[Any, Any], left: Any, right: Any) -> Any:
+    """The derivative's value at a join where it is continuous: exact when SymPy can
+    substitute the point, else the mean of the one-sided values."""
+    try:
+        value = sp.N(elementary(true).xreplace(dict(at)), 60)
+    except (ZeroDivisionError, ValueError, TypeError):
+        value = None
+    if value is not None and value.is_number and value.is_finite:
+        return value
+    return (left + right) / 2
+
+
+def _claim_at_join(claimed: Any, derivative_value: Any, at: Mapping[Any, Any]) -> str | None:
+    """The claimed value at a join where the function is smooth, when it certainly differs
+    from the derivative there (an enclosure of the claim excludes the derivative's value)."""
+    if not isinstance(claimed, sp.Expr):
+        return None
+    target = sp.Float(derivative_value, 60)
+    if enclosure.separate([claimed], [target], at, narrow=1e-30) is None:
+        return None
+    exact = sp.N(elementary(claimed).xreplace(dict(at)), 30)
+    if not exact.is_number or abs(exact - target) < sp.Float(10) ** -20 * (1 + abs(target)):
+        return None
+    return str(sp.N(exact, 12))
+
+
+def _value_text(expr: Any, at: Mapping[Any, Any]) -> str:
+    try:
+        value = numeric.evaluate(expr, at, 12)
+    except (ZeroDivisionError, ValueError, TypeError):
+        return "undefined"
+    return str(value)
+
+
+def _point_text(value: Any) -> str:
+    value = sp.sympify(value)
+    return (
+        str(value)
+        if isinstance(value, sp.Rational) or not value.is_number
+        else str(sp.N(value, 30))
+    )
 
 
 def check(
@@ -163,34 +366,96 @@ def check(
     conditions: Sequence[Any] = (),
     where: Sequence[tuple[Any, Any]] = (),
 ) -> Verdict:
-    """proved / numeric / refuted for ``d of / d wrt = claimed`` under ``conditions``."""
-    assignments = size_assignments([of, claimed, wrt, *conditions])
-    notes: list[str] = []
-    for point in kinks(of, wrt):
-        sides = one_sided(sp.diff(of, wrt), wrt, point, ctx)
-        if sides is None:
-            continue
-        left, right, at = sides
-        if numeric.differ(left, right, 40):
-            notes.append(
-                f"not differentiable at {wrt} = {point}: one-sided derivatives "
-                f"{sp.N(left, 6)} and {sp.N(right, 6)}"
+    """proved / numeric / refuted / conditional for ``d of / d wrt = claimed``.
+
+    Where the function is not differentiable (a kink of Max, |·|, Heaviside, a piecewise
+    join) and no condition excludes the point, the claim cannot hold there: it is checked
+    away from the kinks, and the verdict is ``conditional`` with the excluding condition
+    (``Ne(z, 0)``) when it holds there, with the kink as the witness."""
+    nonsmooth, notes = _nonsmooth(of, wrt, claimed, ctx, conditions)
+    if nonsmooth:
+        first = nonsmooth[0][1]
+        if first.detail.find("the derivative does not exist") < 0:
+            return first.with_(notes=tuple(notes))
+        extra = tuple(k.condition for k, _ in nonsmooth)
+        held = _check_smooth(of, wrt, claimed, ctx, (*conditions, *extra), where)
+        text = tuple(sp.sstr(c) for c in extra)
+        if held.status in (Status.PROVED, Status.NUMERIC):
+            return Verdict(
+                Status.CONDITIONAL,
+                f"{held.method}; fails without the condition: non-smooth point analysis",
+                first.detail,
+                counterexample=first.counterexample,
+                conditions=text,
+                notes=tuple(notes) + held.notes,
             )
-            if not _excluded(point, wrt, conditions):
-                claimed_there = numeric.evaluate(claimed, at, 12)
-                shown = {str(k): str(v) for k, v in at.items()}
-                witness = numeric.Counterexample(shown, "undefined (kink)", str(claimed_there))
-                return Verdict(
-                    Status.REFUTED,
-                    "non-smooth point analysis",
-                    f"at {wrt} = {point} the derivative does not exist "
-                    f"(one-sided {sp.N(left, 6)} and {sp.N(right, 6)}); "
-                    f"claimed {claimed_there}",
-                    counterexample=witness,
-                    notes=tuple(notes),
+        return held.with_(notes=held.notes + tuple(notes))
+    verdict = _check_smooth(of, wrt, claimed, ctx, conditions, where)
+    return verdict.with_(notes=verdict.notes + tuple(notes))
+
+
+def identity(lhs: Any, rhs: Any, ctx: Context, *, conditions: Sequence[Any] = ()) -> Verdict:
+    """``lhs = rhs`` where either side may hold ``Derivative(f, z)``: a derivative taken at
+    a kink of ``f`` does not exist, so the identity is ``conditional`` on the points being
+    excluded (the same analysis as a derivative claim), else it is compared as it stands."""
+    extra: list[Any] = []
+    first: Verdict | None = None
+    notes: list[str] = []
+    for side in (lhs, rhs):
+        if not isinstance(side, sp.Basic):
+            continue
+        for node in side.atoms(sp.Derivative):
+            if len(node.variable_count) != 1 or node.variable_count[0][1] != 1:
+                continue
+            wrt = node.variable_count[0][0]
+            found, found_notes = _nonsmooth(node.expr, wrt, sp.S.Zero, ctx, conditions)
+            notes.extend(found_notes)
+            for kink, verdict in found:
+                if "does not exist" not in verdict.detail:
+                    continue
+                first = first or verdict.with_(
+                    detail=verdict.detail.split("; claimed")[0],
+                    counterexample=numeric.Counterexample(
+                        verdict.counterexample.point, "undefined (kink)", "defined"
+                    )
+                    if verdict.counterexample
+                    else None,
                 )
-        else:
-            notes.append(f"differentiable at the join {wrt} = {point}")
+                if kink.condition not in extra:
+                    extra.append(kink.condition)
+    if first is None:
+        verdict = compare(lhs, rhs, ctx, conditions=conditions)
+        return verdict.with_(notes=verdict.notes + tuple(notes))
+    # Carried out before the conditions' case substitutions (z = −p) reach the variable.
+    lhs, rhs = (_derivatives_done(side) for side in (lhs, rhs))
+    held = compare(lhs, rhs, ctx, conditions=(*conditions, *extra))
+    if held.status in (Status.PROVED, Status.NUMERIC):
+        return Verdict(
+            Status.CONDITIONAL,
+            f"{held.method}; fails without the condition: non-smooth point analysis",
+            first.detail,
+            counterexample=first.counterexample,
+            conditions=tuple(sp.sstr(c) for c in extra),
+            notes=tuple(notes) + held.notes,
+        )
+    return held.with_(notes=held.notes + tuple(notes))
+
+
+def _derivatives_done(side: Any) -> Any:
+    if not isinstance(side, sp.Basic):
+        return side
+    return side.xreplace({d: d.doit() for d in side.atoms(sp.Derivative)})
+
+
+def _check_smooth(
+    of: Any,
+    wrt: Any,
+    claimed: Any,
+    ctx: Context,
+    conditions: Sequence[Any],
+    where: Sequence[tuple[Any, Any]],
+) -> Verdict:
+    assignments = size_assignments([of, claimed, wrt, *conditions])
     if assignments[0]:
         results = []
         for number, sizes in enumerate(assignments):
@@ -209,30 +474,26 @@ def check(
             )
             if verdict.status is not Status.PROVED:
                 size_text = ", ".join(f"{k}={v}" for k, v in sizes.items())
-                return verdict.with_(
-                    detail=f"{verdict.detail} (sizes {size_text})".strip(),
-                    notes=verdict.notes + tuple(notes),
-                )
+                return verdict.with_(detail=f"{verdict.detail} (sizes {size_text})".strip())
             results.append(verdict)
         sizes_text = "; ".join(", ".join(f"{k}={v}" for k, v in s.items()) for s in assignments)
-        return results[0].with_(
-            method=f"{results[0].method}, elementwise at sizes {sizes_text}", notes=tuple(notes)
-        )
+        return results[0].with_(method=f"{results[0].method}, elementwise at sizes {sizes_text}")
     true = sp.diff(of, wrt)
-    verdict = compare(true, claimed, ctx, conditions=conditions)
-    return verdict.with_(notes=verdict.notes + tuple(notes))
+    return compare(true, claimed, ctx, conditions=conditions)
 
 
 def _at_sizes(conditions: Sequence[Any], sizes: Mapping[Any, int]) -> list[Any]:
     return [c if isinstance(c, str) else c.xreplace(dict(sizes)) for c in conditions]
 
 
-def _excluded(point: Any, wrt: Any, conditions: Sequence[Any]) -> bool:
-    """Whether the conditions rule out ``wrt = point``."""
+def _excluded(kink: Kink, wrt: Any, conditions: Sequence[Any]) -> bool:
+    """Whether the conditions rule out the kink: its own condition among them, or one that
+    is false at ``wrt = point`` (for every value of the parameters)."""
     for condition in conditions:
         if isinstance(condition, str):
             continue
-        value = condition.xreplace({wrt: point})
-        if value == sp.false:
+        if condition == kink.condition:
+            return True
+        if kink.located == "solved" and condition.xreplace({wrt: kink.where}) == sp.false:
             return True
     return False

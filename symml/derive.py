@@ -16,7 +16,7 @@ import mpmath
 import sympy as sp
 from sympy.core.function import AppliedUndef
 
-from symml import bounded, functions, symbolic
+from symml import bounded, functions, guard, symbolic
 from symml.equality import shape_of
 from symml.errors import DerivationError, SymbolicTimeout
 from symml.explicit import derivative, elements, explicit, jacobian, size_assignments
@@ -54,8 +54,33 @@ def grad(
     ``wrt``: a symbol or its name, or an element of an indexed family (``z[i]``); default:
     the only variable, or with ``all_symbols`` every non-size variable. ``sizes`` returns the
     explicit elementwise result at concrete sizes. ``conditions`` (``Eq(Σy, 1)``) are used to
-    simplify the readable form.
+    simplify the readable form. ``timeout`` is the call's deadline: its symbolic steps share
+    it, and past it and a few seconds (``guard.grace``) the call raises ``SymbolicTimeout``.
+    Powers and numbers past ``guard``'s limits are refused (``SizeError``) before any work.
     """
+    guard.refuse_oversized([target, wrt, *conditions], "grad")
+    return bounded.run_with_deadline(
+        _gradients,
+        target,
+        wrt,
+        all_symbols,
+        sizes,
+        timeout,
+        tuple(conditions),
+        timeout=timeout,
+        grace=guard.grace(timeout),
+        step="grad",
+    )
+
+
+def _gradients(
+    target: Formula | sp.Basic,
+    wrt: Any,
+    all_symbols: bool,
+    sizes: Mapping[Any, int] | None,
+    timeout: float,
+    conditions: Sequence[Any],
+) -> list[Gradient]:
     if isinstance(wrt, sp.Indexed):
         expr = target.expr if isinstance(target, Formula) else target
         return [_indexed(expr, wrt, conditions, timeout, _name(target))]

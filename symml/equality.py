@@ -2,7 +2,8 @@
 
 The order of attack: fast normal forms (expand/cancel/together, rewrites of the ML
 primitives) → ``simplify`` under a deadline → sampling inside the declared domains at 30
-digits, a disagreement confirmed at 60 digits. ``proved`` comes only from the first two.
+digits, a disagreement certified (intervals or raised precision) before it refutes.
+``proved`` comes only from the first two; a normal form that is a nonzero constant refutes.
 Tensor expressions (symbolic sizes) are compared at two assignments of concrete sizes,
 written out element by element.
 """
@@ -32,21 +33,36 @@ class Context:
 
 def symbolic_zero(difference: Any, ctx: Context) -> tuple[str | None, tuple[str, ...]]:
     """Which strategy proves ``difference`` is 0 (None if none did), and notes."""
+    found = symbolic_reduction(difference, ctx)
+    return found.zero, found.notes
+
+
+def symbolic_reduction(difference: Any, ctx: Context) -> symbolic.Reduction:
+    """The cheap normal forms, then a bounded ``simplify`` (skipped when the normal forms
+    already reduced the difference to a nonzero number): a zero proof, or a decided
+    nonzero constant, with notes of what timed out or failed."""
     if _trivially_zero(difference):
-        return "direct", ()
+        return symbolic.Reduction(zero="direct")
     notes: list[str] = []
-    for runner, step in ((symbolic.zero_fast, "normal forms"), (symbolic.zero_slow, "simplify")):
+    constant = None
+    for runner, step in ((symbolic.reduce_fast, "normal forms"), (symbolic.zero_slow, "simplify")):
+        if constant is not None:
+            break
         try:
-            name = bounded.run_bounded(runner, difference, timeout=ctx.timeout, step=step)
+            found = bounded.run_bounded(runner, difference, timeout=ctx.timeout, step=step)
         except SymbolicTimeout as exc:
             notes.append(str(exc))
             continue
         except Exception as exc:  # SymPy failing inside a strategy is not a verdict
             notes.append(f"{step} failed: {type(exc).__name__}")
             continue
-        if name:
-            return name, tuple(notes)
-    return None, tuple(notes)
+        if isinstance(found, symbolic.Reduction):
+            notes.extend(found.notes)
+            constant = found.constant
+            found = found.zero
+        if found:
+            return symbolic.Reduction(zero=found, notes=tuple(notes))
+    return symbolic.Reduction(constant=constant, notes=tuple(notes))
 
 
 def _trivially_zero(difference: Any) -> bool:
@@ -93,6 +109,8 @@ def compare(
 ) -> Verdict:
     """proved / numeric / refuted for ``lhs = rhs`` under ``conditions``."""
     assignments = [{}] if prepared else size_assignments([lhs, rhs, *conditions])
+    # Without dimension symbols both assignments are {}: one check, not the same one twice.
+    assignments = [a for k, a in enumerate(assignments) if a not in assignments[:k]]
     methods: list[str] = []
     notes: list[str] = []
     proved_everywhere = True
@@ -111,14 +129,17 @@ def compare(
         constraints = [explicit(c, sizes) for c in conditions if not isinstance(c, (sp.Eq, str))]
         left_s, right_s = (_substitute(left, solved), _substitute(right, solved))
         name = None
+        constant = None
+        constant_case: dict[Any, Any] = {}
         for case in _cases(constraints):
             difference = _matrix_or_scalar(left_s, right_s, case)
-            found, step_notes = symbolic_zero(difference, ctx)
-            notes.extend(step_notes)
-            if not found:
+            reduction = symbolic_reduction(difference, ctx)
+            notes.extend(reduction.notes)
+            if not reduction.zero:
                 name = None
+                constant, constant_case = reduction.constant, case
                 break
-            name = found
+            name = reduction.zero
         if name is None:
             proved_everywhere = False
         else:
@@ -133,10 +154,23 @@ def compare(
             constraints=constraints,
             solved=solved,
         )
+        if constant is not None:
+            witness = result.counterexample or numeric.witness(
+                numeric_left, numeric_right, result.point, ctx.seed
+            )
+            return Verdict(
+                Status.REFUTED,
+                "symbolic: the sides differ by a nonzero constant",
+                f"lhs − rhs = {sp.sstr(constant)} {_case_text(constant_case)}; "
+                + (witness.describe() if witness else "")
+                + _at(sizes),
+                counterexample=witness,
+                notes=tuple(notes),
+            )
         if result.counterexample is not None:
             return Verdict(
                 Status.REFUTED,
-                "numeric sampling, confirmed at 60 digits",
+                f"numeric sampling, difference certified by {result.certified_by}",
                 result.counterexample.describe() + _at(sizes),
                 counterexample=result.counterexample,
                 notes=tuple(notes),
@@ -155,7 +189,7 @@ def compare(
         Status.NUMERIC,
         f"numeric: agreed at {agreed} sampled points (30 digits)"
         + (f" at {sizes_text}" if sizes_text else ""),
-        notes=tuple(notes),
+        notes=tuple(notes) + (first_numeric.notes if first_numeric else ()),
     )
 
 
@@ -206,6 +240,20 @@ def _options(condition: Any) -> list[dict[Any, Any]] | None:
     if isinstance(rhs, sp.Symbol):
         return [{rhs: lhs - p if greater else lhs + p}]
     return None
+
+
+def _case_text(case: Mapping[Any, Any]) -> str:
+    """``everywhere``, or the branch of the conditions the constant was found on."""
+    if not case:
+        return "everywhere"
+    parts = []
+    for symbol, value in case.items():
+        for d in sorted(value.atoms(sp.Dummy), key=str):
+            relation = "> 0" if d.is_positive else "≥ 0"
+            parts.append(
+                f"{symbol} = {sp.sstr(value.xreplace({d: sp.Symbol(d.name)}))}, {d.name} {relation}"
+            )
+    return "on the branch " + "; ".join(parts)
 
 
 def _at(sizes: Mapping[Any, int]) -> str:

@@ -69,7 +69,7 @@ class SymbolicTimeout(SymmlError, TimeoutError):
         self.step = step
         self.seconds = seconds
         super().__init__(
-            f"{step} did not finish within {seconds:g} s; raise --timeout to wait longer"
+            f"{step} did not finish within {seconds:.3g} s; raise --timeout to wait longer"
         )
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import sympy as sp
 
-from symml import functions
+from symml import functions, guard
 from symml.errors import ExpressionError
 
 FUNCTIONS: dict[str, Any] = {
@@ -49,8 +49,13 @@ OPERATORS = {
     ast.Sub: lambda a, b: a - b,
     ast.Mult: lambda a, b: a * b,
     ast.Div: lambda a, b: a / b,
-    ast.Pow: lambda a, b: a**b,
+    ast.Pow: lambda a, b: _power(a, b),
 }
+
+
+def _power(base: Any, exponent: Any) -> Any:
+    guard.check_power(base, exponent)  # 10**10**10**10 would be computed here, digit by digit
+    return base**exponent
 
 
 def parse_expression(text: str, symbols: dict[str, Any] | None = None) -> sp.Expr:

@@ -1,9 +1,11 @@
 """Numeric evidence: sampling inside declared domains and evaluating with mpmath.
 
 Points are exact rationals (reproducible from the seed, printable as a counterexample);
-expressions are evaluated with SymPy/mpmath at 30 significant digits, and a disagreement is
-confirmed at 60 digits before anyone calls it a counterexample, so rounding is never
-mistaken for a real difference.
+expressions are evaluated at 30 significant digits as a screen. A point where the sides
+look different (and the first points where they look equal) is settled by ``certify``:
+interval arithmetic (``symml.enclosure``), or precision raised past an error bound, so
+rounding and cancellation are never mistaken for a real difference, and a real difference
+below the screen's tolerance is still found.
 """
 
 from __future__ import annotations
@@ -18,11 +20,13 @@ import sympy as sp
 from sympy.core.function import AppliedUndef
 from sympy.matrices.expressions.matexpr import MatrixElement
 
+from symml import enclosure
 from symml.functions import elementary
 from symml.model import Domain, SymbolSpec
 
 DIGITS = 30
-CONFIRM_DIGITS = 60
+RAISED_DIGITS = (30, 60, 120, 240)
+CERTIFIED_AGREEMENTS = 2  # points that look equal at 30 digits but are certified anyway
 SPECIAL_REALS = (0, 1, -1, sp.Rational(1, 2), 2, -2)
 
 
@@ -45,6 +49,8 @@ class Comparison:
     counterexample: Counterexample | None = None
     skipped: int = 0
     notes: tuple[str, ...] = field(default_factory=tuple)
+    certified_by: str = ""  # how the counterexample's difference was certified
+    point: dict[Any, Any] | None = None  # the first point evaluated (a witness's place)
 
 
 def domain_of(atom: Any, specs: Mapping[str, SymbolSpec]) -> Domain | None:
@@ -188,7 +194,11 @@ def evaluate(expr: Any, point: Mapping[Any, Any], digits: int = DIGITS) -> Any:
 
 
 def differ(a: Any, b: Any, digits: int) -> bool:
-    """Whether two evaluated values differ beyond rounding at ``digits`` digits."""
+    """Whether two evaluated values look different beyond rounding at ``digits`` digits.
+
+    A screen, not a verdict: a difference it reports is certified (``certify``) before anyone
+    calls it a counterexample. Values that are not numbers cannot be compared and count as
+    different, so that the certificate, not a ``simplify``, decides."""
     if isinstance(a, sp.MatrixBase) or isinstance(b, sp.MatrixBase):
         if not (isinstance(a, sp.MatrixBase) and isinstance(b, sp.MatrixBase)):
             return True
@@ -198,7 +208,7 @@ def differ(a: Any, b: Any, digits: int) -> bool:
     if a.has(sp.nan, sp.zoo) or b.has(sp.nan, sp.zoo):
         return a != b
     if not (a.is_number and b.is_number):
-        return sp.simplify(a - b) != 0
+        return True
     scale = 1 + abs(a) + abs(b)
     return bool(abs(a - b) > scale * sp.Float(10) ** (-(digits - 8)))
 
@@ -216,7 +226,10 @@ def compare(
     """Evaluate ``lhs`` and ``rhs`` at sampled points of the domains.
 
     ``constraints`` are relations every point must satisfy (rejection sampling);
-    ``solved`` maps atoms to expressions of the others (equality conditions).
+    ``solved`` maps atoms to expressions of the others (equality conditions). A point where
+    the sides look different at 30 digits, and the first ``CERTIFIED_AGREEMENTS`` points
+    where they look equal, are settled by ``certify``: only a certified difference is a
+    counterexample.
     """
     stand_ins = function_stand_ins([lhs, rhs], seed)
     lhs = concretize_functions(lhs, seed)
@@ -225,6 +238,8 @@ def compare(
     both = Evaluator(atoms, lhs, rhs)
     rng = random.Random(seed)
     agreed = skipped = 0
+    notes: list[str] = []
+    first_point: dict[Any, Any] | None = None
     for attempt in range(samples * 20):
         if agreed + skipped >= samples:
             break
@@ -240,14 +255,113 @@ def compare(
         if values is None:
             skipped += 1
             continue
-        if _differ_lists(*values, DIGITS):
-            confirmed = both(point, CONFIRM_DIGITS)
-            if confirmed is not None and _differ_lists(*confirmed, CONFIRM_DIGITS):
+        first_point = first_point or point
+        looks_different = _differ_lists(*values, DIGITS)
+        if looks_different or agreed < CERTIFIED_AGREEMENTS:
+            outcome = certify(both, point)
+            if outcome.differ:
                 shown = {str(a): str(v) for a, v in point.items()} | stand_ins
-                left, right = (_short_list(v, lhs) for v in confirmed)
-                return Comparison(agreed, Counterexample(shown, left, right), skipped)
+                left, right = _witness_texts(outcome.lhs, outcome.rhs, lhs)
+                witness = Counterexample(shown, left, right)
+                return Comparison(agreed, witness, skipped, tuple(notes), outcome.method, point)
+            if looks_different and not outcome.decided:
+                note = f"a difference at 30 digits was not confirmed ({outcome.method})"
+                if note not in notes:
+                    notes.append(note)
+                skipped += 1
+                continue
         agreed += 1
-    return Comparison(agreed, None, skipped)
+    return Comparison(agreed, None, skipped, tuple(notes), point=first_point)
+
+
+def witness(
+    lhs: Any, rhs: Any, point: Mapping[Any, Any] | None, seed: int
+) -> Counterexample | None:
+    """Both sides at ``point``, printed with enough digits to show a difference that is
+    known to exist (a nonzero constant however small)."""
+    if point is None:
+        return None
+    stand_ins = function_stand_ins([lhs, rhs], seed)
+    lhs, rhs = concretize_functions(lhs, seed), concretize_functions(rhs, seed)
+    both = Evaluator(list(point), lhs, rhs)
+    values = both.exact(point)
+    if values is None:
+        return None
+    left, right = (tuple(sp.N(v, 80) for v in side) for side in values)
+    shown = {str(a): str(v) for a, v in point.items()} | stand_ins
+    return Counterexample(shown, *_witness_texts(left, right, lhs))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What ``certify`` found at one point: ``differ`` only when certified; ``decided`` when
+    the sides were shown equal to the working bound; ``method`` says how."""
+
+    differ: bool
+    decided: bool
+    method: str
+    lhs: tuple[Any, ...] = ()
+    rhs: tuple[Any, ...] = ()
+
+
+def certify(both: Evaluator, point: Mapping[Any, Any]) -> Outcome:
+    """Whether the sides differ at ``point``, with an error bound, never by rounding.
+
+    1. One side undefined where the other has a value, in exact arithmetic (0/0 against 0).
+    2. Interval arithmetic (``symml.enclosure``), precision raised until the enclosures
+       separate or shrink below 10⁻⁴⁰ of the values.
+    3. Where no enclosure exists (a function without an interval version): precision raised
+       from 30 to 240 digits; each side's error is bounded by how much its value moved when
+       the precision doubled, and the sides must separate by more than 4× the sum of the
+       bounds at two precisions in a row.
+    """
+    if not both.same_shape:
+        return Outcome(True, True, "shapes differ", (sp.nan,), (sp.S.Zero,))
+    exact = both.exact(point)
+    if exact is not None:
+        left, right = exact
+        left_bad = any(_undefined(v) for v in left)
+        right_bad = any(_undefined(v) for v in right)
+        if left_bad != right_bad:
+            shown = (
+                tuple(sp.nan for _ in left) if left_bad else tuple(left),
+                tuple(sp.nan for _ in right) if right_bad else tuple(right),
+            )
+            return Outcome(True, True, "exact arithmetic (one side undefined)", *shown)
+        if left_bad and right_bad:
+            return Outcome(False, False, "both sides undefined")
+    separation = enclosure.separate(both.ready_lhs, both.ready_rhs, point)
+    if separation is not None:
+        method = f"interval arithmetic at {separation.bits} bits"
+        return Outcome(separation.differ, True, method, separation.lhs, separation.rhs)
+    return _raised_precision(both, point)
+
+
+def _raised_precision(both: Evaluator, point: Mapping[Any, Any]) -> Outcome:
+    previous = both(point, RAISED_DIGITS[0])
+    if previous is None:
+        return Outcome(False, False, "could not be evaluated")
+    separated = 0
+    for digits in RAISED_DIGITS[1:]:
+        current = both(point, digits)
+        if current is None:
+            return Outcome(False, False, "could not be evaluated")
+        gaps = []
+        for side_now, side_before in zip(current, previous, strict=True):
+            gaps.append([abs(a - b) for a, b in zip(side_now, side_before, strict=True)])
+        apart = False
+        for k, (a, b) in enumerate(zip(*current, strict=True)):
+            bound = 4 * (gaps[0][k] + gaps[1][k]) + (1 + abs(a) + abs(b)) * sp.Float(10) ** (
+                -(digits - 10)
+            )
+            if abs(a - b) > bound:
+                apart = True
+        separated = separated + 1 if apart else 0
+        if separated >= 2:
+            method = f"precision raised to {digits} digits (no interval form)"
+            return Outcome(True, True, method, tuple(current[0]), tuple(current[1]))
+        previous = current
+    return Outcome(False, False, f"not separated at {RAISED_DIGITS[-1]} digits (no interval form)")
 
 
 class Evaluator:
@@ -259,11 +373,13 @@ class Evaluator:
         self.rhs = _flat(rhs)
         self.count = len(self.lhs)
         self.same_shape = _shape(lhs) == _shape(rhs)
+        self.ready_lhs = [_ready(e) for e in self.lhs]
+        self.ready_rhs = [_ready(e) for e in self.rhs]
         self.compiled = None
         try:
             stand_ins = sp.symbols(f"a0:{len(self.atoms)}", cls=sp.Dummy)
             rename = dict(zip(self.atoms, stand_ins, strict=True))
-            exprs = [_ready(e).xreplace(rename) for e in self.lhs + self.rhs]
+            exprs = [e.xreplace(rename) for e in self.ready_lhs + self.ready_rhs]
             self.compiled = sp.lambdify(stand_ins, exprs, modules="mpmath", cse=True)
         except Exception:  # anything lambdify cannot print falls back to exact evaluation
             self.compiled = None
@@ -291,8 +407,21 @@ class Evaluator:
         if left_bad and right_bad:
             return None
         if left_bad or right_bad:
-            # One side undefined where the other has a value: a real difference (0/0 against 0).
+            # One side undefined where the other has a value: certified in exact arithmetic.
             return ([sp.nan] if left_bad else left), ([sp.nan] if right_bad else right)
+        return left, right
+
+    def exact(self, point: Mapping[Any, Any]) -> tuple[list, list] | None:
+        """Both sides with the point substituted exactly (SymPy's own arithmetic): a pole or
+        0/0 shows up as ``zoo``/``nan`` here, never as a rounding accident. Values are
+        evaluated to 30 digits; None when SymPy cannot substitute."""
+        if not self.same_shape:
+            return None
+        try:
+            left = [sp.N(e.xreplace(dict(point)), DIGITS) for e in self.ready_lhs]
+            right = [sp.N(e.xreplace(dict(point)), DIGITS) for e in self.ready_rhs]
+        except (ZeroDivisionError, ValueError, TypeError):
+            return None
         return left, right
 
 
@@ -324,10 +453,31 @@ def _differ_lists(left: list, right: list, digits: int) -> bool:
     return any(differ(a, b, digits) for a, b in zip(left, right, strict=True))
 
 
-def _short_list(values: list, like: Any) -> str:
-    if isinstance(like, sp.MatrixBase):
-        return "[" + ", ".join(_short(v) for v in values) + "]"
-    return _short(values[0])
+def _witness_texts(left: Sequence[Any], right: Sequence[Any], like: Any) -> tuple[str, str]:
+    """Both sides printed with enough digits to show where they differ (12 at least)."""
+
+    def wide(v: Any) -> Any:
+        if isinstance(v, mpmath.mpf):
+            return sp.Float(v, 60)
+        return v if v is sp.nan or (isinstance(v, sp.Basic) and not v.is_number) else sp.N(v, 60)
+
+    left, right = [wide(v) for v in left], [wide(v) for v in right]
+    digits = 12
+    for a, b in zip(left, right, strict=True):
+        if a is sp.nan or b is sp.nan or not (a.is_number and b.is_number):
+            continue
+        gap = abs(a - b)
+        if gap != 0:
+            scale = max(abs(a), abs(b))
+            needed = int(sp.ceiling(sp.log(scale / gap, 10))) + 3 if scale > gap else 12
+            digits = max(digits, min(needed, 60))
+    texts = [
+        "[" + ", ".join(_short(v, digits) for v in side) + "]"
+        if isinstance(like, sp.MatrixBase)
+        else _short(side[0], digits)
+        for side in (left, right)
+    ]
+    return texts[0], texts[1]
 
 
 def _inside(atom: Any, value: Any, specs: Mapping[str, SymbolSpec]) -> bool:
@@ -339,8 +489,9 @@ def _holds(condition: Any, point: Mapping[Any, Any]) -> bool | None:
     value = condition.xreplace(dict(point))
     if value.has(sp.Sum):
         value = value.doit()
-    value = sp.simplify(value) if not isinstance(value, sp.logic.boolalg.BooleanAtom) else value
-    return bool(value) if isinstance(value, sp.logic.boolalg.BooleanAtom) else None
+    if isinstance(value, sp.logic.boolalg.BooleanAtom):
+        return bool(value)
+    return enclosure.decide(value, {})
 
 
 def _undefined(value: Any) -> bool:
@@ -349,9 +500,9 @@ def _undefined(value: Any) -> bool:
     return bool(value.has(sp.nan, sp.zoo, sp.oo, -sp.oo)) or not value.is_number
 
 
-def _short(value: Any) -> str:
-    if value is sp.nan:
+def _short(value: Any, digits: int = 12) -> str:
+    if value is sp.nan or (isinstance(value, sp.Basic) and value.has(sp.nan, sp.zoo)):
         return "undefined"
     if isinstance(value, sp.MatrixBase):
-        return "[" + ", ".join(_short(v) for v in value) + "]"
-    return str(sp.N(value, 12))
+        return "[" + ", ".join(_short(v, digits) for v in value) + "]"
+    return str(sp.N(sp.sympify(value), digits))

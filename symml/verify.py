@@ -11,7 +11,7 @@ from typing import Any
 
 import sympy as sp
 
-from symml import algorithms, bounded, cache, derivative_check
+from symml import algorithms, bounded, cache, derivative_check, guard
 from symml.catalog import Catalog, load_catalog
 from symml.equality import Context, compare
 from symml.errors import SymbolicTimeout, SymmlError
@@ -34,6 +34,7 @@ from symml.verdict import Verdict
 DEFAULT_TIMEOUT = 10.0
 CLAIM_DEADLINE_FACTOR = 12  # a whole claim in a worker: a dozen symbolic steps' worth
 GOOD = (Status.PROVED, Status.NUMERIC)
+_WITHOUT = "; fails without the condition: "
 
 
 # -- public API for expressions ------------------------------------------------------------
@@ -47,13 +48,16 @@ def check_derivative(
     seed: int = 0,
     timeout: float = DEFAULT_TIMEOUT,
 ) -> Verdict:
-    """Is ``d expr / d wrt = claimed``? Scalars, indexed elements and matrix symbols."""
-    ctx = Context(_specs_for([expr, claimed, wrt], domain), seed, timeout)
-    return _timed(
-        lambda: _settle(
-            lambda c: derivative_check.check(expr, wrt, claimed, ctx, conditions=c),
-            conditions or (),
-        )
+    """Is ``d expr / d wrt = claimed``? Scalars, indexed elements and matrix symbols.
+
+    ``timeout`` is the call's deadline: its symbolic steps share ``timeout`` seconds and the
+    whole call is stopped a few seconds later (``guard.grace``), as ``inconclusive``."""
+    return _public(
+        "check_derivative",
+        [expr, wrt, claimed, *(conditions or ())],
+        _derivative_job,
+        (expr, wrt, claimed, domain, tuple(conditions or ()), seed, timeout),
+        timeout,
     )
 
 
@@ -66,9 +70,67 @@ def check_identity(
     seed: int = 0,
     timeout: float = DEFAULT_TIMEOUT,
 ) -> Verdict:
-    """Is ``lhs = rhs`` for every value in the domains (reals by default)?"""
+    """Is ``lhs = rhs`` for every value in the domains (reals by default)?
+
+    ``timeout`` is the call's deadline, as for ``check_derivative``."""
+    return _public(
+        "check_identity",
+        [lhs, rhs, *(conditions or ())],
+        _identity_job,
+        (lhs, rhs, domain, tuple(conditions or ()), seed, timeout),
+        timeout,
+    )
+
+
+def _derivative_job(
+    expr: Any,
+    wrt: Any,
+    claimed: Any,
+    domain: Mapping[Any, Domain] | None,
+    conditions: Sequence[Any],
+    seed: int,
+    timeout: float,
+) -> Verdict:
+    ctx = Context(_specs_for([expr, claimed, wrt], domain), seed, timeout)
+    return _settle(
+        lambda c: derivative_check.check(expr, wrt, claimed, ctx, conditions=c), conditions
+    )
+
+
+def _identity_job(
+    lhs: Any,
+    rhs: Any,
+    domain: Mapping[Any, Domain] | None,
+    conditions: Sequence[Any],
+    seed: int,
+    timeout: float,
+) -> Verdict:
     ctx = Context(_specs_for([lhs, rhs], domain), seed, timeout)
-    return _timed(lambda: _settle(lambda c: compare(lhs, rhs, ctx, conditions=c), conditions or ()))
+    return _settle(lambda c: derivative_check.identity(lhs, rhs, ctx, conditions=c), conditions)
+
+
+def _public(
+    name: str, inputs: Sequence[Any], job: Callable[..., Verdict], args: tuple, timeout: float
+) -> Verdict:
+    """A public check: inputs past the size limits refused in one line, then the job under
+    one deadline (``bounded.run_with_deadline``); a call stopped at its deadline is
+    ``inconclusive``, never a hang."""
+    start = time.perf_counter()
+    try:
+        guard.refuse_oversized(inputs, name)
+        limit = guard.grace(timeout)
+        verdict = bounded.run_with_deadline(
+            _timed, job, *args, timeout=timeout, grace=limit, step=name
+        )
+    except SymbolicTimeout as exc:
+        verdict = Verdict(
+            Status.INCONCLUSIVE,
+            f"did not finish within {exc.seconds:g} s",
+            f"{name} was stopped after {exc.seconds:g} s; raise timeout= to wait longer",
+        )
+    except SymmlError as exc:
+        verdict = Verdict(Status.ERROR, "engine", str(exc))
+    return verdict.with_(seconds=time.perf_counter() - start)
 
 
 def _specs_for(exprs: Sequence[Any], domain: Mapping[Any, Domain] | None) -> dict[str, SymbolSpec]:
@@ -87,10 +149,10 @@ def _specs_for(exprs: Sequence[Any], domain: Mapping[Any, Domain] | None) -> dic
     return specs
 
 
-def _timed(run: Callable[[], Verdict]) -> Verdict:
+def _timed(job: Callable[..., Verdict], *args: Any) -> Verdict:
     start = time.perf_counter()
     try:
-        verdict = run()
+        verdict = job(*args)
     except SymmlError as exc:
         verdict = Verdict(Status.ERROR, "engine", str(exc))
     return verdict.with_(seconds=time.perf_counter() - start)
@@ -104,7 +166,9 @@ def _settle(
     """Checked both ways: without the conditions (a witness that they are needed) and with.
     ``assumptions`` (the formula's standing relations) hold in both."""
     plain = check(tuple(assumptions))
-    if not conditions or plain.status is not Status.REFUTED:
+    # A claim found conditional on its own (a kink) is then checked under the stated
+    # conditions: the verdict names the caller's conditions when they suffice.
+    if not conditions or plain.status not in (Status.REFUTED, Status.CONDITIONAL):
         if conditions and plain.status in GOOD:
             return plain.with_(notes=plain.notes + ("holds without the stated conditions",))
         return plain
@@ -113,13 +177,16 @@ def _settle(
     if held.status in GOOD:
         return Verdict(
             Status.CONDITIONAL,
-            f"{held.method}; fails without the condition: {plain.method}",
+            f"{held.method}; fails without the condition: {plain.method.split(_WITHOUT)[-1]}",
             f"fails without {', '.join(text)}: {plain.detail}",
             counterexample=plain.counterexample,
             conditions=text,
             notes=plain.notes + held.notes,
         )
-    return held.with_(detail=f"fails even when {', '.join(text)}: {held.detail}", conditions=text)
+    return held.with_(
+        detail=f"fails even when {', '.join(text)}: {held.detail}",
+        conditions=text + tuple(c for c in held.conditions if c not in text),
+    )
 
 
 def _condition_text(condition: Any) -> str:
@@ -169,7 +236,7 @@ def _check_statement(formula: Formula, claim: Claim, ctx: Context, replacement: 
     if isinstance(claim, Identity):
         rhs = replacement if replacement is not None else claim.rhs
         return _settle(
-            lambda c: compare(claim.lhs, rhs, ctx, conditions=c),
+            lambda c: derivative_check.identity(claim.lhs, rhs, ctx, conditions=c),
             claim.conditions,
             formula.assumptions,
         )
