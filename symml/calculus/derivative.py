@@ -1,0 +1,162 @@
+"""Matrix derivatives in textbook form, each one cross-checked before it is returned.
+
+``matrix_derivative(f, X)``: the gradient of a scalar (the shape of ``X``), the Jacobian of
+a column vector by a column vector (rows follow the output), or a refusal naming the
+reason. ``vector_jacobian_product(F, X, G)``: the gradient of ⟨G, F⟩ for any matrix ``F``.
+Every result has passed the guard of ``symml.calculus.crosscheck`` at two or more
+assignments of concrete sizes (at the given size when sizes are concrete).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sympy as sp
+from sympy.matrices.expressions.matexpr import MatrixExpr
+
+from symml.calculus.crosscheck import mismatch
+from symml.calculus.differential import differential
+from symml.calculus.matrix_form import as_scalar, contractions_as_products
+from symml.calculus.readoff import gradient_of_scalar, jacobian_of_vector
+from symml.errors import DerivationError
+from symml.explicit import size_assignments
+
+GRADIENT = "gradient"
+JACOBIAN = "Jacobian"
+VJP = "vector-Jacobian product"
+
+
+@dataclass(frozen=True)
+class MatrixDerivative:
+    """A derivative in matrix form, the rules that built it and the sizes it was checked at."""
+
+    of: Any
+    wrt: sp.MatrixSymbol
+    value: Any
+    kind: str
+    rules: tuple[str, ...]
+    checked_at: tuple[dict[str, int], ...]
+
+    @property
+    def symbolic_sizes(self) -> bool:
+        return bool(self.checked_at and self.checked_at[0])
+
+    @property
+    def method(self) -> str:
+        where = "at symbolic sizes" if self.symbolic_sizes else "at the given sizes"
+        return f"matrix calculus {where}, cross-checked element-wise at {sizes_text(self)}"
+
+
+def sizes_text(result: MatrixDerivative) -> str:
+    if not result.symbolic_sizes:
+        shapes = {str(m): m.shape for m in _matrices([result.of, result.wrt])}
+        return ", ".join(f"{k}: {r}×{c}" for k, (r, c) in sorted(shapes.items()))
+    return "; ".join(", ".join(f"{k}={v}" for k, v in a.items()) for a in result.checked_at)
+
+
+def _matrices(exprs: Sequence[Any]) -> set[sp.MatrixSymbol]:
+    found: set[sp.MatrixSymbol] = set()
+    for e in exprs:
+        if isinstance(e, sp.Basic):
+            found |= e.atoms(sp.MatrixSymbol)
+    return found
+
+
+def check_assignments(exprs: Sequence[Any]) -> list[dict[Any, int]]:
+    """Two assignments of concrete sizes; the given sizes alone when they are concrete."""
+    assignments = size_assignments(list(exprs))
+    return assignments if assignments[0] else [{}]
+
+
+def textbook(value: Any) -> Any:
+    """``doit`` folds identities, transposes of products and repeated terms (2 Aᵀ r)."""
+    if not isinstance(value, MatrixExpr):
+        return value
+    try:
+        tidy = value.doit()
+    except Exception:  # SymPy's own folding failed: the unfolded form is still correct
+        return value
+    return tidy if isinstance(tidy, MatrixExpr) else value
+
+
+def same(a: Any, b: Any) -> bool:
+    """Equal as matrix expressions at every size (a normal form of the difference is 0)."""
+    if not (isinstance(a, MatrixExpr) and isinstance(b, MatrixExpr)) or a.shape != b.shape:
+        return False
+    try:
+        difference = (a - b).doit()
+        if _is_zero_matrix(difference):
+            return True
+        return _is_zero_matrix(sp.expand(difference).doit())
+    except Exception:  # no normal form: not shown equal
+        return False
+
+
+def _is_zero_matrix(value: Any) -> bool:
+    return isinstance(value, sp.ZeroMatrix) or value == 0
+
+
+def matrix_derivative(of: Any, wrt: Any, *, seed: int = 0) -> MatrixDerivative:
+    """∂of/∂wrt in matrix form, or ``DerivationError`` with the reason."""
+    if not isinstance(wrt, sp.MatrixSymbol):
+        raise DerivationError(sp.sstr(wrt), "matrix calculus differentiates by a matrix symbol")
+    scalar = as_scalar(contractions_as_products(of))
+    dwrt = sp.MatrixSymbol(f"d{wrt.name}", *wrt.shape)
+    if isinstance(scalar, MatrixExpr):
+        if not (scalar.shape[1] == 1 and wrt.shape[1] == 1):
+            raise DerivationError(
+                sp.sstr(of),
+                f"∂(matrix)/∂(matrix) is a 4-index tensor; ask for a VJP with an upstream "
+                f"gradient G of shape {scalar.shape[0]}×{scalar.shape[1]} (--upstream G)",
+            )
+        d, rules = differential(scalar, wrt, dwrt)
+        value, kind = jacobian_of_vector(d, dwrt), JACOBIAN
+    else:
+        d, rules = differential(scalar, wrt, dwrt)
+        value, kind = gradient_of_scalar(d, dwrt), GRADIENT
+    return _guarded(of, wrt, textbook(value), kind, rules, seed)
+
+
+def vector_jacobian_product(
+    of: MatrixExpr, wrt: sp.MatrixSymbol, upstream: MatrixExpr, *, seed: int = 0
+) -> MatrixDerivative:
+    """∂⟨G, F⟩/∂X = the VJP of F by X with upstream gradient G (the shape of F)."""
+    if not isinstance(of, MatrixExpr) or upstream.shape != of.shape:
+        raise DerivationError(
+            sp.sstr(upstream), f"the upstream gradient must have the shape of the formula"
+        )
+    pairing = sp.Trace(sp.MatMul(sp.Transpose(upstream), of))
+    result = matrix_derivative(pairing, wrt, seed=seed)
+    return MatrixDerivative(of, wrt, result.value, VJP, result.rules, result.checked_at)
+
+
+def _guarded(
+    of: Any, wrt: sp.MatrixSymbol, value: Any, kind: str, rules: tuple[str, ...], seed: int
+) -> MatrixDerivative:
+    assignments = check_assignments([of, wrt])
+    found = mismatch(value, of, wrt, assignments, seed)
+    if found is not None:
+        raise DerivationError(
+            sp.sstr(of),
+            f"the matrix-calculus result {sp.sstr(value)} disagrees with element-wise "
+            f"differentiation at sizes {found.sizes}; not returned",
+        )
+    checked = tuple({str(k): int(v) for k, v in a.items()} for a in assignments)
+    return MatrixDerivative(of, wrt, value, kind, rules, checked)
+
+
+def claim_agrees(claimed: Any, result: MatrixDerivative) -> bool:
+    """Whether a claimed matrix expression equals ``result`` by matrix algebra alone."""
+    claimed = claimed if isinstance(claimed, MatrixExpr) else None
+    if claimed is None:
+        return False
+    value = result.value
+    if claimed.shape != value.shape:
+        return False
+    return same(claimed, value)
+
+
+def sizes_of(assignments: Sequence[Mapping[Any, int]]) -> str:
+    return "; ".join(", ".join(f"{k}={v}" for k, v in a.items()) for a in assignments)
