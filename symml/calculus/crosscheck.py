@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import sympy as sp
-from sympy.matrices.expressions.matexpr import MatrixElement
 
 from symml.calculus.expand import expanded
 from symml.errors import DerivationError
@@ -53,26 +52,42 @@ def reference_derivative(of: Any, wrt: sp.MatrixSymbol, sizes: Mapping[Any, int]
     return elements.applyfunc(lambda e: sp.diff(value, e))
 
 
-def sample_point(exprs: Sequence[Any], rng: random.Random) -> dict[Any, sp.Rational]:
-    """Exact values for every element and symbol; diagonals of square matrices dominant."""
-    point: dict[Any, sp.Rational] = {}
-    atoms: set[Any] = set()
+def _value(rng: random.Random, diagonal_shift: int = 0) -> sp.Rational:
+    return sp.Rational(rng.randint(-900, 900), 1000) + diagonal_shift
+
+
+def sample_constants(
+    exprs: Sequence[Any], wrt: sp.MatrixSymbol, sizes: Mapping[Any, int], rng: random.Random
+) -> dict[Any, Any]:
+    """Explicit random matrices for every matrix symbol but ``wrt`` and values for scalar
+    symbols; square matrices get a dominant diagonal (well-conditioned inverses, det > 0)."""
+    point: dict[Any, Any] = {}
+    matrices: set[sp.MatrixSymbol] = set()
+    scalars: set[sp.Symbol] = set()
+    dims = set(sizes)
     for expr in exprs:
-        for part in expr if isinstance(expr, sp.MatrixBase) else [expr]:
-            if isinstance(part, sp.Basic):
-                atoms |= part.atoms(MatrixElement) | {
-                    s for s in part.free_symbols if isinstance(s, sp.Symbol)
-                }
-    for atom in sorted(atoms, key=sp.default_sort_key):
-        value = sp.Rational(rng.randint(-900, 900), 1000)
-        if isinstance(atom, MatrixElement):
-            parent, i, j = atom.args
-            if parent.shape[0] == parent.shape[1] and i == j:
-                value += int(parent.shape[0]) + 1
-        elif isinstance(atom, sp.Symbol) and atom.is_positive:
-            value = abs(value) + sp.Rational(1, 10)
-        point[atom] = value
+        if isinstance(expr, sp.Basic):
+            matrices |= expr.atoms(sp.MatrixSymbol)
+            scalars |= {s for s in expr.free_symbols if isinstance(s, sp.Symbol)}
+    for matrix in sorted(matrices - {wrt}, key=sp.default_sort_key):
+        rows, cols = (int(sp.sympify(d).xreplace(dict(sizes))) for d in matrix.shape)
+        shift = rows + 1 if rows == cols else 0
+        point[matrix] = sp.ImmutableMatrix(
+            rows, cols, lambda i, j: _value(rng, shift if i == j else 0)
+        )
+    for symbol in sorted(scalars - dims - matrices, key=sp.default_sort_key):
+        value = _value(rng)
+        point[symbol] = abs(value) + sp.Rational(1, 10) if symbol.is_positive else value
     return point
+
+
+def sample_variable(wrt: sp.Matrix, rng: random.Random) -> dict[Any, sp.Rational]:
+    shift = wrt.rows + 1 if wrt.rows == wrt.cols else 0
+    return {
+        wrt[i, j]: _value(rng, shift if i == j else 0)
+        for i in range(wrt.rows)
+        for j in range(wrt.cols)
+    }
 
 
 def evaluate(value: Any, point: Mapping[Any, Any]) -> Any:
@@ -94,24 +109,26 @@ def mismatch(
     assignments: Sequence[Mapping[Any, int]],
     seed: int = 0,
 ) -> Mismatch | None:
-    """The first disagreement of ``candidate`` with the element-wise derivative, if any."""
+    """The first disagreement of ``candidate`` with the element-wise derivative, if any.
+
+    The other matrices are fixed to random explicit matrices first, so the reference is
+    differentiated in the elements of ``wrt`` alone (small, fast, exact rationals)."""
     for sizes in assignments:
-        reference = reference_derivative(of, wrt, sizes)
-        value = expanded(candidate, sizes)
-        if not isinstance(value, sp.MatrixBase):
-            value = sp.Matrix([[value]])
         shown_sizes = {str(k): int(v) for k, v in sizes.items()}
-        if value.shape != reference.shape:
-            return Mismatch(shown_sizes, {}, f"shape {value.shape}", f"shape {reference.shape}")
         rng = random.Random(f"{seed}:{sorted(shown_sizes.items())}")
+        elements = expanded(wrt, sizes)
         for _ in range(POINTS):
-            point = sample_point([value, reference], rng)
-            left, right = evaluate(value, point), evaluate(reference, point)
+            constants = sample_constants([of, candidate], wrt, sizes, rng)
+            fixed = {**dict(sizes), **constants}
+            reference = reference_derivative(of.xreplace(fixed), wrt.xreplace(dict(sizes)), {})
+            value = expanded(sp.sympify(candidate).xreplace(fixed), {})
+            if not isinstance(value, sp.MatrixBase):
+                value = sp.Matrix([[value]])
+            if value.shape != reference.shape:
+                return Mismatch(shown_sizes, {}, f"shape {value.shape}", f"shape {reference.shape}")
+            at = sample_variable(elements, rng)
+            left, right = evaluate(value, at), evaluate(reference, at)
             if any(_differ(a, b) for a, b in zip(left, right, strict=True)):
-                return Mismatch(
-                    shown_sizes,
-                    {str(k): str(v) for k, v in point.items()},
-                    sp.sstr(left),
-                    sp.sstr(right),
-                )
+                shown = {str(k): sp.sstr(v) for k, v in {**constants, **at}.items()}
+                return Mismatch(shown_sizes, shown, sp.sstr(left), sp.sstr(right))
     return None

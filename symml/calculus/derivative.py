@@ -67,7 +67,7 @@ def _matrices(exprs: Sequence[Any]) -> set[sp.MatrixSymbol]:
 def check_assignments(exprs: Sequence[Any]) -> list[dict[Any, int]]:
     """Two assignments of concrete sizes; the given sizes alone when they are concrete."""
     assignments = size_assignments(list(exprs))
-    return assignments if assignments[0] else [{}]
+    return assignments if assignments[0] else [{}]  # sizes fixed: one assignment
 
 
 def textbook(value: Any) -> Any:
@@ -136,7 +136,14 @@ def _guarded(
     of: Any, wrt: sp.MatrixSymbol, value: Any, kind: str, rules: tuple[str, ...], seed: int
 ) -> MatrixDerivative:
     assignments = check_assignments([of, wrt])
-    found = mismatch(value, of, wrt, assignments, seed)
+    try:
+        found = mismatch(value, of, wrt, assignments, seed)
+    except DerivationError:
+        raise
+    except Exception as exc:  # SymPy failed while writing out: unchecked, so not returned
+        raise DerivationError(
+            sp.sstr(of), f"the element-wise cross-check failed ({type(exc).__name__}); not returned"
+        ) from None
     if found is not None:
         raise DerivationError(
             sp.sstr(of),

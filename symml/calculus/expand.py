@@ -164,6 +164,9 @@ def scalar_out(expr: Any, go: Callable[[Any], Any]) -> Any:
     """A scalar with its determinants, traces and elements of matrix expressions written out."""
     expr = sp.sympify(expr)
 
+    if expr.has(sp.Sum, sp.Product):  # index sums at concrete sizes: finite sums first
+        expr = expr.doit()
+
     def holds_matrix(e: sp.Basic) -> bool:
         if isinstance(e, MatrixElement):
             return not isinstance(e.args[0], sp.MatrixSymbol)
@@ -172,6 +175,8 @@ def scalar_out(expr: Any, go: Callable[[Any], Any]) -> Any:
     def write_out(e: sp.Basic) -> sp.Basic:
         if isinstance(e, MatrixElement):
             parent, i, j = e.args
+            if not (i.is_Integer and j.is_Integer):
+                raise _refuse(e, "an element at a symbolic position")
             return go(parent)[int(i), int(j)]
         value = go(e.arg)
         return value.det(method="berkowitz") if isinstance(e, sp.Determinant) else value.trace()
