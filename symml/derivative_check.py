@@ -226,6 +226,10 @@ def check(
                 size_text = _sizes_shown(sizes, [of, claimed, wrt])
                 if verdict.method == "shape check" and verdict.counterexample is None:
                     verdict = verdict.with_(counterexample=_shape_witness(verdict, sizes))
+                elif verdict.counterexample is not None:
+                    verdict = verdict.with_(
+                        counterexample=_with_sizes(verdict.counterexample, sizes, [of, wrt])
+                    )
                 return verdict.with_(
                     detail=f"{verdict.detail} (sizes {size_text})".strip(),
                     notes=verdict.notes + tuple(notes),
@@ -279,6 +283,22 @@ def _shape_witness(verdict: Verdict, sizes: Mapping[Any, int]) -> numeric.Counte
     shapes = verdict.detail.removeprefix("shapes differ: ").split(" (sizes")[0].split(" vs ")
     point = {str(k): str(v) for k, v in sizes.items()}
     return numeric.Counterexample(point, f"shape {shapes[0]}", f"shape {shapes[-1]}")
+
+
+def _with_sizes(
+    witness: numeric.Counterexample, sizes: Mapping[Any, int], exprs: Sequence[Any]
+) -> numeric.Counterexample:
+    """A matrix witness names its sizes (``n=2``), or the shapes when they were concrete
+    and no entry was needed (a claim wrong for every X)."""
+    shown = {str(k): str(v) for k, v in sizes.items()}
+    if not shown and not witness.point:
+        shown = {
+            f"shape of {m}": f"{m.shape[0]}×{m.shape[1]}"
+            for e in exprs
+            if isinstance(e, sp.Basic)
+            for m in sorted(e.atoms(sp.MatrixSymbol), key=str)
+        }
+    return replace(witness, point={**shown, **witness.point})
 
 
 def _holds_matrices(exprs: Sequence[Any]) -> bool:
