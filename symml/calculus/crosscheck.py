@@ -19,6 +19,7 @@ import sympy as sp
 from symml.calculus.expand import expanded
 from symml.errors import DerivationError
 from symml.functions import elementary
+from symml.numeric import concretize_functions
 
 DIGITS = 50
 TOLERANCE = sp.Float(10) ** -30
@@ -90,10 +91,12 @@ def sample_variable(wrt: sp.Matrix, rng: random.Random) -> dict[Any, sp.Rational
     }
 
 
-def evaluate(value: Any, point: Mapping[Any, Any]) -> Any:
+def evaluate(value: Any, point: Mapping[Any, Any], seed: int = 0) -> Any:
+    """``value`` at ``point``; unknown functions (σ, L) become fixed test polynomials."""
     if isinstance(value, sp.MatrixBase):
-        return value.applyfunc(lambda e: evaluate(e, point))
-    return sp.N(elementary(sp.sympify(value)).xreplace(dict(point)), DIGITS)
+        return value.applyfunc(lambda e: evaluate(e, point, seed))
+    concrete = concretize_functions(sp.sympify(value).xreplace(dict(point)), seed)
+    return sp.N(elementary(concrete), DIGITS)
 
 
 def _differ(a: Any, b: Any) -> bool:
@@ -127,7 +130,7 @@ def mismatch(
             if value.shape != reference.shape:
                 return Mismatch(shown_sizes, {}, f"shape {value.shape}", f"shape {reference.shape}")
             at = sample_variable(elements, rng)
-            left, right = evaluate(value, at), evaluate(reference, at)
+            left, right = evaluate(value, at, seed), evaluate(reference, at, seed)
             if any(_differ(a, b) for a, b in zip(left, right, strict=True)):
                 shown = {str(k): sp.sstr(v) for k, v in {**constants, **at}.items()}
                 return Mismatch(shown_sizes, shown, sp.sstr(left), sp.sstr(right))

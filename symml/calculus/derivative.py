@@ -46,7 +46,7 @@ class MatrixDerivative:
     @property
     def method(self) -> str:
         where = "at symbolic sizes" if self.symbolic_sizes else "at the given sizes"
-        return f"matrix calculus {where}, cross-checked element-wise at {sizes_text(self)}"
+        return f"matrix calculus {where}, cross-checked elementwise at {sizes_text(self)}"
 
 
 def sizes_text(result: MatrixDerivative) -> str:
@@ -147,7 +147,7 @@ def _guarded(
     if found is not None:
         raise DerivationError(
             sp.sstr(of),
-            f"the matrix-calculus result {sp.sstr(value)} disagrees with element-wise "
+            f"the matrix-calculus result {sp.sstr(value)} disagrees with elementwise "
             f"differentiation at sizes {found.sizes}; not returned",
         )
     checked = tuple({str(k): int(v) for k, v in a.items()} for a in assignments)
