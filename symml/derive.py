@@ -102,6 +102,30 @@ def _guarded_one(
         ) from None
 
 
+def vjp(
+    target: Formula | sp.Basic, wrt: Any, upstream: str = "G", *, timeout: float = 10.0
+) -> Gradient:
+    """The vector-Jacobian product ∂⟨G, F⟩/∂wrt of a matrix-valued ``F``: what backprop
+    needs from a layer, with ``G`` (named ``upstream``) the gradient flowing into F."""
+    expr = target.expr if isinstance(target, Formula) else target
+    name = _name(target)
+    if not isinstance(expr, sp.MatrixExpr):
+        raise DerivationError(name, "--upstream needs a matrix-valued formula; use grad for scalars")
+    chosen = _resolve(wrt, _variables(target, expr), target)
+    if not isinstance(chosen, sp.MatrixSymbol):
+        raise DerivationError(name, f"--upstream differentiates by a matrix symbol, not {chosen}")
+    weight = sp.MatrixSymbol(upstream, *expr.shape)
+    try:
+        result = bounded.run_bounded(
+            calculus.vector_jacobian_product, expr, chosen, weight, timeout=timeout, step="VJP"
+        )
+    except SymbolicTimeout as exc:
+        raise DerivationError(name, str(exc)) from None
+    except DerivationError as exc:
+        raise DerivationError(name, f"VJP by {chosen}: {exc.problem}") from None
+    return Gradient(expr, chosen, result.value, None, f"VJP with upstream {upstream}: {result.method}")
+
+
 def variables(target: Formula | sp.Basic) -> list[Any]:
     """Everything ``grad`` can differentiate ``target`` by: scalars, matrices, and one
     element ``W[i]`` of each indexed family."""

@@ -105,18 +105,36 @@ def matrix_derivative(of: Any, wrt: Any, *, seed: int = 0) -> MatrixDerivative:
     scalar = as_scalar(contractions_as_products(of))
     dwrt = sp.MatrixSymbol(f"d{wrt.name}", *wrt.shape)
     if isinstance(scalar, MatrixExpr):
-        if not (scalar.shape[1] == 1 and wrt.shape[1] == 1):
+        if not (_is_vector(scalar) and _is_vector(wrt)):
             raise DerivationError(
                 sp.sstr(of),
                 f"∂(matrix)/∂(matrix) is a 4-index tensor; ask for a VJP with an upstream "
                 f"gradient G of shape {scalar.shape[0]}×{scalar.shape[1]} (--upstream G)",
             )
-        d, rules = differential(scalar, wrt, dwrt)
-        value, kind = jacobian_of_vector(d, dwrt), JACOBIAN
+        value, rules = _vector_jacobian(scalar, wrt)
+        kind = JACOBIAN
     else:
         d, rules = differential(scalar, wrt, dwrt)
         value, kind = gradient_of_scalar(d, dwrt), GRADIENT
     return _guarded(of, wrt, textbook(value), kind, rules, seed)
+
+
+def _is_vector(value: Any) -> bool:
+    return 1 in (value.shape[0], value.shape[1])
+
+
+def _vector_jacobian(of: MatrixExpr, wrt: sp.MatrixSymbol) -> tuple[Any, tuple[str, ...]]:
+    """J[i, j] = ∂f_i/∂x_j for vectors; rows are turned into columns first (x = cᵀ)."""
+    column = wrt
+    if wrt.shape[1] != 1:
+        column = sp.MatrixSymbol(f"{wrt.name}_col", wrt.shape[1], 1)
+        of = of.xreplace({wrt: column.T})
+    dcolumn = sp.MatrixSymbol(f"d{column.name}", *column.shape)
+    d, rules = differential(of, column, dcolumn)
+    if d.shape[1] != 1:  # a row-vector function: its transpose is the column f
+        d = sp.Transpose(d)
+    value = jacobian_of_vector(d, dcolumn)
+    return (value.xreplace({column: wrt.T}) if column != wrt else value), rules
 
 
 def vector_jacobian_product(

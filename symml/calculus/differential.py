@@ -16,6 +16,7 @@ from typing import Any
 import sympy as sp
 from sympy.core.function import AppliedUndef
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
+from sympy.matrices.expressions.blockmatrix import BlockMatrix
 from sympy.matrices.expressions.hadamard import HadamardPower, HadamardProduct
 from sympy.matrices.expressions.matexpr import MatrixElement, MatrixExpr
 
@@ -186,6 +187,13 @@ def _d_elementwise(expr: ElementwiseApplyFunction, df: Differentiator) -> Matrix
     return HadamardProduct(ElementwiseApplyFunction(derivative, expr.expr), df.d(expr.expr))
 
 
+def _d_block(expr: BlockMatrix, df: Differentiator) -> MatrixExpr:
+    blocks = expr.blocks
+    return BlockMatrix(
+        [[df.d(blocks[i, j]) for j in range(blocks.cols)] for i in range(blocks.rows)]
+    )
+
+
 def _d_constant_matrix(expr: MatrixExpr, df: Differentiator) -> MatrixExpr:
     return sp.ZeroMatrix(*expr.shape)
 
@@ -217,6 +225,7 @@ RULES: dict[type, Rule] = {
         Rule(sp.Determinant, "d det A = det A tr(A⁻¹ dA)", _d_determinant),
         Rule(sp.Trace, "d tr A = tr dA", _d_trace),
         Rule(MatrixElement, "d A_ij = (dA)_ij", _d_element),
+        Rule(BlockMatrix, "d [A B; C D] = [dA dB; dC dD]", _d_block),
         Rule(sp.Identity, "d I = 0", _d_constant_matrix),
         Rule(sp.ZeroMatrix, "d 0 = 0", _d_constant_matrix),
         Rule(sp.OneMatrix, "d 1 = 0", _d_constant_matrix),

@@ -13,8 +13,10 @@ from collections.abc import Callable
 from typing import Any
 
 import sympy as sp
+from sympy.matrices.expressions.blockmatrix import BlockMatrix
 from sympy.matrices.expressions.diagonal import DiagMatrix
-from sympy.matrices.expressions.hadamard import HadamardProduct
+from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
+from sympy.matrices.expressions.hadamard import HadamardPower, HadamardProduct
 from sympy.matrices.expressions.matexpr import MatrixElement, MatrixExpr
 
 from symml.errors import DerivationError
@@ -126,6 +128,30 @@ ADJOINTS: dict[type, Callable[[Any, Any, sp.MatrixSymbol], MatrixExpr]] = {
 }
 
 
+def transpose_in(expr: Any) -> Any:
+    """``expr``ᵀ with the transpose moved onto the leaves, structurally (no evaluation):
+    (A B)ᵀ = Bᵀ Aᵀ, (A + B)ᵀ = Aᵀ + Bᵀ, (A ⊙ B)ᵀ = Aᵀ ⊙ Bᵀ, f(A)ᵀ = f(Aᵀ), (Aᵀ)ᵀ = A."""
+    if not isinstance(expr, MatrixExpr):
+        return expr
+    if isinstance(expr, sp.Transpose):
+        return expr.arg
+    if isinstance(expr, sp.MatAdd):
+        return sp.MatAdd(*(transpose_in(a) for a in expr.args))
+    if isinstance(expr, sp.MatMul):
+        scalar = sp.Mul(*(a for a in expr.args if not isinstance(a, MatrixExpr)))
+        matrices = [a for a in expr.args if isinstance(a, MatrixExpr)]
+        return sp.MatMul(scalar, *(transpose_in(m) for m in reversed(matrices)))
+    if isinstance(expr, HadamardProduct):
+        return HadamardProduct(*(transpose_in(a) for a in expr.args))
+    if isinstance(expr, ElementwiseApplyFunction):
+        return ElementwiseApplyFunction(expr.function, transpose_in(expr.expr))
+    if isinstance(expr, HadamardPower):
+        return HadamardPower(transpose_in(expr.args[0]), expr.args[1])
+    if isinstance(expr, DiagMatrix | sp.Identity | sp.ZeroMatrix | sp.OneMatrix):
+        return expr.T
+    return sp.Transpose(expr)
+
+
 def jacobian_of_vector(dvector: MatrixExpr, dwrt: sp.MatrixSymbol) -> MatrixExpr:
     """``J`` with ``dvector = J dwrt`` for column vectors (rows follow the output)."""
     if dvector == dwrt:
@@ -137,6 +163,11 @@ def jacobian_of_vector(dvector: MatrixExpr, dwrt: sp.MatrixSymbol) -> MatrixExpr
     if isinstance(dvector, sp.MatMul):
         scalar = sp.Mul(*(a for a in dvector.args if not isinstance(a, MatrixExpr)))
         matrices = [a for a in dvector.args if isinstance(a, MatrixExpr)]
+        if len(matrices) > 1:  # a 1×1 factor of a product is a scalar: A (s) B = s A B
+            ones = [f for f in matrices if f.shape == (1, 1)]
+            if ones and len(ones) < len(matrices):
+                scalar = scalar * sp.Mul(*(MatrixElement(f, 0, 0) for f in ones))
+                matrices = [f for f in matrices if f.shape != (1, 1)]
         if scalar.has(dwrt):
             if any(m.has(dwrt) for m in matrices):
                 raise _not_linear(dvector)
@@ -151,4 +182,14 @@ def jacobian_of_vector(dvector: MatrixExpr, dwrt: sp.MatrixSymbol) -> MatrixExpr
         if len(holders) == 1:
             scale = others[0] if len(others) == 1 else HadamardProduct(*others)
             return sp.MatMul(DiagMatrix(scale), jacobian_of_vector(holders[0], dwrt))
+    if isinstance(dvector, BlockMatrix) and dvector.blocks.cols == 1:
+        # a stacked column [u; v]: the Jacobians of the pieces, stacked
+        return BlockMatrix(
+            [[jacobian_of_vector(dvector.blocks[i, 0], dwrt)] for i in range(dvector.blocks.rows)]
+        )
+    if isinstance(dvector, sp.Transpose):
+        moved = transpose_in(dvector.arg)
+        if isinstance(moved, sp.Transpose):
+            raise _not_linear(dvector)
+        return jacobian_of_vector(moved, dwrt)
     raise _not_linear(dvector)
