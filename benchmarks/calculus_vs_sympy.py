@@ -19,8 +19,8 @@ sys.path.insert(0, str(ROOT))  # the checkout's symml, not an older installed co
 sys.path.insert(0, str(ROOT / "tests"))
 
 import sympy as sp  # noqa: E402
-
 from cookbook_cases import CASES  # noqa: E402
+
 from symml.calculus import matrix_derivative  # noqa: E402
 from symml.calculus.crosscheck import mismatch  # noqa: E402
 from symml.calculus.derivative import check_assignments  # noqa: E402
@@ -35,7 +35,10 @@ def judge(candidate: object, of: object, wrt: sp.MatrixSymbol) -> str:
     try:
         if mismatch(candidate, of, wrt, assignments) is None:
             return "correct"
-        if isinstance(candidate, sp.MatrixExpr) and mismatch(candidate.T, of, wrt, assignments) is None:
+        if (
+            isinstance(candidate, sp.MatrixExpr)
+            and mismatch(candidate.T, of, wrt, assignments) is None
+        ):
             return "correct, transposed layout"
         return "**wrong**"
     except SymmlError as exc:

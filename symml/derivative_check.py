@@ -251,7 +251,11 @@ def _by_matrix_calculus(
     algebra (and agrees with the element-wise reference itself); otherwise None and why."""
     try:
         result = bounded.run_bounded(
-            calculus.matrix_derivative, of, wrt, seed=ctx.seed, timeout=ctx.timeout,
+            calculus.matrix_derivative,
+            of,
+            wrt,
+            seed=ctx.seed,
+            timeout=ctx.timeout,
             step="matrix calculus",
         )
     except SymbolicTimeout as exc:

@@ -110,7 +110,9 @@ def vjp(
     expr = target.expr if isinstance(target, Formula) else target
     name = _name(target)
     if not isinstance(expr, sp.MatrixExpr):
-        raise DerivationError(name, "--upstream needs a matrix-valued formula; use grad for scalars")
+        raise DerivationError(
+            name, "--upstream needs a matrix-valued formula; use grad for scalars"
+        )
     chosen = _resolve(wrt, _variables(target, expr), target)
     if not isinstance(chosen, sp.MatrixSymbol):
         raise DerivationError(name, f"--upstream differentiates by a matrix symbol, not {chosen}")
@@ -123,7 +125,9 @@ def vjp(
         raise DerivationError(name, str(exc)) from None
     except DerivationError as exc:
         raise DerivationError(name, f"VJP by {chosen}: {exc.problem}") from None
-    return Gradient(expr, chosen, result.value, None, f"VJP with upstream {upstream}: {result.method}")
+    return Gradient(
+        expr, chosen, result.value, None, f"VJP with upstream {upstream}: {result.method}"
+    )
 
 
 def variables(target: Formula | sp.Basic) -> list[Any]:
@@ -225,9 +229,7 @@ def _matrix(
     at = size_assignments([expr, wrt])[0]
     value = _elementwise(expr, wrt, at, name)
     shown = ", ".join(f"{k}={v}" for k, v in at.items()) or "the given sizes"
-    return Gradient(
-        expr, wrt, value, None, f"elementwise at {shown} (no matrix form: {reason})"
-    )
+    return Gradient(expr, wrt, value, None, f"elementwise at {shown} (no matrix form: {reason})")
 
 
 def _elementwise(expr: Any, wrt: Any, at: Mapping[Any, int], name: str) -> Any:

@@ -114,8 +114,13 @@ def test_mutated_bilinear_gradients_are_refuted_with_a_witness(label, claimed):
     point = _point(verdict.counterexample)
     g0, x0 = _explicit_at(g3, point), _explicit_at(x4, point)
     claimed0 = expanded(claimed, {}).xreplace(
-        {MatrixElement(s, i, j): v for s, v0 in ((g3, g0), (x4, x0))
-         for i in range(v0.rows) for j in range(v0.cols) for v in [v0[i, j]]}
+        {
+            MatrixElement(s, i, j): v
+            for s, v0 in ((g3, g0), (x4, x0))
+            for i in range(v0.rows)
+            for j in range(v0.cols)
+            for v in [v0[i, j]]
+        }
     )
     assert g0 * x0.T != claimed0
 
@@ -162,6 +167,8 @@ a_n, b_n, y_m, A_mn, b_m = (
         (((A_mn * xn - b_m).T * (A_mn * xn - b_m))[0, 0], xn, "2*A.T*(A*x - b)"),
         (sp.Trace(Wmn.T * Wmn), Wmn, "2*W"),
         (sp.Trace(An * Xn), Xn, "A.T"),
+        ((xn.T * Bn * xn)[0, 0], xn, "(B + B.T)*x"),
+        (sp.Trace(Xn.T * An * Xn), Xn, "(A + A.T)*X"),
         (Wmn * xn, xn, "W"),
     ],
 )

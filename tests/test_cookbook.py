@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 import pytest
-import sympy as sp
 
 from symml.model import Status
 from symml.verify import check_derivative

@@ -46,9 +46,7 @@ def test_matrix_gradient_is_cross_checked():
     assert "cross-checked elementwise" in result.checked
 
 
-@pytest.mark.parametrize(
-    ("case", "expected"), [("log det", "X.T**(-1)"), ("bilinear", "g*x.T")]
-)
+@pytest.mark.parametrize(("case", "expected"), [("log det", "X.T**(-1)"), ("bilinear", "g*x.T")])
 def test_sympy_wrong_matrix_derivatives_are_not_returned(case, expected):
     """SymPy 1.14's matrix diff gives 0 for both; grad gives the true gradient, by the rules
     of symml.calculus, cross-checked elementwise."""

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import sympy as sp
-
 from sympy.core.function import AppliedUndef
 from sympy.matrices.expressions.matexpr import MatrixElement
 
@@ -48,9 +47,7 @@ def reference_derivative(of: Any, wrt: sp.MatrixSymbol, sizes: Mapping[Any, int]
         if value.shape == (1, 1):
             value = value[0, 0]
         elif 1 in value.shape and 1 in elements.shape:  # vectors: the Jacobian
-            return sp.Matrix(
-                len(value), len(elements), lambda i, j: sp.diff(value[i], elements[j])
-            )
+            return sp.Matrix(len(value), len(elements), lambda i, j: sp.diff(value[i], elements[j]))
         else:
             raise DerivationError(sp.sstr(of), "a matrix-valued function has a 4-index derivative")
     return elements.applyfunc(lambda e: sp.diff(value, e))
@@ -77,7 +74,7 @@ def sample_constants(
         rows, cols = (int(sp.sympify(d).xreplace(dict(sizes))) for d in matrix.shape)
         shift = rows + 1 if rows == cols else 0
         point[matrix] = sp.ImmutableMatrix(
-            rows, cols, lambda i, j: _value(rng, shift if i == j else 0)
+            rows, cols, lambda i, j, shift=shift: _value(rng, shift if i == j else 0)
         )
     for symbol in sorted(scalars - dims - matrices, key=sp.default_sort_key):
         value = _value(rng)

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import sympy as sp
-from sympy.matrices.expressions.matexpr import MatrixExpr
+from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
+from sympy.matrices.expressions.matexpr import MatrixElement, MatrixExpr
 
 from symml.calculus.crosscheck import mismatch
 from symml.calculus.differential import differential
@@ -71,14 +72,68 @@ def check_assignments(exprs: Sequence[Any]) -> list[dict[Any, int]]:
 
 
 def textbook(value: Any) -> Any:
-    """``doit`` folds identities, transposes of products and repeated terms (2 Aᵀ r)."""
+    """``doit`` folds identities, transposes of products and repeated terms (2 Aᵀ r); then
+    a factor shared by every term is taken out: A x + Aᵀ x → (A + Aᵀ) x. The result is
+    still checked by the guard afterwards."""
     if not isinstance(value, MatrixExpr):
         return value
+    # 1×1 elements such as (xᵀx)[0, 0] stay as written: doit would turn them into index sums.
+    kept = {
+        e: sp.Dummy(f"s{k}")
+        for k, e in enumerate(value.atoms(MatrixElement))
+        if e.args[0].shape == (1, 1) and not isinstance(e.args[0], sp.MatrixSymbol)
+    }
     try:
-        tidy = value.doit()
+        tidy = _linear_maps(value.xreplace(kept)).doit()
     except Exception:  # SymPy's own folding failed: the unfolded form is still correct
         return value
-    return tidy if isinstance(tidy, MatrixExpr) else value
+    if not isinstance(tidy, MatrixExpr):
+        return value
+    return _common_factor(tidy).xreplace({v: k for k, v in kept.items()})
+
+
+def _linear_maps(value: MatrixExpr) -> MatrixExpr:
+    """An element-wise map u ↦ c·u is the scalar multiple c·A (2u applied to x is 2x)."""
+
+    def linear(e: Any) -> bool:
+        if not isinstance(e, ElementwiseApplyFunction):
+            return False
+        u = sp.Dummy("u")
+        body = e.function(u)
+        return sp.diff(body, u, 2) == 0 and body.subs(u, 0) == 0
+
+    def as_multiple(e: ElementwiseApplyFunction) -> MatrixExpr:
+        u = sp.Dummy("u")
+        return sp.MatMul(sp.diff(e.function(u), u), e.expr)
+
+    return value.replace(linear, as_multiple)
+
+
+def _factors(term: Any) -> tuple[Any, list[Any]]:
+    if isinstance(term, sp.MatMul):
+        scalar = sp.Mul(*(a for a in term.args if not isinstance(a, MatrixExpr)))
+        return scalar, [a for a in term.args if isinstance(a, MatrixExpr)]
+    return sp.S.One, [term]
+
+
+def _common_factor(value: MatrixExpr) -> MatrixExpr:
+    """Σ cᵢ Mᵢ R → (Σ cᵢ Mᵢ) R and Σ cᵢ L Mᵢ → L (Σ cᵢ Mᵢ) when every term shares R or L."""
+    if not isinstance(value, sp.MatAdd):
+        return value
+    terms = [_factors(t) for t in value.args]
+    if any(len(ms) < 2 for _, ms in terms):
+        return value
+    last = {ms[-1] for _, ms in terms}
+    if len(last) == 1:
+        (right,) = last
+        inner = sp.MatAdd(*(sp.MatMul(c, *ms[:-1]) for c, ms in terms)).doit()
+        return sp.MatMul(_common_factor(inner), right)
+    first = {ms[0] for _, ms in terms}
+    if len(first) == 1:
+        (left,) = first
+        inner = sp.MatAdd(*(sp.MatMul(c, *ms[1:]) for c, ms in terms)).doit()
+        return sp.MatMul(left, _common_factor(inner))
+    return value
 
 
 def same(a: Any, b: Any) -> bool:
@@ -143,7 +198,7 @@ def vector_jacobian_product(
     """∂⟨G, F⟩/∂X = the VJP of F by X with upstream gradient G (the shape of F)."""
     if not isinstance(of, MatrixExpr) or upstream.shape != of.shape:
         raise DerivationError(
-            sp.sstr(upstream), f"the upstream gradient must have the shape of the formula"
+            sp.sstr(upstream), "the upstream gradient must have the shape of the formula"
         )
     pairing = sp.Trace(sp.MatMul(sp.Transpose(upstream), of))
     result = matrix_derivative(pairing, wrt, seed=seed)

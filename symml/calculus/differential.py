@@ -93,8 +93,8 @@ def _matrix_scalars(expr: sp.Expr, wrt: sp.MatrixSymbol) -> list[Any]:
         elif isinstance(node, AppliedUndef) and any(isinstance(a, MatrixExpr) for a in node.args):
             raise DerivationError(
                 sp.sstr(node),
-                f"an unknown function of a matrix has no rule; give its gradient "
-                f"as a symbol (an upstream gradient) or differentiate element-wise",
+                "an unknown function of a matrix has no rule; give its gradient "
+                "as a symbol (an upstream gradient) or differentiate element-wise",
             )
         elif isinstance(node, sp.Sum) and node.has(wrt):
             raise DerivationError(
@@ -182,7 +182,9 @@ def _d_elementwise(expr: ElementwiseApplyFunction, df: Differentiator) -> Matrix
     u = sp.Dummy("u")
     body = function(u)
     if body.has(df.wrt):
-        raise DerivationError(sp.sstr(expr), "an element-wise function that depends on the variable")
+        raise DerivationError(
+            sp.sstr(expr), "an element-wise function that depends on the variable"
+        )
     derivative = sp.Lambda(u, sp.diff(body, u))
     return HadamardProduct(ElementwiseApplyFunction(derivative, expr.expr), df.d(expr.expr))
 
@@ -233,7 +235,9 @@ RULES: dict[type, Rule] = {
 }
 
 
-def differential(expr: Any, wrt: sp.MatrixSymbol, dwrt: sp.MatrixSymbol) -> tuple[Any, tuple[str, ...]]:
+def differential(
+    expr: Any, wrt: sp.MatrixSymbol, dwrt: sp.MatrixSymbol
+) -> tuple[Any, tuple[str, ...]]:
     """``d expr`` in terms of ``dwrt``, and the rules that were used."""
     df = Differentiator(wrt, dwrt)
     return df.d(expr), tuple(df.used)

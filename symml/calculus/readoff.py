@@ -13,9 +13,9 @@ from collections.abc import Callable
 from typing import Any
 
 import sympy as sp
+from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.blockmatrix import BlockMatrix
 from sympy.matrices.expressions.diagonal import DiagMatrix
-from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.hadamard import HadamardPower, HadamardProduct
 from sympy.matrices.expressions.matexpr import MatrixElement, MatrixExpr
 
@@ -101,7 +101,9 @@ def _adjoint_mul(expr: sp.MatMul, weight: Any, dwrt: sp.MatrixSymbol) -> MatrixE
     (k,) = holders
     left, right = matrices[:k], matrices[k + 1 :]
     new_weight = sp.MatMul(
-        scalar, *(sp.Transpose(m) for m in reversed(left)), weight,
+        scalar,
+        *(sp.Transpose(m) for m in reversed(left)),
+        weight,
         *(sp.Transpose(m) for m in reversed(right)),
     )
     return adjoint(matrices[k], new_weight, dwrt)
