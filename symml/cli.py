@@ -68,6 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
     grad.add_argument("id", nargs="?", help="a formula id")
     grad.add_argument("--wrt", help="the symbol to differentiate by")
     grad.add_argument("--expr", help="an expression instead of a formula, e.g. '1/(1+exp(-z))'")
+    grad.add_argument(
+        "--upstream",
+        metavar="G",
+        help="for a matrix-valued formula: the VJP ∂⟨G, F⟩/∂(--wrt), G named as given",
+    )
 
     for module_name in EXTENSIONS:
         module = importlib.import_module(module_name)
@@ -217,15 +222,34 @@ def _cmd_verify(catalog: Catalog, args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_grad(catalog: Catalog, args: argparse.Namespace, out: TextIO) -> int:
-    from symml.derive import grad
+    from symml.derive import grad, variables, vjp
     from symml.expressions import parse_expression
 
     if bool(args.id) == bool(args.expr):
         raise UsageError("give a formula ID or --expr EXPRESSION (one of the two)")
     target = parse_expression(args.expr) if args.expr else catalog.get(args.id)
-    for result in grad(target, args.wrt, all_symbols=args.wrt is None):
+    if args.upstream:
+        if not args.wrt:
+            raise UsageError("--upstream needs --wrt: the matrix to differentiate by")
+        out.write(vjp(target, args.wrt, args.upstream).describe() + "\n")
+        return EXIT_OK
+    if args.wrt:
+        for result in grad(target, args.wrt):
+            out.write(result.describe() + "\n")
+        return EXIT_OK
+    chosen = variables(target)
+    if not chosen:
+        raise UsageError(f"{args.id or args.expr}: nothing to differentiate by")
+    answered = 0
+    for variable in chosen:  # each variable answers or says in one line why not
+        try:
+            (result,) = grad(target, variable)
+        except SymmlError as exc:
+            out.write(f"∂/∂{variable}: refused: {exc}\n")
+            continue
         out.write(result.describe() + "\n")
-    return EXIT_OK
+        answered += 1
+    return EXIT_OK if answered else EXIT_FAILED
 
 
 _COMMANDS = {"list": _cmd_list, "show": _cmd_show, "verify": _cmd_verify, "grad": _cmd_grad}

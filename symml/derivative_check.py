@@ -11,9 +11,11 @@ from typing import Any
 import mpmath
 import sympy as sp
 
-from symml import bounded, enclosure, numeric
+from symml import bounded, calculus, enclosure, numeric
+from symml.calculus.crosscheck import mismatch
+from symml.calculus.derivative import check_assignments
 from symml.equality import Context, as_value, compare
-from symml.errors import SymbolicTimeout
+from symml.errors import SymbolicTimeout, SymmlError
 from symml.explicit import derivative, elements, explicit, jacobian, size_assignments
 from symml.functions import elementary
 from symml.model import Status, SymbolSpec
@@ -371,8 +373,19 @@ def check(
     Where the function is not differentiable (a kink of Max, |·|, Heaviside, a piecewise
     join) and no condition excludes the point, the claim cannot hold there: it is checked
     away from the kinks, and the verdict is ``conditional`` with the excluding condition
-    (``Ne(z, 0)``) when it holds there, with the kink as the witness."""
+    (``Ne(z, 0)``) when it holds there, with the kink as the witness.
+
+    A matrix claim is first derived by matrix calculus (``symml.calculus``); a claim equal
+    to that result by matrix algebra is proved. Anything else, and every claim the rules do
+    not cover, is decided element-wise at concrete sizes, never by SymPy's matrix ``diff``.
+    """
+    rule_notes: list[str] = []
+    if isinstance(wrt, sp.MatrixSymbol) and not where and not conditions:
+        by_rules, rule_notes = _by_matrix_calculus(of, wrt, claimed, ctx)
+        if by_rules is not None:
+            return by_rules
     nonsmooth, notes = _nonsmooth(of, wrt, claimed, ctx, conditions)
+    notes = [*rule_notes, *notes]
     if nonsmooth:
         first = nonsmooth[0][1]
         if first.detail.find("the derivative does not exist") < 0:
@@ -456,7 +469,9 @@ def _check_smooth(
     where: Sequence[tuple[Any, Any]],
 ) -> Verdict:
     assignments = size_assignments([of, claimed, wrt, *conditions])
-    if assignments[0]:
+    if not assignments[0]:
+        assignments = assignments[:1]  # concrete sizes: a second pass would repeat the first
+    if assignments[0] or _holds_matrices([of, claimed, wrt]):
         results = []
         for number, sizes in enumerate(assignments):
             true, claim_e = true_and_claimed(of, wrt, claimed, ctx.specs, where, sizes)
@@ -473,13 +488,102 @@ def _check_smooth(
                 numeric_pair=concrete_pair,
             )
             if verdict.status is not Status.PROVED:
-                size_text = ", ".join(f"{k}={v}" for k, v in sizes.items())
+                size_text = _sizes_shown(sizes, [of, claimed, wrt])
+                if verdict.method == "shape check" and verdict.counterexample is None:
+                    verdict = verdict.with_(counterexample=_shape_witness(verdict, sizes))
+                elif verdict.counterexample is not None:
+                    verdict = verdict.with_(
+                        counterexample=_with_sizes(verdict.counterexample, sizes, [of, wrt])
+                    )
                 return verdict.with_(detail=f"{verdict.detail} (sizes {size_text})".strip())
             results.append(verdict)
-        sizes_text = "; ".join(", ".join(f"{k}={v}" for k, v in s.items()) for s in assignments)
+        sizes_text = "; ".join(_sizes_shown(s, [of, claimed, wrt]) for s in assignments)
         return results[0].with_(method=f"{results[0].method}, elementwise at sizes {sizes_text}")
     true = sp.diff(of, wrt)
     return compare(true, claimed, ctx, conditions=conditions)
+
+
+def _by_matrix_calculus(
+    of: Any, wrt: sp.MatrixSymbol, claimed: Any, ctx: Context
+) -> tuple[Verdict | None, list[str]]:
+    """``proved`` when the claim equals the guarded matrix-calculus result by matrix
+    algebra (and agrees with the element-wise reference itself); otherwise None and why."""
+    try:
+        result = bounded.run_bounded(
+            calculus.matrix_derivative,
+            of,
+            wrt,
+            seed=ctx.seed,
+            timeout=ctx.timeout,
+            step="matrix calculus",
+        )
+    except SymbolicTimeout as exc:
+        return None, [str(exc)]
+    except SymmlError as exc:
+        return None, [f"matrix calculus: {exc}"]
+    except Exception as exc:  # a SymPy failure inside the rules: decide element-wise instead
+        return None, [f"matrix calculus failed: {type(exc).__name__}"]
+    if not calculus.claim_agrees(claimed, result):
+        return None, [f"matrix calculus gives {sp.sstr(result.value)}"]
+    try:
+        disagreement = mismatch(claimed, of, wrt, check_assignments([of, wrt]), ctx.seed)
+    except Exception as exc:  # the claim has no element-wise form: decide it the other way
+        return None, [f"the claim could not be written out: {exc}"]
+    if disagreement is not None:  # matrix algebra and elements disagree: trust neither
+        return None, ["the matrix-algebra match was not confirmed element-wise"]
+    return (
+        Verdict(
+            Status.PROVED,
+            f"{result.method}; the claim equals ∂ = {sp.sstr(result.value)} by matrix algebra",
+            notes=tuple(f"rule: {r}" for r in result.rules),
+        ),
+        [],
+    )
+
+
+def _shape_witness(verdict: Verdict, sizes: Mapping[Any, int]) -> numeric.Counterexample:
+    """The sizes at which the true derivative and the claim have different shapes."""
+    shapes = verdict.detail.removeprefix("shapes differ: ").split(" (sizes")[0].split(" vs ")
+    point = {str(k): str(v) for k, v in sizes.items()}
+    return numeric.Counterexample(point, f"shape {shapes[0]}", f"shape {shapes[-1]}")
+
+
+def _with_sizes(
+    witness: numeric.Counterexample, sizes: Mapping[Any, int], exprs: Sequence[Any]
+) -> numeric.Counterexample:
+    """A matrix witness names its sizes (``n=2``), or the shapes when they were concrete
+    and no entry was needed (a claim wrong for every X)."""
+    shown = {str(k): str(v) for k, v in sizes.items()}
+    if not shown and not witness.point:
+        shown = {
+            f"shape of {m}": f"{m.shape[0]}×{m.shape[1]}"
+            for e in exprs
+            if isinstance(e, sp.Basic)
+            for m in sorted(e.atoms(sp.MatrixSymbol), key=str)
+        }
+    return replace(witness, point={**shown, **witness.point})
+
+
+def _holds_matrices(exprs: Sequence[Any]) -> bool:
+    """Whether any matrix symbol or matrix expression appears (then work element-wise)."""
+    for e in exprs:
+        if isinstance(e, (sp.MatrixBase, sp.MatrixExpr)):
+            return True
+        if isinstance(e, sp.Basic) and e.atoms(sp.MatrixSymbol):
+            return True
+    return False
+
+
+def _sizes_shown(sizes: Mapping[Any, int], exprs: Sequence[Any]) -> str:
+    """``n=2, m=3``, or the concrete shapes when no size was symbolic (``X: 3×3``)."""
+    if sizes:
+        return ", ".join(f"{k}={v}" for k, v in sizes.items())
+    shapes: dict[str, tuple[Any, Any]] = {}
+    for e in exprs:
+        if isinstance(e, sp.Basic):
+            for m in e.atoms(sp.MatrixSymbol):
+                shapes[str(m)] = m.shape
+    return ", ".join(f"{k}: {r}×{c}" for k, (r, c) in sorted(shapes.items()))
 
 
 def _at_sizes(conditions: Sequence[Any], sizes: Mapping[Any, int]) -> list[Any]:

@@ -1,9 +1,11 @@
 """Gradients: derived symbolically, cross-checked, and returned in a readable form.
 
 Scalars by ``sympy.diff``; indexed elements (∂L/∂ŷᵢ) through finite sums at concrete
-sizes; matrices by SymPy's matrix calculus *only when* it agrees with explicit elementwise
-differentiation at two concrete sizes — SymPy 1.14 returns 0 for ∂ log det X/∂X, ∂(gᵀWx)/∂W
-and the log-sum-exp of Wx, so every matrix result is checked and a disagreement raises.
+sizes; matrices by the rules of ``symml.calculus`` (gradients of scalars, Jacobians of
+vectors), each result cross-checked elementwise at concrete sizes. Where the rules do not
+apply the answer is the elementwise derivative at stated sizes, or a one-line refusal.
+SymPy's own matrix ``diff`` is not used: SymPy 1.14 returns 0 for ∂ log det X/∂X and
+∂(gᵀWx)/∂W.
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ import mpmath
 import sympy as sp
 from sympy.core.function import AppliedUndef
 
-from symml import bounded, functions, guard, symbolic
+from symml import bounded, calculus, functions, guard, symbolic
+from symml.calculus.crosscheck import reference_derivative
 from symml.equality import shape_of
 from symml.errors import DerivationError, SymbolicTimeout
-from symml.explicit import derivative, elements, explicit, jacobian, size_assignments
+from symml.explicit import explicit, size_assignments
 from symml.model import Formula
 
 READABLE_DEGREE = 3
@@ -83,7 +86,7 @@ def _gradients(
 ) -> list[Gradient]:
     if isinstance(wrt, sp.Indexed):
         expr = target.expr if isinstance(target, Formula) else target
-        return [_indexed(expr, wrt, conditions, timeout, _name(target))]
+        return [_guarded_one(expr, wrt, None, sizes, timeout, _name(target), conditions)]
     expr = target.expr if isinstance(target, Formula) else target
     own = target.lhs if isinstance(target, Formula) else None
     candidates = _variables(target, expr)
@@ -95,7 +98,68 @@ def _gradients(
             raise DerivationError(_name(target), f"several variables ({names}); pass --wrt")
     else:
         chosen = [_resolve(wrt, candidates, target)]
-    return [_one(expr, w, own, sizes, timeout, _name(target)) for w in chosen]
+    return [_guarded_one(expr, w, own, sizes, timeout, _name(target), conditions) for w in chosen]
+
+
+def _guarded_one(
+    expr: Any,
+    wrt: Any,
+    own: Any,
+    sizes: Mapping[Any, int] | None,
+    timeout: float,
+    name: str,
+    conditions: Sequence[Any],
+) -> Gradient:
+    """One derivative; a SymPy failure deep inside becomes a one-line ``DerivationError``."""
+    try:
+        if isinstance(wrt, sp.Indexed):
+            return _indexed(expr, wrt, conditions, timeout, name)
+        return _one(expr, wrt, own, sizes, timeout, name)
+    except (DerivationError, SymbolicTimeout):
+        raise
+    except RecursionError:
+        raise DerivationError(
+            name, f"∂/∂{wrt}: the expression nests too deeply for SymPy; pass sizes={{...}}"
+        ) from None
+    except Exception as exc:  # a SymPy failure is reported in one line, never a traceback
+        raise DerivationError(
+            name, f"∂/∂{wrt} failed inside SymPy ({type(exc).__name__}: {str(exc)[:120]})"
+        ) from None
+
+
+def vjp(
+    target: Formula | sp.Basic, wrt: Any, upstream: str = "G", *, timeout: float = 10.0
+) -> Gradient:
+    """The vector-Jacobian product ∂⟨G, F⟩/∂wrt of a matrix-valued ``F``: what backprop
+    needs from a layer, with ``G`` (named ``upstream``) the gradient flowing into F."""
+    expr = target.expr if isinstance(target, Formula) else target
+    name = _name(target)
+    if not isinstance(expr, sp.MatrixExpr):
+        raise DerivationError(
+            name, "--upstream needs a matrix-valued formula; use grad for scalars"
+        )
+    chosen = _resolve(wrt, _variables(target, expr), target)
+    if not isinstance(chosen, sp.MatrixSymbol):
+        raise DerivationError(name, f"--upstream differentiates by a matrix symbol, not {chosen}")
+    weight = sp.MatrixSymbol(upstream, *expr.shape)
+    try:
+        result = bounded.run_bounded(
+            calculus.vector_jacobian_product, expr, chosen, weight, timeout=timeout, step="VJP"
+        )
+    except SymbolicTimeout as exc:
+        raise DerivationError(name, str(exc)) from None
+    except DerivationError as exc:
+        raise DerivationError(name, f"VJP by {chosen}: {exc.problem}") from None
+    return Gradient(
+        expr, chosen, result.value, None, f"VJP with upstream {upstream}: {result.method}"
+    )
+
+
+def variables(target: Formula | sp.Basic) -> list[Any]:
+    """Everything ``grad`` can differentiate ``target`` by: scalars, matrices, and one
+    element ``W[i]`` of each indexed family."""
+    expr = target.expr if isinstance(target, Formula) else target
+    return _variables(target, expr)
 
 
 def _name(target: Any) -> str:
@@ -106,9 +170,28 @@ def _variables(target: Any, expr: Any) -> list[Any]:
     if isinstance(target, Formula):
         kinds = ("scalar", "matrix")
         found = [s.symbol for s in target.symbols if s.kind in kinds and _mentions(expr, s.symbol)]
+        indices = [s.symbol for s in target.symbols if s.kind == "index"]
+        for spec in target.symbols:
+            if spec.kind == "indexed" and _mentions(expr, spec.symbol):
+                rank = max(1, len(spec.shape.dims))
+                element = _family_element(expr, spec.symbol, indices, rank)
+                if element is not None:
+                    found.append(element)
         return found
     symbols = sorted(expr.free_symbols, key=lambda s: s.name)
     return [s for s in symbols if isinstance(s, (sp.Symbol, sp.MatrixSymbol))]
+
+
+def _family_element(expr: Any, base: sp.IndexedBase, indices: list[Any], rank: int) -> Any:
+    """``W[i]`` for a family ``W``: the index it is used with outside any sum, else an index
+    of the formula that the expression does not use (``ŷ[i]`` of Σ_j (y_j − ŷ_j)²)."""
+    free = expr.free_symbols
+    for element in sorted(expr.atoms(sp.Indexed), key=sp.default_sort_key):
+        if element.base == base and all(i in free for i in element.indices):
+            return element
+    used = {s for node in expr.atoms(sp.Sum) for s, *_ in node.limits} | free
+    spare = [i for i in indices if i not in used]
+    return base[tuple(spare[:rank])] if len(spare) >= rank else None
 
 
 def _mentions(expr: Any, symbol: Any) -> bool:
@@ -118,8 +201,12 @@ def _mentions(expr: Any, symbol: Any) -> bool:
 def _resolve(wrt: Any, candidates: list[Any], target: Any) -> Any:
     if not isinstance(wrt, str):
         return wrt
+    wanted = wrt.replace(" ", "")
     for candidate in candidates:
-        if str(candidate) == wrt:
+        if str(candidate).replace(" ", "") == wanted:
+            return candidate
+    for candidate in candidates:  # a family by its name: W → W[i]
+        if isinstance(candidate, sp.Indexed) and str(candidate.base) == wanted.split("[")[0]:
             return candidate
     names = ", ".join(sorted(str(c) for c in candidates)) or "none"
     raise DerivationError(_name(target), f"no variable '{wrt}' to differentiate by; it has {names}")
@@ -142,52 +229,40 @@ def _one(
 def _matrix(
     expr: Any, wrt: Any, sizes: Mapping[Any, int] | None, timeout: float, name: str
 ) -> Gradient:
-    assignments = [dict(sizes)] if sizes else size_assignments([expr, wrt])
+    """Matrix calculus by rules (``symml.calculus``), guarded; where the rules refuse, the
+    elementwise derivative at concrete sizes with the reason stated."""
     if sizes:
-        explicit_value = derivative(explicit(expr, sizes), elements(wrt, sizes))
-        return Gradient(expr, wrt, explicit_value, None, f"elementwise at {dict(sizes)}")
-    if _is_column(expr) and _is_column(wrt):
-        return _jacobian(expr, wrt, timeout, name)
-    if isinstance(expr, sp.MatrixExpr) and expr.shape != (1, 1):
-        raise DerivationError(
-            name,
-            f"the formula is a {expr.shape[0]}×{expr.shape[1]} matrix; ∂/∂{wrt} of it is a "
-            "higher-order tensor — differentiate a scalar of it (a loss) or pass sizes={...}",
-        )
+        at = dict(sizes)
+        return Gradient(expr, wrt, _elementwise(expr, wrt, at, name), None, f"elementwise at {at}")
     try:
-        value = expr.diff(wrt)
-    except (NotImplementedError, ValueError, TypeError, AttributeError) as exc:
-        raise DerivationError(
-            name,
-            f"SymPy cannot differentiate by {wrt} at symbolic size "
-            f"({type(exc).__name__}); pass sizes={{...}} for the explicit result",
-        ) from None
+        result = bounded.run_bounded(
+            calculus.matrix_derivative, expr, wrt, timeout=timeout, step="matrix calculus"
+        )
+    except SymbolicTimeout as exc:
+        reason = str(exc)
+    except DerivationError as exc:
+        if "4-index tensor" in exc.problem:
+            raise DerivationError(name, f"∂/∂{wrt}: {exc.problem}") from None
+        reason = exc.problem
+    else:
+        label = (
+            "Jacobian ∂f_i/∂x_j (rows follow the output), "
+            if result.kind == calculus.JACOBIAN
+            else ""
+        )
+        return Gradient(expr, wrt, result.value, None, label + result.method)
+    at = size_assignments([expr, wrt])[0]
+    value = _elementwise(expr, wrt, at, name)
+    shown = ", ".join(f"{k}={v}" for k, v in at.items()) or "the given sizes"
+    return Gradient(expr, wrt, value, None, f"elementwise at {shown} (no matrix form: {reason})")
 
-    def pair(at: dict) -> tuple[Any, Any]:
-        candidate = explicit(value, at)
-        if not isinstance(candidate, sp.MatrixBase):
-            if not isinstance(candidate, sp.Expr):
-                raise DerivationError(
-                    name,
-                    f"SymPy returned {type(value).__name__} for ∂/∂{wrt}, "
-                    "which cannot be checked elementwise; pass sizes={...}",
-                )
-            candidate = sp.Matrix([[candidate]])
-        return candidate, derivative(_scalar(explicit(expr, at)), elements(wrt, at))
 
-    sizes_text = _confirm(
-        name,
-        assignments,
-        pair,
-        lambda at: (
-            f"SymPy's derivative by {wrt} ({sp.sstr(value)}) disagrees with elementwise "
-            f"differentiation at {at}; not returned. Pass sizes={{...}} for the explicit result"
-        ),
-        timeout,
-    )
-    return Gradient(
-        expr, wrt, value, None, f"matrix calculus, cross-checked elementwise at {sizes_text}"
-    )
+def _elementwise(expr: Any, wrt: Any, at: Mapping[Any, int], name: str) -> Any:
+    """∂expr/∂wrt written out at concrete sizes (the expansion refuses what it cannot write)."""
+    try:
+        return reference_derivative(expr, wrt, at)
+    except DerivationError as exc:
+        raise DerivationError(name, f"∂/∂{wrt}: {exc.problem}") from None
 
 
 def _indexed(
@@ -213,7 +288,10 @@ def _indexed(
         size_assignments([expr]),
         lambda at: (
             explicit(value.xreplace(index_value), at),
-            sp.diff(explicit(expr, at), wrt.xreplace(index_value)),
+            sp.diff(
+                explicit(expr.xreplace(index_value), at),
+                wrt.xreplace(index_value).xreplace(dict(at)),
+            ),
         ),
         lambda at: f"∂/∂{wrt} could not be confirmed on finite sums at {at}",
         timeout,
@@ -265,38 +343,6 @@ def _replace_sum(value: Any, total: sp.Sum, replacement: Any) -> Any:
     return value.replace(same, lambda e: replacement)
 
 
-def _is_column(value: Any) -> bool:
-    return isinstance(value, sp.MatrixExpr) and value.shape[1] == 1 and value.shape[0] != 1
-
-
-def _jacobian(expr: Any, wrt: Any, timeout: float, name: str) -> Gradient:
-    """J[i, j] = ∂f_i/∂x_j (numerator layout) of a vector function; SymPy's matrix calculus
-    gives the transpose (denominator layout), checked elementwise before it is returned."""
-    try:
-        value = expr.diff(wrt)
-    except (NotImplementedError, ValueError, TypeError, AttributeError) as exc:
-        raise DerivationError(
-            name,
-            f"SymPy cannot take the Jacobian by {wrt} at symbolic size "
-            f"({type(exc).__name__}); pass sizes={{...}}",
-        ) from None
-    if isinstance(value, sp.MatrixExpr) and value.shape == (wrt.shape[0], expr.shape[0]):
-        value = value.T
-    sizes_text = _confirm(
-        name,
-        size_assignments([expr, wrt]),
-        lambda at: (explicit(value, at), jacobian(explicit(expr, at), elements(wrt, at))),
-        lambda at: (
-            f"SymPy's Jacobian by {wrt} ({sp.sstr(value)}) disagrees with elementwise "
-            f"differentiation at {at}; not returned. Pass sizes={{...}} for the explicit result"
-        ),
-        timeout,
-    )
-    return Gradient(
-        expr, wrt, value, None, f"Jacobian ∂f_i/∂x_j, cross-checked elementwise at {sizes_text}"
-    )
-
-
 def _scalar_of_tensor(expr: Any, wrt: Any, timeout: float, name: str) -> Gradient:
     """∂/∂T of a formula with sums over symbolic ranges, checked against the finite sums."""
     value = sp.diff(expr, wrt)
@@ -341,10 +387,6 @@ def _is_zero(difference: Any, timeout: float, step: str) -> bool:
         return bool(bounded.run_bounded(symbolic.zero_fast, difference, timeout=timeout, step=step))
     except SymbolicTimeout:
         return False
-
-
-def _scalar(value: Any) -> Any:
-    return value[0, 0] if isinstance(value, sp.MatrixBase) and value.shape == (1, 1) else value
 
 
 def readable_form(value: Any, expr: Any, wrt: Any, own: Any, timeout: float) -> Any:
