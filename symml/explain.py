@@ -321,6 +321,51 @@ def markdown_escape(text: str) -> str:
     return re.sub(r"([\\`*_{}\[\]<>#|$])", r"\\\1", text)
 
 
+def verdict_phrase(verdict: Verdict) -> Phrase:
+    """A verdict on its own (no catalog at hand): status, method, conditions, example."""
+    spans: list[Span] = [f"{tag(verdict.status)} {verdict.claim} — {verdict.method}".strip()]
+    if verdict.conditions:
+        spans.append("; holds only when ")
+        for index, condition in enumerate(verdict.conditions):
+            spans.append(", " if index else "")
+            spans.append(_condition_math(condition))
+    elif verdict.counterexample is not None and verdict.status is not Status.PROVED:
+        spans += ["; ", *_example_only(verdict)]
+    return tuple(s for s in spans if s != "")
+
+
+def _condition_math(condition: str) -> Span:
+    from symml.statement import expr_math
+
+    bases = {name: sp.IndexedBase(name) for name in re.findall(r"(\w+)\[", condition)}
+    try:
+        return expr_math(sp.sympify(condition, locals=bases))
+    except (sp.SympifyError, TypeError, SyntaxError, AttributeError):
+        return condition
+
+
+def _example_only(verdict: Verdict) -> Phrase:
+    witness = verdict.counterexample
+    spans: list[Span] = ["e.g. at "]
+    for index, piece in enumerate(point(witness.point)):
+        spans += [", " if index else "", piece]
+    spans += [": ", value(witness.lhs), " vs ", value(witness.rhs)]
+    return tuple(s for s in spans if s != "")
+
+
+def verdict_tex(verdict: Verdict) -> str:
+    """A verdict as LaTeX text with inline mathematics (Jupyter's ``_repr_latex_``)."""
+    body = "".join(
+        span.tex if isinstance(span, Math) else rf"\text{{{_tex_text(span)}}}"
+        for span in verdict_phrase(verdict)
+    )
+    return f"${body}$"
+
+
+def _tex_text(text: str) -> str:
+    return re.sub(r"([&%$#_{}])", r"\\\1", text).replace("—", "--").replace("\u2192", "->")
+
+
 def statement_phrase(line: Line | None, formula: Formula) -> Phrase:
     """The statement a tag judges: the claim's mathematics, its words, or the formula line."""
     if line is None:
