@@ -24,7 +24,7 @@ from symml.errors import SymmlError
 from symml.explain import Judged, Phrase, as_markdown, judge, statement_phrase
 from symml.latex import latex
 from symml.model import Derivative, Formula, Status
-from symml.statement import Math, formula_line, gradient_line
+from symml.statement import Math, formula_line, gradient_line, sheet_tex
 from symml.verdict import Verdict
 
 INSTALL_HINT = (
@@ -311,28 +311,37 @@ PREAMBLE = r"""\documentclass[10pt]{article}
 \setlength{\parskip}{1pt}
 \pagestyle{plain}
 \newsavebox{\symmlbox}
-% A formula at its natural size, shrunk to the column when it is wider.
-\newcommand{\formula}[1]{\sbox{\symmlbox}{$\displaystyle #1$}%
-  \par\nobreak\smallskip\centerline{\ifdim\wd\symmlbox>\linewidth
-  \resizebox{\linewidth}{!}{\usebox{\symmlbox}}\else\usebox{\symmlbox}\fi}\par\smallskip}
+\newlength{\symmlroom}
+% \fitmath{math}{room}: the math in display style; in text style (limits beside the sums) when
+% that is too wide; shrunk only when even that does not fit.
+\newcommand{\fitmath}[2]{\sbox{\symmlbox}{$\displaystyle #1$}%
+  \ifdim\wd\symmlbox>#2\sbox{\symmlbox}{$\textstyle #1$}\fi
+  \ifdim\wd\symmlbox>#2\sbox{\symmlbox}{\resizebox{#2}{!}{\usebox{\symmlbox}}}\fi}
+% \formula[{broken}]{math}: a formula too wide for the column is set as its broken form
+% (one term per line) when it has one.
+\newcommand{\formula}[2][]{\sbox{\symmlbox}{$\displaystyle #2$}%
+  \ifdim\wd\symmlbox>\linewidth\if\relax\detokenize{#1}\relax\fitmath{#2}{\linewidth}%
+  \else\fitmath{#1}{\linewidth}\fi\else\fitmath{#2}{\linewidth}\fi
+  \par\nobreak\vspace{2pt plus 1pt}\centerline{\usebox{\symmlbox}}\par\vspace{2pt plus 1pt}}
 % A heading stays with what follows it: no column break after it (\nobreak before the glue).
-\newcommand{\entry}[2]{\par\medskip{\raggedright\textbf{#1}\hfill
+\newcommand{\entry}[2]{\par\vspace{4pt plus 2pt minus 1pt}{\raggedright\textbf{#1}\hfill
   {\scriptsize\ttfamily\color{gray}#2}\par}\nobreak}
 \newcommand{\verdict}[2]{{\scriptsize\sffamily\color{#1}[#2]}}
-% A statement with its verdict tag in front; the mathematics shrinks only to fit beside the tag.
+% A statement with its verdict tag in front; a statement too wide to sit beside its tag goes
+% on the next line, centred, at full width.
 \newsavebox{\symmltag}
-\newlength{\symmlroom}
-\newcommand{\claim}[2]{\par\nobreak\smallskip\nobreak\noindent\sbox{\symmltag}{#1\ }%
-  \sbox{\symmlbox}{$\displaystyle #2$}%
+\newcommand{\claim}[3][]{\par\nobreak\vspace{2pt plus 1pt}\nobreak\noindent\sbox{\symmltag}{#2\ }%
   \setlength{\symmlroom}{\linewidth}\addtolength{\symmlroom}{-\wd\symmltag}%
-  \usebox{\symmltag}\ifdim\wd\symmlbox>\symmlroom
-  \resizebox{\symmlroom}{!}{\usebox{\symmlbox}}\else\usebox{\symmlbox}\fi\par}
+  \sbox{\symmlbox}{$\displaystyle #3$}%
+  \ifdim\wd\symmlbox>\symmlroom\sbox{\symmlbox}{$\textstyle #3$}\fi
+  \ifdim\wd\symmlbox>\symmlroom\usebox{\symmltag}\par\nobreak\formula[{#1}]{#3}%
+  \else\usebox{\symmltag}\usebox{\symmlbox}\par\fi}
 % The correction beside the claim it corrects, and the short reasons under it.
 \newcommand{\beside}[1]{\par\nobreak{\raggedright\scriptsize\hangindent=1.5em\hspace*{1.5em}%
   $\hookrightarrow$ #1\par}}
 \newcommand{\witness}[1]{\par\nobreak{\raggedright\scriptsize\itshape\hangindent=1.5em
   \hspace*{1.5em}#1\par}}
-\newcommand{\partsection}[1]{\par\bigskip{\large\bfseries\color{MidnightBlue}#1}\par\nobreak
+\newcommand{\partsection}[1]{\par\vspace{8pt plus 3pt minus 2pt}{\large\bfseries\color{MidnightBlue}#1}\par\nobreak
   \vspace{-2pt}\nobreak\rule{\linewidth}{0.4pt}\par\nobreak}
 """
 
@@ -409,10 +418,11 @@ def _entry_tex(entry: Entry, with_verdicts: bool) -> list[str]:
         return lines
     judged = entry.judged if with_verdicts else ()
     on_formula = [j for j in judged if j.line is None]
+    shown = legible(formula, entry.tex)
     if on_formula:
-        lines += _judged_tex(entry.tex, on_formula)
+        lines += _judged_tex(shown, on_formula)
     else:
-        lines.append(rf"\formula{{{entry.tex}}}")
+        lines.append(rf"\formula{_alt(shown)}{{{shown}}}")
     for gradient in entry.gradients:
         lines.append(rf"\formula{{{gradient}}}")
     for group in _grouped([j for j in judged if j.line is not None]):
@@ -420,6 +430,66 @@ def _entry_tex(entry: Entry, with_verdicts: bool) -> list[str]:
         math = line.math.tex if line.math is not None else None
         lines += _judged_tex(math, group, words=line.words)
     return lines
+
+
+def broken(tex: str) -> str | None:
+    """``lhs = a - b + c`` as ``aligned`` rows, one top-level term per row (for a formula too
+    wide for its column); None when there is nothing to break."""
+    depth, cut, terms = 0, [], []
+    equals = -1
+    index = 0
+    while index < len(tex):
+        if tex.startswith(r"\left", index) and not tex[index + 5 : index + 6].isalpha():
+            depth += 1
+        elif tex.startswith(r"\right", index) and not tex[index + 6 : index + 7].isalpha():
+            depth -= 1
+        elif tex.startswith(r"\begin", index):
+            depth += 1
+        elif tex.startswith(r"\end", index):
+            depth -= 1
+        elif tex[index] == "{":
+            depth += 1
+        elif tex[index] == "}":
+            depth -= 1
+        elif depth == 0 and equals < 0 and tex.startswith(" = ", index):
+            equals = index
+        elif depth == 0 and equals >= 0 and tex.startswith((" - ", " + "), index):
+            cut.append(index)
+        index += 1
+    if equals < 0 or not cut:
+        return None
+    bounds = [equals + 3, *cut, len(tex)]
+    terms = [tex[a:b].strip() for a, b in zip(bounds, bounds[1:])]
+    rows = [rf"{tex[:equals]} &= {terms[0]}"] + [rf"&\quad {t}" for t in terms[1:]]
+    return r"\begin{aligned}" + r" \\ ".join(rows) + r"\end{aligned}"
+
+
+_LEGIBLE = 60  # visible symbols in one row of a formula that still reads at column width
+
+
+def visible(tex: str) -> int:
+    """About how many symbols a piece of LaTeX shows (commands, braces and scripts aside)."""
+    return len(re.sub(r"\\[A-Za-z]+|[{}^_ &]", "", tex))
+
+
+def legible(formula: Formula, tex: str) -> str:
+    """The formula as printed on the sheet: the catalog's expression, or the sheet's own
+    compact line where the expression expands into something no column can hold (a
+    transformer block with its layer norm written out); ``symml latex ID`` gives the whole."""
+    if visible(tex) <= _LEGIBLE:
+        return tex
+    rows = (broken(tex) or tex).split(r"\\")
+    if max(visible(row) for row in rows) <= _LEGIBLE:
+        return tex
+    try:
+        return sheet_tex(formula.sheet.strip().splitlines()[0])
+    except ValueError:
+        return tex
+
+
+def _alt(tex: str) -> str:
+    alternative = broken(tex)
+    return f"[{{{alternative}}}]" if alternative else ""
 
 
 def _tags_tex(items: Sequence[Judged]) -> str:
@@ -434,7 +504,8 @@ def _judged_tex(math: str | None, items: Sequence[Judged], words: str = "") -> l
     """A statement with its tags in front, the correction beside it, the reasons under it."""
     tags = _tags_tex(items)
     if math is not None:
-        lines = [rf"\claim{{{tags}}}{{{math}}}" if tags else rf"\formula{{{math}}}"]
+        alt = _alt(math)
+        lines = [rf"\claim{alt}{{{tags}}}{{{math}}}" if tags else rf"\formula{alt}{{{math}}}"]
     else:
         lines = [rf"\par\nobreak\smallskip\noindent{{{tags}}} {{\small {escape(words)}}}\par"]
     for item in items:

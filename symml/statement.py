@@ -17,7 +17,7 @@ import sympy as sp
 from sympy.core.relational import Relational
 
 from symml.latex import latex
-from symml.model import Claim, Derivative, Formula, Identity, Notation, UpdateRule
+from symml.model import Claim, Derivative, Formula, Identity, Notation, Property, UpdateRule
 from symml.text import unicode_text
 
 
@@ -179,6 +179,9 @@ def claim_lines(formula: Formula, claim: Claim) -> tuple[Line, ...]:
     """The statements a claim makes; () when it is the formula line itself (a notation claim,
     or a property stated by the formula's own line)."""
     names = context(formula)
+    if isinstance(claim, Property) and claim.sheet.strip() == formula.sheet.strip():
+        stated = property_math(formula, claim)
+        return (Line(stated),) if stated is not None else ()
     if isinstance(claim, Notation) or claim.sheet.strip() == formula.sheet.strip():
         return ()
     if isinstance(claim, UpdateRule):
@@ -203,6 +206,44 @@ def claim_lines(formula: Formula, claim: Claim) -> tuple[Line, ...]:
         return (Line(Math(f"{lhs.tex} = {rhs.tex}", f"{lhs.text} = {rhs.text}")),)
     words = " ".join(claim.sheet.split())
     return (Line(None, words=words[2:] if words.startswith("- ") else words),)
+
+
+def property_math(formula: Formula, claim: Property) -> Math | None:
+    """What a property says about the formula's own line (its predicate), as mathematics:
+    ``η(0) = η₀``, ``decreasing in t``, ``E[z] = μ``; None for a predicate without a form."""
+    names = context(formula)
+    subject = formula.lhs if formula.lhs is not None else claim.subject
+    var, at, val = claim.param("var"), claim.param("at"), claim.param("value")
+    if claim.predicate == "monotone" and var is not None:
+        word = "decreasing" if claim.param("direction") == "decreasing" else "increasing"
+        v = expr_math(var, names)
+        interval = claim.param("interval")
+        if interval is not None:
+            lo, hi = expr_math(interval.lo, names), expr_math(interval.hi, names)
+            left, right = ("(" if interval.lo_open else "["), (")" if interval.hi_open else "]")
+            return Math(
+                rf"\text{{{word} in }} {v.tex} \text{{ on }} {left}{lo.tex}, {hi.tex}{right}",
+                f"{word} in {v.text} on {left}{lo.text}, {hi.text}{right}",
+            )
+        return Math(rf"\text{{{word} in }} {v.tex}", f"{word} in {v.text}")
+    if claim.predicate == "endpoint" and subject is not None and var is not None:
+        return _equation(subject.subs(var, at), val, names)
+    if claim.predicate == "continuous_at" and var is not None:
+        v, a = expr_math(var, names), expr_math(at, names)
+        return Math(rf"\text{{continuous at }} {v.tex} = {a.tex}", f"continuous at {v.text} = {a.text}")
+    if claim.predicate in ("expectation", "variance") and val is not None:
+        shown = expr_math(formula.lhs if formula.lhs is not None else formula.expr, names)
+        value = expr_math(val, names)
+        op, word = (r"\mathbb{E}", "E") if claim.predicate == "expectation" else (r"\operatorname{Var}", "Var")
+        return Math(
+            rf"{op}\left[{shown.tex}\right] = {value.tex}", f"{word}[{shown.text}] = {value.text}"
+        )
+    return None
+
+
+def _equation(lhs: Any, rhs: Any, names: Sequence[str]) -> Math:
+    left, right = expr_math(lhs, names), expr_math(rhs, names)
+    return Math(f"{left.tex} = {right.tex}", f"{left.text} = {right.text}")
 
 
 def correction_math(formula: Formula, correction: Any) -> Math | None:
