@@ -17,7 +17,7 @@ from symml import __version__, serialize
 from symml.catalog import Catalog, load_catalog
 from symml.errors import SymmlError, UsageError
 from symml.model import Formula
-from symml.statement import correction_math, formula_line
+from symml.statement import correction_math
 from symml.text import text, unicode_text
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -142,7 +142,10 @@ def render(formula: Formula) -> str:
         "",
         "formula:",
     ]
-    lines.append(f"    {formula_line(formula).text}")
+    value = text(formula.expr)
+    lines.append(
+        f"    {text(formula.lhs)} = {value}" if formula.lhs is not None else f"    {value}"
+    )
     lines += ["", "symbols:"]
     for spec in formula.symbols:
         meaning = f" — {spec.meaning}" if spec.meaning else ""

@@ -82,7 +82,7 @@ def _own_line(formula: Formula, lines: Sequence[Line]) -> int:
 def _same(one: tuple[Any, Any], other: tuple[Any, Any]) -> bool:
     return all(
         a is not None and b is not None and sp.sympify(a) == sp.sympify(b)
-        for a, b in zip(one, other)
+        for a, b in zip(one, other, strict=False)
     )
 
 
@@ -196,9 +196,7 @@ def _ambiguity(formula: Formula, claim: Claim, verdict: Verdict) -> tuple[Phrase
     return ((f"{names}: they differ, ", *example),)
 
 
-def _example(
-    formula: Formula, verdict: Verdict, left: str | Phrase, right: str | Phrase
-) -> Phrase:
+def _example(formula: Formula, verdict: Verdict, left: str | Phrase, right: str | Phrase) -> Phrase:
     """``e.g. at z = ½: 0.543 vs 0.622`` from a counterexample; () when there is none."""
     witness = verdict.counterexample
     if witness is None:
@@ -271,7 +269,9 @@ def number(raw: str) -> Math:
         return Math(f"{sign}{size.numerator}", f"{sign and '−'}{size.numerator}")
     if size.denominator <= 4 and size.numerator < 10:
         text = _VULGAR.get(size, f"{size.numerator}/{size.denominator}")
-        return Math(rf"{sign}\tfrac{{{size.numerator}}}{{{size.denominator}}}", f"{sign and '−'}{text}")
+        return Math(
+            rf"{sign}\tfrac{{{size.numerator}}}{{{size.denominator}}}", f"{sign and '−'}{text}"
+        )
     shown = f"{float(size):.3g}"
     if "e" in shown:
         mantissa, exponent = shown.split("e")
@@ -323,7 +323,8 @@ def markdown_escape(text: str) -> str:
 
 def verdict_phrase(verdict: Verdict) -> Phrase:
     """A verdict on its own (no catalog at hand): status, method, conditions, example."""
-    spans: list[Span] = [f"{tag(verdict.status)} {verdict.claim} — {verdict.method}".strip()]
+    head = " ".join(part for part in (tag(verdict.status), verdict.claim) if part)
+    spans: list[Span] = [f"{head} — {verdict.method}"]
     if verdict.conditions:
         spans.append("; holds only when ")
         for index, condition in enumerate(verdict.conditions):

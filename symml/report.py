@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import collections
 from collections.abc import Sequence
-from typing import Any
-
 from dataclasses import dataclass
+from typing import Any
 
 from symml import explain
 from symml.catalog import Catalog

@@ -22,7 +22,6 @@ import sympy as sp
 from symml.catalog import Catalog
 from symml.errors import SymmlError
 from symml.explain import Judged, Phrase, as_markdown, judge, statement_phrase
-from symml.latex import latex
 from symml.model import Derivative, Formula, Status
 from symml.statement import Math, formula_line, gradient_line, sheet_tex
 from symml.verdict import Verdict
@@ -336,6 +335,8 @@ PREAMBLE = r"""\documentclass[10pt]{article}
   \ifdim\wd\symmlbox>\symmlroom\sbox{\symmlbox}{$\textstyle #3$}\fi
   \ifdim\wd\symmlbox>\symmlroom\usebox{\symmltag}\par\nobreak\formula[{#1}]{#3}%
   \else\usebox{\symmltag}\usebox{\symmlbox}\par\fi}
+% A statement in the sheet's own words, with its verdict tags in front.
+\newcommand{\saying}[2]{\par\nobreak\vspace{2pt plus 1pt}\noindent#1\ {\small #2}\par}
 % The correction beside the claim it corrects, and the short reasons under it.
 \newcommand{\beside}[1]{\par\nobreak{\raggedright\scriptsize\hangindent=1.5em\hspace*{1.5em}%
   $\hookrightarrow$ #1\par}}
@@ -383,7 +384,7 @@ def build_tex(catalog: Catalog, built: Sequence[Entry], options: SheetOptions) -
             current = formula.part
             title = parts.get(current, formula.part_title)
             lines.append(rf"\partsection{{{current}. {escape(title)}}}")
-        lines += _entry_tex(entry, options.with_verdicts)
+        lines += entry_tex(entry, options.with_verdicts)
     if current is not None:
         lines += _figures(options.figures.get(current, ()))
     lines += _errata_tex(built)
@@ -410,7 +411,7 @@ def _grouped(items: Sequence[Judged]) -> list[list[Judged]]:
     return list(groups.values())
 
 
-def _entry_tex(entry: Entry, with_verdicts: bool) -> list[str]:
+def entry_tex(entry: Entry, with_verdicts: bool) -> list[str]:
     formula = entry.formula
     lines = [rf"\entry{{{escape(formula.name)}}}{{{escape(formula.id)}}}"]
     if entry.tex is None:
@@ -456,10 +457,11 @@ def broken(tex: str) -> str | None:
         elif depth == 0 and equals >= 0 and tex.startswith((" - ", " + "), index):
             cut.append(index)
         index += 1
+    cut = [c for c in cut if tex[equals + 3 : c].strip()]  # a leading sign starts no row
     if equals < 0 or not cut:
         return None
     bounds = [equals + 3, *cut, len(tex)]
-    terms = [tex[a:b].strip() for a, b in zip(bounds, bounds[1:])]
+    terms = [tex[a:b].strip() for a, b in zip(bounds, bounds[1:], strict=False)]
     rows = [rf"{tex[:equals]} &= {terms[0]}"] + [rf"&\quad {t}" for t in terms[1:]]
     return r"\begin{aligned}" + r" \\ ".join(rows) + r"\end{aligned}"
 
@@ -507,7 +509,7 @@ def _judged_tex(math: str | None, items: Sequence[Judged], words: str = "") -> l
         alt = _alt(math)
         lines = [rf"\claim{alt}{{{tags}}}{{{math}}}" if tags else rf"\formula{alt}{{{math}}}"]
     else:
-        lines = [rf"\par\nobreak\smallskip\noindent{{{tags}}} {{\small {escape(words)}}}\par"]
+        lines = [rf"\saying{{{tags}}}{{{escape(words)}}}"]
     for item in items:
         if item.beside:
             lines.append(rf"\beside{{{phrase_tex(item.beside)}}}")
@@ -517,9 +519,7 @@ def _judged_tex(math: str | None, items: Sequence[Judged], words: str = "") -> l
 
 def phrase_tex(phrase: Phrase) -> str:
     """Words and mathematics in a LaTeX paragraph (text escaped, mathematics in $…$)."""
-    return "".join(
-        f"${span.tex}$" if isinstance(span, Math) else escape(span) for span in phrase
-    )
+    return "".join(f"${span.tex}$" if isinstance(span, Math) else escape(span) for span in phrase)
 
 
 def _figures(paths: Sequence[Path]) -> list[str]:

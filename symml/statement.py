@@ -55,8 +55,8 @@ def assignment_math(target: Any, value: Any, names: Sequence[str] = ()) -> Math:
 
 # -- the sheet's own Unicode notation, as TeX -----------------------------------------------
 _FUNCTIONS = {"tanh", "exp", "log", "max", "min", "sin", "cos", "det"}
-_SUB = dict(zip("₀₁₂₃₄₅₆₇₈₉ᵢⱼₖₗₘₙₜ", "0123456789ijklmnt"))
-_SUP = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹ⁿᵀ", "0123456789nT"))
+_SUB = dict(zip("₀₁₂₃₄₅₆₇₈₉ᵢⱼₖₗₘₙₜ", "0123456789ijklmnt", strict=False))
+_SUP = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹ⁿᵀ", "0123456789nT", strict=False))
 
 
 def _greek(char: str) -> str | None:
@@ -116,7 +116,14 @@ def sheet_tex(text: str) -> str:
         else:
             raise ValueError(f"no LaTeX for {char!r} in the sheet's {text!r}")
         index += 1
-    return "".join(out).strip().replace(" _", "_").replace(" ^", "^").replace(" (", "(").replace(" '", "'")
+    return (
+        "".join(out)
+        .strip()
+        .replace(" _", "_")
+        .replace(" ^", "^")
+        .replace(" (", "(")
+        .replace(" '", "'")
+    )
 
 
 def sheet_lhs(sheet: str) -> str | None:
@@ -185,9 +192,7 @@ def claim_lines(formula: Formula, claim: Claim) -> tuple[Line, ...]:
     if isinstance(claim, Notation) or claim.sheet.strip() == formula.sheet.strip():
         return ()
     if isinstance(claim, UpdateRule):
-        return tuple(
-            Line(assignment_math(t, v, names), (t, v)) for t, v in claim.assignments
-        )
+        return tuple(Line(assignment_math(t, v, names), (t, v)) for t, v in claim.assignments)
     if isinstance(claim, Derivative):
         claimed = expr_math(claim.claimed, names)
         lhs = sheet_lhs(claim.sheet)
@@ -230,11 +235,17 @@ def property_math(formula: Formula, claim: Property) -> Math | None:
         return _equation(subject.subs(var, at), val, names)
     if claim.predicate == "continuous_at" and var is not None:
         v, a = expr_math(var, names), expr_math(at, names)
-        return Math(rf"\text{{continuous at }} {v.tex} = {a.tex}", f"continuous at {v.text} = {a.text}")
+        return Math(
+            rf"\text{{continuous at }} {v.tex} = {a.tex}", f"continuous at {v.text} = {a.text}"
+        )
     if claim.predicate in ("expectation", "variance") and val is not None:
         shown = expr_math(formula.lhs if formula.lhs is not None else formula.expr, names)
         value = expr_math(val, names)
-        op, word = (r"\mathbb{E}", "E") if claim.predicate == "expectation" else (r"\operatorname{Var}", "Var")
+        op, word = (
+            (r"\mathbb{E}", "E")
+            if claim.predicate == "expectation"
+            else (r"\operatorname{Var}", "Var")
+        )
         return Math(
             rf"{op}\left[{shown.tex}\right] = {value.tex}", f"{word}[{shown.text}] = {value.text}"
         )
@@ -251,9 +262,7 @@ def correction_math(formula: Formula, correction: Any) -> Math | None:
     names = context(formula)
     if isinstance(correction, tuple):
         pieces = [assignment_math(t, v, names) for t, v in correction]
-        return Math(
-            r",\quad ".join(p.tex for p in pieces), "; ".join(p.text for p in pieces)
-        )
+        return Math(r",\quad ".join(p.tex for p in pieces), "; ".join(p.text for p in pieces))
     if isinstance(correction, sp.Basic):
         head = _head(formula)
         math = expr_math(correction, names)

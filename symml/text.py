@@ -33,16 +33,20 @@ def text(expr: Any) -> str:
 
 # -- Unicode mathematics for people (verdicts in the terminal and in Markdown prose) ---------------
 _GREEK_LETTERS = {
-    name: unicodedata.lookup(f"GREEK {'CAPITAL' if name[0].isupper() else 'SMALL'} LETTER "
-                             f"{'LAMDA' if name.lower() == 'lambda' else name.upper()}")
+    name: unicodedata.lookup(
+        f"GREEK {'CAPITAL' if name[0].isupper() else 'SMALL'} LETTER "
+        f"{'LAMDA' if name.lower() == 'lambda' else name.upper()}"
+    )
     for name in (
         "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi pi rho sigma "
         "tau upsilon phi chi psi omega Gamma Delta Theta Lambda Xi Pi Sigma Upsilon Phi Psi "
         "Omega"
     ).split()
 }
-_SUBSCRIPTS = dict(zip("0123456789+-=()aehijklmnoprstuvx", "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ"))
-_SUPERSCRIPTS = dict(zip("0123456789+-=()inT", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ⁱⁿᵀ"))
+_SUBSCRIPTS = dict(
+    zip("0123456789+-=()aehijklmnoprstuvx", "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ", strict=False)
+)
+_SUPERSCRIPTS = dict(zip("0123456789+-=()inT", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ⁱⁿᵀ", strict=False))
 _ACCENTS = {"hat": "\u0302", "tilde": "\u0303", "bar": "\u0304"}
 
 
@@ -68,7 +72,7 @@ def tex_name_text(tex: str) -> str:
     out = re.sub(r"\\([A-Za-z]+)", lambda m: _GREEK_LETTERS.get(m[1], m[1]), out)
     out = re.sub(r"_\{([^{}]*)\}", lambda m: _script(m[1].replace(",", ""), _SUBSCRIPTS, "_"), out)
     out = re.sub(r"\^\{([^{}]*)\}", lambda m: _script(m[1], _SUPERSCRIPTS, "^"), out)
-    return out.replace("{", "").replace("}", "").replace(" ", "")
+    return unicodedata.normalize("NFC", out.replace("{", "").replace("}", "").replace(" ", ""))
 
 
 _RELATIONS = {"==": "=", "!=": "≠", "<=": "≤", ">=": "≥", "<": "<", ">": ">"}

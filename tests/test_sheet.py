@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import shutil
 import subprocess
 
@@ -46,8 +47,8 @@ def test_untypesettable_formula_is_reported_and_the_rest_builds(catalog, capsys)
     ]
     text = sheet.build_tex(catalog, built, sheet.SheetOptions(with_verdicts=False))
     assert r"(formula not typeset)" in text
-    entries_part = text.split("Errata")[0]
-    assert entries_part.count(r"\formula{") == len(formulas) - 1
+    entries_part = text.split(r"\begin{document}")[1].split("Errata")[0]
+    assert len(re.findall(r"\\formula(?:\[|\{)", entries_part)) == len(formulas) - 1
     assert r"\end{document}" in text
 
 
@@ -77,9 +78,13 @@ def test_sheet_with_verdicts_marks_claims_and_witnesses(monkeypatch):
     assert r"\verdict{ForestGreen}{proved}" in text
     assert r"\verdict{orange}{conditional}" in text
     assert r"\verdict{violet}{ambiguous}" in text
-    # ReLU'(0): the condition the sheet leaves out, on one line under the entry
-    assert r"\witness{conditional: holds when Ne(z, 0)}" in text
-    assert r"\witness{conditional: holds when alpha \textless{}= 1}" in text
+    # ReLU'(0): the tag beside the derivative it judges, the missing condition typeset under it
+    assert (
+        "\\claim{\\verdict{orange}{conditional}}{\\operatorname{ReLU}'(z) = \\begin{cases} 1 & "
+        "\\text{if } z > 0 \\\\ 0 & \\text{otherwise} \\end{cases}}\n"
+        "\\witness{holds only when $z \\neq 0$}"
+    ) in text
+    assert r"\witness{holds only when $\alpha \leq 1$}" in text
 
 
 def test_markdown_format(monkeypatch):
