@@ -317,11 +317,11 @@ PREAMBLE = r"""\documentclass[10pt]{article}
   \ifdim\wd\symmlbox>#2\sbox{\symmlbox}{$\textstyle #1$}\fi
   \ifdim\wd\symmlbox>#2\sbox{\symmlbox}{\resizebox{#2}{!}{\usebox{\symmlbox}}}\fi}
 % \formula[{broken}]{math}: a formula too wide for the column is set as its broken form
-% (one term per line) when it has one.
+% (one term per line) when it has one. No glue after it: the claims under it stay with it.
 \newcommand{\formula}[2][]{\sbox{\symmlbox}{$\displaystyle #2$}%
   \ifdim\wd\symmlbox>\linewidth\if\relax\detokenize{#1}\relax\fitmath{#2}{\linewidth}%
   \else\fitmath{#1}{\linewidth}\fi\else\fitmath{#2}{\linewidth}\fi
-  \par\nobreak\vspace{2pt plus 1pt}\centerline{\usebox{\symmlbox}}\par\vspace{2pt plus 1pt}}
+  \par\nobreak\vspace{2pt plus 1pt}\centerline{\usebox{\symmlbox}}\par}
 % A heading stays with what follows it: no column break after it (\nobreak before the glue).
 \newcommand{\entry}[2]{\par\vspace{4pt plus 2pt minus 1pt}{\raggedright\textbf{#1}\hfill
   {\scriptsize\ttfamily\color{gray}#2}\par}\nobreak}
