@@ -215,3 +215,49 @@ def test_plot_to_an_unwritable_path_says_so(monkeypatch, capsys, tmp_path):
     assert capsys.readouterr().err == (
         f"symml: cannot write {target}: File exists ({blocked}); pick a writable path\n"
     )
+
+
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        (["latex", "activations.gelu"], "\\operatorname{GELU}(z) = z \\Phi\\left(z\\right)\n"),
+        (
+            ["latex", "activations.sigmoid", "--grad", "z"],
+            "\\frac{\\partial \\sigma\\left(z\\right)}{\\partial z} = "
+            "\\sigma\\left(z\\right) \\left(1 - \\sigma\\left(z\\right)\\right)\n",
+        ),
+        (["latex", "optim.sgd"], "W \\leftarrow W - \\eta g\n"),
+    ],
+)
+def test_latex_command_prints_one_formula(monkeypatch, argv, expected):
+    monkeypatch.setattr(cli, "EXTENSIONS", ("symml.latex_cli",))
+    out = io.StringIO()
+    assert cli.main(argv, out) == 0
+    assert out.getvalue() == expected
+
+
+def test_latex_command_names_a_missing_variable(monkeypatch, capsys):
+    monkeypatch.setattr(cli, "EXTENSIONS", ("symml.latex_cli",))
+    assert cli.main(["latex", "activations.gelu", "--grad", "q"], io.StringIO()) == 2
+    assert capsys.readouterr().err == (
+        "symml: --grad q: 'activations.gelu' has no symbol 'q'; pick one of z, t\n"
+    )
+
+
+def test_sheet_dpi_draws_png_figures_at_that_resolution(monkeypatch, tmp_path):
+    target = tmp_path / "s.md"
+    code, _ = run(
+        monkeypatch,
+        ["sheet", "--part", "12", "--no-verdicts", "--dpi", "200", "-o", str(target)],
+    )
+    assert code == 0
+    png = (tmp_path / "s-figures" / "schedules.png").read_bytes()
+    width = int.from_bytes(png[16:20], "big")
+    assert width == 680  # 3.4 in at 200 dpi
+    assert "![schedules](s-figures/schedules.png)" in target.read_text()
+
+
+def test_sheet_dpi_out_of_range_is_a_usage_error(monkeypatch, capsys):
+    code, _ = run(monkeypatch, ["sheet", "--no-verdicts", "--dpi", "5"])
+    assert code == 2
+    assert "--dpi 5: pick a resolution between 10 and 2400" in capsys.readouterr().err
