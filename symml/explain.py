@@ -28,7 +28,7 @@ Phrase = tuple[Span, ...]
 
 # Verdicts that need words beside the tag.
 NOTEWORTHY = (Status.REFUTED, Status.CONDITIONAL, Status.AMBIGUOUS, Status.ERROR)
-_EXAMPLE_SYMBOLS = 5  # at most this many values in an "e.g. at …"
+_EXAMPLE_SYMBOLS = 4  # at most this many values in an "e.g. at …", then "…"
 
 
 @dataclass(frozen=True)
@@ -245,7 +245,9 @@ def point(values: dict[str, str], names: Sequence[str] = ()) -> list[Math]:
         for index, raw in items:
             sub = Math(rf"\left({name.tex}\right)_{{{index}}}", f"{name.text}[{index}]")
             out.append(_equals(sub, number(raw)))
-    return out[:_EXAMPLE_SYMBOLS]
+    if len(out) > _EXAMPLE_SYMBOLS:
+        return [*out[:_EXAMPLE_SYMBOLS], Math(r"\ldots", "…")]
+    return out
 
 
 def _equals(name: Math, val: Math) -> Math:

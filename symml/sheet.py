@@ -184,7 +184,6 @@ _MARK = {
     Status.INCONCLUSIVE: ("inconclusive", "inconclusive"),
     Status.ERROR: ("error", "error"),
 }
-_FAILING = (Status.REFUTED, Status.CONDITIONAL, Status.AMBIGUOUS, Status.ERROR)
 
 
 def gradients(formula: Formula, printer_context: Sequence[str] = ()) -> tuple[str, ...]:
@@ -283,18 +282,6 @@ def by_formula(verdicts: Iterable[Verdict]) -> dict[str, list[Verdict]]:
     for verdict in verdicts:
         grouped.setdefault(verdict.claim.split("#")[0], []).append(verdict)
     return grouped
-
-
-def witness(verdict: Verdict) -> str:
-    """One line: the condition, counterexample or detail behind a failing verdict."""
-    if verdict.conditions:
-        text = "holds when " + ", ".join(verdict.conditions)
-    elif verdict.counterexample is not None:
-        text = verdict.counterexample.describe()
-    else:
-        text = verdict.detail
-    text = " ".join(text.split())
-    return text if len(text) <= 160 else text[:159] + "…"
 
 
 # -- LaTeX document ------------------------------------------------------------------------------

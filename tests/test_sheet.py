@@ -38,7 +38,7 @@ def test_untypesettable_formula_is_reported_and_the_rest_builds(catalog, capsys)
     def typeset(formula):
         if formula.id == bad:
             raise ValueError("printer exploded")
-        return sheet.latex(formula)
+        return sheet.formula_line(formula).tex
 
     built = sheet.entries(formulas, typeset=typeset, with_gradients=False)
     err = capsys.readouterr().err.strip().splitlines()
