@@ -243,7 +243,9 @@ def point(values: dict[str, str], names: Sequence[str] = ()) -> list[Math]:
             out.append(_equals(name, number(items[0][1])))
             continue
         for index, raw in items:
-            sub = Math(rf"\left({name.tex}\right)_{{{index}}}", f"{name.text}[{index}]")
+            plain = re.fullmatch(r"\\?[A-Za-z]+|\\(hat|tilde|bar)\{[A-Za-z]\}", name.tex)
+            base = name.tex if plain else rf"\left({name.tex}\right)"
+            sub = Math(rf"{base}_{{{index.replace(' ', '')}}}", f"{name.text}[{index}]")
             out.append(_equals(sub, number(raw)))
     if len(out) > _EXAMPLE_SYMBOLS:
         return [*out[:_EXAMPLE_SYMBOLS], Math(r"\ldots", "…")]
