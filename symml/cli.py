@@ -17,13 +17,19 @@ from symml import __version__, serialize
 from symml.catalog import Catalog, load_catalog
 from symml.errors import SymmlError, UsageError
 from symml.model import Formula
-from symml.text import text
+from symml.statement import correction_math
+from symml.text import text, unicode_text
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 # Modules that add subcommands: each has ``add_commands(subparsers) -> {name: handler}``, a
 # handler being ``handler(catalog, args, out) -> exit code``.
-EXTENSIONS: tuple[str, ...] = ("symml.sheet_cli", "symml.parse_cli", "symml.kernels_cli")
+EXTENSIONS: tuple[str, ...] = (
+    "symml.sheet_cli",
+    "symml.parse_cli",
+    "symml.kernels_cli",
+    "symml.latex_cli",
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -158,9 +164,15 @@ def render(formula: Formula) -> str:
         for key, value in _statement(claim):
             lines.append(f"     {key}: {value}")
         if claim.conditions:
-            lines.append("     holds when: " + ", ".join(text(c) for c in claim.conditions))
+            lines.append(
+                "     holds when: "
+                + ", ".join(c if isinstance(c, str) else unicode_text(c) for c in claim.conditions)
+            )
         if claim.correction is not None:
-            lines.append(f"     correction: {_text(claim.correction)}")
+            corrected = correction_math(formula, claim.correction)
+            lines.append(
+                f"     correction: {corrected.text if corrected else _text(claim.correction)}"
+            )
         for reading in claim.readings:
             mark = {True: "correct", False: "wrong", None: "in use"}[reading.correct]
             lines.append(f"     reading ({mark}): {reading.name}: {text(reading.expr)}")
@@ -217,7 +229,7 @@ def _cmd_verify(catalog: Catalog, args: argparse.Namespace, out: TextIO) -> int:
     elif args.errata:
         out.write(report.errata(verdicts, catalog))
     else:
-        out.write(report.table(verdicts))
+        out.write(report.table(verdicts, catalog))
     return report.exit_code(verdicts, strict=args.strict)
 
 

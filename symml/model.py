@@ -334,6 +334,12 @@ class Formula:
                 return spec
         raise KeyError(name)
 
+    def _repr_latex_(self) -> str:
+        """Notebooks show the formula typeset, its left-hand side as the sheet names it."""
+        from symml.statement import formula_line  # the printer builds on this module
+
+        return f"$${formula_line(self).tex}$$"
+
     def sheet_lines(self) -> tuple[str, ...]:
         """Every verbatim line of the sheet this entry records (formula, claims, notes)."""
         texts = [self.sheet, *(c.sheet for c in self.claims), *self.sheet_notes]

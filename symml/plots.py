@@ -332,14 +332,20 @@ SHEET_FIGURES: tuple[tuple[str, Callable[[Catalog, Path], Path | None], int], ..
 
 
 def sheet_figures(
-    catalog: Catalog, folder: Path, parts: Sequence[int], suffix: str = ".pdf"
+    catalog: Catalog,
+    folder: Path,
+    parts: Sequence[int],
+    suffix: str = ".pdf",
+    dpi: float | None = None,
 ) -> dict[int, list[Path]]:
-    """Draw the sheet's figures for the chosen parts; {part: [paths]}."""
+    """Draw the sheet's figures for the chosen parts; {part: [paths]}. ``dpi``: the resolution
+    of raster figures (.png; 300 prints sharply), default matplotlib's figure dpi."""
     drawn: dict[int, list[Path]] = {}
     for stem, draw, part in SHEET_FIGURES:
         if part not in parts:
             continue
-        path = draw(catalog, Path(folder) / f"{stem}{suffix}")
+        with plt.rc_context({"figure.dpi": dpi} if dpi is not None else {}):
+            path = draw(catalog, Path(folder) / f"{stem}{suffix}")
         if path is not None:
             drawn.setdefault(part, []).append(path)
     return drawn

@@ -13,7 +13,7 @@ import subprocess
 import sys
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -21,8 +21,9 @@ import sympy as sp
 
 from symml.catalog import Catalog
 from symml.errors import SymmlError
-from symml.latex import latex
+from symml.explain import Judged, Phrase, as_markdown, judge, statement_phrase
 from symml.model import Derivative, Formula, Status
+from symml.statement import Math, formula_line, gradient_line, sheet_tex
 from symml.verdict import Verdict
 
 INSTALL_HINT = (
@@ -169,6 +170,7 @@ class Entry:
     gradients: tuple[str, ...] = ()
     verdicts: tuple[Verdict, ...] = ()
     problem: str = ""
+    judged: tuple[Judged, ...] = ()  # each claim's lines with their tags (symml.explain)
 
 
 Typesetter = Callable[[Formula], str]
@@ -182,22 +184,17 @@ _MARK = {
     Status.INCONCLUSIVE: ("inconclusive", "inconclusive"),
     Status.ERROR: ("error", "error"),
 }
-_FAILING = (Status.REFUTED, Status.CONDITIONAL, Status.AMBIGUOUS, Status.ERROR)
 
 
 def gradients(formula: Formula, printer_context: Sequence[str] = ()) -> tuple[str, ...]:
-    """LaTeX of the derived gradients worth showing: by each symbol a derivative claim is
-    about, or by the only variable of a scalar formula; any that cannot be derived is omitted."""
+    """LaTeX of the derived gradient worth showing: by the only variable of a scalar formula
+    whose sheet states no derivative (a derivative the sheet states is shown as its claim,
+    with its tag); one that cannot be derived is omitted."""
     from symml.derive import grad
 
     targets: list[str] = []
-    for claim in formula.claims:
-        if (
-            isinstance(claim, Derivative)
-            and claim.of is None
-            and isinstance(claim.wrt, (sp.Symbol, sp.MatrixSymbol))
-        ):
-            targets.append(str(claim.wrt))
+    if any(isinstance(claim, Derivative) for claim in formula.claims):
+        return ()
     if not targets:
         if not isinstance(formula.expr, sp.Expr) or isinstance(formula.expr, sp.MatrixExpr):
             return ()
@@ -211,7 +208,7 @@ def gradients(formula: Formula, printer_context: Sequence[str] = ()) -> tuple[st
             value = grad(formula, wrt)[0].value
             if isinstance(value, sp.Basic) and value.has(sp.Subs, sp.Derivative):
                 continue  # a chain of unspecified functions: the formula already says it
-            shown.append(latex(formula, grad=wrt, context=printer_context))
+            shown.append(gradient_line(formula, wrt).tex)
         except Exception:  # noqa: BLE001 - a gradient the engine cannot give is just left out
             continue
     return tuple(shown)
@@ -226,7 +223,7 @@ def entries(
     report: TextIO | None = None,
 ) -> list[Entry]:
     """Typeset every formula; one that fails is reported by id and kept as untypeset."""
-    typeset = typeset or latex
+    typeset = typeset or (lambda formula: formula_line(formula).tex)
     report = report if report is not None else sys.stderr
     out = []
     for formula in formulas:
@@ -240,8 +237,44 @@ def entries(
             out.append(Entry(formula, None, problem=problem))
             continue
         shown = gradients(formula) if with_gradients else ()
-        out.append(Entry(formula, tex, shown, tuple((verdicts or {}).get(formula.id, ()))))
-    return out
+        mine = tuple((verdicts or {}).get(formula.id, ()))
+        out.append(Entry(formula, tex, shown, mine, judged=_judged(formula, mine, report)))
+    return _placed(out)
+
+
+def _judged(formula: Formula, verdicts: Sequence[Verdict], report: TextIO) -> tuple[Judged, ...]:
+    found: list[Judged] = []
+    for verdict in verdicts:
+        number = int(verdict.claim.split("#")[1]) if "#" in verdict.claim else 0
+        if not 1 <= number <= len(formula.claims):
+            continue
+        try:
+            found += judge(formula, number, verdict)
+        except Exception as exc:  # noqa: BLE001 - one claim that cannot be typeset: say so
+            print(f"symml sheet: {verdict.claim}: verdict not typeset ({exc})", file=report)
+            found.append(Judged(verdict.claim, None, verdict.status, verdict.method))
+    return tuple(found)
+
+
+def _placed(built: list[Entry]) -> list[Entry]:
+    """Each update line's tag moved to the entry that prints that line (the Nesterov rule is
+    judged on the step's entry, its error is on the velocity entry's line)."""
+    owners: dict[tuple[str, str], list[int]] = {}
+    for index, entry in enumerate(built):
+        if entry.formula.lhs is not None:
+            key = (str(entry.formula.lhs), str(entry.formula.expr))
+            owners.setdefault(key, []).append(index)
+    moved: dict[int, list[Judged]] = {index: [] for index in range(len(built))}
+    for index, entry in enumerate(built):
+        for item in entry.judged:
+            assignment = item.line.assignment if item.line is not None else None
+            key = (str(assignment[0]), str(assignment[1])) if assignment else None
+            owner = _nearest(owners.get(key, []) if key else [], index, built)
+            if owner is None:
+                moved[index].append(item)
+            elif item.status is not None:
+                moved[owner].append(replace(item, line=None))
+    return [replace(entry, judged=tuple(moved[index])) for index, entry in enumerate(built)]
 
 
 def by_formula(verdicts: Iterable[Verdict]) -> dict[str, list[Verdict]]:
@@ -249,18 +282,6 @@ def by_formula(verdicts: Iterable[Verdict]) -> dict[str, list[Verdict]]:
     for verdict in verdicts:
         grouped.setdefault(verdict.claim.split("#")[0], []).append(verdict)
     return grouped
-
-
-def witness(verdict: Verdict) -> str:
-    """One line: the condition, counterexample or detail behind a failing verdict."""
-    if verdict.conditions:
-        text = "holds when " + ", ".join(verdict.conditions)
-    elif verdict.counterexample is not None:
-        text = verdict.counterexample.describe()
-    else:
-        text = verdict.detail
-    text = " ".join(text.split())
-    return text if len(text) <= 160 else text[:159] + "…"
 
 
 # -- LaTeX document ------------------------------------------------------------------------------
@@ -276,16 +297,40 @@ PREAMBLE = r"""\documentclass[10pt]{article}
 \setlength{\parskip}{1pt}
 \pagestyle{plain}
 \newsavebox{\symmlbox}
-% A formula at its natural size, shrunk to the column when it is wider.
-\newcommand{\formula}[1]{\sbox{\symmlbox}{$\displaystyle #1$}%
-  \par\smallskip\centerline{\ifdim\wd\symmlbox>\linewidth
-  \resizebox{\linewidth}{!}{\usebox{\symmlbox}}\else\usebox{\symmlbox}\fi}\par\smallskip}
-\newcommand{\entry}[2]{\par\medskip{\raggedright\textbf{#1}\hfill
-  {\scriptsize\ttfamily\color{gray}#2}\par}}
+\newlength{\symmlroom}
+% \fitmath{math}{room}: the math in display style; in text style (limits beside the sums) when
+% that is too wide; shrunk only when even that does not fit.
+\newcommand{\fitmath}[2]{\sbox{\symmlbox}{$\displaystyle #1$}%
+  \ifdim\wd\symmlbox>#2\sbox{\symmlbox}{$\textstyle #1$}\fi
+  \ifdim\wd\symmlbox>#2\sbox{\symmlbox}{\resizebox{#2}{!}{\usebox{\symmlbox}}}\fi}
+% \formula[{broken}]{math}: a formula too wide for the column is set as its broken form
+% (one term per line) when it has one. No glue after it: the claims under it stay with it.
+\newcommand{\formula}[2][]{\sbox{\symmlbox}{$\displaystyle #2$}%
+  \ifdim\wd\symmlbox>\linewidth\if\relax\detokenize{#1}\relax\fitmath{#2}{\linewidth}%
+  \else\fitmath{#1}{\linewidth}\fi\else\fitmath{#2}{\linewidth}\fi
+  \par\nobreak\vspace{2pt plus 1pt}\centerline{\usebox{\symmlbox}}\par}
+% A heading stays with what follows it: no column break after it (\nobreak before the glue).
+\newcommand{\entry}[2]{\par\vspace{4pt plus 2pt minus 1pt}{\raggedright\textbf{#1}\hfill
+  {\scriptsize\ttfamily\color{gray}#2}\par}\nobreak}
 \newcommand{\verdict}[2]{{\scriptsize\sffamily\color{#1}[#2]}}
-\newcommand{\witness}[1]{\par{\raggedright\scriptsize\itshape #1\par}}
-\newcommand{\partsection}[1]{\par\bigskip{\large\bfseries\color{MidnightBlue}#1}\par
-  \vspace{-2pt}\rule{\linewidth}{0.4pt}\par}
+% A statement with its verdict tag in front; a statement too wide to sit beside its tag goes
+% on the next line, centred, at full width.
+\newsavebox{\symmltag}
+\newcommand{\claim}[3][]{\par\nobreak\vspace{2pt plus 1pt}\nobreak\noindent\sbox{\symmltag}{#2\ }%
+  \setlength{\symmlroom}{\linewidth}\addtolength{\symmlroom}{-\wd\symmltag}%
+  \sbox{\symmlbox}{$\displaystyle #3$}%
+  \ifdim\wd\symmlbox>\symmlroom\sbox{\symmlbox}{$\textstyle #3$}\fi
+  \ifdim\wd\symmlbox>\symmlroom\usebox{\symmltag}\par\nobreak\formula[{#1}]{#3}%
+  \else\usebox{\symmltag}\usebox{\symmlbox}\par\fi}
+% A statement in the sheet's own words, with its verdict tags in front.
+\newcommand{\saying}[2]{\par\nobreak\vspace{2pt plus 1pt}\noindent#1\ {\small #2}\par}
+% The correction beside the claim it corrects, and the short reasons under it.
+\newcommand{\beside}[1]{\par\nobreak{\raggedright\scriptsize\hangindent=1.5em\hspace*{1.5em}%
+  $\hookrightarrow$ #1\par}}
+\newcommand{\witness}[1]{\par\nobreak{\raggedright\scriptsize\itshape\hangindent=1.5em
+  \hspace*{1.5em}#1\par}}
+\newcommand{\partsection}[1]{\par\vspace{8pt plus 3pt minus 2pt}{\large\bfseries\color{MidnightBlue}#1}\par\nobreak
+  \vspace{-2pt}\nobreak\rule{\linewidth}{0.4pt}\par\nobreak}
 """
 
 _COLOURS = {
@@ -326,7 +371,7 @@ def build_tex(catalog: Catalog, built: Sequence[Entry], options: SheetOptions) -
             current = formula.part
             title = parts.get(current, formula.part_title)
             lines.append(rf"\partsection{{{current}. {escape(title)}}}")
-        lines += _entry_tex(entry, options.with_verdicts)
+        lines += entry_tex(entry, options.with_verdicts)
     if current is not None:
         lines += _figures(options.figures.get(current, ()))
     lines += _errata_tex(built)
@@ -334,26 +379,134 @@ def build_tex(catalog: Catalog, built: Sequence[Entry], options: SheetOptions) -
     return "\n".join(lines)
 
 
-def _entry_tex(entry: Entry, with_verdicts: bool) -> list[str]:
+def _nearest(candidates: Sequence[int], index: int, built: Sequence[Entry]) -> int | None:
+    """The entry that prints a line: the claim's own, else the closest one before it in
+    the same part (AdaGrad and RMSprop both print W ← W − ηg/√(G + ε))."""
+    if index in candidates:
+        return index
+    part = built[index].formula.part
+    before = [c for c in candidates if c < index and built[c].formula.part == part]
+    return max(before) if before else None
+
+
+def _grouped(items: Sequence[Judged]) -> list[list[Judged]]:
+    """Judgements of the same sheet words together: one line, one tag per claim."""
+    groups: dict[Any, list[Judged]] = {}
+    for item in items:
+        key = item.line.words if item.line is not None and item.line.math is None else id(item)
+        groups.setdefault(key or id(item), []).append(item)
+    return list(groups.values())
+
+
+def entry_tex(entry: Entry, with_verdicts: bool) -> list[str]:
     formula = entry.formula
-    marks = ""
-    if with_verdicts and entry.verdicts:
-        marks = " " + " ".join(
-            rf"\verdict{{{_COLOURS[v.status]}}}{{{_MARK[v.status][1]}}}" for v in entry.verdicts
-        )
-    lines = [rf"\entry{{{escape(formula.name)}{marks}}}{{{escape(formula.id)}}}"]
+    lines = [rf"\entry{{{escape(formula.name)}}}{{{escape(formula.id)}}}"]
     if entry.tex is None:
         lines.append(r"{\scriptsize\itshape (formula not typeset)}\par")
         return lines
-    lines.append(rf"\formula{{{entry.tex}}}")
+    judged = entry.judged if with_verdicts else ()
+    on_formula = [j for j in judged if j.line is None]
+    shown = legible(formula, entry.tex)
+    if on_formula:
+        lines += _judged_tex(shown, on_formula)
+    else:
+        lines.append(rf"\formula{_alt(shown)}{{{shown}}}")
     for gradient in entry.gradients:
         lines.append(rf"\formula{{{gradient}}}")
-    if with_verdicts:
-        for verdict in entry.verdicts:
-            if verdict.status in _FAILING:
-                line = escape(f"{verdict.status.value}: {witness(verdict)}")
-                lines.append(rf"\witness{{{line}}}")
+    for group in _grouped([j for j in judged if j.line is not None]):
+        line = group[0].line
+        math = line.math.tex if line.math is not None else None
+        lines += _judged_tex(math, group, words=line.words)
     return lines
+
+
+def broken(tex: str) -> str | None:
+    """``lhs = a - b + c`` as ``aligned`` rows, one top-level term per row (for a formula too
+    wide for its column); None when there is nothing to break."""
+    depth, cut, terms = 0, [], []
+    equals = -1
+    index = 0
+    while index < len(tex):
+        if tex.startswith(r"\left", index) and not tex[index + 5 : index + 6].isalpha():
+            depth += 1
+        elif tex.startswith(r"\right", index) and not tex[index + 6 : index + 7].isalpha():
+            depth -= 1
+        elif tex.startswith(r"\begin", index):
+            depth += 1
+        elif tex.startswith(r"\end", index):
+            depth -= 1
+        elif tex[index] == "{":
+            depth += 1
+        elif tex[index] == "}":
+            depth -= 1
+        elif depth == 0 and equals < 0 and tex.startswith(" = ", index):
+            equals = index
+        elif depth == 0 and equals >= 0 and tex.startswith((" - ", " + "), index):
+            cut.append(index)
+        index += 1
+    cut = [c for c in cut if tex[equals + 3 : c].strip()]  # a leading sign starts no row
+    if equals < 0 or not cut:
+        return None
+    bounds = [equals + 3, *cut, len(tex)]
+    terms = [tex[a:b].strip() for a, b in zip(bounds, bounds[1:], strict=False)]
+    rows = [rf"{tex[:equals]} &= {terms[0]}"] + [rf"&\quad {t}" for t in terms[1:]]
+    return r"\begin{aligned}" + r" \\ ".join(rows) + r"\end{aligned}"
+
+
+_LEGIBLE = 60  # visible symbols in one row of a formula that still reads at column width
+
+
+def visible(tex: str) -> int:
+    """About how many symbols a piece of LaTeX shows (commands, braces and scripts aside)."""
+    return len(re.sub(r"\\[A-Za-z]+|[{}^_ &]", "", tex))
+
+
+def legible(formula: Formula, tex: str) -> str:
+    """The formula as printed on the sheet: the catalog's expression, or the sheet's own
+    compact line where the expression expands into something no column can hold (a
+    transformer block with its layer norm written out); ``symml latex ID`` gives the whole."""
+    if visible(tex) <= _LEGIBLE:
+        return tex
+    rows = (broken(tex) or tex).split(r"\\")
+    if max(visible(row) for row in rows) <= _LEGIBLE:
+        return tex
+    try:
+        return sheet_tex(formula.sheet.strip().splitlines()[0])
+    except ValueError:
+        return tex
+
+
+def _alt(tex: str) -> str:
+    alternative = broken(tex)
+    return f"[{{{alternative}}}]" if alternative else ""
+
+
+def _tags_tex(items: Sequence[Judged]) -> str:
+    return " ".join(
+        rf"\verdict{{{_COLOURS[j.status]}}}{{{_MARK[j.status][1]}}}"
+        for j in items
+        if j.status is not None
+    )
+
+
+def _judged_tex(math: str | None, items: Sequence[Judged], words: str = "") -> list[str]:
+    """A statement with its tags in front, the correction beside it, the reasons under it."""
+    tags = _tags_tex(items)
+    if math is not None:
+        alt = _alt(math)
+        lines = [rf"\claim{alt}{{{tags}}}{{{math}}}" if tags else rf"\formula{alt}{{{math}}}"]
+    else:
+        lines = [rf"\saying{{{tags}}}{{{escape(words)}}}"]
+    for item in items:
+        if item.beside:
+            lines.append(rf"\beside{{{phrase_tex(item.beside)}}}")
+        lines += [rf"\witness{{{phrase_tex(reason)}}}" for reason in item.why]
+    return lines
+
+
+def phrase_tex(phrase: Phrase) -> str:
+    """Words and mathematics in a LaTeX paragraph (text escaped, mathematics in $…$)."""
+    return "".join(f"${span.tex}$" if isinstance(span, Math) else escape(span) for span in phrase)
 
 
 def _figures(paths: Sequence[Path]) -> list[str]:
@@ -374,18 +527,17 @@ def corrections(built: Sequence[Entry]) -> list[tuple[Formula, Any, Any]]:
 
 
 def correction_tex(formula: Formula, correction: Any) -> str | None:
-    """The corrected form as LaTeX math, or None when it is prose."""
-    printer_context = [s.name for s in formula.symbols]
-    if isinstance(correction, str):
-        return None
-    if isinstance(correction, tuple):
-        return r" ,\quad ".join(
-            rf"{latex(t, context=printer_context)} \leftarrow {latex(v, context=printer_context)}"
-            for t, v in correction
-        )
-    if isinstance(correction, sp.Basic):
-        return latex(correction, context=printer_context)
-    return None
+    """The corrected form as LaTeX math (``lhs = …``, updates with ←), or None when it is prose."""
+    from symml.statement import correction_math
+
+    math = correction_math(formula, correction)
+    return math.tex if math is not None else None
+
+
+def _quote_tex(sheet_text: str) -> str:
+    """The sheet's lines verbatim (every line: a piecewise schedule is several)."""
+    lines = [escape(line.rstrip()) for line in sheet_text.strip().splitlines()]
+    return r"\\ ".join(lines)
 
 
 def _errata_tex(built: Sequence[Entry]) -> list[str]:
@@ -395,13 +547,17 @@ def _errata_tex(built: Sequence[Entry]) -> list[str]:
     lines = [r"\partsection{Errata: corrected forms}"]
     for formula, claim, correction in found:
         lines.append(rf"\entry{{{escape(formula.name)}}}{{{escape(formula.id)}}}")
-        lines.append(rf"{{\scriptsize sheet: {escape(claim.sheet.splitlines()[0])}}}\par")
+        lines.append(
+            rf"{{\scriptsize\raggedright sheet:\\ \hspace*{{1em}}\parbox[t]{{\dimexpr\linewidth-1em}}"
+            rf"{{\raggedright {_quote_tex(claim.sheet)}}}\par}}\nobreak"
+        )
         try:
             tex = correction_tex(formula, correction)
         except Exception:  # noqa: BLE001 - a correction that cannot be typeset is shown as text
             tex = None
+        lines.append(r"{\scriptsize correct:}\nobreak")
         if tex is None:
-            lines.append(rf"{{\scriptsize correct: {escape(str(correction))}}}\par")
+            lines.append(rf"{{\scriptsize {escape(str(correction))}}}\par")
         else:
             lines.append(rf"\formula{{{tex}}}")
         if claim.note:
@@ -411,6 +567,8 @@ def _errata_tex(built: Sequence[Entry]) -> list[str]:
 
 # -- Markdown ------------------------------------------------------------------------------------
 def build_markdown(catalog: Catalog, built: Sequence[Entry], options: SheetOptions) -> str:
+    """The sheet as Markdown that GitHub and Jupyter render: ``$$…$$`` displays, ``$…$`` inline,
+    only macros KaTeX knows."""
     parts = dict(catalog.parts)
     lines = [f"# {options.title}", ""]
     current = None
@@ -421,36 +579,59 @@ def build_markdown(catalog: Catalog, built: Sequence[Entry], options: SheetOptio
             lines += [f"## {current}. {parts.get(current, formula.part_title)}", ""]
             for path in options.figures.get(current, ()):
                 lines += [f"![{path.stem}]({path.as_posix()})", ""]
-        marks = ""
-        if options.with_verdicts and entry.verdicts:
-            marks = " " + " ".join(f"`[{v.status.value}]`" for v in entry.verdicts)
-        lines += [f"### {_md_text(formula.name)}{marks}", "", f"`{formula.id}`", ""]
+        lines += [f"### {_md_text(formula.name)}", "", f"`{formula.id}`", ""]
         if entry.tex is None:
             lines += ["*(formula not typeset)*", ""]
             continue
-        lines += ["$$", entry.tex, "$$", ""]
-        for gradient in entry.gradients:
-            lines += ["$$", gradient, "$$", ""]
-        if options.with_verdicts:
-            for verdict in entry.verdicts:
-                if verdict.status in _FAILING:
-                    lines += [f"> **{verdict.status.value}**: {_md_text(witness(verdict))}", ""]
+        lines += entry_markdown(entry, options.with_verdicts)
     found = corrections(built)
     if found:
         lines += ["## Errata: corrected forms", ""]
         for formula, claim, correction in found:
-            lines += [
-                f"### {_md_text(formula.name)}",
-                "",
-                f"sheet: `{claim.sheet.splitlines()[0]}`",
-                "",
-            ]
+            lines += [f"### {_md_text(formula.name)}", "", "Sheet:", "", "```"]
+            lines += [line.rstrip() for line in claim.sheet.strip().splitlines()]
+            lines += ["```", ""]
             try:
                 tex = correction_tex(formula, correction)
             except Exception:  # noqa: BLE001
                 tex = None
-            lines += ["$$", tex, "$$", ""] if tex else [f"correct: {_md_text(str(correction))}", ""]
+            lines += (
+                ["Correct:", "", "$$", tex, "$$", ""]
+                if tex
+                else [f"Correct: {_md_text(str(correction))}", ""]
+            )
     return "\n".join(lines)
+
+
+def entry_markdown(entry: Entry, with_verdicts: bool = True) -> list[str]:
+    """One entry's mathematics in Markdown: the formula, then each statement with its tag."""
+    judged = entry.judged if with_verdicts else ()
+    on_formula = [j for j in judged if j.line is None]
+    lines: list[str] = []
+    if on_formula:
+        lines += _judged_markdown(Math(entry.tex, ""), on_formula)
+    else:
+        lines += ["$$", entry.tex, "$$", ""]
+    for gradient in entry.gradients:
+        lines += ["$$", gradient, "$$", ""]
+    for group in _grouped([j for j in judged if j.line is not None]):
+        lines += _judged_markdown(statement_phrase(group[0].line, entry.formula)[0], group)
+    return lines
+
+
+def _judged_markdown(statement: Math | str, items: Sequence[Judged]) -> list[str]:
+    tags = " ".join(f"**[{j.status.value}]**" for j in items if j.status is not None)
+    shown = (
+        rf"$\displaystyle {statement.tex}$" if isinstance(statement, Math) else _md_text(statement)
+    )
+    lines = [f"{tags} {shown}".strip(), ""]
+    for item in items:
+        if item.beside:
+            lines += [f"&emsp;↳ {as_markdown(item.beside)}", ""]
+        lines += [f"&emsp;{as_markdown(reason)}" + "  " for reason in item.why]
+        if item.why:
+            lines.append("")
+    return lines
 
 
 def _md_text(text: str) -> str:

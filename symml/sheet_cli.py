@@ -39,6 +39,12 @@ def add_commands(subparsers: Any) -> dict[str, Any]:
     )
     sheet.add_argument("--no-plots", action="store_true", help="leave the figures out")
     sheet.add_argument("--no-gradients", action="store_true", help="leave derived gradients out")
+    sheet.add_argument(
+        "--dpi",
+        type=float,
+        help="draw the figures as .png at this resolution (e.g. 300 for print; "
+        "default: vector figures, PDF for LaTeX and SVG for Markdown)",
+    )
 
     plot = subparsers.add_parser("plot", help="draw a scalar formula and its derivative")
     plot.add_argument("id", help="a formula id, e.g. activations.gelu")
@@ -90,6 +96,8 @@ def cmd_sheet(catalog: Catalog, args: argparse.Namespace, out: TextIO) -> int:
         catalog.part(number)  # an unknown part is a usage error (CatalogError) before any work
     if request.pdf and sheet.tex_engine() is None:
         raise UsageError(sheet.INSTALL_HINT)
+    if args.dpi is not None and not 10 <= args.dpi <= 2400:
+        raise UsageError(f"--dpi {args.dpi:g}: pick a resolution between 10 and 2400")
     formulas = [f for f in catalog if f.part in parts]
 
     verdicts = {}
@@ -117,7 +125,8 @@ def cmd_sheet(catalog: Catalog, args: argparse.Namespace, out: TextIO) -> int:
 
             folder = source.parent / f"{source.stem}-figures"
             suffix = ".pdf" if request.format == "tex" else ".svg"
-            drawn = plots.sheet_figures(catalog, folder, parts, suffix)
+            suffix = ".png" if args.dpi is not None else suffix
+            drawn = plots.sheet_figures(catalog, folder, parts, suffix, dpi=args.dpi)
             figures = {
                 p: [path.relative_to(source.parent) for path in paths] for p, paths in drawn.items()
             }

@@ -32,6 +32,12 @@ class Verdict:
     def as_expected(self) -> bool | None:
         return None if self.expected is None else self.status is self.expected
 
+    def _repr_latex_(self) -> str:
+        """Notebooks show the verdict in words and mathematics (symml.explain)."""
+        from symml.explain import verdict_tex  # explain builds on this module
+
+        return verdict_tex(self)
+
     def with_(self, **changes: Any) -> Verdict:
         return replace(self, **changes)
 

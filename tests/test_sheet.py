@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import shutil
 import subprocess
 
@@ -37,7 +38,7 @@ def test_untypesettable_formula_is_reported_and_the_rest_builds(catalog, capsys)
     def typeset(formula):
         if formula.id == bad:
             raise ValueError("printer exploded")
-        return sheet.latex(formula)
+        return sheet.formula_line(formula).tex
 
     built = sheet.entries(formulas, typeset=typeset, with_gradients=False)
     err = capsys.readouterr().err.strip().splitlines()
@@ -46,8 +47,8 @@ def test_untypesettable_formula_is_reported_and_the_rest_builds(catalog, capsys)
     ]
     text = sheet.build_tex(catalog, built, sheet.SheetOptions(with_verdicts=False))
     assert r"(formula not typeset)" in text
-    entries_part = text.split("Errata")[0]
-    assert entries_part.count(r"\formula{") == len(formulas) - 1
+    entries_part = text.split(r"\begin{document}")[1].split("Errata")[0]
+    assert len(re.findall(r"\\formula(?:\[|\{)", entries_part)) == len(formulas) - 1
     assert r"\end{document}" in text
 
 
@@ -77,9 +78,13 @@ def test_sheet_with_verdicts_marks_claims_and_witnesses(monkeypatch):
     assert r"\verdict{ForestGreen}{proved}" in text
     assert r"\verdict{orange}{conditional}" in text
     assert r"\verdict{violet}{ambiguous}" in text
-    # ReLU'(0): the condition the sheet leaves out, on one line under the entry
-    assert r"\witness{conditional: holds when Ne(z, 0)}" in text
-    assert r"\witness{conditional: holds when alpha \textless{}= 1}" in text
+    # ReLU'(0): the tag beside the derivative it judges, the missing condition typeset under it
+    assert (
+        "\\claim{\\verdict{orange}{conditional}}{\\operatorname{ReLU}'(z) = \\begin{cases} 1 & "
+        "\\text{if } z > 0 \\\\ 0 & \\text{otherwise} \\end{cases}}\n"
+        "\\witness{holds only when $z \\neq 0$}"
+    ) in text
+    assert r"\witness{holds only when $\alpha \leq 1$}" in text
 
 
 def test_markdown_format(monkeypatch):
@@ -210,3 +215,49 @@ def test_plot_to_an_unwritable_path_says_so(monkeypatch, capsys, tmp_path):
     assert capsys.readouterr().err == (
         f"symml: cannot write {target}: File exists ({blocked}); pick a writable path\n"
     )
+
+
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        (["latex", "activations.gelu"], "\\operatorname{GELU}(z) = z \\Phi\\left(z\\right)\n"),
+        (
+            ["latex", "activations.sigmoid", "--grad", "z"],
+            "\\frac{\\partial \\sigma\\left(z\\right)}{\\partial z} = "
+            "\\sigma\\left(z\\right) \\left(1 - \\sigma\\left(z\\right)\\right)\n",
+        ),
+        (["latex", "optim.sgd"], "W \\leftarrow W - \\eta g\n"),
+    ],
+)
+def test_latex_command_prints_one_formula(monkeypatch, argv, expected):
+    monkeypatch.setattr(cli, "EXTENSIONS", ("symml.latex_cli",))
+    out = io.StringIO()
+    assert cli.main(argv, out) == 0
+    assert out.getvalue() == expected
+
+
+def test_latex_command_names_a_missing_variable(monkeypatch, capsys):
+    monkeypatch.setattr(cli, "EXTENSIONS", ("symml.latex_cli",))
+    assert cli.main(["latex", "activations.gelu", "--grad", "q"], io.StringIO()) == 2
+    assert capsys.readouterr().err == (
+        "symml: --grad q: 'activations.gelu' has no symbol 'q'; pick one of z, t\n"
+    )
+
+
+def test_sheet_dpi_draws_png_figures_at_that_resolution(monkeypatch, tmp_path):
+    target = tmp_path / "s.md"
+    code, _ = run(
+        monkeypatch,
+        ["sheet", "--part", "12", "--no-verdicts", "--dpi", "200", "-o", str(target)],
+    )
+    assert code == 0
+    png = (tmp_path / "s-figures" / "schedules.png").read_bytes()
+    width = int.from_bytes(png[16:20], "big")
+    assert width == 680  # 3.4 in at 200 dpi
+    assert "![schedules](s-figures/schedules.png)" in target.read_text()
+
+
+def test_sheet_dpi_out_of_range_is_a_usage_error(monkeypatch, capsys):
+    code, _ = run(monkeypatch, ["sheet", "--no-verdicts", "--dpi", "5"])
+    assert code == 2
+    assert "--dpi 5: pick a resolution between 10 and 2400" in capsys.readouterr().err
