@@ -48,6 +48,8 @@ def cmd_sheet(catalog: Catalog, args: argparse.Namespace, out: TextIO) -> int:
     if args.pdf and sheet.tex_engine() is None:
         raise UsageError(sheet.INSTALL_HINT)
     output = Path(args.output) if args.output else (Path("sheet.tex") if args.pdf else None)
+    if output is not None:
+        writable(output)  # before the ~45 s of checking, not after
     formulas = [f for f in catalog if f.part in parts]
 
     verdicts = {}
@@ -75,8 +77,10 @@ def cmd_sheet(catalog: Catalog, args: argparse.Namespace, out: TextIO) -> int:
     if output is None:
         out.write(text)
         return EXIT_OK
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(text, encoding="utf-8")
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise _unwritable(output, exc) from None
     out.write(f"wrote {output}\n")
     if args.pdf:
         try:
@@ -86,6 +90,25 @@ def cmd_sheet(catalog: Catalog, args: argparse.Namespace, out: TextIO) -> int:
             return EXIT_FAILED
         out.write(f"wrote {pdf}\n")
     return EXIT_OK
+
+
+def writable(output: Path) -> None:
+    """``-o`` names a file symml can create: its folder made if missing, not a directory."""
+    if output.is_dir():
+        raise UsageError(
+            f"-o {output}: that is a directory; name a file, e.g. -o {output}/sheet.tex"
+        )
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        with open(output, "a", encoding="utf-8"):
+            pass
+    except OSError as exc:
+        raise _unwritable(output, exc) from None
+
+
+def _unwritable(output: Path, exc: OSError) -> UsageError:
+    problem = exc.strerror or type(exc).__name__
+    return UsageError(f"-o {output}: cannot write there ({problem}); pick a writable path")
 
 
 def cmd_plot(catalog: Catalog, args: argparse.Namespace, out: TextIO) -> int:
