@@ -136,7 +136,7 @@ class Kernel:
                 results = self._run_fast(values, key, axis, outs, dtype)
             else:
                 results = list(self._portable(*values, axis=axis))
-        except ValueError as exc:
+        except (ValueError, IndexError) as exc:
             raise self._misfit(values, exc) from None
         return self._finish(results, values, shapes, key, axis, outs, dtype)
 
@@ -168,11 +168,17 @@ class Kernel:
                     f"[{-ndim}, {ndim - 1}]"
                 )
 
-    def _misfit(self, values: list[Any], exc: ValueError) -> Exception:
-        """NumPy's shape error from inside the body, as one line naming the arguments."""
+    def _misfit(self, values: list[Any], exc: ValueError | IndexError) -> Exception:
+        """NumPy's shape error from inside the body (or from lining up the results), as one
+        line naming the arguments. An IndexError is a size read off an axis an argument
+        does not have (``W.shape[-2]`` of a vector)."""
+        if isinstance(exc, UsageError):
+            return exc
         text = str(exc).strip()
         message = text.splitlines()[0] if text else type(exc).__name__
-        shaped = ("broadcast", "shape", "dimension", "unpack", "mismatch", "size")
+        if isinstance(exc, IndexError):
+            message = "an argument has fewer axes than the formula indexes it by"
+        shaped = ("broadcast", "shape", "dimension", "unpack", "mismatch", "size", "axes")
         if not any(word in message for word in shaped):
             return exc
         given = ", ".join(
@@ -322,7 +328,10 @@ class Kernel:
                 # An output that does not read the widest argument (a constant gradient,
                 # ∂BCE/∂y with y of shape (4, 1) and ŷ of (1, 6)) still has the call's
                 # shape: one value per element, as NumPy's broadcasting would give.
-                shape = np.broadcast_shapes(*[s for s in shapes if s])
+                try:
+                    shape = np.broadcast_shapes(*[s for s in shapes if s])
+                except ValueError as exc:  # arguments the output does not read
+                    raise self._misfit(values, exc) from None
                 if np.shape(r) != shape:
                     if ndim:
                         r = xp.broadcast_to(r, shape)
