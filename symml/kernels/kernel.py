@@ -857,6 +857,7 @@ def _derivative(
 ) -> tuple[Any, bool]:
     """d expr / d wrt. For a family x: the gradient ∂L/∂xᵢ of a reduced value, or the
     vector-Jacobian product Σᵢ grad_outᵢ ∂fᵢ/∂x of a per-element one."""
+    expr = rewrite.apply_all(expr, rewrite.KINKS)
     if not family:
         return drop_step_derivatives(sp.diff(expr, wrt)), False
     position: Any = sp.Symbol("p_pos", integer=True, positive=True)
