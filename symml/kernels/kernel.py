@@ -95,6 +95,8 @@ class Kernel:
         values = self._bind(positional, named)
         axis = self.axis if axis is None else axis
         values, dtype = _convert(values, self)
+        if self.plan.matrix and dtype == FLOAT32:
+            values = _widened(values)
         self._check_axes(values, axis)
         values = self._per_row(values, axis)
         if out is not None:
@@ -562,6 +564,20 @@ def _convert(values: list[Any], kernel: Kernel) -> tuple[list[Any], Any]:
 
 
 FLOAT64 = np.dtype(np.float64)
+FLOAT32 = np.dtype(np.float32)
+
+
+def _widened(values: list[Any]) -> list[Any]:
+    """float32 NumPy values as float64, for a matrix kernel to compute in (its results are
+    cast back to float32 by ``Kernel._finish``). A float32 matrix product, variance or
+    softmax denominator of entries near ±1e30 overflows where the result itself is finite
+    (LayerNorm of a row of 1e30s is finite; its float32 variance is inf, then nan): a float64
+    accumulation keeps them, for a product's cost only in matrix kernels. Other arrays (JAX,
+    CuPy, Dask) keep their dtype: their backend decides its precision."""
+    return [
+        v.astype(np.float64) if isinstance(v, np.ndarray | np.generic) and v.dtype == FLOAT32 else v
+        for v in values
+    ]
 
 
 def _not_real(kernel: Kernel, position: int, value: Any) -> UsageError:
