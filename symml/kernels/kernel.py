@@ -12,6 +12,7 @@ from __future__ import annotations
 import keyword
 import numbers
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -611,7 +612,11 @@ def _shape(v: Any) -> tuple[int, ...]:
 
 
 def code_name(name: str) -> str:
-    safe = "".join(c if c.isalnum() or c == "_" else "_" for c in name)
+    """The name an argument has in the generated source. Python reads identifiers in NFKC
+    form (``𝐭𝟏`` is ``t1``), so the check against the generated names (``t1``, ``_c0``) and
+    the reserved ones is made on the normalised name, and the normalised name is written."""
+    normal = unicodedata.normalize("NFKC", name)
+    safe = "".join(c if c.isalnum() or c == "_" else "_" for c in normal)
     if (
         keyword.iskeyword(safe)
         or safe in RESERVED
@@ -620,6 +625,21 @@ def code_name(name: str) -> str:
     ):
         safe += "_"
     return safe
+
+
+def check_code_names(plan: Plan) -> None:
+    """Two arguments that are one name in the source (``𝐱`` and ``x`` under NFKC, ``a-b`` and
+    ``a_b``) are refused: the body could only read one of them."""
+    seen: dict[str, str] = {}
+    for a in plan.args:
+        code = code_name(a)
+        if code in seen:
+            raise UsageError(
+                f"kernel '{plan.name}': arguments '{seen[code]}' and '{a}' are the same name "
+                f"'{code}' in Python source (Unicode NFKC form, other characters as _): "
+                "rename one of the symbols"
+            )
+        seen[code] = a
 
 
 def _names(plan: Plan) -> dict[Any, str]:
@@ -1056,6 +1076,7 @@ def build(
     plan: Plan, formula: Formula | None, expr: Any, wrt: str | None, backend: str, axis: int
 ) -> Kernel:
     chosen = get_backend(backend)
+    check_code_names(plan)
     portable = portable_source(plan)
     if chosen.name in ("numexpr", "numba"):
         from symml.kernels.fused import fused_kernel
