@@ -98,6 +98,9 @@ def writable(output: Path) -> None:
         raise UsageError(
             f"-o {output}: that is a directory; name a file, e.g. -o {output}/sheet.tex"
         )
+    existing = next((p for p in output.parents if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise UsageError(f"-o {output}: {existing} is a file, not a folder; pick a writable path")
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
         with open(output, "a", encoding="utf-8"):

@@ -141,6 +141,13 @@ class Kernel:
                 results = list(self._portable(*values, axis=axis))
         except (ValueError, IndexError) as exc:
             raise self._misfit(values, exc) from None
+        except TypeError as exc:
+            if "not supported for the input types" not in str(exc):
+                raise
+            raise UsageError(
+                f"kernel '{self.name}': its special functions take float32 or float64, not "
+                f"{dtype}: pass arrays of one of those (e.g. x.astype(np.float64))"
+            ) from None
         return self._finish(results, values, shapes, key, axis, outs, dtype)
 
     @property
