@@ -370,3 +370,29 @@ def test_two_arguments_that_are_one_python_name_are_refused():
         "kernel 'x + 2*𝐱': arguments 'x' and '𝐱' are the same name 'x' in Python source "
         "(Unicode NFKC form, other characters as _): rename one of the symbols"
     )
+
+
+# -- time bounds: powers too large to compute ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "expr, problem",
+    [
+        ("9**9**9**9", "9**387420489 is a number too large to compute exactly; write it as a "
+         "float or a smaller power"),
+        ("z**(10**20)", "the exponent 100000000000000000000 is too large to check exactly (at "
+         "most 10000); write a smaller power"),
+    ],
+)  # fmt: skip
+def test_grad_of_a_power_too_large_to_compute_is_refused_at_once(capsys, expr, problem):
+    # both ran for minutes (SymPy computing 370 million digits, or (7/10)**(10**20))
+    assert cli(capsys, "grad", "--expr", expr, "--wrt", "z") == (
+        2,
+        f"symml: cannot read expression {expr!r}: {problem}\n",
+    )
+
+
+def test_parse_of_a_tower_of_powers_leaves_it_unevaluated(capsys):
+    code = main(["parse", "9^{9^{9^{9}}}"], out=(out := io.StringIO()))
+    assert code == 0
+    assert out.getvalue().splitlines()[0] == "expression: 9**(9**387420489)"
