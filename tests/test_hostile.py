@@ -224,6 +224,8 @@ def test_grad_of_random_expressions(expr, wrt):
                 "\x00",
                 "%",
                 "$",
+                "9^{9^{9^{9}}}",
+                "2^{-99999}",
             ]
         ),  # fmt: skip
         max_size=10,
