@@ -11,9 +11,12 @@ from __future__ import annotations
 import contextlib
 import io
 import math
+import os
+import tempfile
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -30,6 +33,7 @@ COLUMNS = (
     "internal_errors",
     "bad_exits",
     "multi_line_errors",
+    "code_executed",
     "elements",
     "nonfinite_where_finite",
     "wrong_dtype",
@@ -42,6 +46,7 @@ MUST_BE_ZERO = (
     "internal_errors",
     "bad_exits",
     "multi_line_errors",
+    "code_executed",
     "nonfinite_where_finite",
     "wrong_dtype",
 )
@@ -94,6 +99,14 @@ def report_lines() -> list[str]:
 
 # -- the command line -------------------------------------------------------------------------
 
+#: A file that only code run from a fuzzed string would create (``PAYLOADS`` create it).
+MARKER = Path(tempfile.gettempdir()) / f"symml-hostile-ran-code-{os.getpid()}"
+PAYLOADS = [
+    f"__import__('pathlib').Path({str(MARKER)!r}).touch()",
+    f"open({str(MARKER)!r}, 'w')",
+    f"[c for c in ().__class__.__base__.__subclasses__()] or open({str(MARKER)!r}, 'w')",
+]
+
 
 @dataclass(frozen=True)
 class Run:
@@ -117,6 +130,9 @@ def run_cli(probe: str, argv: Sequence[str]) -> Run:
     except BaseException as exc:  # noqa: BLE001 - the thing being counted
         count(probe, "tracebacks", example=f"{shown}: {type(exc).__name__}: {exc}"[:300])
         return Run(-1, out.getvalue(), err.getvalue())
+    if MARKER.exists():
+        MARKER.unlink()
+        count(probe, "code_executed", example=shown)
     text = err.getvalue()
     if "internal error" in text:
         count(probe, "internal_errors", example=f"{shown}: {text.strip()[:200]}")

@@ -95,6 +95,7 @@ ODD = [
     "1/(1+exp(-z))",
     "log(0)",
     "Max(z, alpha*z)",
+    *H.PAYLOADS,
 ]
 OPTIONS = [
     "--json",
@@ -277,6 +278,7 @@ def _note_text() -> st.SearchStrategy[bytes]:
         "$$",
         "é ü 𝐭𝟏 \u202e",
         "$" * 40,
+        *(f"${p}$" for p in H.PAYLOADS),
     ]
     text = st.lists(st.sampled_from(lines), max_size=6).map(lambda ls: "\n".join(ls).encode())
     raw = st.binary(max_size=200)
