@@ -1,6 +1,8 @@
 """The ``symml`` command line: ``main(argv) -> exit code``.
 
-Exit codes: 0 success, 1 a check failed, 2 a usage error (unknown id, bad option).
+Exit codes: 0 success, 1 a check failed (or an internal error, or the reader of stdout went
+away), 2 a usage error (unknown id, bad option value, unreadable file, unwritable output).
+docs/reliability.md has the whole promise.
 """
 
 from __future__ import annotations

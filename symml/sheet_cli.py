@@ -101,10 +101,13 @@ def writable(output: Path) -> None:
     existing = next((p for p in output.parents if p.exists()), None)
     if existing is not None and not existing.is_dir():
         raise UsageError(f"-o {output}: {existing} is a file, not a folder; pick a writable path")
+    existed = output.exists()
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
         with open(output, "a", encoding="utf-8"):
             pass
+        if not existed:
+            output.unlink()  # only a probe: the sheet is written when it is built
     except OSError as exc:
         raise _unwritable(output, exc) from None
 

@@ -396,3 +396,16 @@ def test_parse_of_a_tower_of_powers_leaves_it_unevaluated(capsys):
     code = main(["parse", "9^{9^{9^{9}}}"], out=(out := io.StringIO()))
     assert code == 0
     assert out.getvalue().splitlines()[0] == "expression: 9**(9**387420489)"
+
+
+@pytest.mark.parametrize("backend", ["numexpr", "numba"])
+def test_fused_backends_refuse_what_the_numpy_kernels_refuse(backend):
+    pytest.importorskip(backend)
+    with pytest.raises(UsageError) as shapes:
+        kernel("optim.sgd", backend=backend)(W=np.ones(3), g=np.ones(4), eta=0.1)
+    assert str(shapes.value).startswith(
+        "kernel 'optim.sgd': arguments of shapes W (3,), g (4,), eta () do not fit together"
+    )
+    with pytest.raises(UsageError) as wide:
+        kernel("activations.gelu", backend=backend)(np.ones(3, np.longdouble))
+    assert str(wide.value).startswith("kernel 'activations.gelu': its special functions take")
