@@ -32,6 +32,7 @@ from symml import functions as F
 from symml.domains import natural, nonnegative, positive, real, unit_open
 from symml.equality import Context
 from symml.errors import SymmlError
+from symml.files import read_text
 from symml.model import Domain, Property, Status, SymbolSpec, UpdateRule
 from symml.parse.errors import LatexParseError
 from symml.parse.latex import FUNCTION_LETTERS, Reading, read_latex
@@ -131,7 +132,9 @@ def declarations(path: Path, text: str) -> tuple[SymbolTable, str]:
     table = SymbolTable(default_size="n")
     sidecar = path.with_name(path.name + ".symml")
     if sidecar.exists():
-        table = table.merged(SymbolTable.parse(sidecar.read_text(), source=str(sidecar)))
+        table = table.merged(
+            SymbolTable.parse(read_text(sidecar, "declarations"), source=str(sidecar))
+        )
     lines = text.splitlines()
     if path.suffix == ".md" and lines and lines[0].strip() == "---":
         end = next((k for k in range(1, len(lines)) if lines[k].strip() == "---"), None)
@@ -538,7 +541,7 @@ class _Context:
 
 def check_file(path: str | Path, *, timeout: float = 10.0) -> list[Finding]:
     path = Path(path)
-    table, text = declarations(path, path.read_text(encoding="utf-8"))
+    table, text = declarations(path, read_text(path, "notes"))
     headings = _headings(text)
     findings: list[Finding] = []
     block = None

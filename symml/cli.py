@@ -1,13 +1,17 @@
 """The ``symml`` command line: ``main(argv) -> exit code``.
 
-Exit codes: 0 success, 1 a check failed, 2 a usage error (unknown id, bad option).
+Exit codes: 0 success, 1 a check failed (or an internal error, or the reader of stdout went
+away), 2 a usage error (unknown id, bad option value, unreadable file, unwritable output).
+docs/reliability.md has the whole promise.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import json
+import math
 import os
 import sys
 from collections.abc import Sequence
@@ -90,22 +94,92 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     args = build_parser().parse_args(argv)
     try:
+        if out is None:  # python3 -m symml >&-
+            raise UsageError(
+                "standard output is closed, so there is nowhere to write the result: run "
+                "symml with stdout open (or redirected to a file)"
+            )
+        check_options(args)
         catalog = load_catalog(args.catalog)
         handler = _COMMANDS[args.command]
-        return handler(catalog, args, out)
+        code = handler(catalog, args, out)
+        out.flush()  # a full disk or a closed pipe is reported here, not at interpreter exit
+        return code
     except SymmlError as exc:
-        print(f"symml: {exc}", file=sys.stderr)
+        _say(f"symml: {exc}")
+        return EXIT_USAGE
+    except BrokenPipeError:
+        return _pipe_closed(out)
+    except OSError as exc:
+        if exc.errno == errno.EPIPE:
+            return _pipe_closed(out)
+        _say(f"symml: {_os_problem(exc)}")
+        _discard_output(out)
         return EXIT_USAGE
     except Exception as exc:  # a bug: one line for the user, the traceback with SYMML_DEBUG=1
         if os.environ.get("SYMML_DEBUG"):
             raise
         detail = " ".join(str(exc).split())[:200]
-        print(
+        _say(
             f"symml: internal error in '{args.command}': {type(exc).__name__}: {detail} "
-            "(rerun with SYMML_DEBUG=1 for the traceback and report it)",
-            file=sys.stderr,
+            "(rerun with SYMML_DEBUG=1 for the traceback and report it)"
         )
         return EXIT_FAILED
+
+
+#: Options that are a number of seconds: positive and finite, checked before any work.
+SECONDS_OPTIONS: tuple[str, ...] = ("timeout",)
+
+
+def check_options(args: argparse.Namespace) -> None:
+    """Option values argparse's types let through but no command can use (``--timeout nan``):
+    one-line usage errors before the catalog is loaded."""
+    for name in SECONDS_OPTIONS:
+        value = getattr(args, name, None)
+        if value is not None and not (math.isfinite(value) and value > 0):
+            raise UsageError(
+                f"--{name} {value:g}: must be a positive number of seconds, finite "
+                f"(e.g. --{name} 10)"
+            )
+    workers = getattr(args, "workers", None)
+    if workers is not None and workers < 1:
+        raise UsageError(f"--workers {workers}: must be at least 1 (e.g. --workers 2)")
+
+
+def _pipe_closed(out: TextIO) -> int:
+    """The reader went away (``symml list | head -1``): stop quietly, as Unix tools do."""
+    _discard_output(out)
+    return EXIT_FAILED
+
+
+def _discard_output(out: TextIO) -> None:
+    """Point stdout at /dev/null after a failed write, so the interpreter's final flush of
+    what is still buffered does not report the same broken pipe or full disk again."""
+    if out is sys.stdout:
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+
+
+def _os_problem(exc: OSError) -> str:
+    """An OSError from writing the output or reading a file, as culprit, problem, fix."""
+    problem = exc.strerror or type(exc).__name__
+    if exc.filename is not None:
+        return f"'{exc.filename}': {problem}; check the path and its permissions"
+    if exc.errno == errno.ENOSPC:
+        return f"cannot write the output: {problem}; free some space or write elsewhere"
+    return f"cannot write the output: {problem}; check where stdout goes"
+
+
+def _say(line: str) -> None:
+    """A line on stderr, if there is one to write to."""
+    try:
+        if sys.stderr is not None:
+            print(line, file=sys.stderr)
+    except (OSError, ValueError):
+        pass
 
 
 def _cmd_list(catalog: Catalog, args: argparse.Namespace, out: TextIO) -> int:
@@ -211,8 +285,6 @@ def _cmd_verify(catalog: Catalog, args: argparse.Namespace, out: TextIO) -> int:
     from symml import report
     from symml.verify import print_progress, verify
 
-    if args.timeout <= 0:
-        raise UsageError(f"--timeout {args.timeout:g}: must be a positive number of seconds")
     verdicts = verify(
         args.ids or None,
         catalog=catalog,

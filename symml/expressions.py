@@ -14,6 +14,7 @@ import sympy as sp
 
 from symml import functions, guard
 from symml.errors import ExpressionError
+from symml.powers import EXPONENT_LIMIT, huge_exponent, huge_power
 
 FUNCTIONS: dict[str, Any] = {
     **{
@@ -67,6 +68,8 @@ def parse_expression(text: str, symbols: dict[str, Any] | None = None) -> sp.Exp
         hint = _python_spelling(text)
         fix = f"; write {hint}" if hint else ""
         raise ExpressionError(text, f"syntax error at column {exc.offset}{fix}") from None
+    except ValueError as exc:  # an integer literal of more digits than Python converts
+        raise ExpressionError(text, f"{exc}; write the number as a float") from None
     return _build(tree.body, text, known)
 
 
@@ -99,9 +102,20 @@ def _build(node: ast.AST, text: str, known: dict[str, Any]) -> Any:
         known[node.id] = sp.Symbol(node.id, real=True)
         return known[node.id]
     if isinstance(node, ast.BinOp) and type(node.op) in OPERATORS:
-        return OPERATORS[type(node.op)](
-            _build(node.left, text, known), _build(node.right, text, known)
-        )
+        left, right = _build(node.left, text, known), _build(node.right, text, known)
+        if isinstance(node.op, ast.Pow) and huge_power(left, right):
+            raise ExpressionError(
+                text,
+                f"{left}**{right} is a number too large to compute exactly; write it as a "
+                "float or a smaller power",
+            )
+        if isinstance(node.op, ast.Pow) and huge_exponent(right):
+            raise ExpressionError(
+                text,
+                f"the exponent {right} is too large to check exactly (at most "
+                f"{EXPONENT_LIMIT}); write a smaller power",
+            )
+        return OPERATORS[type(node.op)](left, right)
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
         value = _build(node.operand, text, known)
         return -value if isinstance(node.op, ast.USub) else value

@@ -72,10 +72,6 @@ class SheetRequest:
             raise UsageError("--pdf needs --format tex (the PDF is compiled from LaTeX)")
         if pdf and output is None:
             output = Path("sheet.pdf")
-        if output is not None and output.is_dir():
-            raise UsageError(
-                f"-o {output}: that is a folder; name the file, e.g. -o {output / 'sheet.pdf'}"
-            )
         return cls(output, fmt, pdf)
 
     @property
@@ -98,6 +94,8 @@ def cmd_sheet(catalog: Catalog, args: argparse.Namespace, out: TextIO) -> int:
         raise UsageError(sheet.INSTALL_HINT)
     if args.dpi is not None and not 10 <= args.dpi <= 2400:
         raise UsageError(f"--dpi {args.dpi:g}: pick a resolution between 10 and 2400")
+    if request.output is not None:
+        writable(request.output)  # before the ~45 s of checking, not after
     formulas = [f for f in catalog if f.part in parts]
 
     verdicts = {}
@@ -178,6 +176,31 @@ def _move_into(products: list[Path], folder: Path) -> list[Path]:
             f"cannot write into {folder}: {exc.strerror or exc}; pick a writable folder with -o"
         ) from None
     return moved
+
+
+def writable(output: Path) -> None:
+    """``-o`` names a file symml can create: its folder made if missing, not a directory."""
+    if output.is_dir():
+        raise UsageError(
+            f"-o {output}: that is a directory; name a file, e.g. -o {output}/sheet.tex"
+        )
+    existing = next((p for p in output.parents if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise UsageError(f"-o {output}: {existing} is a file, not a folder; pick a writable path")
+    existed = output.exists()
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        with open(output, "a", encoding="utf-8"):
+            pass
+        if not existed:
+            output.unlink()  # only a probe: the sheet is written when it is built
+    except OSError as exc:
+        raise _unwritable(output, exc) from None
+
+
+def _unwritable(output: Path, exc: OSError) -> UsageError:
+    problem = exc.strerror or type(exc).__name__
+    return UsageError(f"-o {output}: cannot write there ({problem}); pick a writable path")
 
 
 def cmd_plot(catalog: Catalog, args: argparse.Namespace, out: TextIO) -> int:

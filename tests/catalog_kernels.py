@@ -29,3 +29,18 @@ def catalog_kernels() -> tuple[tuple[Formula, Kernel], ...]:
         if not isinstance(k, Sampler):
             found.append((f, k))
     return tuple(found)
+
+
+@functools.cache
+def catalog_gradients() -> tuple[tuple[Formula, str, Kernel], ...]:
+    """(formula, argument, gradient kernel) of every forward kernel's gradients by its
+    differentiable arguments (``kernel(f, grad="all")``); formulas whose gradients cannot
+    be kernels are left out."""
+    found = []
+    for f, _ in catalog_kernels():
+        try:
+            gradients = kernel(f, grad="all")
+        except NotKernelisable:
+            continue
+        found += [(f, name, g) for name, g in gradients.items()]
+    return tuple(found)

@@ -43,3 +43,15 @@ def _private_proof_cache(tmp_path_factory):
         os.environ.pop("SYMML_CACHE_DIR", None)
     else:
         os.environ["SYMML_CACHE_DIR"] = previous
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The hostile-input suite's counts per probe (tests/test_hostile.py), when it ran."""
+    import sys
+
+    hostile = sys.modules.get("hostile")
+    if hostile is None or not hostile.TALLY:
+        return
+    terminalreporter.section("hostile input: counts per probe")
+    for line in hostile.report_lines():
+        terminalreporter.write_line(line)

@@ -151,5 +151,5 @@ def test_o_naming_a_folder_is_refused_before_any_work(monkeypatch, capsys, tmp_p
     (tmp_path / "keep.txt").write_text("mine")
     code, _ = run(monkeypatch, "sheet", "--no-verdicts", "-o", str(tmp_path))
     assert code == 2
-    assert f"-o {tmp_path}: that is a folder" in capsys.readouterr().err
+    assert f"-o {tmp_path}: that is a directory" in capsys.readouterr().err
     assert (tmp_path / "keep.txt").read_text() == "mine"

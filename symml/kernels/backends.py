@@ -178,6 +178,8 @@ class Runtime:
         of a max that sends the whole gradient to one element, as PyTorch's max_pool does.
         A row with a nan marks its first nan (where np.argmax stops)."""
         xp = self.xp
+        if u.shape[axis] == 0:  # the value kernel's max refuses it with NumPy's words; so here
+            raise ValueError("zero-size array to reduction operation maximum which has no identity")
         first = xp.argmax(u, axis=axis, keepdims=True)
         shape = [1] * u.ndim
         shape[axis] = u.shape[axis]

@@ -334,7 +334,10 @@ def fused_kernel(plan, formula, expr, wrt, backend, axis, portable):
             if not any(key):
                 return super()._run(values, axis, out, dtype)
             outs = _outs(out, len(self.outputs), self.name)
-            shape = np.broadcast_shapes(*shapes)
+            try:
+                shape = np.broadcast_shapes(*shapes)
+            except ValueError as exc:  # the NumPy body's one-line message, not NumPy's
+                raise self._misfit(values, exc) from None
             # An out= that is an input still read after its output is written, or that
             # overlaps an input at an offset, gets the output afterwards, by a copy.
             layout = out_layout(outs, values)
@@ -382,6 +385,8 @@ def numba_kernel(plan, formula, expr, wrt, backend, axis, portable):
         _loops: dict = {}
 
         def _run(self, values, axis, out, dtype):  # type: ignore[override]
+            if dtype not in (np.float32, np.float64):  # float16, float128: no loop of them
+                return super()._run(values, axis, out, dtype)
             results = run_loop(self, values, out, dtype)
             return results if results is not None else super()._run(values, axis, out, dtype)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import keyword
 import numbers
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -103,6 +104,8 @@ class Kernel:
         values = self._bind(positional, named)
         axis = self.axis if axis is None else axis
         values, dtype = _convert(values, self)
+        if self.plan.matrix and dtype == FLOAT32:
+            values = _widened(values)
         self._check_axes(values, axis)
         values = self._per_row(values, axis)
         if out is not None:
@@ -144,8 +147,15 @@ class Kernel:
                 results = self._run_fast(values, key, axis, outs, dtype)
             else:
                 results = list(self._portable(*values, axis=axis))
-        except ValueError as exc:
+        except (ValueError, IndexError) as exc:
             raise self._misfit(values, exc) from None
+        except TypeError as exc:
+            if "not supported for the input types" not in str(exc):
+                raise
+            raise UsageError(
+                f"kernel '{self.name}': its special functions take float32 or float64, not "
+                f"{dtype}: pass arrays of one of those (e.g. x.astype(np.float64))"
+            ) from None
         return self._finish(results, values, shapes, key, axis, outs, dtype)
 
     @property
@@ -176,11 +186,17 @@ class Kernel:
                     f"[{-ndim}, {ndim - 1}]"
                 )
 
-    def _misfit(self, values: list[Any], exc: ValueError) -> Exception:
-        """NumPy's shape error from inside the body, as one line naming the arguments."""
+    def _misfit(self, values: list[Any], exc: ValueError | IndexError) -> Exception:
+        """NumPy's shape error from inside the body (or from lining up the results), as one
+        line naming the arguments. An IndexError is a size read off an axis an argument
+        does not have (``W.shape[-2]`` of a vector)."""
+        if isinstance(exc, UsageError):
+            return exc
         text = str(exc).strip()
         message = text.splitlines()[0] if text else type(exc).__name__
-        shaped = ("broadcast", "shape", "dimension", "unpack", "mismatch", "size")
+        if isinstance(exc, IndexError):
+            message = "an argument has fewer axes than the formula indexes it by"
+        shaped = ("broadcast", "shape", "dimension", "unpack", "mismatch", "size", "axes")
         if not any(word in message for word in shaped):
             return exc
         given = ", ".join(
@@ -330,7 +346,10 @@ class Kernel:
                 # An output that does not read the widest argument (a constant gradient,
                 # ∂BCE/∂y with y of shape (4, 1) and ŷ of (1, 6)) still has the call's
                 # shape: one value per element, as NumPy's broadcasting would give.
-                shape = np.broadcast_shapes(*[s for s in shapes if s])
+                try:
+                    shape = np.broadcast_shapes(*[s for s in shapes if s])
+                except ValueError as exc:  # arguments the output does not read
+                    raise self._misfit(values, exc) from None
                 if np.shape(r) != shape:
                     if ndim:
                         r = xp.broadcast_to(r, shape)
@@ -561,6 +580,20 @@ def _convert(values: list[Any], kernel: Kernel) -> tuple[list[Any], Any]:
 
 
 FLOAT64 = np.dtype(np.float64)
+FLOAT32 = np.dtype(np.float32)
+
+
+def _widened(values: list[Any]) -> list[Any]:
+    """float32 NumPy values as float64, for a matrix kernel to compute in (its results are
+    cast back to float32 by ``Kernel._finish``). A float32 matrix product, variance or
+    softmax denominator of entries near ±1e30 overflows where the result itself is finite
+    (LayerNorm of a row of 1e30s is finite; its float32 variance is inf, then nan): a float64
+    accumulation keeps them, for a product's cost only in matrix kernels. Other arrays (JAX,
+    CuPy, Dask) keep their dtype: their backend decides its precision."""
+    return [
+        v.astype(np.float64) if isinstance(v, np.ndarray | np.generic) and v.dtype == FLOAT32 else v
+        for v in values
+    ]
 
 
 def _not_real(kernel: Kernel, position: int, value: Any) -> UsageError:
@@ -594,7 +627,11 @@ def _shape(v: Any) -> tuple[int, ...]:
 
 
 def code_name(name: str) -> str:
-    safe = "".join(c if c.isalnum() or c == "_" else "_" for c in name)
+    """The name an argument has in the generated source. Python reads identifiers in NFKC
+    form (``𝐭𝟏`` is ``t1``), so the check against the generated names (``t1``, ``_c0``) and
+    the reserved ones is made on the normalised name, and the normalised name is written."""
+    normal = unicodedata.normalize("NFKC", name)
+    safe = "".join(c if c.isalnum() or c == "_" else "_" for c in normal)
     if (
         keyword.iskeyword(safe)
         or safe in RESERVED
@@ -603,6 +640,21 @@ def code_name(name: str) -> str:
     ):
         safe += "_"
     return safe
+
+
+def check_code_names(plan: Plan) -> None:
+    """Two arguments that are one name in the source (``𝐱`` and ``x`` under NFKC, ``a-b`` and
+    ``a_b``) are refused: the body could only read one of them."""
+    seen: dict[str, str] = {}
+    for a in plan.args:
+        code = code_name(a)
+        if code in seen:
+            raise UsageError(
+                f"kernel '{plan.name}': arguments '{seen[code]}' and '{a}' are the same name "
+                f"'{code}' in Python source (Unicode NFKC form, other characters as _): "
+                "rename one of the symbols"
+            )
+        seen[code] = a
 
 
 def _names(plan: Plan) -> dict[Any, str]:
@@ -856,6 +908,7 @@ def _derivative(
 ) -> tuple[Any, bool]:
     """d expr / d wrt. For a family x: the gradient ∂L/∂xᵢ of a reduced value, or the
     vector-Jacobian product Σᵢ grad_outᵢ ∂fᵢ/∂x of a per-element one."""
+    expr = rewrite.apply_all(expr, rewrite.KINKS)
     if not family:
         return drop_step_derivatives(sp.diff(expr, wrt)), False
     position: Any = sp.Symbol("p_pos", integer=True, positive=True)
@@ -1038,6 +1091,7 @@ def build(
     plan: Plan, formula: Formula | None, expr: Any, wrt: str | None, backend: str, axis: int
 ) -> Kernel:
     chosen = get_backend(backend)
+    check_code_names(plan)
     portable = portable_source(plan)
     if chosen.name in ("numexpr", "numba"):
         from symml.kernels.fused import fused_kernel

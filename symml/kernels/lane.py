@@ -100,9 +100,12 @@ def call(kernel: Kernel, positional: Sequence[Any], named: Mapping[str, Any], ou
     for n in lane.numbers:
         values[n] = cast(values[n])  # a float64 number must not promote float32 arrays
     count = len(kernel.outputs)
-    if out is None:
-        return _fresh(kernel, lane, values, count, dtype, shape)
-    return _into(kernel, lane, values, out, count, dtype, shape)
+    try:
+        if out is None:
+            return _fresh(kernel, lane, values, count, dtype, shape)
+        return _into(kernel, lane, values, out, count, dtype, shape)
+    except (ValueError, IndexError):
+        return MISS  # the general path runs it again and says what is wrong, in one line
 
 
 def _fresh(

@@ -547,3 +547,66 @@ def fold_constants(expr: Any) -> Any:
 
     # Rounded once from 30 digits to the nearest double: the literal the printer writes.
     return expr.replace(foldable, lambda e: sp.Float(float(sp.N(e, 30))))
+
+
+# -- kinks -----------------------------------------------------------------------------------
+
+#: Differences with more operations than this are compared as they are, not factored first
+#: (factoring is SymPy work that grows with the expression; a kink is usually z vs α·z).
+KINK_FACTOR_LIMIT = 40
+
+
+def kink_sign(a: Any, b: Any) -> tuple[Any, Any]:
+    """``(s, 0)`` with ``s`` of the sign of ``a − b``, computed so that it cannot round to
+    zero: the difference factored, each factor's sign taken on its own (``np.sign`` is
+    exact) and multiplied. ``z − α·z`` as a float is 0 wherever α·z rounds to z (α = 1, a
+    subnormal z); ``sign(z)·sign(1 − α)`` compares z with the kink at 0 and 1 with α, and a
+    float subtraction of two different numbers is never 0 (gradual underflow)."""
+    difference = a - b
+    if sp.count_ops(difference) > KINK_FACTOR_LIMIT:
+        return difference, sp.S.Zero
+    coeff, factors = sp.factor(difference).as_coeff_mul()
+    if len(factors) <= 1:  # nothing to split: the difference itself, compared with 0
+        return difference, sp.S.Zero
+    signs = [sp.sign(coeff)]
+    for f in factors:
+        base, exp = f.as_base_exp()
+        if exp.is_Integer and exp.is_even:
+            signs.append(sp.sign(base) ** 2)  # 0 at the kink, 1 elsewhere
+        elif exp.is_Integer:
+            signs.append(sp.sign(base))
+        else:
+            signs.append(sp.sign(f))
+    return sp.Mul(*signs), sp.S.Zero
+
+
+def _kink_pieces(e: Any) -> Any:
+    """max(a₁, …, aₙ) as aᵢ where aᵢ is strictly above every later argument, the last one
+    otherwise (min: strictly below). Differentiated, each piece keeps its own derivative and
+    the conditions stay complementary, so a tie (α = 1 in max(z, α·z), where both pieces
+    have slope 1) takes one piece's slope, never none: SymPy's α·H(α·z − z) + H(z − α·z)
+    was 0 there, and at every subnormal z."""
+    args = list(e.args)
+    above = sp.StrictGreaterThan if isinstance(e, sp.Max) else sp.StrictLessThan
+    pieces = []
+    for n, a in enumerate(args[:-1]):
+        conditions = []
+        for b in args[n + 1 :]:
+            s, zero = kink_sign(a, b)
+            conditions.append(above(s, zero))
+        pieces.append((a, sp.And(*conditions)))
+    pieces.append((args[-1], sp.true))
+    return sp.Piecewise(*pieces)
+
+
+#: Rewrites before differentiation: SymPy's derivative of max/min is a Heaviside of the
+#: difference of the arguments, which rounds to 0 where they are close.
+KINKS: tuple[Rewrite, ...] = (
+    Rewrite(
+        "kink_pieces",
+        "d max(z, α·z) as α·H(α·z − z) + H(z − α·z) is 0 where α·z rounds to z (α = 1, "
+        "subnormal z); max as complementary pieces on the exact sign of the difference",
+        lambda e: isinstance(e, sp.Max | sp.Min) and not any(a == 0 for a in e.args),
+        _kink_pieces,
+    ),
+)

@@ -10,6 +10,8 @@ the catalog's Notation claim, with the second argument as the standard deviation
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -119,24 +121,36 @@ class Sampler:
         missing = [a for a in self.args if a not in params]
         if missing:
             raise UsageError(f"sampler '{self.name}' is missing {', '.join(missing)}")
-        values = {k: _as_float(v) for k, v in params.items()}
+        values = {k: self._real(k, v) for k, v in params.items()}
         self._check_domains(values)
         arrays = [v for v in values.values() if np.ndim(v) > 0]
         if dtype is None:
             dtype = np.result_type(*arrays) if arrays else np.dtype(np.float64)
-        dtype = np.dtype(dtype)
+        requested = dtype
+        try:
+            dtype = np.dtype(dtype)
+        except TypeError:
+            dtype = None
         if dtype not in (np.float32, np.float64):
             # NumPy's Generator draws float32 and float64 only.
             raise UsageError(
-                f"sampler '{self.name}': dtype must be float32 or float64, not {dtype}"
+                f"sampler '{self.name}': dtype must be float32 or float64, "
+                f"not {dtype if dtype is not None else repr(requested)}"
             )
         if shape is None:
             if not arrays:
                 raise UsageError(f"sampler '{self.name}' needs shape= (no array parameter)")
-            shape = np.broadcast_shapes(*(np.shape(a) for a in arrays))
+            try:
+                shape = np.broadcast_shapes(*(np.shape(a) for a in arrays))
+            except ValueError:
+                given = ", ".join(f"{k} {np.shape(v)}" for k, v in values.items() if np.ndim(v))
+                raise UsageError(
+                    f"sampler '{self.name}': parameters of shapes {given} do not broadcast "
+                    "together: pass arrays that do"
+                ) from None
         shape = self._shape(shape)
         for k, v in values.items():
-            if np.ndim(v) and np.broadcast_shapes(np.shape(v), shape) != shape:
+            if np.ndim(v) and not _fits(np.shape(v), shape):
                 raise UsageError(
                     f"sampler '{self.name}': '{k}' has shape {np.shape(v)}, which does not "
                     f"broadcast to the sample's shape {shape}: pass shape= that it fits"
@@ -144,9 +158,16 @@ class Sampler:
         if out is not None:
             _check_out(self.name, out, shape)
         values = {k: v.astype(dtype) if np.ndim(v) else dtype.type(v) for k, v in values.items()}
-        for d in self.draws:
-            p = [_cast(e(values), dtype) for e in d.evaluate]
-            values[d.name] = d.distribution.draw(rng, shape, dtype, p)
+        try:
+            for d in self.draws:
+                p = [_cast(e(values), dtype) for e in d.evaluate]
+                values[d.name] = d.distribution.draw(rng, shape, dtype, p)
+        except MemoryError:
+            size = float(np.prod([float(n) for n in shape])) * dtype.itemsize
+            raise UsageError(
+                f"sampler '{self.name}': a sample of shape {shape} in {dtype} takes "
+                f"{size:.3g} bytes, more than this machine can allocate: pass a smaller shape"
+            ) from None
         result = self._value(values)
         result = np.asarray(result).astype(dtype, copy=False)
         if result.shape != shape:
@@ -159,14 +180,38 @@ class Sampler:
     def _shape(self, shape: Any) -> tuple[int, ...]:
         """The sample's shape as integers; a fractional or negative size is refused, not
         rounded down."""
-        sizes = [shape] if np.ndim(shape) == 0 else list(shape)
+        refusal = UsageError(
+            f"sampler '{self.name}': shape {shape!r} is not a shape: pass whole numbers ≥ 0, "
+            "e.g. shape=(3, 4)"
+        )
+        try:
+            sizes = [shape] if np.ndim(shape) == 0 else list(shape)
+        except (TypeError, ValueError):
+            raise refusal from None
         for size in sizes:
-            if isinstance(size, bool) or not float(size).is_integer() or size < 0:
-                raise UsageError(
-                    f"sampler '{self.name}': shape {shape!r} is not a shape: pass whole "
-                    "numbers ≥ 0, e.g. shape=(3, 4)"
-                )
+            if isinstance(size, bool | str | bytes) or not isinstance(size, numbers.Real):
+                raise refusal
+            if not math.isfinite(size) or not float(size).is_integer() or size < 0:
+                raise refusal
+        if math.prod(int(size) for size in sizes) > MAX_ELEMENTS:
+            raise UsageError(
+                f"sampler '{self.name}': shape {shape!r} has more than {MAX_ELEMENTS:.0e} "
+                "elements, which NumPy cannot index: pass a smaller shape"
+            )
         return tuple(int(size) for size in sizes)
+
+    def _real(self, name: str, value: Any) -> Any:
+        """A parameter as float64 (an array, or a float for a 0-d value), or a refusal naming
+        it: a string, None, a complex number, a ragged list."""
+        try:
+            return _as_float(value)
+        except (TypeError, ValueError):
+            pass
+        what = f"an array of {value.dtype}" if hasattr(value, "dtype") else type(value).__name__
+        raise UsageError(
+            f"sampler '{self.name}': {name} is {what}, not a real number: pass a number or "
+            "an array of them"
+        )
 
     def _check_domains(self, values: Mapping[str, Any]) -> None:
         """Parameters outside their declared domains (n_in = 0, a probability 1.5, σ < 0)
@@ -233,9 +278,26 @@ def _check_out(name: str, out: Any, shape: tuple[int, ...]) -> None:
         )
 
 
+#: The most elements NumPy can put in one array (its index type is a signed 64-bit integer).
+MAX_ELEMENTS = 2**62
+
+
+def _fits(small: tuple[int, ...], shape: tuple[int, ...]) -> bool:
+    try:
+        return np.broadcast_shapes(small, shape) == shape
+    except ValueError:
+        return False
+
+
 def _as_float(v: Any) -> Any:
+    """A real value as a float array (integers become float64), or a float when it is 0-d. Anything else (a string,
+    None, complex values, a ragged list) raises TypeError or ValueError."""
     a = np.asarray(v)
-    return a.astype(np.float64) if a.dtype.kind in "biu" else a if a.ndim else float(a)
+    if a.dtype.kind not in "biuf":
+        raise TypeError(f"not a real number: {a.dtype}")
+    if a.dtype.kind != "f":
+        a = a.astype(np.float64)
+    return a if a.ndim else float(a)
 
 
 def _cast(v: Any, dtype: np.dtype) -> Any:

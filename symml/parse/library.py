@@ -24,6 +24,7 @@ from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from symml.parse.errors import LatexParseError
 from symml.parse.lexer import Token
 from symml.parse.lowering import CasesBlock, Lowering, NotLowered
+from symml.powers import huge_power
 
 LIBRARY = "latex2sympy2_extended"
 NATIVE_FUNCTIONS = (
@@ -138,7 +139,10 @@ def _lift(expr: Any, leaves: dict[str, Any]) -> Any:
         return sp.Tuple(*(_lift(a, leaves) for a in expr.args))
     if not isinstance(expr, sp.Basic) or not expr.args:
         return expr
-    return expr.func(*(_lift(a, leaves) for a in expr.args))
+    args = [_lift(a, leaves) for a in expr.args]
+    if isinstance(expr, sp.Pow) and huge_power(*args):
+        return sp.Pow(*args, evaluate=False)
+    return expr.func(*args)
 
 
 def _cases_image(block: CasesBlock, leaves: dict[str, Any]) -> Any:
@@ -188,7 +192,9 @@ def _shadow(expr: Any) -> Any:
     if isinstance(expr, sp.MatAdd | sp.Add):
         return sp.Add(*(_shadow(a) for a in expr.args))
     if isinstance(expr, sp.MatPow | sp.Pow | sp.HadamardPower):
-        return sp.Pow(_shadow(expr.args[0]), _shadow(expr.args[1]))
+        base, exponent = _shadow(expr.args[0]), _shadow(expr.args[1])
+        # 9^{9^{9}} stays unevaluated, as the reader left it (370 million digits otherwise)
+        return sp.Pow(base, exponent, evaluate=not huge_power(base, exponent))
     if isinstance(expr, NATIVE_FUNCTIONS):
         return expr.func(*(_shadow(a) for a in expr.args))
     if isinstance(expr, sp.Function) or isinstance(expr, sp.core.function.AppliedUndef):
