@@ -54,6 +54,17 @@ def check_power(base: Any, exponent: Any, where: str = "expression") -> None:
     _check_pow(sp.sympify(base), sp.sympify(exponent), where)
 
 
+def oversized_power(base: Any, exponent: Any) -> bool:
+    """Whether ``base**exponent`` is past the limits: a power of numbers with more than
+    ``MAX_DIGITS`` digits, or an exact exponent larger than ``MAX_EXPONENT``. The readers use
+    it to refuse such a power, or to leave it unevaluated, before SymPy computes it."""
+    try:
+        _check_pow(sp.sympify(base), sp.sympify(exponent), "")
+    except SizeError:
+        return True
+    return False
+
+
 def _parts(item: Any) -> list[Any]:
     if isinstance(item, sp.MatrixBase):
         return list(item)

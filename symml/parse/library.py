@@ -21,10 +21,10 @@ from sympy.core.relational import Relational
 from sympy.logic.boolalg import BooleanAtom
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
+from symml import guard
 from symml.parse.errors import LatexParseError
 from symml.parse.lexer import Token
 from symml.parse.lowering import CasesBlock, Lowering, NotLowered
-from symml.powers import huge_power
 
 LIBRARY = "latex2sympy2_extended"
 NATIVE_FUNCTIONS = (
@@ -140,7 +140,7 @@ def _lift(expr: Any, leaves: dict[str, Any]) -> Any:
     if not isinstance(expr, sp.Basic) or not expr.args:
         return expr
     args = [_lift(a, leaves) for a in expr.args]
-    if isinstance(expr, sp.Pow) and huge_power(*args):
+    if isinstance(expr, sp.Pow) and guard.oversized_power(*args):
         return sp.Pow(*args, evaluate=False)
     return expr.func(*args)
 
@@ -194,7 +194,7 @@ def _shadow(expr: Any) -> Any:
     if isinstance(expr, sp.MatPow | sp.Pow | sp.HadamardPower):
         base, exponent = _shadow(expr.args[0]), _shadow(expr.args[1])
         # 9^{9^{9}} stays unevaluated, as the reader left it (370 million digits otherwise)
-        return sp.Pow(base, exponent, evaluate=not huge_power(base, exponent))
+        return sp.Pow(base, exponent, evaluate=not guard.oversized_power(base, exponent))
     if isinstance(expr, NATIVE_FUNCTIONS):
         return expr.func(*(_shadow(a) for a in expr.args))
     if isinstance(expr, sp.Function) or isinstance(expr, sp.core.function.AppliedUndef):
