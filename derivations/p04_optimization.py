@@ -4,7 +4,7 @@ import sympy as sp
 
 from symml.declare import Part
 from symml.domains import natural, nonnegative, positive, real, unit_open
-from symml.model import Convention, Property, Status, UpdateRule
+from symml.model import Convention, Matches, Property, Run, Status, UpdateRule
 
 P = Part(4, "Optimization algorithms")
 
@@ -67,6 +67,38 @@ lam = P.scalar(
     sheet="- λ = weight decay (typically 0.01)",
 )
 
+
+def _against(sheet, rule, optax_ref, optax_args, torch_ref, torch_args, **extra):
+    """The two ``matches`` claims of an update rule: optax and torch.optim, step by step."""
+    run = Run(
+        rule,
+        weights=W,
+        gradient=extra.pop("gradient", g),
+        step=extra.pop("step", None),
+        observe=extra.pop("observe", None),
+    )
+    optax_extra = extra.pop("optax", {})
+    torch_extra = extra.pop("torch", {})
+    return [
+        Matches(
+            sheet=sheet,
+            framework="optax",
+            reference=optax_ref,
+            inputs=optax_args,
+            run=run,
+            **optax_extra,
+        ),
+        Matches(
+            sheet=sheet,
+            framework="torch",
+            reference=torch_ref,
+            inputs=torch_args,
+            run=run,
+            **torch_extra,
+        ),
+    ]
+
+
 # -- Gradient descent, SGD ----------------------------------------------------------------
 P.formula(
     "optim.gradient_descent",
@@ -79,7 +111,15 @@ P.formula(
             sheet="W := W - η · ∂L/∂W",
             algorithm="gradient_descent",
             assignments=((W, W - eta * g),),
-        )
+        ),
+        *_against(
+            "W := W - η · ∂L/∂W",
+            ((W, W - eta * g),),
+            "optax.sgd",
+            (("learning_rate", eta),),
+            "torch.optim.SGD",
+            (("lr", eta),),
+        ),
     ],
 )
 P.formula(
@@ -97,7 +137,15 @@ P.formula(
             sheet="W := W - η · ∂L/∂W  (computed on mini-batch)",
             algorithm="sgd",
             assignments=((W, W - eta * g),),
-        )
+        ),
+        *_against(
+            "W := W - η · ∂L/∂W  (computed on mini-batch)",
+            ((W, W - eta * g),),
+            "optax.sgd",
+            (("learning_rate", eta),),
+            "torch.optim.SGD",
+            (("lr", eta),),
+        ),
     ],
     conventions=(Convention("PyTorch", "torch.optim.SGD(momentum=0) is this step."),),
 )
@@ -122,7 +170,15 @@ P.formula(
             sheet=_MOMENTUM,
             algorithm="momentum",
             assignments=((v_mom, beta * v_mom + g), (W, W - eta * v_mom)),
-        )
+        ),
+        *_against(
+            _MOMENTUM,
+            ((v_mom, beta * v_mom + g), (W, W - eta * v_mom)),
+            "optax.sgd(momentum)",
+            (("learning_rate", eta), ("momentum", beta)),
+            "torch.optim.SGD(momentum)",
+            (("lr", eta), ("momentum", beta)),
+        ),
     ],
     conventions=(
         Convention("PyTorch", "torch.optim.SGD(momentum=β, dampening=0) is exactly this rule."),
@@ -137,6 +193,15 @@ P.formula(
 
 # -- Nesterov -----------------------------------------------------------------------------
 _NESTEROV = "v := β·v + ∂L/∂W(W - β·v)\nW := W - η·v"
+# The frameworks' parameters are the look-ahead point W - η·β·v of Sutskever's form (their
+# gradient is taken there); the comparison observes that point of the sheet's rule.
+_NESTEROV_DIFFERS = dict(
+    expected=Status.DIFFERS,
+    difference="the sheet takes the gradient at W - β·v; the frameworks' Nesterov step is "
+    "Sutskever's, whose look-ahead point is W - η·β·v",
+    agrees_when="η = 1 (then W - β·v is the look-ahead point)",
+    note="the frameworks' parameters are compared with the sheet's W - η·β·v",
+)
 P.formula(
     "optim.nesterov_velocity",
     "Nesterov momentum: velocity",
@@ -162,7 +227,19 @@ P.formula(
                 (W, W - eta * v_mom),
             ),
             note="W moves by -η·v, so the look-ahead point is W - η·β·v; the sheet drops the η.",
-        )
+        ),
+        *_against(
+            _NESTEROV,
+            ((v_mom, beta * v_mom + grad_L(W - beta * v_mom)), (W, W - eta * v_mom)),
+            "optax.sgd(nesterov=True)",
+            (("learning_rate", eta), ("momentum", beta)),
+            "torch.optim.SGD(nesterov=True)",
+            (("lr", eta), ("momentum", beta)),
+            gradient=grad_L,
+            observe=W - eta * beta * v_mom,
+            optax=_NESTEROV_DIFFERS,
+            torch=_NESTEROV_DIFFERS,
+        ),
     ],
     conventions=(
         Convention(
@@ -197,7 +274,20 @@ P.formula(
             sheet=_ADAGRAD,
             algorithm="adagrad",
             assignments=((G, G + g**2), (W, W - eta / sp.sqrt(G + epsilon) * g)),
-        )
+        ),
+        *_against(
+            _ADAGRAD,
+            ((G, G + g**2), (W, W - eta / sp.sqrt(G + epsilon) * g)),
+            "optax.adagrad",
+            (("learning_rate", eta), ("eps", epsilon), ("initial_accumulator_value", 0)),
+            "torch.optim.Adagrad",
+            (("lr", eta), ("eps", epsilon)),
+            torch=dict(
+                expected=Status.DIFFERS,
+                difference="ε outside the square root: W - η·g/(√G + ε)",
+                agrees_when="|g| ≫ √ε, where ε is negligible either way",
+            ),
+        ),
     ],
     conventions=(
         Convention(
@@ -236,7 +326,20 @@ P.formula(
                 (G, beta * G + (1 - beta) * g**2),
                 (W, W - eta / sp.sqrt(G + epsilon) * g),
             ),
-        )
+        ),
+        *_against(
+            _RMSPROP,
+            ((G, beta * G + (1 - beta) * g**2), (W, W - eta / sp.sqrt(G + epsilon) * g)),
+            "optax.rmsprop",
+            (("learning_rate", eta), ("decay", beta), ("eps", epsilon)),
+            "torch.optim.RMSprop",
+            (("lr", eta), ("alpha", beta), ("eps", epsilon)),
+            torch=dict(
+                expected=Status.DIFFERS,
+                difference="ε outside the square root: W - η·g/(√G + ε)",
+                agrees_when="|g| ≫ √ε, where ε is negligible either way",
+            ),
+        ),
     ],
     conventions=(
         Convention(
@@ -306,7 +409,16 @@ P.formula(
             sheet=_ADAM,
             algorithm="adam",
             assignments=(*_ADAM_MOMENTS, (W, W - eta * mhat / (sp.sqrt(vhat) + epsilon))),
-        )
+        ),
+        *_against(
+            _ADAM,
+            (*_ADAM_MOMENTS, (W, W - eta * mhat / (sp.sqrt(vhat) + epsilon))),
+            "optax.adam",
+            (("learning_rate", eta), ("b1", beta_1), ("b2", beta_2), ("eps", epsilon)),
+            "torch.optim.Adam",
+            (("lr", eta), ("betas", (beta_1, beta_2)), ("eps", epsilon)),
+            step=t,
+        ),
     ],
     conventions=(
         Convention(
@@ -337,7 +449,22 @@ P.formula(
                 *_ADAM_MOMENTS,
                 (W, W - eta * (mhat / (sp.sqrt(vhat) + epsilon) + lam * W)),
             ),
-        )
+        ),
+        *_against(
+            "\n".join([_ADAM_M, _ADAM_V, _ADAM_MHAT, _ADAM_VHAT, _ADAMW_W]),
+            (*_ADAM_MOMENTS, (W, W - eta * (mhat / (sp.sqrt(vhat) + epsilon) + lam * W))),
+            "optax.adamw",
+            (
+                ("learning_rate", eta),
+                ("b1", beta_1),
+                ("b2", beta_2),
+                ("eps", epsilon),
+                ("weight_decay", lam),
+            ),
+            "torch.optim.AdamW",
+            (("lr", eta), ("betas", (beta_1, beta_2)), ("eps", epsilon), ("weight_decay", lam)),
+            step=t,
+        ),
     ],
     conventions=(
         Convention(

@@ -181,6 +181,7 @@ _MARK = {
     Status.AMBIGUOUS: ("ambiguous", "ambiguous"),
     Status.INCONCLUSIVE: ("inconclusive", "inconclusive"),
     Status.ERROR: ("error", "error"),
+    Status.DIFFERS: ("differs", "differs"),
 }
 _FAILING = (Status.REFUTED, Status.CONDITIONAL, Status.AMBIGUOUS, Status.ERROR)
 
@@ -296,6 +297,7 @@ _COLOURS = {
     Status.AMBIGUOUS: "violet",
     Status.INCONCLUSIVE: "gray",
     Status.ERROR: "red",
+    Status.DIFFERS: "orange",
 }
 
 

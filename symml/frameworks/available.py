@@ -1,0 +1,25 @@
+"""Whether a framework can be used here, and if not, the one-line reason."""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+
+_MODULES = {"jax": ("jax",), "optax": ("optax", "jax"), "torch": ("torch",)}
+_INSTALL = {
+    "jax": "pip install 'symml[jax]'",
+    "optax": "pip install optax",
+    "torch": "pip install 'symml[torch]'",
+}
+
+
+@functools.cache
+def unavailable(framework: str) -> str:
+    """Empty when ``framework`` is importable; otherwise why its claims are skipped."""
+    for module in _MODULES.get(framework, (framework,)):
+        if importlib.util.find_spec(module) is None:
+            return (
+                f"skipped: {module} is not installed, so the {framework} claims cannot run "
+                f"({_INSTALL.get(framework, 'install it')} to run them)"
+            )
+    return ""

@@ -1,0 +1,336 @@
+"""The framework functions a ``matches`` claim can name, imported only when a claim runs.
+
+A function reference is called with the claim's mapped arguments as float64 NumPy values and
+returns an array. An optimizer reference runs ``steps`` steps from weights ``w0``, asking
+``gradient(w, k)`` for the gradient at step ``k`` (1-based), and returns the weights after
+every step (row 0 is ``w0``). Adding a reference is one entry in ``REFERENCES``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+FUNCTION, OPTIMIZER = "function", "optimizer"
+Gradient = Callable[[np.ndarray, int], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Reference:
+    name: str
+    framework: str
+    kind: str  # FUNCTION or OPTIMIZER
+    load: Callable[[], Callable[..., Any]]
+
+
+# -- jax and optax -----------------------------------------------------------------------------
+def _jax_function(body: Callable[[Any, Any], Callable[..., Any]]) -> Callable[[], Callable]:
+    """``body(jax, optax_or_None)`` gives the function; it runs in float64."""
+
+    def load() -> Callable[..., Any]:
+        import jax
+
+        try:
+            import optax
+        except ImportError:  # the jax references do not need it
+            optax = None
+
+        def call(**kwargs: Any) -> np.ndarray:
+            with jax.enable_x64(True):
+                args = {k: _jax_value(jax, v) for k, v in kwargs.items()}
+                return np.asarray(body(jax, optax)(**args), dtype=np.float64)
+
+        return call
+
+    return load
+
+
+def _jax_value(jax: Any, value: Any) -> Any:
+    if isinstance(value, (bool, str)):
+        return value
+    return jax.numpy.asarray(value, dtype=jax.numpy.float64)
+
+
+def _optax_optimizer(make: Callable[..., Any]) -> Callable[[], Callable]:
+    def load() -> Callable[..., Any]:
+        import jax
+        import optax
+
+        def run(hyper: Mapping[str, Any], w0: np.ndarray, gradient: Gradient, steps: int):
+            with jax.enable_x64(True):
+                optimizer = make(optax, **hyper)
+                params = jax.numpy.asarray(w0, dtype=jax.numpy.float64)
+                state = optimizer.init(params)
+                trail = [np.asarray(params)]
+                for k in range(1, steps + 1):
+                    grads = jax.numpy.asarray(gradient(np.asarray(params), k))
+                    updates, state = optimizer.update(grads, state, params)
+                    params = optax.apply_updates(params, updates)
+                    trail.append(np.asarray(params))
+            return np.stack(trail)
+
+        return run
+
+    return load
+
+
+def _warmup_then_linear(optax: Any, eta_max: Any, t_warmup: Any, t_total: Any) -> Any:
+    return optax.join_schedules(
+        [
+            optax.linear_schedule(0.0, eta_max, t_warmup),
+            optax.linear_schedule(eta_max, 0.0, t_total - t_warmup),
+        ],
+        [t_warmup],
+    )
+
+
+# -- torch ---------------------------------------------------------------------------------------
+def _torch_function(body: Callable[[Any], Callable[..., Any]]) -> Callable[[], Callable]:
+    def load() -> Callable[..., Any]:
+        import torch
+
+        def call(**kwargs: Any) -> np.ndarray:
+            args = {
+                k: v if isinstance(v, (bool, str)) else torch.as_tensor(v, dtype=torch.float64)
+                for k, v in kwargs.items()
+            }
+            with torch.no_grad():
+                return np.asarray(body(torch)(**args).numpy(), dtype=np.float64)
+
+        return call
+
+    return load
+
+
+def _torch_optimizer(make: Callable[..., Any]) -> Callable[[], Callable]:
+    def load() -> Callable[..., Any]:
+        import torch
+
+        def run(hyper: Mapping[str, Any], w0: np.ndarray, gradient: Gradient, steps: int):
+            params = torch.tensor(w0, dtype=torch.float64, requires_grad=True)
+            optimizer = make(torch, [params], **hyper)
+            trail = [params.detach().numpy().copy()]
+            for k in range(1, steps + 1):
+                grad = gradient(params.detach().numpy().copy(), k)
+                params.grad = torch.as_tensor(grad, dtype=torch.float64)
+                optimizer.step()
+                trail.append(params.detach().numpy().copy())
+            return np.stack(trail)
+
+        return run
+
+    return load
+
+
+def _ref(name: str, framework: str, kind: str, load: Callable[[], Callable]) -> Reference:
+    return Reference(name, framework, kind, load)
+
+
+REFERENCES: Mapping[str, Reference] = {
+    r.name: r
+    for r in (
+        # activations (jax)
+        _ref("jax.nn.sigmoid", "jax", FUNCTION, _jax_function(lambda j, o: j.nn.sigmoid)),
+        _ref(
+            "jax.numpy.tanh", "jax", FUNCTION, _jax_function(lambda j, o: lambda x: j.numpy.tanh(x))
+        ),
+        _ref("jax.nn.relu", "jax", FUNCTION, _jax_function(lambda j, o: j.nn.relu)),
+        _ref("jax.nn.leaky_relu", "jax", FUNCTION, _jax_function(lambda j, o: j.nn.leaky_relu)),
+        _ref("jax.nn.gelu", "jax", FUNCTION, _jax_function(lambda j, o: j.nn.gelu)),
+        _ref("jax.nn.softmax", "jax", FUNCTION, _jax_function(lambda j, o: j.nn.softmax)),
+        _ref("jax.nn.standardize", "jax", FUNCTION, _jax_function(lambda j, o: j.nn.standardize)),
+        _ref(
+            "jax.numpy.convolve",
+            "jax",
+            FUNCTION,
+            _jax_function(lambda j, o: j.numpy.convolve),
+        ),
+        # losses (optax)
+        _ref(
+            "mean of optax.squared_error",
+            "optax",
+            FUNCTION,
+            _jax_function(lambda j, o: lambda **a: o.squared_error(**a).mean()),
+        ),
+        _ref("optax.l2_loss", "optax", FUNCTION, _jax_function(lambda j, o: o.l2_loss)),
+        _ref("optax.huber_loss", "optax", FUNCTION, _jax_function(lambda j, o: o.huber_loss)),
+        _ref(
+            "optax.sigmoid_binary_cross_entropy",
+            "optax",
+            FUNCTION,
+            _jax_function(lambda j, o: o.sigmoid_binary_cross_entropy),
+        ),
+        _ref(
+            "optax.softmax_cross_entropy",
+            "optax",
+            FUNCTION,
+            _jax_function(lambda j, o: o.softmax_cross_entropy),
+        ),
+        _ref(
+            "optax.sigmoid_focal_loss",
+            "optax",
+            FUNCTION,
+            _jax_function(lambda j, o: o.sigmoid_focal_loss),
+        ),
+        _ref("optax.hinge_loss", "optax", FUNCTION, _jax_function(lambda j, o: o.hinge_loss)),
+        _ref(
+            "optax.kl_divergence",
+            "optax",
+            FUNCTION,
+            _jax_function(lambda j, o: o.kl_divergence),
+        ),
+        # schedules (optax), called at step `count`
+        _ref(
+            "optax.exponential_decay",
+            "optax",
+            FUNCTION,
+            _jax_function(lambda j, o: lambda count, **a: o.exponential_decay(**a)(count)),
+        ),
+        _ref(
+            "optax.cosine_decay_schedule",
+            "optax",
+            FUNCTION,
+            _jax_function(lambda j, o: lambda count, **a: o.cosine_decay_schedule(**a)(count)),
+        ),
+        _ref(
+            "optax.join_schedules(linear warmup, linear decay)",
+            "optax",
+            FUNCTION,
+            _jax_function(lambda j, o: lambda count, **a: _warmup_then_linear(o, **a)(count)),
+        ),
+        # optimizers (optax)
+        _ref("optax.sgd", "optax", OPTIMIZER, _optax_optimizer(lambda o, **h: o.sgd(**h))),
+        _ref(
+            "optax.sgd(momentum)",
+            "optax",
+            OPTIMIZER,
+            _optax_optimizer(lambda o, **h: o.sgd(**h)),
+        ),
+        _ref(
+            "optax.sgd(nesterov=True)",
+            "optax",
+            OPTIMIZER,
+            _optax_optimizer(lambda o, **h: o.sgd(nesterov=True, **h)),
+        ),
+        _ref("optax.adagrad", "optax", OPTIMIZER, _optax_optimizer(lambda o, **h: o.adagrad(**h))),
+        _ref("optax.rmsprop", "optax", OPTIMIZER, _optax_optimizer(lambda o, **h: o.rmsprop(**h))),
+        _ref("optax.adam", "optax", OPTIMIZER, _optax_optimizer(lambda o, **h: o.adam(**h))),
+        _ref("optax.adamw", "optax", OPTIMIZER, _optax_optimizer(lambda o, **h: o.adamw(**h))),
+        # torch.nn.functional
+        _ref("torch.sigmoid", "torch", FUNCTION, _torch_function(lambda t: t.sigmoid)),
+        _ref("torch.tanh", "torch", FUNCTION, _torch_function(lambda t: t.tanh)),
+        _ref("torch.relu", "torch", FUNCTION, _torch_function(lambda t: t.relu)),
+        _ref(
+            "torch.nn.functional.leaky_relu",
+            "torch",
+            FUNCTION,
+            _torch_function(
+                lambda t: (
+                    lambda input, negative_slope: t.nn.functional.leaky_relu(
+                        input, float(negative_slope)
+                    )
+                )
+            ),
+        ),
+        _ref(
+            "torch.nn.functional.gelu",
+            "torch",
+            FUNCTION,
+            _torch_function(lambda t: t.nn.functional.gelu),
+        ),
+        _ref(
+            "torch.softmax",
+            "torch",
+            FUNCTION,
+            _torch_function(lambda t: lambda input: t.softmax(input, dim=-1)),
+        ),
+        _ref(
+            "torch.nn.functional.layer_norm",
+            "torch",
+            FUNCTION,
+            _torch_function(
+                lambda t: (
+                    lambda input, eps: t.nn.functional.layer_norm(
+                        input, tuple(input.shape), eps=float(eps)
+                    )
+                )
+            ),
+        ),
+        _ref(
+            "torch.nn.functional.mse_loss",
+            "torch",
+            FUNCTION,
+            _torch_function(lambda t: t.nn.functional.mse_loss),
+        ),
+        _ref(
+            "torch.nn.functional.l1_loss",
+            "torch",
+            FUNCTION,
+            _torch_function(lambda t: t.nn.functional.l1_loss),
+        ),
+        _ref(
+            "torch.nn.functional.huber_loss",
+            "torch",
+            FUNCTION,
+            _torch_function(
+                lambda t: (
+                    lambda input, target, delta: t.nn.functional.huber_loss(
+                        input, target, delta=float(delta)
+                    )
+                )
+            ),
+        ),
+        _ref(
+            "torch.nn.functional.binary_cross_entropy",
+            "torch",
+            FUNCTION,
+            _torch_function(lambda t: t.nn.functional.binary_cross_entropy),
+        ),
+        # torch.optim
+        _ref(
+            "torch.optim.SGD",
+            "torch",
+            OPTIMIZER,
+            _torch_optimizer(lambda t, p, **h: t.optim.SGD(p, **h)),
+        ),
+        _ref(
+            "torch.optim.SGD(momentum)",
+            "torch",
+            OPTIMIZER,
+            _torch_optimizer(lambda t, p, **h: t.optim.SGD(p, **h)),
+        ),
+        _ref(
+            "torch.optim.SGD(nesterov=True)",
+            "torch",
+            OPTIMIZER,
+            _torch_optimizer(lambda t, p, **h: t.optim.SGD(p, nesterov=True, **h)),
+        ),
+        _ref(
+            "torch.optim.Adagrad",
+            "torch",
+            OPTIMIZER,
+            _torch_optimizer(lambda t, p, **h: t.optim.Adagrad(p, **h)),
+        ),
+        _ref(
+            "torch.optim.RMSprop",
+            "torch",
+            OPTIMIZER,
+            _torch_optimizer(lambda t, p, **h: t.optim.RMSprop(p, **h)),
+        ),
+        _ref(
+            "torch.optim.Adam",
+            "torch",
+            OPTIMIZER,
+            _torch_optimizer(lambda t, p, **h: t.optim.Adam(p, **h)),
+        ),
+        _ref(
+            "torch.optim.AdamW",
+            "torch",
+            OPTIMIZER,
+            _torch_optimizer(lambda t, p, **h: t.optim.AdamW(p, **h)),
+        ),
+    )
+}
