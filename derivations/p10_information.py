@@ -4,7 +4,7 @@ import sympy as sp
 
 from symml.declare import Part
 from symml.domains import nonnegative, real, unit_open
-from symml.model import Convention, Identity, Notation, Reading, Status
+from symml.model import Convention, Identity, Matches, Notation, Reading, Status
 
 P = Part(10, "Probability & information theory")
 
@@ -114,4 +114,17 @@ P.formula(
             note="Against the definition Σᵢⱼ p(i,j)·log(p(i,j)/(p_X(i)·p_Y(j))).",
         ),
     ],
+)
+
+P.also(
+    "info.kl_divergence",
+    Matches(
+        sheet="D_KL(P||Q) = Σ P(x)·log(P(x)/Q(x))",
+        framework="optax",
+        reference="optax.kl_divergence",
+        inputs=(("log_predictions", sp.log(Qd[x])), ("targets", Pd[x])),
+        over=(x, k),
+        sizes=((k, 4),),
+        note="optax.kl_divergence(log Q, P) is Σ P·(log P - log Q): the sheet's order.",
+    ),
 )

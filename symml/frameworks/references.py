@@ -105,6 +105,17 @@ def _torch_function(body: Callable[[Any], Callable[..., Any]]) -> Callable[[], C
     return load
 
 
+def _kept_unit(input: Any, p: Any) -> Any:
+    """What training-mode dropout makes of an activation it keeps (0 if it keeps none)."""
+    import torch
+
+    generator = torch.Generator().manual_seed(0)
+    mask = torch.rand(4096, generator=generator, dtype=torch.float64) >= 0  # all ones
+    out = torch.nn.functional.dropout(input * mask.to(torch.float64), p=float(p), training=True)
+    kept = out[out != 0]
+    return kept[0] if kept.numel() else torch.zeros((), dtype=torch.float64)
+
+
 def _torch_optimizer(make: Callable[..., Any]) -> Callable[[], Callable]:
     def load() -> Callable[..., Any]:
         import torch
@@ -246,6 +257,12 @@ REFERENCES: Mapping[str, Reference] = {
             "torch",
             FUNCTION,
             _torch_function(lambda t: lambda input: t.softmax(input, dim=-1)),
+        ),
+        _ref(
+            "torch.nn.functional.dropout (a kept unit)",
+            "torch",
+            FUNCTION,
+            _torch_function(lambda t: _kept_unit),
         ),
         _ref(
             "torch.nn.functional.layer_norm",
