@@ -133,7 +133,9 @@ def frameworks_section(verdicts: Sequence[Verdict], catalog: Catalog) -> list[st
         formula_id, number = v.claim.split("#")
         claim = catalog.get(formula_id).claims[int(number) - 1]
         agree = f"; agrees when {', '.join(v.conditions)}" if v.conditions else ""
-        lines.append(f"- `{formula_id}` ≠ {getattr(claim, 'reference', '')}: {v.detail}{agree}")
+        reference = getattr(claim, "reference", "")
+        detail = v.detail.removeprefix(f"differs from {reference}").removeprefix(": ")
+        lines.append(f"- `{formula_id}` ≠ {reference}: {detail.removeprefix('; ')}{agree}")
     agreeing: dict[str, list[str]] = collections.defaultdict(list)
     for v in ran:
         if v.status is Status.NUMERIC:

@@ -21,7 +21,12 @@ def verdicts():
 
 
 def test_every_claim_has_a_verdict_and_none_is_an_error(catalog, verdicts):
-    claims = [f"{f.id}#{k}" for f in catalog for k in range(1, len(f.claims) + 1)]
+    claims = [  # matches claims run only with against=... (tests/test_frameworks.py)
+        f"{f.id}#{k}"
+        for f in catalog
+        for k, c in enumerate(f.claims, 1)
+        if c.kind.value != "matches"
+    ]
     assert sorted(verdicts) == sorted(claims)
     assert [c for c, v in verdicts.items() if v.status is Status.ERROR] == []
 
