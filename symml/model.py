@@ -339,8 +339,11 @@ class Matches(Claim):
 
     ``inputs`` maps the reference's arguments to catalog expressions (``("logits",
     log(p/(1-p)))``); ``subject`` is the catalog side (default: the formula's expression) and
-    ``over`` the free index it is a vector over (``(i, k)``); ``sizes`` fixes symbolic sizes
-    for the check (``((k, 4),)``). Optimizers give ``run`` instead of ``subject``.
+    ``over`` the free index it is a vector over (``(i, k)``, ``(i, lo, hi)``, or a tuple of
+    those for a map); ``sizes`` fixes symbolic sizes for the check (``((k, 4),)``); ``where``
+    restricts the inputs to the framework's preconditions (``W + 2P >= K``); the families in
+    ``zero_outside`` are 0 outside their index ranges (zero padding). An input may be a whole
+    indexed family, passed as an array of its shape. Optimizers give ``run`` instead of ``subject``.
     ``difference`` says how the two differ and ``agrees_when`` under which setting they agree
     (both required when the expected verdict is ``differs``). ``binding`` records that the
     sheet presents the formula as that framework's function, so a difference is ``refuted``.
@@ -353,6 +356,8 @@ class Matches(Claim):
     subject: Any = None
     over: tuple[Any, Any] | None = None
     sizes: tuple[tuple[Any, int], ...] = ()
+    where: tuple[Any, ...] = ()
+    zero_outside: tuple[Any, ...] = ()
     run: Run | None = None
     difference: str = ""
     agrees_when: str = ""
@@ -369,6 +374,7 @@ class Matches(Claim):
         ]
         if self.subject is not None:
             exprs.append(self.subject)
+        exprs.extend(self.where)
         if self.run is not None:
             exprs.extend(self.run.expressions())
         return (*exprs, *super().expressions())

@@ -4,6 +4,7 @@ largest difference and the input that shows it."""
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 import warnings
@@ -81,7 +82,7 @@ def _verdict(claim: Matches, found: Measurement) -> Verdict:
     detail = (
         f"differs from {claim.reference}"
         + (f": {claim.difference}" if claim.difference else "")
-        + f"; {found.where + ' ' if found.where else ''}{factor} at {at} "
+        + f"; {found.where + (' ' if claim.run else ': ') if found.where else ''}{factor} at {at} "
         f"(sheet {found.catalog}, {claim.reference} {found.framework})"
     )
     status = Status.REFUTED if claim.binding else Status.DIFFERS
@@ -103,23 +104,64 @@ def _factor(ratio: float) -> str:
 
 
 # -- functions --------------------------------------------------------------------------------
-def _prepare(expr: Any, sizes: Mapping[Any, int]) -> Any:
+def _prepare(expr: Any, sizes: Mapping[Any, int], zero: Sequence[Any] = ()) -> Any:
     value = sp.sympify(expr).subs(sizes) if sizes else sp.sympify(expr)
     value = elementary(value)
     if value.has(sp.Sum, sp.Product, sp.Integral):
         value = value.doit()
-    return value
+    return _zero_outside(value, zero, sizes) if zero else value
 
 
-def _spread(expr: Any, over: tuple[Any, Any] | None, sizes: Mapping[Any, int]) -> Any:
-    """A vector over the claim's free index, or the expression itself."""
-    if over is None or not (isinstance(expr, sp.Basic) and over[0] in expr.free_symbols):
-        return _prepare(expr, sizes)
-    index, size = over
-    count = int(sp.sympify(size).subs(sizes))
-    return sp.ImmutableMatrix(
-        [_prepare(sp.sympify(expr).subs(index, v), sizes) for v in range(1, count + 1)]
+def _zero_outside(expr: Any, bases: Sequence[Any], sizes: Mapping[Any, int]) -> Any:
+    """Elements of the families in ``bases`` outside their index ranges are 0 (padding)."""
+    names = {str(b.label): b for b in bases}
+
+    def outside(element: sp.Indexed) -> bool:
+        dims = [int(sp.sympify(d).subs(sizes)) for d in element.base.shape]
+        return any(
+            idx.is_Integer and not 1 <= int(idx) <= dim
+            for idx, dim in zip(element.indices, dims, strict=True)
+        )
+
+    return expr.replace(
+        lambda e: isinstance(e, sp.Indexed) and str(e.base.label) in names and outside(e),
+        lambda e: sp.S.Zero,
     )
+
+
+def _ranges(over: Any, sizes: Mapping[Any, int]) -> list[tuple[Any, int, int]]:
+    """``over`` as (index, first, last) triples: ``(i, k)``, ``(i, lo, hi)`` or a tuple of them."""
+    if over is None:
+        return []
+    items = over if isinstance(over[0], tuple) else (over,)
+    triples = []
+    for index, *bounds in items:
+        lo, hi = (1, bounds[0]) if len(bounds) == 1 else bounds
+        triples.append((index, int(sp.sympify(lo).subs(sizes)), int(sp.sympify(hi).subs(sizes))))
+    return triples
+
+
+def _spread(
+    expr: Any, ranges: Sequence[tuple[Any, int, int]], sizes: Mapping[Any, int], zero=()
+) -> Any:
+    """A whole indexed family as an array of its shape; an expression in the claim's free
+    indices as a column over every combination of them (row-major); else the expression."""
+    if isinstance(expr, sp.IndexedBase):
+        expr = expr.subs(sizes) if sizes else expr  # the same element objects as the subject
+        dims = [int(d) for d in expr.shape]
+        cells = [expr[idx] for idx in itertools.product(*(range(1, d + 1) for d in dims))]
+        rows, cols = (dims[0], 1) if len(dims) == 1 else (dims[0], int(np.prod(dims[1:])))
+        return sp.ImmutableMatrix(rows, cols, cells)
+    if not isinstance(expr, sp.Basic):
+        expr = sp.sympify(expr)
+    free = [r for r in ranges if r[0] in expr.free_symbols]
+    if not free:
+        return _prepare(expr, sizes, zero)
+    values = [
+        _prepare(expr.subs({r[0]: v for r, v in zip(free, combo, strict=True)}), sizes, zero)
+        for combo in itertools.product(*(range(lo, hi + 1) for _, lo, hi in free))
+    ]
+    return sp.ImmutableMatrix(values)
 
 
 def _compare_values(
@@ -130,19 +172,21 @@ def _compare_values(
     seed: int,
 ) -> Measurement:
     sizes = dict(claim.sizes)
+    ranges = _ranges(claim.over, sizes)
+    zero = claim.zero_outside
     subject = _spread(
-        claim.subject if claim.subject is not None else formula.expr, claim.over, sizes
+        claim.subject if claim.subject is not None else formula.expr, ranges, sizes, zero
     )
     inputs: dict[str, Any] = {}
     for name, value in claim.inputs:
         if isinstance(value, (bool, str)):
             inputs[name] = value
         elif isinstance(value, tuple):
-            inputs[name] = tuple(_spread(v, claim.over, sizes) for v in value)
+            inputs[name] = tuple(_spread(v, ranges, sizes, zero) for v in value)
         else:
-            inputs[name] = _spread(value, claim.over, sizes)
+            inputs[name] = _spread(value, ranges, sizes, zero)
     symbolic = [subject, *(v for v in inputs.values() if isinstance(v, sp.Basic))]
-    standing = [_prepare(a, sizes) for a in formula.assumptions]
+    standing = [_prepare(a, sizes) for a in (*formula.assumptions, *claim.where)]
     atoms = free_atoms([*symbolic, *standing])
     evaluators = {
         name: _mp_function(atoms, value)
@@ -157,7 +201,7 @@ def _compare_values(
     for label, batch in (("random", random_points), ("extreme", extreme_points)):
         for point in batch:
             if not all(_holds(h, atoms, point) for h in holds):
-                continue  # the entry's standing assumptions (t_warmup < t_total) exclude it
+                continue  # excluded by the entry's assumptions or the claim's `where`
             expected = _mp_values(evaluators["subject"], atoms, point)
             args = {
                 name: (
@@ -249,7 +293,9 @@ def _as_float(values: list[float] | None, symbolic: Any) -> Any:
     if values is None:
         return None
     if isinstance(symbolic, sp.MatrixBase):
-        return np.asarray(values, dtype=np.float64)
+        rows, cols = symbolic.shape
+        array = np.asarray(values, dtype=np.float64).reshape(rows, cols)
+        return array[:, 0] if cols == 1 else array
     return float(values[0])
 
 

@@ -77,6 +77,15 @@ def _optax_optimizer(make: Callable[..., Any]) -> Callable[[], Callable]:
     return load
 
 
+def _jax_conv_width(jax: Any, width: Any, kernel: Any, padding: Any, stride: Any) -> Any:
+    """The output width of a 1-D convolution, read off the array jax computes."""
+    w, k, p, s = (int(round(float(v))) for v in (width, kernel, padding, stride))
+    out = jax.lax.conv_general_dilated(
+        jax.numpy.ones((1, 1, w)), jax.numpy.ones((1, 1, k)), (s,), [(p, p)]
+    )
+    return jax.numpy.asarray(out.shape[-1], dtype=jax.numpy.float64)
+
+
 def _warmup_then_linear(optax: Any, eta_max: Any, t_warmup: Any, t_total: Any) -> Any:
     return optax.join_schedules(
         [
@@ -103,6 +112,19 @@ def _torch_function(body: Callable[[Any], Callable[..., Any]]) -> Callable[[], C
         return call
 
     return load
+
+
+def _torch_conv_width(width: Any, kernel: Any, padding: Any, stride: Any) -> Any:
+    import torch
+
+    w, k, p, s = (int(round(float(v))) for v in (width, kernel, padding, stride))
+    out = torch.nn.functional.conv1d(
+        torch.ones((1, 1, w), dtype=torch.float64),
+        torch.ones((1, 1, k), dtype=torch.float64),
+        stride=s,
+        padding=p,
+    )
+    return torch.tensor(float(out.shape[-1]), dtype=torch.float64)
 
 
 def _kept_unit(input: Any, p: Any) -> Any:
@@ -158,6 +180,18 @@ REFERENCES: Mapping[str, Reference] = {
             "jax",
             FUNCTION,
             _jax_function(lambda j, o: j.numpy.convolve),
+        ),
+        _ref(
+            "jax.scipy.signal.convolve2d",
+            "jax",
+            FUNCTION,
+            _jax_function(lambda j, o: j.scipy.signal.convolve2d),
+        ),
+        _ref(
+            "jax.lax.conv_general_dilated (output width)",
+            "jax",
+            FUNCTION,
+            _jax_function(lambda j, o: lambda **a: _jax_conv_width(j, **a)),
         ),
         # losses (optax)
         _ref(
@@ -263,6 +297,26 @@ REFERENCES: Mapping[str, Reference] = {
             "torch",
             FUNCTION,
             _torch_function(lambda t: _kept_unit),
+        ),
+        _ref(
+            "torch.nn.functional.conv2d (full padding)",
+            "torch",
+            FUNCTION,
+            _torch_function(
+                lambda t: (
+                    lambda input, weight: t.nn.functional.conv2d(
+                        input[None, None],
+                        weight[None, None],
+                        padding=(weight.shape[0] - 1, weight.shape[1] - 1),
+                    )[0, 0]
+                )
+            ),
+        ),
+        _ref(
+            "torch.nn.functional.conv1d (output width)",
+            "torch",
+            FUNCTION,
+            _torch_function(lambda t: _torch_conv_width),
         ),
         _ref(
             "torch.nn.functional.layer_norm",
