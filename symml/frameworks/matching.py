@@ -106,6 +106,8 @@ def _factor(ratio: float) -> str:
 # -- functions --------------------------------------------------------------------------------
 def _prepare(expr: Any, sizes: Mapping[Any, int], zero: Sequence[Any] = ()) -> Any:
     value = sp.sympify(expr).subs(sizes) if sizes else sp.sympify(expr)
+    if isinstance(value, (sp.MatrixExpr, sp.MatrixBase)):  # a vector or matrix: its entries
+        value = sp.ImmutableMatrix([elementary(e) for e in value.as_explicit()])
     value = elementary(value)
     if value.has(sp.Sum, sp.Product, sp.Integral):
         value = value.doit()
@@ -146,6 +148,8 @@ def _spread(
 ) -> Any:
     """A whole indexed family as an array of its shape; an expression in the claim's free
     indices as a column over every combination of them (row-major); else the expression."""
+    if isinstance(expr, sp.MatrixSymbol):  # a whole matrix or vector, as an array of its shape
+        return sp.ImmutableMatrix((expr.subs(sizes) if sizes else expr).as_explicit())
     if isinstance(expr, sp.IndexedBase):
         expr = expr.subs(sizes) if sizes else expr  # the same element objects as the subject
         dims = [int(d) for d in expr.shape]

@@ -127,6 +127,60 @@ def _torch_conv_width(width: Any, kernel: Any, padding: Any, stride: Any) -> Any
     return torch.tensor(float(out.shape[-1]), dtype=torch.float64)
 
 
+def _cell(kind: str, x: Any, h: Any, w_ih: Any, w_hh: Any, b_ih: Any = None) -> Any:
+    """One step of a torch.nn recurrent cell with the given weights (``b_hh`` = 0)."""
+    import torch
+
+    cell = getattr(torch.nn, kind)(x.shape[0], h.shape[0], bias=b_ih is not None)
+    cell = cell.to(torch.float64)
+    with torch.no_grad():
+        cell.weight_ih.copy_(w_ih)
+        cell.weight_hh.copy_(w_hh)
+        if b_ih is not None:
+            cell.bias_ih.copy_(b_ih)
+            cell.bias_hh.zero_()
+        return cell(x[None], h[None])[0]
+
+
+def _split(weights: Any, hidden: int) -> tuple[Any, Any]:
+    """A sheet weight W acting on [h, x]: its columns for h, then those for x."""
+    return weights[:, :hidden], weights[:, hidden:]
+
+
+def _rnn_cell(x: Any, h: Any, W_xh: Any, W_hh: Any, b_h: Any) -> Any:
+    return _cell("RNNCell", x, h, W_xh, W_hh, b_h)
+
+
+def _lstm_cell(x: Any, h: Any, c: Any, W_i: Any, W_f: Any, W_c: Any, W_o: Any, b: Any) -> Any:
+    """torch orders the gates input, forget, cell, output; returns the new hidden state."""
+    import torch
+
+    n = h.shape[0]
+    gates = [_split(w, n) for w in (W_i, W_f, W_c, W_o)]
+    cell = torch.nn.LSTMCell(x.shape[0], n).to(torch.float64)
+    with torch.no_grad():
+        cell.weight_ih.copy_(torch.cat([g[1] for g in gates]))
+        cell.weight_hh.copy_(torch.cat([g[0] for g in gates]))
+        cell.bias_ih.copy_(b)
+        cell.bias_hh.zero_()
+        return cell(x[None], (h[None], c[None]))[0][0]
+
+
+def _gru_cell(x: Any, h: Any, W_r: Any, W_z: Any, W: Any) -> Any:
+    """torch orders the gates reset, update, new (no biases here, as on the sheet)."""
+    import torch
+
+    n = h.shape[0]
+    parts = [_split(w, n) for w in (W_r, W_z, W)]
+    return _cell(
+        "GRUCell",
+        x,
+        h,
+        torch.cat([p[1] for p in parts]),
+        torch.cat([p[0] for p in parts]),
+    )
+
+
 def _kept_unit(input: Any, p: Any) -> Any:
     """What training-mode dropout makes of an activation it keeps (0 if it keeps none)."""
     import torch
@@ -318,6 +372,9 @@ REFERENCES: Mapping[str, Reference] = {
             FUNCTION,
             _torch_function(lambda t: _torch_conv_width),
         ),
+        _ref("torch.nn.RNNCell", "torch", FUNCTION, _torch_function(lambda t: _rnn_cell)),
+        _ref("torch.nn.LSTMCell", "torch", FUNCTION, _torch_function(lambda t: _lstm_cell)),
+        _ref("torch.nn.GRUCell", "torch", FUNCTION, _torch_function(lambda t: _gru_cell)),
         _ref(
             "torch.nn.functional.layer_norm",
             "torch",

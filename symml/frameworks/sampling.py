@@ -14,6 +14,7 @@ from symml.numeric import domain_of, sample_value
 
 REAL_EXTREMES = (-30.0, -1e-6, 0.0, 1e-6, 30.0)
 POSITIVE_EXTREMES = (1e-8, 1e-6, 1e3)
+MAX_EXTREME = 60
 
 
 def extremes(domain: Domain | None) -> tuple[float, ...]:
@@ -55,8 +56,7 @@ def points(
         spec = specs.get(str(atom))
         if spec is not None and spec.typical is not None:
             typical[atom] = float(spec.typical)
-    extreme_points = [typical]
-    for atom in atoms:
-        for value in extremes(domains[atom]):
-            extreme_points.append({**typical, atom: value})
-    return random_points, extreme_points
+    moved = [{**typical, atom: value} for atom in atoms for value in extremes(domains[atom])]
+    if len(moved) > MAX_EXTREME:  # a map of many entries: a seeded sample of the moves
+        moved = rng.sample(moved, MAX_EXTREME)
+    return random_points, [typical, *moved]
