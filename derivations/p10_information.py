@@ -128,3 +128,14 @@ P.also(
         note="optax.kl_divergence(log Q, P) is Σ P·(log P - log Q): the sheet's order.",
     ),
 )
+P.also(
+    "info.entropy",
+    Matches(
+        sheet="H(X) = -Σ P(x)·log P(x)",
+        framework="jax",
+        reference="sum of jax.scipy.special.entr",
+        inputs=(("x", Pd[x]),),
+        over=(x, k),
+        sizes=((k, 4),),
+    ),
+)

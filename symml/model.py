@@ -362,6 +362,7 @@ class Matches(Claim):
     difference: str = ""
     agrees_when: str = ""
     binding: bool = False
+    rtol: float = 0.0  # a looser tolerance where the framework computes in float32 (say why)
 
     kind: ClaimKind = field(init=False, default=ClaimKind.MATCHES)
 

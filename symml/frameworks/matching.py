@@ -73,6 +73,8 @@ def _verdict(claim: Matches, found: Measurement) -> Verdict:
         f"{'rule run step by step' if claim.run is not None else 'formula at 30 digits'}, "
         f"{found.inputs} random and {found.extreme} extreme {runs}"
     )
+    if claim.rtol:
+        how += f", to {claim.rtol:g} relative"
     size = f"largest difference {found.largest:.3g} ({found.relative:.3g} relative)"
     at = ", ".join(f"{k} = {v}" for k, v in found.point.items())
     witness = Counterexample(found.point, found.catalog, found.framework)
@@ -228,7 +230,7 @@ def _compare_values(
             scale = max(float(np.max(np.abs(want))), 1e-300)
             err = np.abs(got - want)
             err = np.where(np.isfinite(got), err, np.inf)
-            allowed = RTOL * np.maximum(np.abs(got), np.abs(want)) + ATOL * scale
+            allowed = (claim.rtol or RTOL) * np.maximum(np.abs(got), np.abs(want)) + ATOL * scale
             k = int(np.argmax(err / np.maximum(allowed, 1e-300)))
             badness = float(err[k] / max(allowed[k], 1e-300))
             if worst is None or badness > worst[0]:

@@ -247,6 +247,24 @@ REFERENCES: Mapping[str, Reference] = {
             FUNCTION,
             _jax_function(lambda j, o: lambda **a: _jax_conv_width(j, **a)),
         ),
+        _ref(
+            "jax.nn.dot_product_attention",
+            "jax",
+            FUNCTION,
+            _jax_function(
+                lambda j, o: (
+                    lambda query, key, value: j.nn.dot_product_attention(
+                        query[:, None, :], key[:, None, :], value[:, None, :]
+                    )[:, 0, :]
+                )
+            ),
+        ),
+        _ref(
+            "sum of jax.scipy.special.entr",
+            "jax",
+            FUNCTION,
+            _jax_function(lambda j, o: lambda x: j.scipy.special.entr(x).sum()),
+        ),
         # losses (optax)
         _ref(
             "mean of optax.squared_error",
@@ -280,6 +298,12 @@ REFERENCES: Mapping[str, Reference] = {
             "optax",
             FUNCTION,
             _jax_function(lambda j, o: o.kl_divergence),
+        ),
+        _ref(
+            "optax.losses.triplet_margin_loss",
+            "optax",
+            FUNCTION,
+            _jax_function(lambda j, o: o.losses.triplet_margin_loss),
         ),
         # schedules (optax), called at step `count`
         _ref(
@@ -371,6 +395,40 @@ REFERENCES: Mapping[str, Reference] = {
             "torch",
             FUNCTION,
             _torch_function(lambda t: _torch_conv_width),
+        ),
+        _ref(
+            "torch.nn.functional.scaled_dot_product_attention",
+            "torch",
+            FUNCTION,
+            _torch_function(lambda t: t.nn.functional.scaled_dot_product_attention),
+        ),
+        _ref(
+            "torch.nn.functional.layer_norm (with weight and bias)",
+            "torch",
+            FUNCTION,
+            _torch_function(
+                lambda t: (
+                    lambda input, weight, bias, eps: t.nn.functional.layer_norm(
+                        input,
+                        tuple(input.shape[-1:]),
+                        weight.reshape(-1),
+                        bias.reshape(-1),
+                        eps=float(eps),
+                    )
+                )
+            ),
+        ),
+        _ref(
+            "torch.nn.functional.triplet_margin_loss",
+            "torch",
+            FUNCTION,
+            _torch_function(
+                lambda t: (
+                    lambda anchor, positive, negative, margin: t.nn.functional.triplet_margin_loss(
+                        anchor[None], positive[None], negative[None], margin=float(margin)
+                    )
+                )
+            ),
         ),
         _ref("torch.nn.RNNCell", "torch", FUNCTION, _torch_function(lambda t: _rnn_cell)),
         _ref("torch.nn.LSTMCell", "torch", FUNCTION, _torch_function(lambda t: _lstm_cell)),
