@@ -226,6 +226,15 @@ P.formula(
                 ),
             ),
         ),
+        Property(
+            sheet="- γ: focusing parameter (typically 2)",
+            predicate="monotone",
+            params=(("var", gamma), ("direction", "decreasing")),
+            expected=Status.NUMERIC,
+            note="Expected numeric (the engine proves no inequality over ŷ and γ together). "
+            "Focusing: raising γ lowers the loss of every example, most for confident ones "
+            "(the factor (1-ŷ)^γ), so training focuses on the hard ones; γ = 0 is α·CE.",
+        ),
     ],
     conventions=(
         Convention(

@@ -1,6 +1,7 @@
 """Part 4 of the sheet: optimization algorithms, one coordinate of the weights at a time."""
 
 import sympy as sp
+from sympy.stats import Normal
 
 from symml.declare import Part
 from symml.domains import natural, nonnegative, positive, real, unit_open
@@ -59,6 +60,17 @@ mhat = P.scalar("mhat", real, meaning="bias-corrected first moment m̂")
 vhat = P.scalar("vhat", nonnegative, meaning="bias-corrected second moment v̂")
 t = P.scalar("t", natural, meaning="step count (1 at the first step)")
 s = P.index("s", meaning="a past step")
+mu_g = P.scalar("mu_g", real, meaning="mean of the gradients fed to Adam (prose claims)")
+sigma_g = P.scalar(
+    "sigma_g", positive, meaning="standard deviation of the gradients fed to Adam (prose claims)"
+)
+g_rand = P.random(
+    "g_rand",
+    Normal,
+    mu_g,
+    sigma_g,
+    meaning="a gradient drawn with mean μ_g and std σ_g (the same law at every step)",
+)
 lam = P.scalar(
     "lambda",
     positive,
@@ -362,8 +374,27 @@ _ADAM_MOMENTS = (
     (mhat, m / (1 - beta_1**t)),
     (vhat, v / (1 - beta_2**t)),
 )
+# The prose beside m and v says what they track. m̂ₜ and v̂ₜ unrolled from m₀ = v₀ = 0 are
+# weighted averages of the gradients seen (weights (1-β)β^(t-s)/(1-β^t), summing to 1);
+# fed gradients of one law, their expectations are that law's moments.
+_MHAT_OF = sp.Sum((1 - beta_1) * beta_1 ** (t - s) * g_rand, (s, 1, t)) / (1 - beta_1**t)
+_VHAT_OF = sp.Sum((1 - beta_2) * beta_2 ** (t - s) * g_rand**2, (s, 1, t)) / (1 - beta_2**t)
 P.formula(
-    "optim.adam_m", "Adam: first moment", sheet=_ADAM_M, expr=beta_1 * m + (1 - beta_1) * g, lhs=m
+    "optim.adam_m",
+    "Adam: first moment",
+    sheet=_ADAM_M,
+    expr=beta_1 * m + (1 - beta_1) * g,
+    lhs=m,
+    claims=[
+        Property(
+            sheet=_ADAM_M,
+            predicate="expectation",
+            subject=_MHAT_OF,
+            params=(("value", mu_g),),
+            note="'first moment - mean': for gradients of mean μ_g, E[m̂ₜ] = μ_g at every "
+            "t ≥ 1 (m itself is shrunk toward 0 by 1-β₁^t until the bias correction).",
+        )
+    ],
 )
 P.formula(
     "optim.adam_v",
@@ -371,6 +402,26 @@ P.formula(
     sheet=_ADAM_V,
     expr=beta_2 * v + (1 - beta_2) * g**2,
     lhs=v,
+    claims=[
+        Property(
+            sheet=_ADAM_V,
+            predicate="expectation",
+            subject=_VHAT_OF,
+            params=(("value", mu_g**2 + sigma_g**2),),
+            note="'second moment': E[v̂ₜ] = E[g²] = μ_g² + σ_g², the uncentred second moment.",
+        ),
+        Property(
+            sheet=_ADAM_V,
+            predicate="expectation",
+            subject=_VHAT_OF,
+            params=(("value", sigma_g**2),),
+            expected=Status.REFUTED,
+            correction=mu_g**2 + sigma_g**2,
+            note="'variance' is false: v tracks E[g²] = Var(g) + E[g]², the variance only when "
+            "the mean gradient is 0. A constant gradient g (σ_g = 0) shows it: v̂ₜ = g² at "
+            "every step while the variance of the sequence is 0.",
+        ),
+    ],
 )
 P.formula(
     "optim.adam_mhat",
@@ -395,6 +446,16 @@ P.formula(
     sheet=_ADAM_VHAT,
     expr=v / (1 - beta_2**t),
     lhs=vhat,
+    claims=[
+        Property(
+            sheet=_ADAM_VHAT,
+            predicate="expectation",
+            params=(("value", g**2),),
+            subject=sp.Sum((1 - beta_2) * beta_2 ** (t - s) * g**2, (s, 1, t)) / (1 - beta_2**t),
+            note="The bias correction (stated for m̂, the same for v̂): with a constant gradient "
+            "g, v̂ₜ = g² at every t ≥ 1; the subject is v̂ₜ unrolled from v₀ = 0.",
+        )
+    ],
 )
 P.formula(
     "optim.adam_step",

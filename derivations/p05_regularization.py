@@ -91,6 +91,14 @@ P.formula(
             note="Dividing by p keeps the expected activation equal to a, which is why the "
             "test-time activation needs no rescaling (inverted dropout).",
         ),
+        Property(
+            sheet="- p ≈ 0.5 (keep probability)",
+            predicate="expectation",
+            subject=B,
+            params=(("value", p),),
+            note="p is the probability that the mask keeps the unit: E[Bernoulli(p)] = "
+            "P(B = 1) = p (PyTorch's p is the drop probability; see the matches claim).",
+        ),
     ],
     conventions=(
         Convention(

@@ -4,7 +4,7 @@ import sympy as sp
 
 from symml.declare import Part
 from symml.domains import nonnegative, real, unit_open
-from symml.model import Convention, Identity, Matches, Notation, Reading, Status
+from symml.model import Convention, Domain, Identity, Matches, Notation, Property, Reading, Status
 
 P = Part(10, "Probability & information theory")
 
@@ -49,6 +49,15 @@ P.formula(
                     None,
                 ),
             ),
+        ),
+        Property(
+            sheet="Entropy (uncertainty)",
+            predicate="range",
+            params=(("interval", Domain("nonnegative", 0, sp.oo, lo_open=False)),),
+            expected=Status.NUMERIC,
+            note="Expected numeric (no symbolic prover for the sign of a sum of symbolic "
+            "length). An uncertainty is never negative: every term -P(x)·log P(x) is ≥ 0 for "
+            "0 < P(x) < 1 (and H = 0 only for a certain outcome).",
         ),
     ],
 )
