@@ -287,6 +287,14 @@ P.formula(
             algorithm="adagrad",
             assignments=((G, G + g**2), (W, W - eta / sp.sqrt(G + epsilon) * g)),
         ),
+        Property(
+            sheet="AdaGrad (adaptive learning rate)",
+            predicate="monotone",
+            subject=eta / sp.sqrt(G + epsilon),
+            params=(("var", G), ("direction", "decreasing")),
+            note="Adaptive: each coordinate's effective rate η/√(G + ε) falls as its squared "
+            "gradients accumulate in G (and never rises, since G only grows).",
+        ),
         *_against(
             _ADAGRAD,
             ((G, G + g**2), (W, W - eta / sp.sqrt(G + epsilon) * g)),
@@ -510,6 +518,16 @@ P.formula(
                 *_ADAM_MOMENTS,
                 (W, W - eta * (mhat / (sp.sqrt(vhat) + epsilon) + lam * W)),
             ),
+        ),
+        Property(
+            sheet="AdamW (Adam with weight decay)",
+            predicate="endpoint",
+            params=(
+                ("var", lam),
+                ("at", sp.S.Zero),
+                ("value", W - eta * mhat / (sp.sqrt(vhat) + epsilon)),
+            ),
+            note="With λ = 0 the AdamW step is Adam's step.",
         ),
         *_against(
             "\n".join([_ADAM_M, _ADAM_V, _ADAM_MHAT, _ADAM_VHAT, _ADAMW_W]),
