@@ -8,7 +8,7 @@ import importlib.util
 _MODULES = {"jax": ("jax",), "optax": ("optax", "jax"), "torch": ("torch",)}
 _INSTALL = {
     "jax": "pip install 'symml[jax]'",
-    "optax": "pip install optax",
+    "optax": "pip install 'symml[optax]'",
     "torch": "pip install 'symml[torch]'",
 }
 
