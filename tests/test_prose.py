@@ -20,9 +20,7 @@ def _rows(text: str) -> list[tuple[int, str, str, str]]:
 def test_every_prose_line_of_the_sheet_is_a_claim_or_notation_only(sheet_text):
     listed = {(part, said) for part, said, _, _ in _rows(DOC.read_text(encoding="utf-8"))}
     prose = [
-        (line.part, line.text)
-        for line in sheet_lines(sheet_text, titles=True)
-        if not line.in_code
+        (line.part, line.text) for line in sheet_lines(sheet_text, titles=True) if not line.in_code
     ]
     missing = [item for item in prose if item not in listed]
     assert missing == []
