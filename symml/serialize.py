@@ -85,12 +85,18 @@ def claim(item: Claim) -> dict[str, Any]:
             "framework": item.framework,
             "reference": item.reference,
             "inputs": {
-                k: [expression(e) for e in v] if isinstance(v, tuple) else _input(v)
+                k: expression(sp.Tuple(*v)) if isinstance(v, tuple) else _input(v)
                 for k, v in item.inputs
             },
             "subject": expression(item.subject),
-            "difference": item.difference,
-            "agrees_when": item.agrees_when,
+            "rule": (
+                [[expression(t), expression(v)] for t, v in item.run.assignments]
+                if item.run
+                else []
+            ),
+            "observe": expression(item.run.observe) if item.run else None,
+            "difference": item.difference or None,
+            "agrees_when": item.agrees_when or None,
         }
     elif isinstance(item, UpdateRule):
         statement = {

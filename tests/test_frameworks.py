@@ -272,3 +272,42 @@ def test_matches_claims_of_every_framework_exist(catalog):
         "optax.adamw",
     } <= optimizers
     assert all(isinstance(c.run, Run) for f in catalog for c in f.claims if getattr(c, "run", None))
+
+
+# -- the recorded setting under which a framework agrees does make it agree ---------------------
+def test_gelu_agrees_with_jax_when_not_approximated(catalog):
+    formula, _, claim = _claim(catalog, "activations.gelu", "jax.nn.gelu")
+    exact = replace(claim, inputs=(*claim.inputs, ("approximate", False)), expected=Status.NUMERIC)
+    assert check_claim(formula, exact).status is Status.NUMERIC
+
+
+@pytest.mark.parametrize(
+    "formula_id, reference, where",
+    [
+        ("activations.leaky_relu", "jax.nn.leaky_relu", lambda s: s["alpha"] <= 1),
+        ("schedules.cosine", "optax.cosine_decay_schedule", lambda s: s["t"] <= s["T"]),
+        (
+            "schedules.warmup",
+            "optax.join_schedules(linear warmup, linear decay)",
+            lambda s: s["t"] < s["t_warmup"],
+        ),
+    ],
+)
+def test_a_difference_vanishes_under_its_recorded_setting(catalog, formula_id, reference, where):
+    formula, _, claim = _claim(catalog, formula_id, reference)
+    assert check_claim(formula, claim).status is Status.DIFFERS
+    agreeing = replace(claim, where=(where(_symbols(formula)),))
+    verdict = check_claim(formula, agreeing)
+    assert verdict.status is Status.NUMERIC, verdict.detail
+
+
+def test_nesterov_with_the_look_ahead_at_w_minus_eta_beta_v_agrees_with_optax(catalog):
+    formula, _, claim = _claim(catalog, "optim.nesterov_step", "optax.sgd(nesterov=True)")
+    s = _symbols(formula)
+    W, v, beta, eta, grad_L = s["W"], s["v_mom"], s["beta"], s["eta"], s["grad_L"]
+    sutskever = ((v, beta * v + grad_L(W - eta * beta * v)), (W, W - eta * v))
+    fixed = replace(claim, run=replace(claim.run, assignments=sutskever))
+    assert check_claim(formula, fixed).status is Status.NUMERIC
+    verdict = check_claim(formula, claim)
+    assert verdict.status is Status.DIFFERS
+    assert verdict.detail.split("; ")[2].startswith("step 2 differs by ")  # step 1 agrees (v₀ = 0)
