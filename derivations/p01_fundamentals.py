@@ -343,3 +343,37 @@ P.also(
         **_VECTOR,
     ),
 )
+
+# -- The derivatives against autodiff: the frameworks' gradient at every input, z = 0 too ------
+for _id, _sheet, _reference in (
+    ("activations.sigmoid", "σ'(z) = σ(z)(1 - σ(z))", "jax.grad(jax.nn.sigmoid)"),
+    ("activations.tanh", "tanh'(z) = 1 - tanh²(z)", "jax.grad(jax.numpy.tanh)"),
+    ("activations.relu", "ReLU'(z) = 1 if z > 0, else 0", "jax.grad(jax.nn.relu)"),
+):
+    _claimed = next(
+        c.claimed for f in P.formulas if f.id == _id for c in f.claims if c.sheet == _sheet
+    )
+    P.also(
+        _id,
+        Matches(
+            sheet=_sheet,
+            framework="jax",
+            reference=_reference,
+            subject=_claimed,
+            inputs=(("x", z),),
+            note="At z = 0 ReLU has no derivative; JAX, like the sheet, returns 0 there."
+            if _id == "activations.relu"
+            else "",
+        ),
+    )
+P.also(
+    "activations.relu",
+    Matches(
+        sheet="ReLU'(z) = 1 if z > 0, else 0",
+        framework="torch",
+        reference="torch.autograd of torch.relu",
+        subject=sp.Piecewise((1, z > 0), (0, True)),
+        inputs=(("input", z),),
+        note="At z = 0 ReLU has no derivative; PyTorch, like the sheet, returns 0 there.",
+    ),
+)

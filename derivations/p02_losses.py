@@ -378,3 +378,43 @@ P.also(
         note="optax takes labels in {-1, +1}, the reading the catalog marks correct.",
     ),
 )
+
+# -- The derivatives against autodiff of the optax losses -------------------------------------
+_mse_derivative = next(c for c in P.formulas[0].claims if c.sheet.startswith("∂L/∂ŷᵢ"))
+P.also(
+    "losses.mse",
+    Matches(
+        sheet="∂L/∂ŷᵢ = (2/n)(ŷᵢ - yᵢ)",
+        framework="optax",
+        reference="jax.grad of the mean of optax.squared_error",
+        subject=_mse_derivative.claimed,
+        inputs=(("predictions", yhat_vec[i]), ("targets", y_vec[i])),
+        over=(i, n),
+        sizes=((n, 5),),
+    ),
+)
+P.also(
+    "losses.bce",
+    Matches(
+        sheet="∂L/∂ŷ = -(y/ŷ) + (1-y)/(1-ŷ)",
+        framework="optax",
+        reference="jax.grad of optax.sigmoid_binary_cross_entropy in ŷ",
+        subject=-(y_prob / yhat_prob) + (1 - y_prob) / (1 - yhat_prob),
+        inputs=(("probability", yhat_prob), ("labels", y_prob)),
+        note="optax takes logits; the gradient is taken through logit(ŷ) = log(ŷ/(1-ŷ)).",
+    ),
+)
+P.also(
+    "losses.cce",
+    Matches(
+        sheet="∂L/∂zᵢ = ŷᵢ - yᵢ  (when combined with softmax)",
+        framework="optax",
+        reference="jax.grad of optax.softmax_cross_entropy in the logits",
+        subject=_softmax_i - y_cls[i],
+        inputs=(("logits", z[i]), ("labels", y_cls[i])),
+        over=(i, k),
+        sizes=((k, 4),),
+        where=(sp.Eq(sp.Sum(y_cls[j], (j, 1, k)), 1),),
+        note="y one-hot, as the sheet says (only sampled labels that sum to 1 are used).",
+    ),
+)

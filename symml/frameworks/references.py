@@ -181,6 +181,15 @@ def _gru_cell(x: Any, h: Any, W_r: Any, W_z: Any, W: Any) -> Any:
     )
 
 
+def _torch_relu_slope(input: Any) -> Any:
+    import torch
+
+    with torch.enable_grad():
+        x = input.clone().requires_grad_(True)
+        (slope,) = torch.autograd.grad(torch.relu(x), x)
+    return slope
+
+
 def _kept_unit(input: Any, p: Any) -> Any:
     """What training-mode dropout makes of an activation it keeps (0 if it keeps none)."""
     import torch
@@ -265,6 +274,61 @@ REFERENCES: Mapping[str, Reference] = {
             FUNCTION,
             _jax_function(lambda j, o: lambda x: j.scipy.special.entr(x).sum()),
         ),
+        # derivatives by autodiff
+        _ref(
+            "jax.grad(jax.nn.sigmoid)",
+            "jax",
+            FUNCTION,
+            _jax_function(lambda j, o: lambda x: j.grad(j.nn.sigmoid)(x)),
+        ),
+        _ref(
+            "jax.grad(jax.numpy.tanh)",
+            "jax",
+            FUNCTION,
+            _jax_function(lambda j, o: lambda x: j.grad(j.numpy.tanh)(x)),
+        ),
+        _ref(
+            "jax.grad(jax.nn.relu)",
+            "jax",
+            FUNCTION,
+            _jax_function(lambda j, o: lambda x: j.grad(j.nn.relu)(x)),
+        ),
+        _ref(
+            "jax.grad of the mean of optax.squared_error",
+            "optax",
+            FUNCTION,
+            _jax_function(
+                lambda j, o: (
+                    lambda predictions, targets: j.grad(
+                        lambda p: o.squared_error(p, targets).mean()
+                    )(predictions)
+                )
+            ),
+        ),
+        _ref(
+            "jax.grad of optax.sigmoid_binary_cross_entropy in ŷ",
+            "optax",
+            FUNCTION,
+            _jax_function(
+                lambda j, o: (
+                    lambda probability, labels: j.grad(
+                        lambda p: o.sigmoid_binary_cross_entropy(j.numpy.log(p / (1 - p)), labels)
+                    )(probability)
+                )
+            ),
+        ),
+        _ref(
+            "jax.grad of optax.softmax_cross_entropy in the logits",
+            "optax",
+            FUNCTION,
+            _jax_function(
+                lambda j, o: (
+                    lambda logits, labels: j.grad(lambda z: o.softmax_cross_entropy(z, labels))(
+                        logits
+                    )
+                )
+            ),
+        ),
         # losses (optax)
         _ref(
             "mean of optax.squared_error",
@@ -346,6 +410,12 @@ REFERENCES: Mapping[str, Reference] = {
         _ref("torch.sigmoid", "torch", FUNCTION, _torch_function(lambda t: t.sigmoid)),
         _ref("torch.tanh", "torch", FUNCTION, _torch_function(lambda t: t.tanh)),
         _ref("torch.relu", "torch", FUNCTION, _torch_function(lambda t: t.relu)),
+        _ref(
+            "torch.autograd of torch.relu",
+            "torch",
+            FUNCTION,
+            _torch_function(lambda t: _torch_relu_slope),
+        ),
         _ref(
             "torch.nn.functional.leaky_relu",
             "torch",
