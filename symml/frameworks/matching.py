@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 import math
 import random
+import threading
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -31,6 +32,8 @@ STEP_RTOL = 1e-7  # optimizers: float64 on both sides, compared step by step
 STEPS, WIDTH, RUNS = 6, 6, 10
 DIGITS = 30
 CONFIRM_DIGITS = 400  # a difference is re-evaluated here before it is reported
+# mpmath's precision is process-wide, so claims checked from several threads take turns
+_ONE_AT_A_TIME = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -57,7 +60,7 @@ def check(formula: Formula, claim: Matches, seed: int = 0) -> Verdict:
         return Verdict(Status.INCONCLUSIVE, reason, reason)
     reference = REFERENCES[claim.reference]
     specs = {s.name: s for s in formula.symbols}
-    with warnings.catch_warnings():
+    with _ONE_AT_A_TIME, warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with np.errstate(all="ignore"):
             if reference.kind == OPTIMIZER:
