@@ -423,11 +423,12 @@ P.formula(
             predicate="expectation",
             subject=_VHAT_OF,
             params=(("value", sigma_g**2),),
-            expected=Status.REFUTED,
-            correction=mu_g**2 + sigma_g**2,
-            note="'variance' is false: v tracks E[g²] = Var(g) + E[g]², the variance only when "
-            "the mean gradient is 0. A constant gradient g (σ_g = 0) shows it: v̂ₜ = g² at "
-            "every step while the variance of the sequence is 0.",
+            expected=Status.CONDITIONAL,
+            conditions=(sp.Eq(mu_g, 0),),
+            note="'variance' needs an unstated condition: v tracks E[g²] = Var(g) + E[g]² (the "
+            "Adam paper's 'uncentred variance'), the variance only when the mean gradient is "
+            "0. A constant gradient g (σ_g = 0) shows it: v̂ₜ = g² at every step while the "
+            "variance of the sequence is 0.",
         ),
     ],
 )

@@ -3,7 +3,11 @@
 import re
 from pathlib import Path
 
+import pytest
+import sympy as sp
+
 from symml.sheet_source import sheet_lines
+from symml.verify import check_claim
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "prose.md"
 
@@ -39,7 +43,14 @@ def test_every_row_says_how_it_is_recorded_and_cites_existing_claims(catalog):
             assert formula.part == part, (formula_id, part)
 
 
-def test_the_false_prose_statement_is_expected_refuted(catalog):
-    claim = catalog.get("optim.adam_v").claims[1]
+def test_adams_variance_label_holds_only_for_a_zero_mean_gradient(catalog):
+    formula = catalog.get("optim.adam_v")
+    claim = formula.claims[1]
     assert "(second moment - variance)" in claim.sheet
-    assert claim.expected.value == "refuted"
+    verdict = check_claim(formula, claim)
+    assert (verdict.status.value, verdict.conditions) == ("conditional", ("Eq(mu_g, 0)",))
+    point = verdict.counterexample.point
+    mu, sigma = (float(sp.Rational(point[k])) for k in ("mu_g", "sigma_g"))
+    # the witness: E[v̂] = μ² + σ² against the claimed variance σ²
+    assert float(verdict.counterexample.lhs) == pytest.approx(mu**2 + sigma**2)
+    assert float(verdict.counterexample.rhs) == pytest.approx(sigma**2)
