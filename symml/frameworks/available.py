@@ -17,7 +17,11 @@ _INSTALL = {
 def unavailable(framework: str) -> str:
     """Empty when ``framework`` is importable; otherwise why its claims are skipped."""
     for module in _MODULES.get(framework, (framework,)):
-        if importlib.util.find_spec(module) is None:
+        try:
+            found = importlib.util.find_spec(module)
+        except (ImportError, ValueError):  # a broken install, or a module blocked on purpose
+            found = None
+        if found is None:
             return (
                 f"skipped: {module} is not installed, so the {framework} claims cannot run "
                 f"({_INSTALL.get(framework, 'install it')} to run them)"
