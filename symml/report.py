@@ -128,7 +128,13 @@ def frameworks_section(verdicts: Sequence[Verdict], catalog: Catalog) -> list[st
     if not ran:
         return []
     differ = [v for v in ran if v.status in (Status.DIFFERS, Status.REFUTED)]
-    lines = [f"## Differs from the frameworks ({len(differ)})", ""]
+    lines = [
+        f"## Differs from the frameworks ({len(differ)})",
+        "",
+        "Measured by `symml verify --against` (see docs/frameworks.md): how the framework "
+        "differs, the largest difference with the input that shows it, and when they agree.",
+        "",
+    ]
     for v in differ:
         formula_id, number = v.claim.split("#")
         claim = catalog.get(formula_id).claims[int(number) - 1]
