@@ -43,6 +43,8 @@ def test_every_verdict_is_what_the_catalog_expects(verdicts):
 def test_true_claims_are_proved_or_numeric_with_a_recorded_reason(catalog, verdicts):
     for formula in catalog:
         for number, claim in enumerate(formula.claims, 1):
+            if claim.kind.value == "matches":  # run with against=...: tests/test_frameworks.py
+                continue
             verdict = verdicts[f"{formula.id}#{number}"]
             if verdict.status is Status.NUMERIC:
                 assert claim.note, f"{formula.id}#{number} is numeric without a reason"
