@@ -208,6 +208,16 @@ P.also(
         sizes=((m, 5),),
         note="μ and σ² are the batch statistics of the two lines above, substituted.",
     ),
+    Matches(
+        sheet="x̂ᵢ = (xᵢ - μ)/√(σ² + ε)",
+        framework="torch",
+        reference="torch.nn.functional.batch_norm (training)",
+        subject=_batch_normalized,
+        inputs=(("input", x[i]), ("eps", epsilon)),
+        over=(i, m),
+        sizes=((m, 5),),
+        note="Training mode: the batch's own mean and biased variance (one feature, m samples).",
+    ),
 )
 
 P.section("layernorm")

@@ -201,3 +201,15 @@ P.also(
         **_WIDTH,
     ),
 )
+P.also(
+    "cnn.avg_pool",
+    Matches(
+        sheet="Avg: y = (1/n)Σᵢ xᵢ",
+        framework="torch",
+        reference="torch.nn.functional.avg_pool1d",
+        inputs=(("input", x[i]),),
+        over=(i, N),
+        sizes=((N, 4),),
+        note="One window covering the n values, no padding.",
+    ),
+)

@@ -504,6 +504,30 @@ REFERENCES: Mapping[str, Reference] = {
         _ref("torch.nn.LSTMCell", "torch", FUNCTION, _torch_function(lambda t: _lstm_cell)),
         _ref("torch.nn.GRUCell", "torch", FUNCTION, _torch_function(lambda t: _gru_cell)),
         _ref(
+            "torch.nn.functional.batch_norm (training)",
+            "torch",
+            FUNCTION,
+            _torch_function(
+                lambda t: (
+                    lambda input, eps: t.nn.functional.batch_norm(
+                        input[:, None], None, None, training=True, eps=float(eps)
+                    )[:, 0]
+                )
+            ),
+        ),
+        _ref(
+            "torch.nn.functional.avg_pool1d",
+            "torch",
+            FUNCTION,
+            _torch_function(
+                lambda t: (
+                    lambda input: t.nn.functional.avg_pool1d(input[None, None], input.shape[0])[
+                        0, 0
+                    ]
+                )
+            ),
+        ),
+        _ref(
             "torch.nn.functional.layer_norm",
             "torch",
             FUNCTION,
