@@ -13,7 +13,7 @@ from symml.domains import (
     unit_closed,
     unit_open,
 )
-from symml.model import Convention, Derivative, Notation, Property, Reading, Status
+from symml.model import Convention, Derivative, Matches, Notation, Property, Reading, Status
 
 P = Part(2, "Loss functions")
 
@@ -226,6 +226,15 @@ P.formula(
                 ),
             ),
         ),
+        Property(
+            sheet="- γ: focusing parameter (typically 2)",
+            predicate="monotone",
+            params=(("var", gamma), ("direction", "decreasing")),
+            expected=Status.NUMERIC,
+            note="Expected numeric (the engine proves no inequality over ŷ and γ together). "
+            "Focusing: raising γ lowers the loss of every example, most for confident ones "
+            "(the factor (1-ŷ)^γ), so training focuses on the hard ones; γ = 0 is α·CE.",
+        ),
     ],
     conventions=(
         Convention(
@@ -267,5 +276,145 @@ P.formula(
             "nn.MultiMarginLoss is the multi-class hinge loss (class "
             "index targets); nn.HingeEmbeddingLoss is a different loss.",
         ),
+    ),
+)
+
+
+# -- The same losses in the frameworks (checked by `symml verify --against optax,torch`) -------
+_SAMPLES = dict(over=(j, n), sizes=((n, 5),))
+_LOGIT = sp.log(yhat_prob / (1 - yhat_prob))  # the frameworks take logits where the sheet has ŷ
+P.also(
+    "losses.mse",
+    Matches(
+        sheet="L = (1/n) Σᵢ (yᵢ - ŷᵢ)²",
+        framework="optax",
+        reference="mean of optax.squared_error",
+        inputs=(("predictions", yhat_vec[j]), ("targets", y_vec[j])),
+        **_SAMPLES,
+    ),
+    Matches(
+        sheet="L = (1/n) Σᵢ (yᵢ - ŷᵢ)²",
+        framework="torch",
+        reference="torch.nn.functional.mse_loss",
+        inputs=(("input", yhat_vec[j]), ("target", y_vec[j])),
+        **_SAMPLES,
+    ),
+)
+P.also(
+    "losses.mae",
+    Matches(
+        sheet="L = (1/n) Σᵢ |yᵢ - ŷᵢ|",
+        framework="torch",
+        reference="torch.nn.functional.l1_loss",
+        inputs=(("input", yhat_vec[j]), ("target", y_vec[j])),
+        **_SAMPLES,
+    ),
+)
+_HUBER = "L = { ½(y - ŷ)²           if |y - ŷ| ≤ δ\n    { δ|y - ŷ| - ½δ²      otherwise"
+P.also(
+    "losses.huber",
+    Matches(
+        sheet=_HUBER,
+        framework="optax",
+        reference="optax.huber_loss",
+        inputs=(("predictions", yhat), ("targets", y), ("delta", delta)),
+    ),
+    Matches(
+        sheet=_HUBER,
+        framework="torch",
+        reference="torch.nn.functional.huber_loss",
+        inputs=(("input", yhat), ("target", y), ("delta", delta)),
+    ),
+)
+P.also(
+    "losses.bce",
+    Matches(
+        sheet="L = -[y·log(ŷ) + (1-y)·log(1-ŷ)]",
+        framework="optax",
+        reference="optax.sigmoid_binary_cross_entropy",
+        inputs=(("logits", _LOGIT), ("labels", y_prob)),
+        note="optax takes the logit log(ŷ/(1-ŷ)) of the sheet's probability ŷ.",
+    ),
+    Matches(
+        sheet="L = -[y·log(ŷ) + (1-y)·log(1-ŷ)]",
+        framework="torch",
+        reference="torch.nn.functional.binary_cross_entropy",
+        inputs=(("input", yhat_prob), ("target", y_prob)),
+        note="torch clamps each log at -100, which only ŷ within e⁻¹⁰⁰ of 0 or 1 reaches.",
+    ),
+)
+P.also(
+    "losses.cce",
+    Matches(
+        sheet="L = -Σᵢ yᵢ · log(ŷᵢ)",
+        framework="optax",
+        reference="optax.softmax_cross_entropy",
+        inputs=(("logits", sp.log(yhat_cls[i])), ("labels", y_cls[i])),
+        over=(i, k),
+        sizes=((k, 4),),
+        expected=Status.DIFFERS,
+        difference="optax takes logits and normalises them with a softmax, so log ŷ is "
+        "replaced by log(ŷᵢ/Σⱼ ŷⱼ)",
+        agrees_when="Σᵢ ŷᵢ = 1 (ŷ from a softmax, as the sheet's note says)",
+    ),
+)
+P.also(
+    "losses.focal",
+    Matches(
+        sheet="L = -α(1 - ŷ)^γ · log(ŷ)",
+        framework="optax",
+        reference="optax.sigmoid_focal_loss",
+        inputs=(("logits", _LOGIT), ("labels", 1), ("alpha", alpha), ("gamma", gamma)),
+        note="The sheet's loss is the positive-class term: optax with label 1 (weight α).",
+    ),
+)
+P.also(
+    "losses.hinge",
+    Matches(
+        sheet="L = max(0, 1 - y·ŷ)",
+        framework="optax",
+        reference="optax.hinge_loss",
+        inputs=(("predictor_outputs", yhat_score), ("targets", y_sign)),
+        note="optax takes labels in {-1, +1}, the reading the catalog marks correct.",
+    ),
+)
+
+# -- The derivatives against autodiff of the optax losses -------------------------------------
+_mse_derivative = next(c for c in P.formulas[0].claims if c.sheet.startswith("∂L/∂ŷᵢ"))
+P.also(
+    "losses.mse",
+    Matches(
+        sheet="∂L/∂ŷᵢ = (2/n)(ŷᵢ - yᵢ)",
+        framework="optax",
+        reference="jax.grad of the mean of optax.squared_error",
+        subject=_mse_derivative.claimed,
+        inputs=(("predictions", yhat_vec[i]), ("targets", y_vec[i])),
+        over=(i, n),
+        sizes=((n, 5),),
+    ),
+)
+P.also(
+    "losses.bce",
+    Matches(
+        sheet="∂L/∂ŷ = -(y/ŷ) + (1-y)/(1-ŷ)",
+        framework="optax",
+        reference="jax.grad of optax.sigmoid_binary_cross_entropy in ŷ",
+        subject=-(y_prob / yhat_prob) + (1 - y_prob) / (1 - yhat_prob),
+        inputs=(("probability", yhat_prob), ("labels", y_prob)),
+        note="optax takes logits; the gradient is taken through logit(ŷ) = log(ŷ/(1-ŷ)).",
+    ),
+)
+P.also(
+    "losses.cce",
+    Matches(
+        sheet="∂L/∂zᵢ = ŷᵢ - yᵢ  (when combined with softmax)",
+        framework="optax",
+        reference="jax.grad of optax.softmax_cross_entropy in the logits",
+        subject=_softmax_i - y_cls[i],
+        inputs=(("logits", z[i]), ("labels", y_cls[i])),
+        over=(i, k),
+        sizes=((k, 4),),
+        where=(sp.Eq(sp.Sum(y_cls[j], (j, 1, k)), 1),),
+        note="y one-hot, as the sheet says (only sampled labels that sum to 1 are used).",
     ),
 )

@@ -1,10 +1,11 @@
 """Part 4 of the sheet: optimization algorithms, one coordinate of the weights at a time."""
 
 import sympy as sp
+from sympy.stats import Normal
 
 from symml.declare import Part
 from symml.domains import natural, nonnegative, positive, real, unit_open
-from symml.model import Convention, Property, Status, UpdateRule
+from symml.model import Convention, Matches, Property, Run, Status, UpdateRule
 
 P = Part(4, "Optimization algorithms")
 
@@ -59,6 +60,17 @@ mhat = P.scalar("mhat", real, meaning="bias-corrected first moment m̂")
 vhat = P.scalar("vhat", nonnegative, meaning="bias-corrected second moment v̂")
 t = P.scalar("t", natural, meaning="step count (1 at the first step)")
 s = P.index("s", meaning="a past step")
+mu_g = P.scalar("mu_g", real, meaning="mean of the gradients fed to Adam (prose claims)")
+sigma_g = P.scalar(
+    "sigma_g", positive, meaning="standard deviation of the gradients fed to Adam (prose claims)"
+)
+g_rand = P.random(
+    "g_rand",
+    Normal,
+    mu_g,
+    sigma_g,
+    meaning="a gradient drawn with mean μ_g and std σ_g (the same law at every step)",
+)
 lam = P.scalar(
     "lambda",
     positive,
@@ -66,6 +78,38 @@ lam = P.scalar(
     meaning="weight decay λ",
     sheet="- λ = weight decay (typically 0.01)",
 )
+
+
+def _against(sheet, rule, optax_ref, optax_args, torch_ref, torch_args, **extra):
+    """The two ``matches`` claims of an update rule: optax and torch.optim, step by step."""
+    run = Run(
+        rule,
+        weights=W,
+        gradient=extra.pop("gradient", g),
+        step=extra.pop("step", None),
+        observe=extra.pop("observe", None),
+    )
+    optax_extra = extra.pop("optax", {})
+    torch_extra = extra.pop("torch", {})
+    return [
+        Matches(
+            sheet=sheet,
+            framework="optax",
+            reference=optax_ref,
+            inputs=optax_args,
+            run=run,
+            **optax_extra,
+        ),
+        Matches(
+            sheet=sheet,
+            framework="torch",
+            reference=torch_ref,
+            inputs=torch_args,
+            run=run,
+            **torch_extra,
+        ),
+    ]
+
 
 # -- Gradient descent, SGD ----------------------------------------------------------------
 P.formula(
@@ -79,7 +123,15 @@ P.formula(
             sheet="W := W - η · ∂L/∂W",
             algorithm="gradient_descent",
             assignments=((W, W - eta * g),),
-        )
+        ),
+        *_against(
+            "W := W - η · ∂L/∂W",
+            ((W, W - eta * g),),
+            "optax.sgd",
+            (("learning_rate", eta),),
+            "torch.optim.SGD",
+            (("lr", eta),),
+        ),
     ],
 )
 P.formula(
@@ -97,7 +149,15 @@ P.formula(
             sheet="W := W - η · ∂L/∂W  (computed on mini-batch)",
             algorithm="sgd",
             assignments=((W, W - eta * g),),
-        )
+        ),
+        *_against(
+            "W := W - η · ∂L/∂W  (computed on mini-batch)",
+            ((W, W - eta * g),),
+            "optax.sgd",
+            (("learning_rate", eta),),
+            "torch.optim.SGD",
+            (("lr", eta),),
+        ),
     ],
     conventions=(Convention("PyTorch", "torch.optim.SGD(momentum=0) is this step."),),
 )
@@ -122,7 +182,15 @@ P.formula(
             sheet=_MOMENTUM,
             algorithm="momentum",
             assignments=((v_mom, beta * v_mom + g), (W, W - eta * v_mom)),
-        )
+        ),
+        *_against(
+            _MOMENTUM,
+            ((v_mom, beta * v_mom + g), (W, W - eta * v_mom)),
+            "optax.sgd(momentum)",
+            (("learning_rate", eta), ("momentum", beta)),
+            "torch.optim.SGD(momentum)",
+            (("lr", eta), ("momentum", beta)),
+        ),
     ],
     conventions=(
         Convention("PyTorch", "torch.optim.SGD(momentum=β, dampening=0) is exactly this rule."),
@@ -137,6 +205,15 @@ P.formula(
 
 # -- Nesterov -----------------------------------------------------------------------------
 _NESTEROV = "v := β·v + ∂L/∂W(W - β·v)\nW := W - η·v"
+# The frameworks' parameters are the look-ahead point W - η·β·v of Sutskever's form (their
+# gradient is taken there); the comparison observes that point of the sheet's rule.
+_NESTEROV_DIFFERS = dict(
+    expected=Status.DIFFERS,
+    difference="the sheet takes the gradient at W - β·v; the frameworks' Nesterov step is "
+    "Sutskever's, whose look-ahead point is W - η·β·v",
+    agrees_when="η = 1 (then W - β·v is the look-ahead point)",
+    note="the frameworks' parameters are compared with the sheet's W - η·β·v",
+)
 P.formula(
     "optim.nesterov_velocity",
     "Nesterov momentum: velocity",
@@ -162,7 +239,19 @@ P.formula(
                 (W, W - eta * v_mom),
             ),
             note="W moves by -η·v, so the look-ahead point is W - η·β·v; the sheet drops the η.",
-        )
+        ),
+        *_against(
+            _NESTEROV,
+            ((v_mom, beta * v_mom + grad_L(W - beta * v_mom)), (W, W - eta * v_mom)),
+            "optax.sgd(nesterov=True)",
+            (("learning_rate", eta), ("momentum", beta)),
+            "torch.optim.SGD(nesterov=True)",
+            (("lr", eta), ("momentum", beta)),
+            gradient=grad_L,
+            observe=W - eta * beta * v_mom,
+            optax=_NESTEROV_DIFFERS,
+            torch=_NESTEROV_DIFFERS,
+        ),
     ],
     conventions=(
         Convention(
@@ -197,7 +286,28 @@ P.formula(
             sheet=_ADAGRAD,
             algorithm="adagrad",
             assignments=((G, G + g**2), (W, W - eta / sp.sqrt(G + epsilon) * g)),
-        )
+        ),
+        Property(
+            sheet="AdaGrad (adaptive learning rate)",
+            predicate="monotone",
+            subject=eta / sp.sqrt(G + epsilon),
+            params=(("var", G), ("direction", "decreasing")),
+            note="Adaptive: each coordinate's effective rate η/√(G + ε) falls as its squared "
+            "gradients accumulate in G (and never rises, since G only grows).",
+        ),
+        *_against(
+            _ADAGRAD,
+            ((G, G + g**2), (W, W - eta / sp.sqrt(G + epsilon) * g)),
+            "optax.adagrad",
+            (("learning_rate", eta), ("eps", epsilon), ("initial_accumulator_value", 0)),
+            "torch.optim.Adagrad",
+            (("lr", eta), ("eps", epsilon)),
+            torch=dict(
+                expected=Status.DIFFERS,
+                difference="ε outside the square root: W - η·g/(√G + ε)",
+                agrees_when="|g| ≫ √ε, where ε is negligible either way",
+            ),
+        ),
     ],
     conventions=(
         Convention(
@@ -236,7 +346,20 @@ P.formula(
                 (G, beta * G + (1 - beta) * g**2),
                 (W, W - eta / sp.sqrt(G + epsilon) * g),
             ),
-        )
+        ),
+        *_against(
+            _RMSPROP,
+            ((G, beta * G + (1 - beta) * g**2), (W, W - eta / sp.sqrt(G + epsilon) * g)),
+            "optax.rmsprop",
+            (("learning_rate", eta), ("decay", beta), ("eps", epsilon)),
+            "torch.optim.RMSprop",
+            (("lr", eta), ("alpha", beta), ("eps", epsilon)),
+            torch=dict(
+                expected=Status.DIFFERS,
+                difference="ε outside the square root: W - η·g/(√G + ε)",
+                agrees_when="|g| ≫ √ε, where ε is negligible either way",
+            ),
+        ),
     ],
     conventions=(
         Convention(
@@ -259,8 +382,27 @@ _ADAM_MOMENTS = (
     (mhat, m / (1 - beta_1**t)),
     (vhat, v / (1 - beta_2**t)),
 )
+# The prose beside m and v says what they track. m̂ₜ and v̂ₜ unrolled from m₀ = v₀ = 0 are
+# weighted averages of the gradients seen (weights (1-β)β^(t-s)/(1-β^t), summing to 1);
+# fed gradients of one law, their expectations are that law's moments.
+_MHAT_OF = sp.Sum((1 - beta_1) * beta_1 ** (t - s) * g_rand, (s, 1, t)) / (1 - beta_1**t)
+_VHAT_OF = sp.Sum((1 - beta_2) * beta_2 ** (t - s) * g_rand**2, (s, 1, t)) / (1 - beta_2**t)
 P.formula(
-    "optim.adam_m", "Adam: first moment", sheet=_ADAM_M, expr=beta_1 * m + (1 - beta_1) * g, lhs=m
+    "optim.adam_m",
+    "Adam: first moment",
+    sheet=_ADAM_M,
+    expr=beta_1 * m + (1 - beta_1) * g,
+    lhs=m,
+    claims=[
+        Property(
+            sheet=_ADAM_M,
+            predicate="expectation",
+            subject=_MHAT_OF,
+            params=(("value", mu_g),),
+            note="'first moment - mean': for gradients of mean μ_g, E[m̂ₜ] = μ_g at every "
+            "t ≥ 1 (m itself is shrunk toward 0 by 1-β₁^t until the bias correction).",
+        )
+    ],
 )
 P.formula(
     "optim.adam_v",
@@ -268,6 +410,27 @@ P.formula(
     sheet=_ADAM_V,
     expr=beta_2 * v + (1 - beta_2) * g**2,
     lhs=v,
+    claims=[
+        Property(
+            sheet=_ADAM_V,
+            predicate="expectation",
+            subject=_VHAT_OF,
+            params=(("value", mu_g**2 + sigma_g**2),),
+            note="'second moment': E[v̂ₜ] = E[g²] = μ_g² + σ_g², the uncentred second moment.",
+        ),
+        Property(
+            sheet=_ADAM_V,
+            predicate="expectation",
+            subject=_VHAT_OF,
+            params=(("value", sigma_g**2),),
+            expected=Status.CONDITIONAL,
+            conditions=(sp.Eq(mu_g, 0),),
+            note="'variance' needs an unstated condition: v tracks E[g²] = Var(g) + E[g]² (the "
+            "Adam paper's 'uncentred variance'), the variance only when the mean gradient is "
+            "0. A constant gradient g (σ_g = 0) shows it: v̂ₜ = g² at every step while the "
+            "variance of the sequence is 0.",
+        ),
+    ],
 )
 P.formula(
     "optim.adam_mhat",
@@ -292,6 +455,16 @@ P.formula(
     sheet=_ADAM_VHAT,
     expr=v / (1 - beta_2**t),
     lhs=vhat,
+    claims=[
+        Property(
+            sheet=_ADAM_VHAT,
+            predicate="expectation",
+            params=(("value", g**2),),
+            subject=sp.Sum((1 - beta_2) * beta_2 ** (t - s) * g**2, (s, 1, t)) / (1 - beta_2**t),
+            note="The bias correction (stated for m̂, the same for v̂): with a constant gradient "
+            "g, v̂ₜ = g² at every t ≥ 1; the subject is v̂ₜ unrolled from v₀ = 0.",
+        )
+    ],
 )
 P.formula(
     "optim.adam_step",
@@ -306,7 +479,16 @@ P.formula(
             sheet=_ADAM,
             algorithm="adam",
             assignments=(*_ADAM_MOMENTS, (W, W - eta * mhat / (sp.sqrt(vhat) + epsilon))),
-        )
+        ),
+        *_against(
+            _ADAM,
+            (*_ADAM_MOMENTS, (W, W - eta * mhat / (sp.sqrt(vhat) + epsilon))),
+            "optax.adam",
+            (("learning_rate", eta), ("b1", beta_1), ("b2", beta_2), ("eps", epsilon)),
+            "torch.optim.Adam",
+            (("lr", eta), ("betas", (beta_1, beta_2)), ("eps", epsilon)),
+            step=t,
+        ),
     ],
     conventions=(
         Convention(
@@ -337,7 +519,32 @@ P.formula(
                 *_ADAM_MOMENTS,
                 (W, W - eta * (mhat / (sp.sqrt(vhat) + epsilon) + lam * W)),
             ),
-        )
+        ),
+        Property(
+            sheet="AdamW (Adam with weight decay)",
+            predicate="endpoint",
+            params=(
+                ("var", lam),
+                ("at", sp.S.Zero),
+                ("value", W - eta * mhat / (sp.sqrt(vhat) + epsilon)),
+            ),
+            note="With λ = 0 the AdamW step is Adam's step.",
+        ),
+        *_against(
+            "\n".join([_ADAM_M, _ADAM_V, _ADAM_MHAT, _ADAM_VHAT, _ADAMW_W]),
+            (*_ADAM_MOMENTS, (W, W - eta * (mhat / (sp.sqrt(vhat) + epsilon) + lam * W))),
+            "optax.adamw",
+            (
+                ("learning_rate", eta),
+                ("b1", beta_1),
+                ("b2", beta_2),
+                ("eps", epsilon),
+                ("weight_decay", lam),
+            ),
+            "torch.optim.AdamW",
+            (("lr", eta), ("betas", (beta_1, beta_2)), ("eps", epsilon), ("weight_decay", lam)),
+            step=t,
+        ),
     ],
     conventions=(
         Convention(

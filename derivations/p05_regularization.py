@@ -5,7 +5,7 @@ from sympy.stats import Bernoulli
 
 from symml.declare import Part
 from symml.domains import binary, interval, nonnegative, positive, real
-from symml.model import Convention, Derivative, Property
+from symml.model import Convention, Derivative, Matches, Property, Status
 
 P = Part(5, "Regularization")
 
@@ -91,6 +91,14 @@ P.formula(
             note="Dividing by p keeps the expected activation equal to a, which is why the "
             "test-time activation needs no rescaling (inverted dropout).",
         ),
+        Property(
+            sheet="- p ≈ 0.5 (keep probability)",
+            predicate="expectation",
+            subject=B,
+            params=(("value", p),),
+            note="p is the probability that the mask keeps the unit: E[Bernoulli(p)] = "
+            "P(B = 1) = p (PyTorch's p is the drop probability; see the matches claim).",
+        ),
     ],
     conventions=(
         Convention(
@@ -107,6 +115,22 @@ P.formula(
     expr=a,
     lhs=a,
     conventions=(Convention("PyTorch", "nn.Dropout is the identity in eval() mode."),),
+)
+
+P.also(
+    "regularization.dropout_train",
+    Matches(
+        sheet="Training: aᵢ = aᵢ · Bernoulli(p) / p",
+        framework="torch",
+        reference="torch.nn.functional.dropout (a kept unit)",
+        subject=a / p,
+        inputs=(("input", a), ("p", p)),
+        expected=Status.DIFFERS,
+        difference="torch's p is the drop probability: a kept unit becomes a/(1 - p), "
+        "and a fraction p of the units is dropped, not kept",
+        agrees_when="torch's p = 1 - (the sheet's p); the two coincide only at p = 1/2",
+        note="Compared on a unit the mask keeps (Bernoulli(p) = 1): the sheet gives a/p.",
+    ),
 )
 
 # Here m is the batch size (in part 4 it is Adam's first moment) and σ² is a variance (in
@@ -167,6 +191,35 @@ P.formula(
     ),
 )
 
+l = P.index("l", meaning="summation index of the batch statistics")
+_batch_mean = sp.Sum(x[l], (l, 1, m)) / m
+_batch_normalized = (x[i] - _batch_mean) / sp.sqrt(
+    sp.Sum((x[l] - _batch_mean) ** 2, (l, 1, m)) / m + epsilon
+)
+P.also(
+    "batchnorm.normalize",
+    Matches(
+        sheet="x̂ᵢ = (xᵢ - μ)/√(σ² + ε)",
+        framework="jax",
+        reference="jax.nn.standardize",
+        subject=_batch_normalized,
+        inputs=(("x", x[i]), ("epsilon", epsilon)),
+        over=(i, m),
+        sizes=((m, 5),),
+        note="μ and σ² are the batch statistics of the two lines above, substituted.",
+    ),
+    Matches(
+        sheet="x̂ᵢ = (xᵢ - μ)/√(σ² + ε)",
+        framework="torch",
+        reference="torch.nn.functional.batch_norm (training)",
+        subject=_batch_normalized,
+        inputs=(("input", x[i]), ("eps", epsilon)),
+        over=(i, m),
+        sizes=((m, 5),),
+        note="Training mode: the batch's own mean and biased variance (one feature, m samples).",
+    ),
+)
+
 P.section("layernorm")
 d = P.size("d", meaning="number of features of one sample")
 j = P.index("j", meaning="feature")
@@ -206,3 +259,24 @@ P.formula(
     notes=("The sheet writes the vector form; it applies to every feature j.",),
     conventions=(_LN_TORCH,),
 )
+
+_k = P.index("k", meaning="summation index of the feature statistics")
+_mean = sp.Sum(x[_k], (_k, 1, d)) / d
+_normalized = (x[j] - _mean) / sp.sqrt(sp.Sum((x[_k] - _mean) ** 2, (_k, 1, d)) / d + epsilon)
+for _framework, _reference, _inputs in (
+    ("jax", "jax.nn.standardize", (("x", x[j]), ("epsilon", epsilon))),
+    ("torch", "torch.nn.functional.layer_norm", (("input", x[j]), ("eps", epsilon))),
+):
+    P.also(
+        "layernorm.normalize",
+        Matches(
+            sheet="x̂ = (x - μ)/√(σ² + ε)",
+            framework=_framework,
+            reference=_reference,
+            subject=_normalized,
+            inputs=_inputs,
+            over=(j, d),
+            sizes=((d, 5),),
+            note="μ and σ² are the feature statistics of the two lines above, substituted.",
+        ),
+    )

@@ -4,7 +4,7 @@ import sympy as sp
 
 from symml.declare import Part
 from symml.domains import count, integer, natural
-from symml.model import Convention, Identity, Notation, Reading, Status
+from symml.model import Convention, Identity, Matches, Notation, Reading, Status
 
 P = Part(6, "Convolutional neural networks")
 
@@ -148,5 +148,68 @@ P.formula(
             "nn.AvgPool2d with padding counts the padded zeros in n by default "
             "(count_include_pad=True), so border windows average fewer real values.",
         ),
+    ),
+)
+
+
+# -- The same operations in the frameworks (checked by `symml verify --against jax,torch`) -----
+_CONV = "(f ∗ g)[i,j] = ΣₘΣₙ f[m,n] · g[i-m, j-n]"
+_FULL_MAP = dict(
+    # with 1-based f and g, the full convolution is nonzero for i = 2 … H_in + K_h
+    over=((i, 2, H_in + K_h), (j, 2, W_in + K_w)),
+    sizes=((K_h, 2), (K_w, 3), (H_in, 4), (W_in, 3)),
+    zero_outside=(g,),
+)
+P.also(
+    "cnn.convolution",
+    Matches(
+        sheet=_CONV,
+        framework="jax",
+        reference="jax.scipy.signal.convolve2d",
+        inputs=(("in1", g), ("in2", f), ("mode", "full")),
+        note="g is 0 outside its support (the 'full' mode).",
+        **_FULL_MAP,
+    ),
+    Matches(
+        sheet=_CONV,
+        framework="torch",
+        reference="torch.nn.functional.conv2d (full padding)",
+        inputs=(("input", g), ("weight", f)),
+        expected=Status.DIFFERS,
+        difference="torch's conv2d computes cross-correlation: the kernel is not flipped",
+        agrees_when="the kernel is flipped first (torch.flip(f, (0, 1)))",
+        **_FULL_MAP,
+    ),
+)
+_WIDTH = dict(
+    inputs=(("width", W), ("kernel", K), ("padding", pad), ("stride", S)),
+    where=(W + 2 * pad >= K,),
+    note="The frameworks refuse W + 2P < K, where the formula gives no positive size.",
+)
+P.also(
+    "cnn.output_size",
+    Matches(
+        sheet="O = ⌊(W - K + 2P)/S⌋ + 1",
+        framework="jax",
+        reference="jax.lax.conv_general_dilated (output width)",
+        **_WIDTH,
+    ),
+    Matches(
+        sheet="O = ⌊(W - K + 2P)/S⌋ + 1",
+        framework="torch",
+        reference="torch.nn.functional.conv1d (output width)",
+        **_WIDTH,
+    ),
+)
+P.also(
+    "cnn.avg_pool",
+    Matches(
+        sheet="Avg: y = (1/n)Σᵢ xᵢ",
+        framework="torch",
+        reference="torch.nn.functional.avg_pool1d",
+        inputs=(("input", x[i]),),
+        over=(i, N),
+        sizes=((N, 4),),
+        note="One window covering the n values, no padding.",
     ),
 )

@@ -5,7 +5,7 @@ import sympy as sp
 from symml.declare import Part
 from symml.domains import unit_open
 from symml.functions import sigmoid
-from symml.model import Convention, Notation, Reading, Status
+from symml.model import Convention, Matches, Notation, Reading, Status
 
 P = Part(7, "Recurrent neural networks")
 
@@ -57,6 +57,23 @@ P.formula(
         ),
     ),
 )
+
+P.also(
+    "rnn.hidden",
+    Matches(
+        sheet="hₜ = tanh(Wₕₕ·hₜ₋₁ + Wₓₕ·xₜ + bₕ)",
+        framework="torch",
+        reference="torch.nn.RNNCell",
+        inputs=(("x", x_t), ("h", h_prev), ("W_xh", W_xh), ("W_hh", W_hh), ("b_h", b_h)),
+        sizes=((H, 3), (D, 2)),
+        note="torch's bias_hh is set to 0 and its bias_ih to bₕ.",
+    ),
+)
+
+
+def _formula(formula_id):
+    return next(f.expr for f in P.formulas if f.id == formula_id)
+
 
 P.section("lstm")  # column vectors
 H = P.size("H", meaning="hidden (and cell) size")
@@ -135,6 +152,38 @@ P.formula(
     sheet="hₜ = oₜ ⊙ tanh(Cₜ)             (hidden state)",
     expr=sp.hadamard_product(o_t, C_t.applyfunc(sp.tanh)),
     lhs=h_t,
+)
+
+_cell_state = _formula("lstm.cell").xreplace(
+    {
+        f_t: _formula("lstm.forget_gate"),
+        i_t: _formula("lstm.input_gate"),
+        Ctilde: _formula("lstm.candidate"),
+    }
+)
+P.also(
+    "lstm.hidden",
+    Matches(
+        sheet="hₜ = oₜ ⊙ tanh(Cₜ)             (hidden state)",
+        framework="torch",
+        reference="torch.nn.LSTMCell",
+        subject=_formula("lstm.hidden").xreplace(
+            {o_t: _formula("lstm.output_gate"), C_t: _cell_state}
+        ),
+        inputs=(
+            ("x", x_t),
+            ("h", h_prev),
+            ("c", C_prev),
+            ("W_i", W_i),
+            ("W_f", W_f),
+            ("W_c", W_c),
+            ("W_o", W_o),
+            ("b", sp.BlockMatrix([[b_i], [b_f], [b_c], [b_o]])),
+        ),
+        sizes=((H, 3), (D, 2)),
+        note="The whole cell: the gates of the lines above substituted into hₜ; torch's "
+        "gate order (i, f, g, o) and its split of W into the hₜ₋₁ and xₜ columns are mapped.",
+    ),
 )
 
 P.section("gru")  # column vectors
@@ -226,5 +275,27 @@ P.formula(
             "nn.GRU computes hₜ = (1 − zₜ) ⊙ nₜ + zₜ ⊙ hₜ₋₁: the roles of zₜ "
             "and 1 − zₜ are swapped relative to the sheet.",
         ),
+    ),
+)
+
+P.also(
+    "gru.hidden",
+    Matches(
+        sheet="hₜ = (1-zₜ) ⊙ hₜ₋₁ + zₜ ⊙ h̃ₜ",
+        framework="torch",
+        reference="torch.nn.GRUCell",
+        subject=sheet_mix.xreplace(
+            {
+                z_t: _formula("gru.update_gate"),
+                htilde: _formula("gru.candidate").xreplace({r_t: _formula("gru.reset_gate")}),
+            }
+        ),
+        inputs=(("x", x_t), ("h", h_prev), ("W_r", W_r), ("W_z", W_z), ("W", W)),
+        sizes=((H, 3), (D, 2)),
+        expected=Status.DIFFERS,
+        difference="torch.nn.GRUCell computes (1 - z) ⊙ n + z ⊙ hₜ₋₁ (z and 1 - z swapped) "
+        "and applies the reset gate after the product: n = tanh(W_x·xₜ + r ⊙ (W_h·hₜ₋₁))",
+        agrees_when="z is replaced by 1 - z and r = 1 (then the two candidates coincide)",
+        note="The whole cell: the gates of the lines above substituted into hₜ.",
     ),
 )

@@ -7,7 +7,7 @@ import sympy as sp
 
 from symml.declare import Part
 from symml.domains import count, positive
-from symml.model import Convention, Notation, Reading, Status
+from symml.model import Convention, Matches, Notation, Reading, Status
 
 P = Part(8, "Transformers & attention")
 
@@ -119,6 +119,32 @@ P.formula(
             "nn.MultiheadAttention's out_proj has a bias (bias=True by "
             "default), which the sheet omits.",
         ),
+    ),
+)
+
+_QKV = dict(
+    inputs=(("query", Q), ("key", K), ("value", V)),
+    sizes=((n, 3), (m, 4), (d_k, 2), (d_v, 2)),
+    note="One head, no mask; the frameworks' softmax runs over the keys of each query row.",
+)
+P.also(
+    "attention.scaled_dot_product",
+    Matches(
+        sheet="Attention(Q, K, V) = softmax(QK^T/√dₖ)·V",
+        framework="jax",
+        reference="jax.nn.dot_product_attention",
+        rtol=1e-5,
+        **{
+            **_QKV,
+            "note": "jax.nn.dot_product_attention always takes the softmax in float32 (its "
+            "source says so), even for float64 inputs: it agrees to float32 precision only.",
+        },
+    ),
+    Matches(
+        sheet="Attention(Q, K, V) = softmax(QK^T/√dₖ)·V",
+        framework="torch",
+        reference="torch.nn.functional.scaled_dot_product_attention",
+        **_QKV,
     ),
 )
 
@@ -266,4 +292,16 @@ P.formula(
     lhs=xpp,
     notes=("FFN as in transformer.ffn (W₁, b₁, W₂, b₂) applied to x'.",),
     conventions=(POST_LN,),
+)
+
+P.also(
+    "transformer.layer_norm",
+    Matches(
+        sheet="LayerNorm(x) = γ·(x - μ)/√(σ² + ε) + β",
+        framework="torch",
+        reference="torch.nn.functional.layer_norm (with weight and bias)",
+        inputs=(("input", x), ("weight", gamma), ("bias", beta), ("eps", epsilon)),
+        sizes=((d, 4),),
+        note="γ·x̂ read elementwise, the reading the catalog marks correct.",
+    ),
 )

@@ -4,7 +4,7 @@ import sympy as sp
 
 from symml.declare import Part
 from symml.domains import nonnegative, real, unit_open
-from symml.model import Convention, Identity, Notation, Reading, Status
+from symml.model import Convention, Domain, Identity, Matches, Notation, Property, Reading, Status
 
 P = Part(10, "Probability & information theory")
 
@@ -49,6 +49,15 @@ P.formula(
                     None,
                 ),
             ),
+        ),
+        Property(
+            sheet="Entropy (uncertainty)",
+            predicate="range",
+            params=(("interval", Domain("nonnegative", 0, sp.oo, lo_open=False)),),
+            expected=Status.NUMERIC,
+            note="Expected numeric (no symbolic prover for the sign of a sum of symbolic "
+            "length). An uncertainty is never negative: every term -P(x)·log P(x) is ≥ 0 for "
+            "0 < P(x) < 1 (and H = 0 only for a certain outcome).",
         ),
     ],
 )
@@ -114,4 +123,28 @@ P.formula(
             note="Against the definition Σᵢⱼ p(i,j)·log(p(i,j)/(p_X(i)·p_Y(j))).",
         ),
     ],
+)
+
+P.also(
+    "info.kl_divergence",
+    Matches(
+        sheet="D_KL(P||Q) = Σ P(x)·log(P(x)/Q(x))",
+        framework="optax",
+        reference="optax.kl_divergence",
+        inputs=(("log_predictions", sp.log(Qd[x])), ("targets", Pd[x])),
+        over=(x, k),
+        sizes=((k, 4),),
+        note="optax.kl_divergence(log Q, P) is Σ P·(log P - log Q): the sheet's order.",
+    ),
+)
+P.also(
+    "info.entropy",
+    Matches(
+        sheet="H(X) = -Σ P(x)·log P(x)",
+        framework="jax",
+        reference="sum of jax.scipy.special.entr",
+        inputs=(("x", Pd[x]),),
+        over=(x, k),
+        sizes=((k, 4),),
+    ),
 )

@@ -4,7 +4,7 @@ import sympy as sp
 from sympy.stats import Normal, Uniform
 
 from symml.declare import Part
-from symml.model import Convention, Notation, Property, Reading, Status
+from symml.model import Convention, Domain, Notation, Property, Reading, Status
 
 P = Part(11, "Initialization")
 
@@ -32,6 +32,9 @@ W_he_var = P.random(
     "argument as the variance, so std (2/n_in)^(1/4)",
 )
 
+s_z = P.scalar("s_z", Domain("positive", 0, sp.oo), meaning="std of a layer's pre-activations")
+Z = P.random("Z", Normal, 0, s_z, meaning="a pre-activation of the previous layer, N(0, s_z²)")
+
 P.formula(
     "init.xavier",
     "Xavier/Glorot initialization",
@@ -47,6 +50,20 @@ P.formula(
             params=(("value", 2 / (n_in + n_out)),),
             note="Implicit: the bound is chosen so that Var(W) = 2/(n_in + n_out), "
             "Glorot's compromise between 1/n_in and 1/n_out.",
+        ),
+        Property(
+            sheet="For tanh/sigmoid",
+            predicate="variance",
+            params=(("value", 2 / (n_in + n_out)),),
+            expected=Status.AMBIGUOUS,
+            note="Glorot & Bengio's argument linearises the activation at 0: a layer keeps the "
+            "signal's variance when Var(W)·f'(0)² = 2/(n_in + n_out). tanh'(0) = 1 gives "
+            "Xavier's variance; the sigmoid's σ'(0) = 1/4 would need 16 times more (and its "
+            "outputs are not centred), so the statement holds for tanh, not for the sigmoid.",
+            readings=(
+                Reading("for tanh: W·tanh'(0) = W", W_xavier, True),
+                Reading("for the sigmoid: W·σ'(0) = W/4", W_xavier / 4, False),
+            ),
         ),
     ],
     conventions=(
@@ -78,6 +95,23 @@ P.formula(
             readings=(
                 Reading("second argument is the standard deviation", W_he, True),
                 Reading("second argument is the variance, as in Part 14", W_he_var, False),
+            ),
+        ),
+        Property(
+            sheet="For ReLU",
+            predicate="expectation",
+            params=(("value", s_z**2),),
+            expected=Status.AMBIGUOUS,
+            note="He et al.: through a ReLU, n_in·Var(W)·E[ReLU(Z)²] = n_in·Var(W)·s_z²/2 keeps "
+            "the pre-activation variance s_z² from layer to layer exactly when Var(W) = 2/n_in: "
+            "true under the std reading of N(0, √(2/n_in)), false under the variance reading.",
+            readings=(
+                Reading("std reading, Var(W) = 2/n_in", n_in * W_he**2 * sp.Max(0, Z) ** 2, True),
+                Reading(
+                    "variance reading, Var(W) = √(2/n_in)",
+                    n_in * W_he_var**2 * sp.Max(0, Z) ** 2,
+                    False,
+                ),
             ),
         ),
     ],

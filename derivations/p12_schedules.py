@@ -4,7 +4,7 @@ import sympy as sp
 
 from symml.declare import Part
 from symml.domains import interval, nonnegative, positive, real
-from symml.model import Convention, Property, Status
+from symml.model import Convention, Matches, Property, Status
 
 P = Part(12, "Learning rate schedules")
 
@@ -177,5 +177,69 @@ P.formula(
             "decays as η_max·(t_total − t)/(t_total − t_warmup) (clipped at 0), "
             "the continuous form.",
         ),
+    ),
+)
+
+
+# -- The same schedules in optax (checked by `symml verify --against optax`) ---------------------
+P.also(
+    "schedules.step",
+    Matches(
+        sheet="η(t) = η₀ · γ^⌊t/k⌋",
+        framework="optax",
+        reference="optax.exponential_decay",
+        inputs=(
+            ("count", t),
+            ("init_value", eta_0),
+            ("transition_steps", k),
+            ("decay_rate", gamma),
+            ("staircase", True),
+        ),
+    ),
+)
+P.also(
+    "schedules.exponential",
+    Matches(
+        sheet="η(t) = η₀ · e^(-λt)",
+        framework="optax",
+        reference="optax.exponential_decay",
+        inputs=(
+            ("count", t),
+            ("init_value", eta_0),
+            ("transition_steps", 1),
+            ("decay_rate", sp.exp(-lam)),
+        ),
+        note="optax's decay_rate per step is e^(-λ).",
+    ),
+)
+P.also(
+    "schedules.cosine",
+    Matches(
+        sheet="η(t) = η_min + ½(η_max - η_min)(1 + cos(πt/T))",
+        framework="optax",
+        reference="optax.cosine_decay_schedule",
+        inputs=(
+            ("count", t),
+            ("init_value", eta_max),
+            ("decay_steps", T),
+            ("alpha", eta_min / eta_max),
+        ),
+        expected=Status.DIFFERS,
+        difference="optax holds η_min after t = T; the sheet's cosine climbs back to η_max at 2T",
+        agrees_when="0 ≤ t ≤ T",
+    ),
+)
+P.also(
+    "schedules.warmup",
+    Matches(
+        sheet=_WARMUP_SHEET,
+        framework="optax",
+        reference="optax.join_schedules(linear warmup, linear decay)",
+        inputs=(("count", t), ("eta_max", eta_max), ("t_warmup", t_warmup), ("t_total", t_total)),
+        expected=Status.DIFFERS,
+        difference="the sheet's decay starts at η_max·(t_total - t_warmup)/t_total, a jump down "
+        "from η_max at t_warmup, and goes negative after t_total; the linear warmup-then-decay "
+        "schedule is continuous and stops at 0",
+        agrees_when="t < t_warmup",
     ),
 )

@@ -4,7 +4,7 @@ import sympy as sp
 
 from symml.declare import Part
 from symml.domains import binary, nonnegative, positive, unit_open
-from symml.model import Convention, Notation, Reading, Status
+from symml.model import Convention, Matches, Notation, Reading, Status
 
 P = Part(13, "Advanced loss functions")
 
@@ -124,5 +124,45 @@ P.formula(
             "reduction='mean' divides each sequence's loss by its target length "
             "before averaging over the batch.",
         ),
+    ),
+)
+
+# -- The triplet loss in the frameworks: d is the Euclidean distance -------------------------
+_c = P.index("c", meaning="embedding coordinate")
+
+
+def _euclidean(u, w):
+    return sp.sqrt(sp.Sum((u[_c] - w[_c]) ** 2, (_c, 1, D)))
+
+
+_TRIPLET = "L = max(0, d(a,p) - d(a,n) + margin)"
+_EPS = dict(
+    expected=Status.DIFFERS,
+    agrees_when="eps=0",
+    note="d is taken to be the Euclidean distance, the frameworks' default (p = 2).",
+)
+P.also(
+    "losses.triplet",
+    Matches(
+        sheet=_TRIPLET,
+        framework="optax",
+        reference="optax.losses.triplet_margin_loss",
+        subject=sp.Max(0, _euclidean(a, p) - _euclidean(a, n) + margin),
+        inputs=(("anchors", a[_c]), ("positives", p[_c]), ("negatives", n[_c]), ("margin", margin)),
+        over=(_c, D),
+        sizes=((D, 3),),
+        difference="optax adds eps = 1e-6 under the root of each distance: √(Σ(a - p)² + eps)",
+        **_EPS,
+    ),
+    Matches(
+        sheet=_TRIPLET,
+        framework="torch",
+        reference="torch.nn.functional.triplet_margin_loss",
+        subject=sp.Max(0, _euclidean(a, p) - _euclidean(a, n) + margin),
+        inputs=(("anchor", a[_c]), ("positive", p[_c]), ("negative", n[_c]), ("margin", margin)),
+        over=(_c, D),
+        sizes=((D, 3),),
+        difference="torch adds eps = 1e-6 to each difference: ‖a - p + eps‖",
+        **_EPS,
     ),
 )

@@ -14,12 +14,15 @@ import sympy as sp
 
 from symml.declare import Part
 from symml.errors import CatalogError, UnknownFormulaError
+from symml.frameworks.references import OPTIMIZER, REFERENCES
 from symml.model import (
+    FRAMEWORKS,
     ID_PATTERN,
     PREDICATES,
     SYMBOL_KINDS,
     Derivative,
     Formula,
+    Matches,
     Notation,
     Property,
     Status,
@@ -169,6 +172,12 @@ def validate(formula: Formula) -> None:
                 f"{what} uses unknown predicate '{claim.predicate}'; "
                 f"known: {', '.join(PREDICATES)}",
             )
+        if isinstance(claim, Matches):
+            _check_matches(fid, what, claim)
+        elif claim.expected is Status.DIFFERS:
+            raise CatalogError(
+                fid, f"{what} is expected 'differs', which only a Matches claim can be"
+            )
         if isinstance(claim, Notation) and len(claim.readings) < 2:
             raise CatalogError(fid, f"{what} is a notation claim with fewer than two readings")
         if claim.expected is Status.CONDITIONAL and not claim.conditions:
@@ -179,6 +188,37 @@ def validate(formula: Formula) -> None:
             raise CatalogError(
                 fid, f"{what} is expected ambiguous but lists fewer than two readings"
             )
+
+
+def _check_matches(fid: str, what: str, claim: Matches) -> None:
+    """A matches claim names a known framework function, of its framework, and says how
+    they differ when it expects them to."""
+    if claim.framework not in FRAMEWORKS:
+        raise CatalogError(
+            fid, f"{what} names framework '{claim.framework}'; known: {', '.join(FRAMEWORKS)}"
+        )
+    reference = REFERENCES.get(claim.reference)
+    if reference is None:
+        close = difflib.get_close_matches(claim.reference, list(REFERENCES), n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else " (add it to symml.frameworks)"
+        raise CatalogError(fid, f"{what} compares with unknown '{claim.reference}'{hint}")
+    if reference.framework != claim.framework:
+        raise CatalogError(
+            fid,
+            f"{what}: {claim.reference} belongs to {reference.framework}, "
+            f"not to '{claim.framework}'",
+        )
+    if (reference.kind == OPTIMIZER) != (claim.run is not None):
+        need = "a Run of the update rule" if reference.kind == OPTIMIZER else "no Run"
+        raise CatalogError(fid, f"{what}: {claim.reference} needs {need}")
+    if claim.rtol and not claim.note:
+        raise CatalogError(fid, f"{what} loosens the tolerance (rtol); say why in its note")
+    if claim.expected is Status.DIFFERS and not (claim.difference and claim.agrees_when):
+        raise CatalogError(
+            fid,
+            f"{what} is expected to differ from {claim.reference}; record the difference "
+            "and the setting under which they agree (difference=..., agrees_when=...)",
+        )
 
 
 def _mentions(body, target) -> bool:

@@ -69,6 +69,13 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--strict", action="store_true", help="also fail on numeric/inconclusive")
     check.add_argument("--errata", action="store_true", help="print the errata report (Markdown)")
     check.add_argument(
+        "--against",
+        default="",
+        metavar="FRAMEWORKS",
+        help="also run the 'matches' claims against these frameworks: a comma-separated "
+        "list of jax, optax, torch, or 'all' (default: none, which keeps verify fast)",
+    )
+    check.add_argument(
         "--no-cache",
         action="store_true",
         help="check every claim afresh (default: reuse cached proofs)",
@@ -294,6 +301,7 @@ def _cmd_verify(catalog: Catalog, args: argparse.Namespace, out: TextIO) -> int:
         workers=args.workers,
         progress=print_progress if not args.ids else None,
         use_cache=not args.no_cache,
+        against=_frameworks(args.against),
     )
     if args.json:
         json.dump(report.to_json(verdicts, seed=args.seed), out, ensure_ascii=False, indent=1)
@@ -303,6 +311,21 @@ def _cmd_verify(catalog: Catalog, args: argparse.Namespace, out: TextIO) -> int:
     else:
         out.write(report.table(verdicts, catalog))
     return report.exit_code(verdicts, strict=args.strict)
+
+
+def _frameworks(text: str) -> tuple[str, ...]:
+    from symml.model import FRAMEWORKS
+
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if names == ["all"]:
+        return FRAMEWORKS
+    unknown = [n for n in names if n not in FRAMEWORKS]
+    if unknown:
+        raise UsageError(
+            f"--against {text}: unknown framework '{unknown[0]}'; "
+            f"use a comma-separated list of {', '.join(FRAMEWORKS)}, or 'all'"
+        )
+    return tuple(names)
 
 
 def _cmd_grad(catalog: Catalog, args: argparse.Namespace, out: TextIO) -> int:

@@ -209,3 +209,33 @@ class Part:
         )
         self.formulas.append(entry)
         return entry
+
+    def also(self, formula_id: str, *claims: Claim) -> Formula:
+        """Add claims to a formula of the current section declared earlier (the framework
+        counterparts of a part are listed together after its formulas)."""
+        from dataclasses import replace
+
+        index = next((k for k, f in enumerate(self.formulas) if f.id == formula_id), None)
+        if index is None or self.formulas[index].section != self._section:
+            raise DeclarationError(
+                formula_id,
+                f"no formula with this id in section '{self._section}' of part "
+                f"{self.number}; call also() after the formula, in its section",
+            )
+        entry = self.formulas[index]
+        every = (*entry.claims, *claims)
+        used = referenced(
+            [
+                entry.expr,
+                entry.lhs,
+                *entry.assumptions,
+                *(e for c in every for e in c.expressions()),
+            ]
+        )
+        used |= referenced([w for w in (getattr(c, "wrt", None) for c in every) if w is not None])
+        symbols = tuple(
+            spec for spec in self._table.values() if any(matches(spec.symbol, u) for u in used)
+        )
+        entry = replace(entry, claims=every, symbols=symbols)
+        self.formulas[index] = entry
+        return entry

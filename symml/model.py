@@ -26,6 +26,9 @@ class Status(str, enum.Enum):
     AMBIGUOUS = "ambiguous"
     INCONCLUSIVE = "inconclusive"
     ERROR = "error"
+    # A `matches` claim whose framework computes something else: a convention to know about,
+    # not an error of the sheet (unless the sheet says it is that framework's function).
+    DIFFERS = "differs"
 
     def __str__(self) -> str:
         return self.value
@@ -37,6 +40,7 @@ class ClaimKind(str, enum.Enum):
     PROPERTY = "property"
     UPDATE_RULE = "update_rule"
     NOTATION = "notation"
+    MATCHES = "matches"
 
     def __str__(self) -> str:
         return self.value
@@ -301,6 +305,83 @@ class Notation(Claim):
     """
 
     kind: ClaimKind = field(init=False, default=ClaimKind.NOTATION)
+
+
+FRAMEWORKS = ("jax", "optax", "torch")
+
+
+@dataclass(frozen=True)
+class Run:
+    """How an update rule is run step by step beside a framework's optimizer.
+
+    ``assignments`` are carried out in order at every step (``target := value``); every
+    target other than ``weights`` starts at 0. ``gradient`` is the symbol fed each step's
+    gradient (g), or the function symbol the rule itself calls (∇L, for Nesterov).
+    ``step`` is the step counter (1 at the first step); ``observe`` is the catalog quantity
+    the framework's parameters correspond to (default: the weights).
+    """
+
+    assignments: tuple[tuple[Any, Any], ...]
+    weights: Any
+    gradient: Any
+    step: Any = None
+    observe: Any = None
+
+    def expressions(self) -> tuple[Any, ...]:
+        flat = [e for pair in self.assignments for e in pair]
+        extra = [e for e in (self.step, self.observe) if e is not None]
+        return (*flat, self.weights, *extra)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Matches(Claim):
+    """The formula computes what framework function ``reference`` computes.
+
+    ``inputs`` maps the reference's arguments to catalog expressions (``("logits",
+    log(p/(1-p)))``); ``subject`` is the catalog side (default: the formula's expression) and
+    ``over`` the free index it is a vector over (``(i, k)``, ``(i, lo, hi)``, or a tuple of
+    those for a map); ``sizes`` fixes symbolic sizes for the check (``((k, 4),)``); ``where``
+    restricts the inputs to the framework's preconditions (``W + 2P >= K``); the families in
+    ``zero_outside`` are 0 outside their index ranges (zero padding). An input may be a whole
+    indexed family, passed as an array of its shape. Optimizers give ``run`` instead of ``subject``.
+    ``difference`` says how the two differ and ``agrees_when`` under which setting they agree
+    (both required when the expected verdict is ``differs``). ``binding`` records that the
+    sheet presents the formula as that framework's function, so a difference is ``refuted``.
+    """
+
+    framework: str
+    reference: str
+    expected: Status = Status.NUMERIC  # numbers agreeing is all a comparison can show
+    inputs: tuple[tuple[str, Any], ...] = ()
+    subject: Any = None
+    over: tuple[Any, Any] | None = None
+    sizes: tuple[tuple[Any, int], ...] = ()
+    where: tuple[Any, ...] = ()
+    zero_outside: tuple[Any, ...] = ()
+    run: Run | None = None
+    difference: str = ""
+    agrees_when: str = ""
+    binding: bool = False
+    rtol: float = 0.0  # a looser tolerance where the framework computes in float32 (say why)
+
+    kind: ClaimKind = field(init=False, default=ClaimKind.MATCHES)
+
+    def expressions(self) -> tuple[Any, ...]:
+        exprs = [
+            e
+            for _, v in self.inputs
+            for e in (v if isinstance(v, tuple) else (v,))
+            if isinstance(e, sp.Basic)
+        ]
+        if self.subject is not None:
+            exprs.append(self.subject)
+        exprs.extend(self.where)
+        if self.run is not None:
+            exprs.extend(self.run.expressions())
+        return (*exprs, *super().expressions())
+
+    def describe(self) -> str:
+        return f"{self.sheet} = {self.reference}"
 
 
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")

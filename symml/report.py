@@ -12,7 +12,7 @@ from symml.catalog import Catalog
 from symml.model import Status
 from symml.verdict import Verdict
 
-NOTEWORTHY = (Status.REFUTED, Status.CONDITIONAL, Status.AMBIGUOUS, Status.ERROR)
+NOTEWORTHY = (Status.REFUTED, Status.CONDITIONAL, Status.AMBIGUOUS, Status.ERROR, Status.DIFFERS)
 WEAK = (Status.NUMERIC, Status.INCONCLUSIVE)
 
 
@@ -119,7 +119,7 @@ def errata(verdicts: Sequence[Verdict], catalog: Catalog) -> str:
         "",
     ]
     for status, title in sections.items():
-        chosen = [v for v in verdicts if v.status is status]
+        chosen = [v for v in verdicts if v.status is status and v.kind != "matches"]
         lines += [f"## {title} ({len(chosen)})", ""]
         for v in chosen:
             formula_id, number = v.claim.split("#")
@@ -135,6 +135,7 @@ def errata(verdicts: Sequence[Verdict], catalog: Catalog) -> str:
             if claim.note:
                 lines.append(f"- note: {explain.markdown_escape(claim.note)}")
             lines.append("")
+    lines += frameworks_section(verdicts, catalog)
     conventions = [(f, c) for f in catalog for c in f.conventions]
     lines += [f"## Conventions that differ from the frameworks ({len(conventions)})", ""]
     lines += [f"- `{f.id}` ({c.framework}): {c.difference}" for f, c in conventions]
@@ -165,3 +166,36 @@ class _One:
 
     def get(self, formula_id: str) -> Any:
         return self.formula
+
+
+def frameworks_section(verdicts: Sequence[Verdict], catalog: Catalog) -> list[str]:
+    """Errata lines for the ``matches`` verdicts (present when ``--against`` ran them)."""
+    ran = [v for v in verdicts if v.kind == "matches"]
+    if not ran:
+        return []
+    differ = [v for v in ran if v.status in (Status.DIFFERS, Status.REFUTED)]
+    lines = [
+        f"## Differs from the frameworks ({len(differ)})",
+        "",
+        "Measured by `symml verify --against` (see docs/frameworks.md): how the framework "
+        "differs, the largest difference with the input that shows it, and when they agree.",
+        "",
+    ]
+    for v in differ:
+        formula_id, number = v.claim.split("#")
+        claim = catalog.get(formula_id).claims[int(number) - 1]
+        agree = f"; agrees when {', '.join(v.conditions)}" if v.conditions else ""
+        reference = getattr(claim, "reference", "")
+        detail = v.detail.removeprefix(f"differs from {reference}").removeprefix(": ")
+        lines.append(f"- `{formula_id}` ≠ {reference}: {detail.removeprefix('; ')}{agree}")
+    agreeing: dict[str, list[str]] = collections.defaultdict(list)
+    for v in ran:
+        if v.status is Status.NUMERIC:
+            formula_id, number = v.claim.split("#")
+            claim = catalog.get(formula_id).claims[int(number) - 1]
+            agreeing[formula_id].append(getattr(claim, "reference", ""))
+    skipped = sorted({v.method for v in ran if v.status is Status.INCONCLUSIVE})
+    lines += ["", f"Agree with the frameworks ({sum(map(len, agreeing.values()))}):", ""]
+    lines += [f"- `{fid}` = {', '.join(refs)}" for fid, refs in agreeing.items()]
+    lines += ["", *(f"- {reason}" for reason in skipped), ""] if skipped else [""]
+    return lines

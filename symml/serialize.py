@@ -13,6 +13,7 @@ from symml.model import (
     Domain,
     Formula,
     Identity,
+    Matches,
     Property,
     SymbolSpec,
     UpdateRule,
@@ -28,6 +29,12 @@ def expression(expr: Any) -> dict[str, str] | None:
     if not isinstance(expr, sp.Basic):
         expr = sp.sympify(expr)
     return {"srepr": sp.srepr(expr), "text": sp.sstr(expr), "latex": _latex(expr)}
+
+
+def _input(value: Any) -> Any:
+    if isinstance(value, (bool, str)):
+        return {"srepr": "", "text": repr(value), "latex": repr(value)}
+    return expression(value)
 
 
 def _latex(expr: sp.Basic) -> str:
@@ -72,6 +79,24 @@ def claim(item: Claim) -> dict[str, Any]:
             "predicate": item.predicate,
             "subject": expression(item.subject),
             "params": {k: expression(v) for k, v in item.params},
+        }
+    elif isinstance(item, Matches):
+        statement = {
+            "framework": item.framework,
+            "reference": item.reference,
+            "inputs": {
+                k: expression(sp.Tuple(*v)) if isinstance(v, tuple) else _input(v)
+                for k, v in item.inputs
+            },
+            "subject": expression(item.subject),
+            "rule": (
+                [[expression(t), expression(v)] for t, v in item.run.assignments]
+                if item.run
+                else []
+            ),
+            "observe": expression(item.run.observe) if item.run else None,
+            "difference": item.difference or None,
+            "agrees_when": item.agrees_when or None,
         }
     elif isinstance(item, UpdateRule):
         statement = {

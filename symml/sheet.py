@@ -183,6 +183,7 @@ _MARK = {
     Status.AMBIGUOUS: ("ambiguous", "ambiguous"),
     Status.INCONCLUSIVE: ("inconclusive", "inconclusive"),
     Status.ERROR: ("error", "error"),
+    Status.DIFFERS: ("differs", "differs"),
 }
 
 
@@ -341,6 +342,7 @@ _COLOURS = {
     Status.AMBIGUOUS: "violet",
     Status.INCONCLUSIVE: "gray",
     Status.ERROR: "red",
+    Status.DIFFERS: "orange",
 }
 
 

@@ -14,6 +14,8 @@ from pathlib import Path
 PART_HEADING = re.compile(r"^##\s+\*\*.*PART\s+(\d+):\s*(.+?)\*\*\s*$")
 END_HEADING = re.compile(r"^#\s+\*\*.*QUICK REFERENCE")
 TITLE_LINE = re.compile(r"^\*\*[^*]+\*\*$")
+# A section heading whose text is a bold title with a description (### **Entropy (uncertainty):**)
+TITLED_HEADING = re.compile(r"^#{3,}\s+\*\*([^*]*\([^*]+\)[^*]*)\*\*$")
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,9 @@ def sheet_lines(text: str, *, titles: bool = False) -> list[SheetLine]:
             if titles:
                 lines.append(SheetLine(part, number, stripped.strip("*").rstrip(":"), False))
             continue
+        titled = TITLED_HEADING.match(stripped) if not in_code else None
+        if titled and titles:
+            lines.append(SheetLine(part, number, titled.group(1).rstrip(":"), False))
         if not in_code and (stripped.startswith("#") or stripped == "---"):
             continue
         lines.append(SheetLine(part, number, stripped, in_code))

@@ -11,7 +11,7 @@ from typing import Any
 
 import sympy as sp
 
-from symml import algorithms, bounded, cache, derivative_check, guard
+from symml import algorithms, bounded, cache, derivative_check, frameworks, guard
 from symml.catalog import Catalog, load_catalog
 from symml.equality import Context, compare
 from symml.errors import SymbolicTimeout, SymmlError
@@ -21,6 +21,7 @@ from symml.model import (
     Domain,
     Formula,
     Identity,
+    Matches,
     Notation,
     Property,
     Status,
@@ -216,6 +217,8 @@ def check_claim(
 
 
 def _dispatch(formula: Formula, claim: Claim, ctx: Context) -> Verdict:
+    if isinstance(claim, Matches):
+        return frameworks.check(formula, claim, ctx.seed)
     if isinstance(claim, Notation):
         return _check_readings_agree(formula, claim, ctx)
     if claim.readings:
@@ -360,8 +363,13 @@ def verify(
     progress: Callable[[int, int, Verdict], None] | None = None,
     use_cache: bool = False,
     processes: bool = True,
+    against: Iterable[str] = (),
 ) -> list[Verdict]:
     """Verdicts for every claim of the given formulas (default: the whole catalog).
+
+    ``matches`` claims run only for the frameworks named in ``against`` (jax, optax,
+    torch), in this process so a framework is imported once; a framework that is not
+    installed gives its claims an ``inconclusive`` verdict that says so and expects nothing.
 
     With ``use_cache``, verdicts of unchanged claims come from the proof cache
     (``symml.cache``) and new ones are added to it. With ``processes`` (the default) each
@@ -375,7 +383,13 @@ def verify(
         formulas = list(catalog.part(part))
     else:
         formulas = list(catalog)
-    jobs = [(f, c) for f in formulas for c in f.claims]
+    chosen = set(against)
+    jobs = [
+        (f, c)
+        for f in formulas
+        for c in f.claims
+        if not isinstance(c, Matches) or c.framework in chosen
+    ]
     done = 0
     lock = threading.Lock()
     stored = cache.load() if use_cache else {}
@@ -384,15 +398,20 @@ def verify(
     def run(job: tuple[Formula, Claim]) -> Verdict:
         nonlocal done
         formula, claim = job
-        key = cache.key(formula, claim, seed, timeout) if use_cache else ""
+        in_process = isinstance(claim, Matches)  # framework results depend on its version
+        key = cache.key(formula, claim, seed, timeout) if use_cache and not in_process else ""
         if key in stored:
             verdict = cache.revive(stored[key]).with_(expected=claim.expected)
         else:
-            if processes:
+            if in_process:
+                verdict = check_claim(formula, claim, seed=seed, timeout=timeout)
+                if frameworks.unavailable(claim.framework):
+                    verdict = verdict.with_(expected=None)
+            elif processes:
                 verdict = _check_in_worker(formula, claim, seed, timeout)
             else:
                 verdict = check_claim(formula, claim, seed=seed, timeout=timeout)
-            if use_cache and verdict.status not in (Status.ERROR, Status.INCONCLUSIVE):
+            if key and verdict.status not in (Status.ERROR, Status.INCONCLUSIVE):
                 fresh[key] = verdict.to_json()
         with lock:
             done += 1

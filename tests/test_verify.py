@@ -21,7 +21,12 @@ def verdicts():
 
 
 def test_every_claim_has_a_verdict_and_none_is_an_error(catalog, verdicts):
-    claims = [f"{f.id}#{k}" for f in catalog for k in range(1, len(f.claims) + 1)]
+    claims = [  # matches claims run only with against=... (tests/test_frameworks.py)
+        f"{f.id}#{k}"
+        for f in catalog
+        for k, c in enumerate(f.claims, 1)
+        if c.kind.value != "matches"
+    ]
     assert sorted(verdicts) == sorted(claims)
     assert [c for c, v in verdicts.items() if v.status is Status.ERROR] == []
 
@@ -38,6 +43,8 @@ def test_every_verdict_is_what_the_catalog_expects(verdicts):
 def test_true_claims_are_proved_or_numeric_with_a_recorded_reason(catalog, verdicts):
     for formula in catalog:
         for number, claim in enumerate(formula.claims, 1):
+            if claim.kind.value == "matches":  # run with against=...: tests/test_frameworks.py
+                continue
             verdict = verdicts[f"{formula.id}#{number}"]
             if verdict.status is Status.NUMERIC:
                 assert claim.note, f"{formula.id}#{number} is numeric without a reason"

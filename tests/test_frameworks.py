@@ -1,0 +1,313 @@
+"""`matches` claims: the sheet's formulas against jax, optax and torch."""
+
+import io
+import math
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import sympy as sp
+from scipy.special import erf
+
+from symml import report
+from symml.catalog import validate
+from symml.cli import main
+from symml.errors import CatalogError
+from symml.frameworks import available, table
+from symml.model import Matches, Run, Status
+from symml.verify import check_claim, verify
+
+optax = pytest.importorskip("optax", reason="optax is a test dependency (pip install optax)")
+
+
+def _claim(catalog, formula_id, reference):
+    formula = catalog.get(formula_id)
+    number, claim = next(
+        (k, c)
+        for k, c in enumerate(formula.claims, 1)
+        if isinstance(c, Matches) and c.reference == reference
+    )
+    return formula, number, claim
+
+
+def _symbols(formula):
+    return {s.name: s.symbol for s in formula.symbols}
+
+
+# -- mutation: a slightly wrong update rule no longer matches optax ---------------------------
+def _adam_with(catalog, change):
+    formula, _, claim = _claim(catalog, "optim.adam_step", "optax.adam")
+    s = _symbols(formula)
+    rule = dict(claim.run.assignments)
+    change(rule, s)
+    mutated = replace(claim, run=replace(claim.run, assignments=tuple(rule.items())))
+    return check_claim(formula, mutated)
+
+
+@pytest.mark.parametrize(
+    "name, change",
+    [
+        (
+            "ε moved inside the square root",
+            lambda r, s: r.__setitem__(
+                s["W"],
+                s["W"] - s["eta"] * s["mhat"] / sp.sqrt(s["vhat"] + s["epsilon"]),
+            ),
+        ),
+        (
+            "β₁ and β₂ swapped in the first moment",
+            lambda r, s: r.__setitem__(s["m"], s["beta_2"] * s["m"] + (1 - s["beta_2"]) * s["g"]),
+        ),
+        (
+            "bias correction of m̂ dropped",
+            lambda r, s: r.__setitem__(s["mhat"], s["m"]),
+        ),
+    ],
+)
+def test_a_mutated_adam_rule_differs_from_optax_with_a_witness(catalog, name, change):
+    verdict = _adam_with(catalog, change)
+    assert verdict.status is Status.DIFFERS, (name, verdict.detail)
+    assert verdict.detail.startswith("differs from optax.adam; step ")
+    assert verdict.counterexample is not None
+    assert set(verdict.counterexample.point) >= {"eta", "beta_1", "beta_2", "epsilon", "g"}
+
+
+def test_the_unmutated_adam_rule_agrees_with_optax(catalog):
+    formula, number, claim = _claim(catalog, "optim.adam_step", "optax.adam")
+    verdict = check_claim(formula, claim)
+    assert verdict.status is Status.NUMERIC
+    assert verdict.method.startswith(
+        "numeric, float64 optax.adam against the catalog rule run step by step, "
+        "10 random and 2 extreme runs: largest difference "
+    )
+    assert verdict.claim == f"optim.adam_step#{number}"
+
+
+def test_rmsprop_with_epsilon_outside_the_root_differs_from_optax_at_a_tiny_gradient(catalog):
+    formula, _, claim = _claim(catalog, "optim.rmsprop_step", "optax.rmsprop")
+    s = _symbols(formula)
+    G, W, eta, g, eps = s["G"], s["W"], s["eta"], s["g"], s["epsilon"]
+    moved = ((G, claim.run.assignments[0][1]), (W, W - eta * g / (sp.sqrt(G) + eps)))
+    verdict = check_claim(formula, replace(claim, run=replace(claim.run, assignments=moved)))
+    assert verdict.status is Status.DIFFERS
+    point = verdict.counterexample.point
+    # the first step from G = 0: η·g/√((1-β)g² + ε) on the sheet's side against
+    # η·g/(√((1-β)g²) + ε) on the mutated one; their ratio is the reported factor
+    beta, gval = float(point["beta"]), float(point["g"])
+    epsv = float(point["epsilon"])
+    if verdict.detail.split("; ")[1].startswith("step 1 "):
+        ratio = (math.sqrt((1 - beta) * gval**2) + epsv) / math.sqrt((1 - beta) * gval**2 + epsv)
+        factor = float(verdict.detail.split("differs by ")[1].split("×")[0])
+        assert factor == pytest.approx(max(ratio, 1 / ratio), rel=1e-3)
+
+
+# -- functions: differences measured against an independent reference --------------------------
+def test_gelu_differs_from_jax_default_by_the_tanh_approximation_error(catalog):
+    formula, _, claim = _claim(catalog, "activations.gelu", "jax.nn.gelu")
+    verdict = check_claim(formula, claim)
+    assert verdict.status is Status.DIFFERS
+    assert verdict.conditions == ("jax.nn.gelu(z, approximate=False)",)
+    z = float(verdict.counterexample.point["z"])
+    exact = 0.5 * z * (1 + erf(z / math.sqrt(2)))
+    approx = 0.5 * z * (1 + math.tanh(math.sqrt(2 / math.pi) * (z + 0.044715 * z**3)))
+    assert float(verdict.counterexample.lhs) == pytest.approx(exact, rel=1e-5)
+    assert float(verdict.counterexample.rhs) == pytest.approx(approx, rel=1e-5)
+    grid = np.linspace(-8, 8, 20001)
+    worst = np.max(
+        np.abs(
+            0.5 * grid * erf(grid / np.sqrt(2))
+            - 0.5 * grid * np.tanh(np.sqrt(2 / np.pi) * (grid + 0.044715 * grid**3))
+        )
+    )
+    largest = float(verdict.method.split("largest difference ")[1].split()[0])
+    assert 1e-4 < largest <= worst * 1.001
+
+
+def test_leaky_relu_witness_has_alpha_above_one_and_a_positive_input(catalog):
+    formula, _, claim = _claim(catalog, "activations.leaky_relu", "jax.nn.leaky_relu")
+    verdict = check_claim(formula, claim)
+    assert verdict.status is Status.DIFFERS
+    alpha, z = (float(verdict.counterexample.point[k]) for k in ("alpha", "z"))
+    assert alpha > 1 and z > 0
+    assert float(verdict.counterexample.lhs) == pytest.approx(alpha * z, rel=1e-5)
+    assert float(verdict.counterexample.rhs) == pytest.approx(z, rel=1e-5)
+
+
+def test_vector_formulas_compare_every_component(catalog):
+    formula, _, claim = _claim(catalog, "activations.softmax_temperature", "jax.nn.softmax")
+    assert check_claim(formula, claim).status is Status.NUMERIC
+    wrong = replace(claim, subject=formula.expr.subs(_symbols(formula)["T"], 1))
+    verdict = check_claim(formula, wrong)
+    assert verdict.status is Status.DIFFERS
+    assert "component" in verdict.detail
+
+
+# -- the catalog refuses matches claims it cannot check ----------------------------------------
+def test_catalog_names_an_unknown_reference_and_suggests_the_nearest(catalog):
+    formula, number, claim = _claim(catalog, "activations.gelu", "jax.nn.gelu")
+    bad = replace(claim, reference="jax.nn.gelu_exact")
+    with pytest.raises(
+        CatalogError, match="unknown 'jax.nn.gelu_exact'; did you mean 'jax.nn.gelu'"
+    ):
+        validate(replace(formula, claims=(bad,)))
+
+
+def test_catalog_requires_the_difference_and_the_agreeing_setting(catalog):
+    formula, _, claim = _claim(catalog, "activations.gelu", "jax.nn.gelu")
+    with pytest.raises(CatalogError, match="record the difference and the setting under which"):
+        validate(replace(formula, claims=(replace(claim, agrees_when=""),)))
+
+
+def test_catalog_requires_a_run_for_an_optimizer(catalog):
+    formula, _, claim = _claim(catalog, "optim.adam_step", "optax.adam")
+    with pytest.raises(CatalogError, match="optax.adam needs a Run of the update rule"):
+        validate(replace(formula, claims=(replace(claim, run=None),)))
+
+
+def test_catalog_refuses_a_reference_of_another_framework(catalog):
+    formula, _, claim = _claim(catalog, "optim.adam_step", "optax.adam")
+    with pytest.raises(CatalogError, match="optax.adam belongs to optax, not to 'torch'"):
+        validate(replace(formula, claims=(replace(claim, framework="torch"),)))
+
+
+# -- running them: skipped by default, --against, a missing framework ---------------------------
+def test_plain_verify_skips_matches_claims_and_against_runs_them(catalog):
+    plain = verify(["activations.gelu"], catalog=catalog, processes=False)
+    assert [v.kind for v in plain] == ["identity"]
+    ran = verify(["activations.gelu"], catalog=catalog, processes=False, against=("jax",))
+    assert [(v.kind, v.status) for v in ran] == [
+        ("identity", plain[0].status),
+        ("matches", Status.DIFFERS),
+    ]
+
+
+def test_a_missing_framework_is_skipped_with_its_reason(catalog, monkeypatch):
+    available.unavailable.cache_clear()
+    real = available.importlib.util.find_spec
+    monkeypatch.setattr(
+        available.importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "torch" else real(name, *a),
+    )
+    try:
+        verdicts = verify(["losses.mae"], catalog=catalog, processes=False, against=("torch",))
+    finally:
+        available.unavailable.cache_clear()
+    skipped = [v for v in verdicts if v.kind == "matches"]
+    assert [(v.status, v.expected) for v in skipped] == [(Status.INCONCLUSIVE, None)]
+    assert skipped[0].method == (
+        "skipped: torch is not installed, so the torch claims cannot run "
+        "(pip install 'symml[torch]' to run them)"
+    )
+    assert report.exit_code(verdicts) == 0
+
+
+def test_cli_against_rejects_an_unknown_framework(capsys):
+    assert main(["verify", "activations.gelu", "--against", "optax,tensorflow"]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        "symml: --against optax,tensorflow: unknown framework 'tensorflow'; use a "
+        "comma-separated list of jax, optax, torch, or 'all'\n"
+    )
+
+
+def test_cli_errata_gain_the_frameworks_section(catalog):
+    out = io.StringIO()
+    code = main(
+        [
+            "verify",
+            "activations.gelu",
+            "optim.rmsprop_step",
+            "--against",
+            "jax,optax",
+            "--errata",
+            "--no-cache",
+        ],
+        out=out,
+    )
+    text = out.getvalue()
+    assert code == 0
+    assert "## Differs from the frameworks (1)" in text
+    assert "- `activations.gelu` ≠ jax.nn.gelu: jax.nn.gelu approximates by default" in text
+    assert text.count("; agrees when jax.nn.gelu(z, approximate=False)") == 1
+    assert "- `optim.rmsprop_step` = optax.rmsprop" in text
+
+
+# -- the docs table lists every matches claim with its expected verdict -------------------------
+def test_docs_frameworks_table_lists_every_matches_claim(catalog):
+    from pathlib import Path
+
+    doc = Path(__file__).resolve().parent.parent / "docs" / "frameworks.md"
+    text = doc.read_text(encoding="utf-8")
+    body = text.split(table.BEGIN, 1)[1].split(table.END, 1)[0].strip().splitlines()[2:]
+    listed = []
+    for line in body:
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        listed.append((cells[0].strip("`"), cells[1].strip("`"), cells[2]))
+    expected = table.rows(catalog)
+    assert [(f, r) for f, r, _ in listed] == [(f, r) for f, r, _ in expected], (
+        "docs/frameworks.md is stale: python -m symml.frameworks.table docs/frameworks.md"
+    )
+    stale = [
+        (f, r, got, want)
+        for (f, r, got), (_, _, want) in zip(listed, expected, strict=True)
+        if got != want and got != "inconclusive"
+    ]
+    assert stale == []
+
+
+def test_matches_claims_of_every_framework_exist(catalog):
+    frameworks = {c.framework for f in catalog for c in f.claims if isinstance(c, Matches)}
+    assert frameworks == {"jax", "optax", "torch"}
+    optimizers = {
+        c.reference for f in catalog for c in f.claims if isinstance(c, Matches) and c.run
+    }
+    assert {
+        "optax.sgd",
+        "optax.sgd(momentum)",
+        "optax.sgd(nesterov=True)",
+        "optax.adagrad",
+        "optax.rmsprop",
+        "optax.adam",
+        "optax.adamw",
+    } <= optimizers
+    assert all(isinstance(c.run, Run) for f in catalog for c in f.claims if getattr(c, "run", None))
+
+
+# -- the recorded setting under which a framework agrees does make it agree ---------------------
+def test_gelu_agrees_with_jax_when_not_approximated(catalog):
+    formula, _, claim = _claim(catalog, "activations.gelu", "jax.nn.gelu")
+    exact = replace(claim, inputs=(*claim.inputs, ("approximate", False)), expected=Status.NUMERIC)
+    assert check_claim(formula, exact).status is Status.NUMERIC
+
+
+@pytest.mark.parametrize(
+    "formula_id, reference, where",
+    [
+        ("activations.leaky_relu", "jax.nn.leaky_relu", lambda s: s["alpha"] <= 1),
+        ("schedules.cosine", "optax.cosine_decay_schedule", lambda s: s["t"] <= s["T"]),
+        (
+            "schedules.warmup",
+            "optax.join_schedules(linear warmup, linear decay)",
+            lambda s: s["t"] < s["t_warmup"],
+        ),
+    ],
+)
+def test_a_difference_vanishes_under_its_recorded_setting(catalog, formula_id, reference, where):
+    formula, _, claim = _claim(catalog, formula_id, reference)
+    assert check_claim(formula, claim).status is Status.DIFFERS
+    agreeing = replace(claim, where=(where(_symbols(formula)),))
+    verdict = check_claim(formula, agreeing)
+    assert verdict.status is Status.NUMERIC, verdict.detail
+
+
+def test_nesterov_with_the_look_ahead_at_w_minus_eta_beta_v_agrees_with_optax(catalog):
+    formula, _, claim = _claim(catalog, "optim.nesterov_step", "optax.sgd(nesterov=True)")
+    s = _symbols(formula)
+    W, v, beta, eta, grad_L = s["W"], s["v_mom"], s["beta"], s["eta"], s["grad_L"]
+    sutskever = ((v, beta * v + grad_L(W - eta * beta * v)), (W, W - eta * v))
+    fixed = replace(claim, run=replace(claim.run, assignments=sutskever))
+    assert check_claim(formula, fixed).status is Status.NUMERIC
+    verdict = check_claim(formula, claim)
+    assert verdict.status is Status.DIFFERS
+    assert verdict.detail.split("; ")[2].startswith("step 2 differs by ")  # step 1 agrees (v₀ = 0)
