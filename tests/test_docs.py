@@ -30,8 +30,13 @@ def pdf_text(path: Path) -> str:
     ).stdout
 
 
+# The frameworks of the test environment; torch is optional, so its claims stay out of the docs.
+ERRATA_FRAMEWORKS = ("jax", "optax")
+
+
 def test_errata_is_what_verify_writes(catalog):
-    generated = report.errata(verify(catalog=catalog), catalog)
+    pytest.importorskip("optax", reason="the errata are measured against optax and jax")
+    generated = report.errata(verify(catalog=catalog, against=ERRATA_FRAMEWORKS), catalog)
     assert generated == (DOCS / "errata.md").read_text(encoding="utf-8"), REGENERATE
 
 
