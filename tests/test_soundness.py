@@ -64,6 +64,18 @@ def test_a_tiny_real_difference_under_cancellation_is_certified():
     assert verdict.counterexample.lhs != verdict.counterexample.rhs
 
 
+def test_without_an_interval_form_raised_precision_certifies():
+    """Γ has no interval version here: precision raised past the error bound decides."""
+    wrong = check_identity(sp.gamma(x + 3), sp.gamma(x + 3) + x / 10**25, timeout=1e-6)
+    assert wrong.status is Status.REFUTED
+    assert wrong.method == (
+        "numeric sampling, difference certified by precision raised to 120 digits "
+        "(no interval form)"
+    )
+    right = check_identity(sp.gamma(x + 3), (x + 2) * (x + 1) * sp.gamma(x + 1), timeout=1e-6)
+    assert right.status is Status.NUMERIC
+
+
 def test_an_enclosure_never_picks_a_branch_by_rounding():
     """3x + 1 at x = −1/3 is exactly 0; in floating point it is ±tiny. The enclosure holds
     both branches of the step, so it cannot certify H(3x + 1) ≠ ½ there."""
