@@ -21,7 +21,7 @@ from symml.errors import SymbolicTimeout
 from symml.expressions import parse_expression
 from symml.functions import relu
 from symml.guard import SizeError
-from symml.model import Status
+from symml.model import Domain, Status
 from symml.verify import check_derivative, check_identity
 
 x, z, t = sp.symbols("x z t", real=True)
@@ -62,6 +62,21 @@ def test_a_tiny_real_difference_under_cancellation_is_certified():
     exact = ((point + 1) ** 60 - sp.expand((x + 1) ** 60 + x / 10**30).subs(x, point)) * 10**30
     assert exact == -point != 0
     assert verdict.counterexample.lhs != verdict.counterexample.rhs
+
+
+def test_without_an_interval_form_raised_precision_certifies():
+    """Γ has no interval version here: precision raised past the error bound decides."""
+    wrong = check_identity(sp.gamma(x + 3), sp.gamma(x + 3) + x / 10**25, timeout=1e-6)
+    assert wrong.status is Status.REFUTED
+    assert wrong.method == (
+        "numeric sampling, difference certified by precision raised to 120 digits "
+        "(no interval form)"
+    )
+    positive = {x: Domain("positive", 0, sp.oo)}  # at x = −1 the right side is 0·Γ(0)
+    right = check_identity(
+        sp.gamma(x + 3), (x + 2) * (x + 1) * sp.gamma(x + 1), domain=positive, timeout=1e-6
+    )
+    assert right.status is Status.NUMERIC
 
 
 def test_an_enclosure_never_picks_a_branch_by_rounding():
