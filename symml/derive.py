@@ -38,9 +38,21 @@ class Gradient:
     readable: Any
     checked: str
 
-    def describe(self) -> str:
+    def describe(self, timeout: float = 10.0) -> str:
         shown = self.readable if self.readable is not None else self.value
-        return f"∂/∂{self.wrt}: {sp.sstr(shown)}    [{self.checked}]"
+        return f"∂/∂{self.wrt}: {printed(shown, timeout)}    [{self.checked}]"
+
+
+def printed(value: Any, timeout: float = 10.0) -> str:
+    """``sp.sstr(value)`` under a deadline: SymPy's printer can run for minutes on a matrix
+    expression of a few hundred nodes (it evaluates while it prints)."""
+    if not isinstance(value, sp.MatrixExpr) or isinstance(value, sp.MatrixSymbol):
+        return sp.sstr(value)
+    try:
+        return bounded.run_bounded(sp.sstr, value, timeout=timeout, step="printing")
+    except SymbolicTimeout:
+        nodes = sum(1 for _ in sp.preorder_traversal(value))
+        return f"<a matrix expression of {nodes} nodes that SymPy could not print in {timeout:g} s>"
 
 
 def grad(

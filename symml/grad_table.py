@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import sympy as sp
 
 from symml.catalog import Catalog
-from symml.derive import grad, variables
+from symml.derive import grad, printed, variables
 from symml.errors import SymmlError
 
 MATRIX_FORM, ELEMENTWISE, SCALAR, REFUSED, CRASH = (
@@ -51,7 +51,7 @@ def row(formula_id: str, target: object, wrt: object, timeout: float) -> Row:
         outcome = MATRIX_FORM
     else:
         outcome = SCALAR
-    return Row(formula_id, str(wrt), outcome, _one_line(sp.sstr(value)))
+    return Row(formula_id, str(wrt), outcome, _one_line(printed(value, timeout)))
 
 
 def rows(catalog: Catalog, timeout: float = 10.0) -> list[Row]:

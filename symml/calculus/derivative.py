@@ -15,7 +15,7 @@ from typing import Any
 
 import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
-from sympy.matrices.expressions.matexpr import MatrixElement, MatrixExpr
+from sympy.matrices.expressions.matexpr import MatrixExpr
 
 from symml.calculus.crosscheck import mismatch
 from symml.calculus.differential import differential
@@ -77,19 +77,13 @@ def textbook(value: Any) -> Any:
     still checked by the guard afterwards."""
     if not isinstance(value, MatrixExpr):
         return value
-    # 1×1 elements such as (xᵀx)[0, 0] stay as written: doit would turn them into index sums.
-    kept = {
-        e: sp.Dummy(f"s{k}")
-        for k, e in enumerate(value.atoms(MatrixElement))
-        if e.args[0].shape == (1, 1) and not isinstance(e.args[0], sp.MatrixSymbol)
-    }
     try:
-        tidy = _linear_maps(value.xreplace(kept)).doit()
+        tidy = _linear_maps(value).doit()
     except Exception:  # SymPy's own folding failed: the unfolded form is still correct
         return value
     if not isinstance(tidy, MatrixExpr):
         return value
-    return _common_factor(tidy).xreplace({v: k for k, v in kept.items()})
+    return _common_factor(tidy)
 
 
 def _linear_maps(value: MatrixExpr) -> MatrixExpr:
