@@ -498,6 +498,15 @@ def _check_smooth(
                 return verdict.with_(detail=f"{verdict.detail} (sizes {size_text})".strip())
             results.append(verdict)
         sizes_text = "; ".join(_sizes_shown(s, [of, claimed, wrt]) for s in assignments)
+        kinked = _kink_arguments(of) if isinstance(wrt, sp.MatrixSymbol) else []
+        if kinked:
+            where_text = tuple(f"every entry of {sp.sstr(k)} is nonzero" for k in kinked)
+            return results[0].with_(
+                status=Status.CONDITIONAL,
+                method=f"{results[0].method}, elementwise at sizes {sizes_text}",
+                detail=f"holds where {'; '.join(where_text)}: not differentiable at a kink",
+                conditions=where_text,
+            )
         return results[0].with_(method=f"{results[0].method}, elementwise at sizes {sizes_text}")
     true = sp.diff(of, wrt)
     return compare(true, claimed, ctx, conditions=conditions)
@@ -531,14 +540,49 @@ def _by_matrix_calculus(
         return None, [f"the claim could not be written out: {exc}"]
     if disagreement is not None:  # matrix algebra and elements disagree: trust neither
         return None, ["the matrix-algebra match was not confirmed element-wise"]
-    return (
-        Verdict(
-            Status.PROVED,
-            f"{result.method}; the claim equals ∂ = {sp.sstr(result.value)} by matrix algebra",
-            notes=tuple(f"rule: {r}" for r in result.rules),
-        ),
-        [],
-    )
+    method = f"{result.method}; the claim equals ∂ = {sp.sstr(result.value)} by matrix algebra"
+    notes = tuple(f"rule: {r}" for r in result.rules)
+    kinks_inside = _kink_arguments(of)
+    if kinks_inside:
+        # Right except where an argument of a kink is 0: there the derivative does not exist.
+        where_text = tuple(f"every entry of {sp.sstr(k)} is nonzero" for k in kinks_inside)
+        return (
+            Verdict(
+                Status.CONDITIONAL,
+                method,
+                f"holds where {'; '.join(where_text)}: not differentiable at a kink",
+                conditions=where_text,
+                notes=notes,
+            ),
+            [],
+        )
+    return Verdict(Status.PROVED, method, notes=notes), []
+
+
+def _kink_arguments(of: Any) -> list[Any]:
+    """Arguments of ReLU, Max, Min, Abs, sign, Heaviside, Piecewise inside ``of`` (inside
+    element-wise maps too), where a derivative may not exist."""
+    from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
+
+    from symml.functions import leaky_relu, relu
+
+    kinked = (sp.Max, sp.Min, sp.Abs, sp.sign, sp.Heaviside, sp.Piecewise, relu, leaky_relu)
+    found: list[Any] = []
+    if not isinstance(of, sp.Basic):
+        return found
+    walk = sp.preorder_traversal(of)
+    for node in walk:
+        if isinstance(node, ElementwiseApplyFunction):
+            u = sp.Dummy("u")
+            if node.function(u).has(*kinked) and node.expr not in found:
+                found.append(node.expr)
+        elif isinstance(node, sp.Lambda):
+            walk.skip()  # the body of an element-wise map: reported through its argument
+        elif isinstance(node, kinked) and not isinstance(node, sp.MatrixExpr):
+            argument = node.args[-1] if isinstance(node, (sp.Max, sp.Min)) else node.args[0]
+            if node not in found and argument not in found:
+                found.append(argument)
+    return found
 
 
 def _shape_witness(verdict: Verdict, sizes: Mapping[Any, int]) -> numeric.Counterexample:

@@ -214,3 +214,21 @@ def test_vector_jacobian_product():
     G = sp.MatrixSymbol("G", m, 1)
     result = calculus.vector_jacobian_product(Wmn * xn, Wmn, G)
     assert sp.sstr(result.value) == "G*x.T"
+
+
+def test_a_relu_layer_gradient_is_conditional_on_the_kink():
+    """gᵀ relu(Wx): ∂/∂W = (g ⊙ H(Wx)) xᵀ holds except where an entry of Wx is 0."""
+    from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
+    from sympy.matrices.expressions.hadamard import HadamardProduct
+
+    u = sp.Dummy("u")
+    layer = ElementwiseApplyFunction(sp.Lambda(u, sp.Max(0, u)), Wmn * xn)
+    step = ElementwiseApplyFunction(sp.Lambda(u, sp.Heaviside(u)), Wmn * xn)
+    claimed = HadamardProduct(gm, step) * xn.T
+    verdict = check_derivative(gm.T * layer, Wmn, claimed)
+    assert verdict.status is Status.CONDITIONAL, verdict
+    assert verdict.conditions == ("every entry of W*x is nonzero",)
+    as_element = check_derivative((gm.T * layer)[0, 0], Wmn, claimed)  # an index sum
+    assert as_element.status is Status.CONDITIONAL, as_element
+    wrong = check_derivative(gm.T * layer, Wmn, gm * xn.T)
+    assert wrong.status is Status.REFUTED
