@@ -392,17 +392,7 @@ def check(
             return first.with_(notes=tuple(notes))
         extra = tuple(k.condition for k, _ in nonsmooth)
         held = _check_smooth(of, wrt, claimed, ctx, (*conditions, *extra), where)
-        text = tuple(sp.sstr(c) for c in extra)
-        if held.status in (Status.PROVED, Status.NUMERIC):
-            return Verdict(
-                Status.CONDITIONAL,
-                f"{held.method}; fails without the condition: non-smooth point analysis",
-                first.detail,
-                counterexample=first.counterexample,
-                conditions=text,
-                notes=tuple(notes) + held.notes,
-            )
-        return held.with_(notes=held.notes + tuple(notes))
+        return _away_from_kinks(held, first, extra, notes)
     verdict = _check_smooth(of, wrt, claimed, ctx, conditions, where)
     return verdict.with_(notes=verdict.notes + tuple(notes))
 
@@ -442,13 +432,21 @@ def identity(lhs: Any, rhs: Any, ctx: Context, *, conditions: Sequence[Any] = ()
     # Carried out before the conditions' case substitutions (z = −p) reach the variable.
     lhs, rhs = (_derivatives_done(side) for side in (lhs, rhs))
     held = compare(lhs, rhs, ctx, conditions=(*conditions, *extra))
+    return _away_from_kinks(held, first, extra, notes)
+
+
+def _away_from_kinks(
+    held: Verdict, at_kink: Verdict, excluding: Sequence[Any], notes: Sequence[str]
+) -> Verdict:
+    """The verdict of a claim checked with its kinks excluded: ``conditional`` on excluding
+    them (the kink as the witness) when it holds there, else what the check found."""
     if held.status in (Status.PROVED, Status.NUMERIC):
         return Verdict(
             Status.CONDITIONAL,
             f"{held.method}; fails without the condition: non-smooth point analysis",
-            first.detail,
-            counterexample=first.counterexample,
-            conditions=tuple(sp.sstr(c) for c in extra),
+            at_kink.detail,
+            counterexample=at_kink.counterexample,
+            conditions=tuple(sp.sstr(c) for c in excluding),
             notes=tuple(notes) + held.notes,
         )
     return held.with_(notes=held.notes + tuple(notes))
