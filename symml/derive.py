@@ -38,18 +38,32 @@ class Gradient:
     readable: Any
     checked: str
 
+    @property
+    def shown(self) -> Any:
+        """The form to show: the readable one where there is one."""
+        return self.readable if self.readable is not None else self.value
+
     def describe(self, timeout: float = 10.0) -> str:
-        shown = self.readable if self.readable is not None else self.value
-        return f"∂/∂{self.wrt}: {printed(shown, timeout)}    [{self.checked}]"
+        return f"∂/∂{self.wrt}: {printed(self.shown, timeout)}    [{self.checked}]"
+
+    def as_dict(self, timeout: float = 10.0) -> dict[str, str]:
+        """The JSON form of ``symml grad --json``."""
+        return {
+            "of": printed(self.of, timeout),
+            "wrt": str(self.wrt),
+            "value": printed(self.shown, timeout),
+            "form": "matrix" if isinstance(self.value, sp.MatrixExpr) else "scalar",
+            "checked": self.checked,
+        }
 
 
-def printed(value: Any, timeout: float = 10.0) -> str:
-    """``sp.sstr(value)`` under a deadline: SymPy's printer can run for minutes on a matrix
-    expression of a few hundred nodes (it evaluates while it prints)."""
+def printed(value: Any, timeout: float = 10.0, printer: Any = sp.sstr) -> str:
+    """``printer(value)`` under a deadline: SymPy's printers can run for minutes on a matrix
+    expression of a few hundred nodes (they evaluate while they print)."""
     if not isinstance(value, sp.MatrixExpr) or isinstance(value, sp.MatrixSymbol):
-        return sp.sstr(value)
+        return printer(value)
     try:
-        return bounded.run_bounded(sp.sstr, value, timeout=timeout, step="printing")
+        return bounded.run_bounded(printer, value, timeout=timeout, step="printing")
     except SymbolicTimeout:
         nodes = sum(1 for _ in sp.preorder_traversal(value))
         return f"<a matrix expression of {nodes} nodes that SymPy could not print in {timeout:g} s>"
