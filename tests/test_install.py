@@ -44,3 +44,18 @@ def test_console_script_runs(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert "σ'(z) = σ(z)(1 - σ(z))" in done.stdout
+
+
+def test_every_package_of_the_source_tree_is_in_the_wheel():
+    # A subpackage missing from pyproject's list imports from a checkout and fails installed.
+    import tomllib
+
+    listed = set(
+        tomllib.loads((CHECKOUT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    )
+    found = {
+        ".".join(init.parent.relative_to(CHECKOUT).parts)
+        for init in (CHECKOUT / "symml").rglob("__init__.py")
+    }
+    assert found <= listed, sorted(found - listed)
+    assert "symml.derivations" in listed
