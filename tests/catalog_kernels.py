@@ -16,19 +16,27 @@ CATALOG = load_catalog()
 
 
 @functools.cache
+def _compiled() -> tuple[tuple[Formula, Kernel | Sampler], ...]:
+    """(formula, kernel) of every catalog formula that has one, samplers included."""
+    found = []
+    for f in CATALOG:
+        try:
+            found.append((f, kernel(f)))
+        except NotKernelisable:
+            continue
+    return tuple(found)
+
+
 def catalog_kernels() -> tuple[tuple[Formula, Kernel], ...]:
     """(formula, forward kernel) of every catalog formula with a deterministic kernel: the
     ones NotKernelisable and the samplers (random: tested by their moments in
     test_kernels_sampling) left out."""
-    found = []
-    for f in CATALOG:
-        try:
-            k = kernel(f)
-        except NotKernelisable:
-            continue
-        if not isinstance(k, Sampler):
-            found.append((f, k))
-    return tuple(found)
+    return tuple((f, k) for f, k in _compiled() if not isinstance(k, Sampler))
+
+
+def catalog_samplers() -> tuple[Sampler, ...]:
+    """The sampler of every catalog formula that draws random values (the initialisations)."""
+    return tuple(k for _, k in _compiled() if isinstance(k, Sampler))
 
 
 @functools.cache

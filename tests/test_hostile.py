@@ -27,7 +27,11 @@ from symml.kernels.kernel import GRAD_OUT
 
 sys.path.insert(0, str(Path(__file__).parent))
 import hostile as H  # noqa: E402
-from catalog_kernels import CATALOG, catalog_gradients, catalog_kernels  # noqa: E402
+from catalog_kernels import (  # noqa: E402
+    catalog_gradients,
+    catalog_kernels,
+    catalog_samplers,
+)
 
 
 def bounded(examples: int, deadline_ms: int = 20_000) -> settings:
@@ -467,17 +471,24 @@ def test_every_kernel_and_gradient_on_extreme_finite_values(kernels, dtype):
             values = _inputs(formula, k, (6,), rng, make)
             if values is None:
                 continue
-            H.count(probe, "runs")
-            got, exc = H.call(k, values)
+            got = _counted_call(probe, formula, wrt, k, values)
             if got is None:
-                if H.is_refusal(exc):
-                    H.count(probe, "refused")
-                else:
-                    H.count(probe, "tracebacks", example=f"{_name(formula, wrt)}: {exc!r}"[:200])
                 continue
             where = f"{_name(formula, wrt)} extreme {target}"
             _judge(probe, k, values, got, dtype, where, target)
     H.assert_clean(probe)
+
+
+def _counted_call(probe, formula, wrt, k, values):
+    """The kernel's results, counted as a run; None after counting a refusal or a traceback."""
+    H.count(probe, "runs")
+    got, exc = H.call(k, values)
+    if got is None:
+        if H.is_refusal(exc):
+            H.count(probe, "refused")
+        else:
+            H.count(probe, "tracebacks", example=f"{_name(formula, wrt)}: {exc!r}"[:200])
+    return got
 
 
 def test_every_kernel_and_gradient_on_infinities_and_nan(kernels):
@@ -495,13 +506,8 @@ def test_every_kernel_and_gradient_on_infinities_and_nan(kernels):
             values = _inputs(formula, k, (5,), rng, make)
             if values is None:
                 continue
-            H.count(probe, "runs")
-            got, exc = H.call(k, values)
+            got = _counted_call(probe, formula, wrt, k, values)
             if got is None:
-                if H.is_refusal(exc):
-                    H.count(probe, "refused")
-                else:
-                    H.count(probe, "tracebacks", example=f"{_name(formula, wrt)}: {exc!r}"[:200])
                 continue
             want = H.expected_dtype(values)
             for g in got:
@@ -547,14 +553,8 @@ def test_kernels_on_random_layouts_dtypes_and_shapes(kernels, data):
     if values is None:
         return
     before = H.failures(probe)
-    H.count(probe, "runs")
-    got, exc = H.call(k, values)
-    if got is None:
-        if H.is_refusal(exc):
-            H.count(probe, "refused")
-        else:
-            H.count(probe, "tracebacks", example=f"{_name(formula, wrt)}: {exc!r}"[:200])
-    else:
+    got = _counted_call(probe, formula, wrt, k, values)
+    if got is not None:
         dtype = H.expected_dtype(values)
         _judge(probe, k, values, got, dtype, f"{_name(formula, wrt)} batch {batch}")
     clean_example(probe, before)
@@ -629,22 +629,7 @@ def test_kernels_on_wrong_arguments(kernels, data):
 # -- samplers --------------------------------------------------------------------------------
 
 
-def _samplers():
-    from symml import kernel
-    from symml.kernels import NotKernelisable, Sampler
-
-    found = []
-    for f in CATALOG:
-        try:
-            k = kernel(f)
-        except NotKernelisable:
-            continue
-        if isinstance(k, Sampler):
-            found.append(k)
-    return found
-
-
-SAMPLERS = _samplers()
+SAMPLERS = catalog_samplers()
 PARAMETERS = [
     0.5,
     2.0,
