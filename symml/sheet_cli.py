@@ -92,8 +92,7 @@ def cmd_sheet(catalog: Catalog, args: argparse.Namespace, out: TextIO) -> int:
         catalog.part(number)  # an unknown part is a usage error (CatalogError) before any work
     if request.pdf and sheet.tex_engine() is None:
         raise UsageError(sheet.INSTALL_HINT)
-    if args.dpi is not None and not 10 <= args.dpi <= 2400:
-        raise UsageError(f"--dpi {args.dpi:g}: pick a resolution between 10 and 2400")
+    _check_dpi(args.dpi)
     if request.output is not None:
         writable(request.output)  # before the ~45 s of checking, not after
     formulas = [f for f in catalog if f.part in parts]
@@ -106,11 +105,14 @@ def cmd_sheet(catalog: Catalog, args: argparse.Namespace, out: TextIO) -> int:
         checked = verify(ids, catalog=catalog, progress=print_progress, use_cache=not args.no_cache)
         verdicts = sheet.by_formula(checked)
 
-    if request.output is None:
+    def source_text(figures: dict[int, list[Path]]) -> str:
         built = sheet.entries(formulas, verdicts=verdicts, with_gradients=not args.no_gradients)
-        options = sheet.SheetOptions(with_verdicts=args.verdicts)
+        options = sheet.SheetOptions(figures=figures, with_verdicts=args.verdicts)
         build = sheet.build_tex if request.format == "tex" else sheet.build_markdown
-        out.write(build(catalog, built, options))
+        return build(catalog, built, options)
+
+    if request.output is None:
+        out.write(source_text({}))
         return EXIT_OK
 
     # Everything is built in a scratch folder and moved into place only when it is complete,
@@ -128,10 +130,7 @@ def cmd_sheet(catalog: Catalog, args: argparse.Namespace, out: TextIO) -> int:
             figures = {
                 p: [path.relative_to(source.parent) for path in paths] for p, paths in drawn.items()
             }
-        built = sheet.entries(formulas, verdicts=verdicts, with_gradients=not args.no_gradients)
-        options = sheet.SheetOptions(figures=figures, with_verdicts=args.verdicts)
-        build = sheet.build_tex if request.format == "tex" else sheet.build_markdown
-        source.write_text(build(catalog, built, options), encoding="utf-8")
+        source.write_text(source_text(figures), encoding="utf-8")
         products = [source] if request.output.suffix.lower() != ".pdf" else []
         if figures and products:
             products.append(source.parent / f"{source.stem}-figures")
@@ -154,6 +153,11 @@ def cmd_sheet(catalog: Catalog, args: argparse.Namespace, out: TextIO) -> int:
         for written in _move_into(products, request.output.parent):
             out.write(f"wrote {written}\n")
     return EXIT_OK
+
+
+def _check_dpi(dpi: float | None) -> None:
+    if dpi is not None and not 10 <= dpi <= 2400:
+        raise UsageError(f"--dpi {dpi:g}: pick a resolution between 10 and 2400")
 
 
 def _move_into(products: list[Path], folder: Path) -> list[Path]:
@@ -210,8 +214,7 @@ def cmd_plot(catalog: Catalog, args: argparse.Namespace, out: TextIO) -> int:
     output = Path(args.output) if args.output else Path(f"{formula.id}.png")
     if output.suffix not in (".png", ".svg", ".pdf"):
         raise UsageError(f"-o {output}: the figure is written as .png, .svg or .pdf")
-    if args.dpi is not None and not 10 <= args.dpi <= 2400:
-        raise UsageError(f"--dpi {args.dpi:g}: pick a resolution between 10 and 2400")
+    _check_dpi(args.dpi)
     try:
         path = plots.plot_formula(formula, output, args.var, dpi=args.dpi)
     except plots.PlotError as exc:

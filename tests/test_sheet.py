@@ -107,12 +107,12 @@ def compiled(tmp_path_factory, catalog):
     if sheet.tex_engine() is None:
         pytest.skip("pdflatex missing: run .ci/install-tex.sh")
     folder = tmp_path_factory.mktemp("sheet")
-    cli.EXTENSIONS = ("symml.sheet_cli",)
+    previous, cli.EXTENSIONS = cli.EXTENSIONS, ("symml.sheet_cli",)
     try:
         out = io.StringIO()
         code = cli.main(["sheet", "--no-verdicts", "--pdf", "-o", str(folder / "s.tex")], out)
     finally:
-        cli.EXTENSIONS = ()
+        cli.EXTENSIONS = previous  # later modules run the other commands
     assert code == 0, out.getvalue()
     return folder
 
