@@ -459,44 +459,22 @@ def _dumps(obj: Any) -> bytes:
 
 def _error_reply(exc: Exception) -> bytes:
     remote_traceback = "".join(traceback.format_exception(exc))
-    for candidate in (exc, _ByState(exc)):
-        try:
-            reply = _dumps(("error", candidate, remote_traceback))
-            # Loading it here too: a pickle that loads wrong or not at all in the caller would
-            # replace the real error with a confusing one.
-            copy = pickle.loads(reply)[1]
-            if type(copy) is type(exc) and str(copy) == str(exc):
-                return reply
-        except Exception:
-            continue
+    try:
+        reply = _dumps(("error", exc, remote_traceback))
+        # Loading it here too: a pickle that loads wrong or not at all in the caller would
+        # replace the real error with a confusing one. symml's own errors pickle from their
+        # fields (errors.SymmlError.__reduce__); another library's error that does not is
+        # sent as its class name and message.
+        copy = pickle.loads(reply)[1]
+        if type(copy) is type(exc) and str(copy) == str(exc):
+            return reply
+    except Exception:
+        pass
     name = type(exc).__qualname__
     if type(exc).__module__ != "builtins":
         name = f"{type(exc).__module__}.{name}"
     fallback = RuntimeError(f"{name}: {exc}")
     return _dumps(("error", fallback, remote_traceback))
-
-
-class _ByState:
-    """Pickles an exception as class, args and attributes, without calling its ``__init__``.
-
-    Exceptions whose ``__init__`` takes fields but passes only a message to ``Exception``
-    (all of symml's own errors) break default pickling, which calls ``cls(*args)``.
-    """
-
-    def __init__(self, exc: BaseException) -> None:
-        self.exc = exc
-
-    def __reduce__(self) -> tuple[Callable[..., BaseException], tuple[Any, ...]]:
-        return _rebuild_exception, (type(self.exc), self.exc.args, vars(self.exc))
-
-
-def _rebuild_exception(
-    cls: type[BaseException], args: tuple[Any, ...], state: dict[str, Any]
-) -> BaseException:
-    exc = cls.__new__(cls, *args)
-    exc.args = args
-    exc.__dict__.update(state)
-    return exc
 
 
 _AS_BUILT = (sp.Add, sp.Mul, sp.Pow)

@@ -3,10 +3,15 @@
 Policy: every error symml raises on purpose is a ``SymmlError`` and also the matching
 built-in (``KeyError``, ``ValueError``, ``TypeError``, ``TimeoutError``) so callers can catch
 either. The message is one line: the culprit, what is wrong with it, and how to fix it.
-Errors keep their culprit in fields so programs need not parse the message.
+Errors keep their culprit in fields so programs need not parse the message, and every
+argument of an error's ``__init__`` is one of its fields: that is how it pickles (a worker's
+error reaches the caller as the same error, fields and all).
 """
 
 from __future__ import annotations
+
+import inspect
+from typing import Any
 
 
 class SymmlError(Exception):
@@ -14,6 +19,21 @@ class SymmlError(Exception):
 
     def __str__(self) -> str:  # KeyError would otherwise quote the message
         return str(self.args[0]) if self.args else ""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Rebuilt from its fields: the default, ``cls(*args)``, passes the message where
+        ``__init__`` takes the culprit."""
+        cls = type(self)
+        if not any("__init__" in vars(c) for c in cls.__mro__ if issubclass(c, SymmlError)):
+            return cls, self.args, dict(vars(self))
+        names = list(inspect.signature(cls.__init__).parameters)[1:]
+        missing = [n for n in names if not hasattr(self, n)]
+        if missing:
+            raise TypeError(
+                f"{cls.__name__} does not keep its argument '{missing[0]}' as a field; "
+                "store every __init__ argument on self so the error can be pickled"
+            )
+        return cls, tuple(getattr(self, n) for n in names), dict(vars(self))
 
 
 class UnknownFormulaError(SymmlError, KeyError):

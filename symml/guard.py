@@ -31,6 +31,7 @@ class SizeError(SymmlError, ValueError):
         self.where = where
         self.culprit = culprit
         self.problem = problem
+        self.fix = fix
         super().__init__(f"{where}: {culprit} {problem}; {fix}")
 
 

@@ -71,6 +71,7 @@ class PlotError(SymmlError, ValueError):
 
     def __init__(self, formula_id: str, problem: str) -> None:
         self.formula_id = formula_id
+        self.problem = problem
         super().__init__(
             f"formula '{formula_id}' cannot be plotted: {problem}; `symml plot` draws scalar "
             "formulas of one variable"

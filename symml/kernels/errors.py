@@ -24,6 +24,7 @@ class MissingBackend(UsageError):
     def __init__(self, backend: str, package: str, extra: str) -> None:
         self.backend = backend
         self.package = package
+        self.extra = extra
         super().__init__(
             f"backend '{backend}' needs the {package} package: pip install 'symml[{extra}]'"
         )
