@@ -11,11 +11,11 @@ import sympy as sp
 import sympy.stats as stats
 
 from symml import bounded, numeric, symbolic
-from symml.domains import positive
+from symml.domains import nonnegative, positive
 from symml.equality import Context, as_value, compare
 from symml.errors import SymbolicTimeout
 from symml.explicit import explicit, size_assignments
-from symml.model import Domain, Property, Status, SymbolSpec
+from symml.model import PREDICATES, Domain, Property, Status, SymbolSpec
 from symml.verdict import Verdict
 
 Check = Callable[[Any, Property, Context, Sequence[Any]], Verdict]
@@ -305,6 +305,29 @@ def _check_moment(name: str, which: Callable[[Any], Any]) -> Check:
     return check
 
 
+def check_is_distribution(
+    subject: Any, claim: Property, ctx: Context, conditions: Sequence[Any]
+) -> Verdict:
+    """Non-negative everywhere and summing to 1 over ``index``: both halves must hold."""
+    signs = check_range(
+        subject, replace(claim, params=(("interval", nonnegative),)), ctx, conditions
+    )
+    total = check_sums_to(
+        subject, replace(claim, params=(*claim.params, ("value", sp.S.One))), ctx, conditions
+    )
+    halves = (("non-negative", signs), ("sums to 1", total))
+    for name, verdict in halves:
+        if verdict.status is not Status.PROVED:
+            return verdict.with_(method=f"{name}: {verdict.method}")
+    return Verdict(
+        Status.PROVED,
+        f"non-negative ({signs.method}) and sums to 1 ({total.method})",
+        conditions=(),
+    )
+
+
+#: The check of each predicate of ``symml.model.PREDICATES`` (where their meanings are
+#: written, so the catalog can validate its claims without importing this module).
 CHECKS: dict[str, Check] = {
     "range": check_range,
     "sums_to": check_sums_to,
@@ -316,4 +339,10 @@ CHECKS: dict[str, Check] = {
     "bounded_derivative": check_bounded_derivative,
     "expectation": _check_moment("expectation", stats.E),
     "variance": _check_moment("variance", stats.variance),
+    "is_distribution": check_is_distribution,
 }
+if CHECKS.keys() != PREDICATES.keys():  # a predicate the catalog accepts must have a check
+    raise ImportError(
+        "symml.properties.CHECKS and symml.model.PREDICATES name different predicates: "
+        f"{sorted(CHECKS.keys() ^ PREDICATES.keys())}; give each predicate both"
+    )
