@@ -38,7 +38,6 @@ COLUMNS = (
     "nonfinite_where_finite",
     "wrong_dtype",
     "far",
-    "known_limit",
     "no_reference",
 )
 MUST_BE_ZERO = (

@@ -259,6 +259,13 @@ class Runtime:
             r = xp.broadcast_to(r, target) * 1  # a writable array, not a view
         return r
 
+    def fmod(self, x: Any, y: Any, out: Any = None) -> Any:
+        """C's fmod(x, y), exact; x itself where y = 0 (a period of 0 reduces nothing, and
+        the quotient's own guard then decides, as it did before the reduction)."""
+        xp = self.xp
+        with np.errstate(invalid="ignore"):
+            return xp.where(y == 0, x, xp.fmod(x, y))
+
     def xdivy(self, x: Any, y: Any, out: Any = None) -> Any:
         """x / y, and 0 where x = 0 (whatever y is)."""
         xp = self.xp

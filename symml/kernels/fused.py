@@ -21,15 +21,17 @@ from symml.kernels.nodes import (
     NODES,
     DSigmoid,
     Expm1,
+    FMod,
     Log1p,
     LogSigmoid,
+    Quotient,
     XDivY,
     XLog1pY,
     XLogY,
 )
 from symml.kernels.printer import KernelPrinter
 
-FUSABLE_NODES = (Log1p, Expm1, LogSigmoid, XLogY, XLog1pY, XDivY, DSigmoid)
+FUSABLE_NODES = (Log1p, Expm1, LogSigmoid, XLogY, XLog1pY, XDivY, Quotient, FMod, DSigmoid)
 
 
 #: Functions computed from e = exp(−|u|) of their argument u (one exp, exact in both tails).
@@ -81,6 +83,10 @@ class NumexprPrinter(KernelPrinter):
             return f"where(({a[0]}) == 0, 0, ({a[0]})*log1p({a[1]}))"
         if isinstance(expr, XDivY):
             return f"where(({a[0]}) == 0, 0, ({a[0]})/({a[1]}))"
+        if isinstance(expr, Quotient):
+            return f"(({a[0]})/({a[1]}))"
+        if isinstance(expr, FMod):
+            return f"where(({a[1]}) == 0, {a[0]}, fmod({a[0]}, {a[1]}))"
         raise UsageError(f"numexpr has no form for {type(expr).__name__}")
 
     _print_exp = _print_log = _print_tanh = _print_sin = _print_cos = _print_Abs = _print_Function

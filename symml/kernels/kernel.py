@@ -900,7 +900,41 @@ def stabilise(expr: Any, specs: Mapping[str, SymbolSpec]) -> Any:
     expr = rewrite.apply_all(expr, rewrite.STABLE)
     expr = rewrite.apply_all(expr, rewrite.weighted_rewrites(vanishing_from(specs)))
     expr = rewrite.apply_all(expr, rewrite.CANCEL)
+    expr = rewrite.apply_all(expr, rewrite.PERIODIC)
+    expr = rewrite.apply_all(expr, rewrite.scaled_softmax_rewrites(positive_from(specs)))
+    expr = rewrite.apply_all(expr, rewrite.pole_rewrites(near_zero_from(specs)))
     return rewrite.fold_constants(expr)
+
+
+def positive_from(specs: Mapping[str, SymbolSpec]) -> Callable[[Any], bool]:
+    """Whether an argument's declared domain lies in (0, ∞)."""
+
+    def positive(symbol: Any) -> bool:
+        spec = specs.get(str(symbol))
+        if spec is None:
+            return False
+        d = spec.domain
+        if d.values:
+            return all(v > 0 for v in d.values)
+        return bool(d.lo > 0) or bool(d.lo == 0 and d.lo_open)
+
+    return positive
+
+
+def near_zero_from(specs: Mapping[str, SymbolSpec]) -> Callable[[Any], bool]:
+    """Whether an argument's declared domain reaches 0 (its closure holds 0); an argument
+    with no declaration may be anything."""
+
+    def near_zero(symbol: Any) -> bool:
+        spec = specs.get(str(symbol))
+        if spec is None:
+            return True
+        d = spec.domain
+        if d.values:
+            return any(v == 0 for v in d.values)
+        return bool(d.lo <= 0) and bool(d.hi >= 0)
+
+    return near_zero
 
 
 def _derivative(

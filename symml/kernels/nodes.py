@@ -114,6 +114,20 @@ class XDivY(ArrayNode):
     nargs = 2
 
 
+class Quotient(ArrayNode):
+    """x / y as one division, never x · (1/y): a product by a reciprocal that overflows
+    (1/T² at a subnormal T) turns a zero numerator into nan."""
+
+    nargs = 2
+
+
+class FMod(ArrayNode):
+    """C's fmod(x, y): x − n·y for the integer n = trunc(x/y), computed exactly; x where
+    y = 0."""
+
+    nargs = 2
+
+
 class Log1p(ArrayNode):
     nargs = 1
 
@@ -181,6 +195,8 @@ NODES: tuple[type[ArrayNode], ...] = (
     XLogY,
     XLog1pY,
     XDivY,
+    Quotient,
+    FMod,
     Log1p,
     Expm1,
     LogSigmoid,

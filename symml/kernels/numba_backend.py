@@ -20,10 +20,21 @@ import sympy as sp
 
 from symml.functions import Phi, relu, sigmoid, softplus
 from symml.kernels.backends import into_outs, numpy_value, out_layout, writes_an_input
-from symml.kernels.nodes import NODES, DSigmoid, Expm1, Log1p, LogSigmoid, XDivY, XLog1pY, XLogY
+from symml.kernels.nodes import (
+    NODES,
+    DSigmoid,
+    Expm1,
+    FMod,
+    Log1p,
+    LogSigmoid,
+    Quotient,
+    XDivY,
+    XLog1pY,
+    XLogY,
+)
 from symml.kernels.printer import KernelPrinter
 
-SCALAR_NODES = (Log1p, Expm1, LogSigmoid, XLogY, XLog1pY, XDivY, DSigmoid)
+SCALAR_NODES = (Log1p, Expm1, LogSigmoid, XLogY, XLog1pY, XDivY, Quotient, FMod, DSigmoid)
 
 # Scalar helpers compiled with the kernel: each is exact in both tails.
 HELPERS = """
@@ -60,6 +71,14 @@ def _xdivy(x, y):
     return 0.0 if x == 0 else x / y
 
 @nb.njit(inline="always")
+def _divide(x, y):
+    return x / y
+
+@nb.njit(inline="always")
+def _fmod(x, y):
+    return x if y == 0 else np.fmod(x, y)
+
+@nb.njit(inline="always")
 def _ndtr(u):
     return 0.5 * math.erfc(-u * 0.7071067811865476)
 """
@@ -88,6 +107,8 @@ CALLS: dict[Any, str] = {
     XLogY: "_xlogy",
     XLog1pY: "_xlog1py",
     XDivY: "_xdivy",
+    Quotient: "_divide",
+    FMod: "_fmod",
 }
 
 

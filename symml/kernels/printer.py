@@ -29,11 +29,13 @@ from symml.kernels.nodes import (
     CorrelateValid,
     DSigmoid,
     Expm1,
+    FMod,
     Log1p,
     LogSigmoid,
     LogSoftmax,
     LogSumExp,
     MatMulNode,
+    Quotient,
     ReduceMax,
     ReduceSum,
     RowSlice,
@@ -71,6 +73,8 @@ BINARY: dict[Any, str] = {
     XLogY: "sx.xlogy",
     XLog1pY: "sx.xlog1py",
     XDivY: "rt.xdivy",
+    Quotient: "xp.divide",
+    FMod: "rt.fmod",
     ConvolveFull: "rt.convolve_full",
     CorrelateValid: "rt.correlate_valid",
 }
@@ -334,9 +338,9 @@ class InPlaceEmitter:
         if t in UNARY:
             return self._new(UNARY[t], [self.operand(e.args[0])])
         if t in BINARY:
-            # rt.xdivy zeroes its output first, so it must not write over an operand; the
-            # window operations change the shape.
-            ufunc = t not in (XDivY, ConvolveFull, CorrelateValid)
+            # rt.xdivy zeroes its output first, so it must not write over an operand; rt.fmod
+            # takes no out=; the window operations change the shape.
+            ufunc = t not in (XDivY, FMod, ConvolveFull, CorrelateValid)
             return self._new(BINARY[t], [self.operand(a) for a in e.args], ufunc=ufunc)
         if isinstance(e, softplus):
             return self._new("xp.logaddexp", [("0", SCALAR, "f"), self.operand(e.args[0])])

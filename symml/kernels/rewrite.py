@@ -23,10 +23,13 @@ from symml.kernels.nodes import (
     AxisSum,
     DSigmoid,
     Expm1,
+    FMod,
     Log1p,
     LogSigmoid,
     LogSoftmax,
     LogSumExp,
+    Quotient,
+    ReduceMax,
     ReduceSum,
     Softmax,
     XDivY,
@@ -529,6 +532,155 @@ def weighted_rewrites(vanishing: Callable[[Any], bool]) -> tuple[Rewrite, ...]:
             build(is_inverse, XDivY),
         ),
     )
+
+
+# -- poles and periods --------------------------------------------------------------------------
+
+
+def pole_rewrites(near_zero: Callable[[Any], bool]) -> tuple[Rewrite, ...]:
+    """w·x⁻ⁿ as (w/x)/x… for an argument x that can come near 0 (``near_zero(x)``).
+
+    SymPy writes w/T² as w·T⁻², and the common subexpressions hoist 1/T²: at a subnormal T
+    that is inf, and a w that is 0 there (softmax(z/T)'s derivative by T where the softmax is
+    one-hot) gives inf·0 = nan. Divided step by step, 0/T/T is 0 and a tiny w stays finite.
+    """
+
+    def pole(f: Any) -> bool:
+        return (
+            isinstance(f, sp.Pow)
+            and isinstance(f.base, sp.Symbol)
+            and f.exp.is_Integer
+            and f.exp <= -2
+            and near_zero(f.base)
+        )
+
+    def splits(e: Any) -> bool:
+        return (
+            isinstance(e, sp.Mul)
+            and sum(1 for f in e.args if pole(f)) == 1
+            and any(not f.is_number and not pole(f) for f in e.args)
+        )
+
+    def divided(e: sp.Mul) -> Any:
+        singular = next(f for f in e.args if pole(f))
+        coefficient = sp.Mul(*[f for f in e.args if f.is_number])
+        value = sp.Mul(*[f for f in e.args if not f.is_number and f is not singular])
+        for _ in range(int(-singular.exp)):
+            value = Quotient(value, singular.base)
+        return coefficient * value
+
+    def shared_pole(e: Any) -> Any:
+        """The pole every term of a sum has, or None."""
+        if not isinstance(e, sp.Add):
+            return None
+        poles = [{f for f in sp.Mul.make_args(t) if pole(f)} for t in e.args]
+        common = set.intersection(*poles)
+        return next(iter(sorted(common, key=str)), None)
+
+    def sum_divided(e: sp.Add) -> Any:
+        singular = shared_pole(e)
+        value = sp.Add(*[t / singular for t in e.args])
+        for _ in range(int(-singular.exp)):
+            value = Quotient(value, singular.base)
+        return value
+
+    return (
+        Rewrite(
+            "divide_sum_by_pole",
+            "a/T² − b/T² divides a − b once: at a tiny T, a/T² and b/T² are both inf where "
+            "a − b is 0 (softmax(z/T)'s derivative at its winner), and inf − inf is nan",
+            lambda e: shared_pole(e) is not None,
+            sum_divided,
+        ),
+        Rewrite(
+            "divide_by_pole",
+            "w·T⁻² hoists 1/T², inf at a subnormal T, so a vanishing w gives inf·0 = nan; "
+            "(w/T)/T is 0 there, and finite wherever the true value is",
+            splits,
+            divided,
+        ),
+    )
+
+
+def _ratio(u: Any) -> tuple[Any, Any, type] | None:
+    """(a, b, how) when u is a/b with b an argument: ``how`` is XDivY for a guarded
+    quotient, Quotient for a·b⁻¹."""
+    if isinstance(u, XDivY | Quotient) and isinstance(u.args[1], sp.Symbol):
+        return u.args[0], u.args[1], type(u)
+    if isinstance(u, sp.Mul):
+        inverse = [f for f in u.args if isinstance(f, sp.Pow) and f.exp == -1]
+        if len(inverse) == 1 and isinstance(inverse[0].base, sp.Symbol):
+            rest = sp.Mul(*[f for f in u.args if f is not inverse[0]])
+            if rest != 1:
+                return rest, inverse[0].base, Quotient
+    return None
+
+
+def _integer_pi_ratio(e: Any) -> tuple[Any, Any, Any, type] | None:
+    """(k·π, a, b, how) for cos or sin of k·π·a/b with an integer k ≠ 0 and a not yet
+    reduced, else None."""
+    if not isinstance(e, sp.cos | sp.sin) or not isinstance(e.args[0], sp.Mul):
+        return None
+    factors = e.args[0].args
+    number = sp.Mul(*[f for f in factors if f.is_number])
+    k = number / sp.pi
+    if not (k.is_Integer and k != 0):
+        return None
+    found = _ratio(sp.Mul(*[f for f in factors if not f.is_number]))
+    if found is None or isinstance(found[0], FMod):
+        return None
+    return (number, *found)
+
+
+def _reduced_period(e: Any) -> Any:
+    number, a, b, how = _integer_pi_ratio(e)
+    return type(e)(number * how(FMod(a, 2 * b), b))
+
+
+def scaled_softmax_rewrites(positive: Callable[[Any], bool]) -> tuple[Rewrite, ...]:
+    """softmax(z/T) as softmax((z − c)/T), c the z where z/T is largest.
+
+    At a tiny T, z/T overflows to ±inf and softmax(±inf, …) is nan, although the true value
+    is one-hot. Shifted first, (z − c)/T is 0 at the winner and ≤ 0 (down to −inf) elsewhere:
+    every exp is exact. ``positive(T)`` says the winner is max z; otherwise T's sign picks.
+    """
+
+    def scaled(e: Any) -> bool:
+        if not isinstance(e, Softmax):
+            return False
+        found = _ratio(e.args[0])
+        return found is not None and not found[0].has(ReduceMax)
+
+    def shifted(e: Softmax) -> Any:
+        z, t, _ = _ratio(e.args[0])
+        top = ReduceMax(z)
+        if not positive(t):
+            top = sp.Piecewise((top, t > 0), (-ReduceMax(-z), True))
+        return Softmax(Quotient(z - top, t))
+
+    return (
+        Rewrite(
+            "shift_before_scaling",
+            "softmax(z/T) is softmax(±inf, …) = nan when z/T overflows (a tiny T); "
+            "(z − max z)/T is ≤ 0 and 0 at the winner, so its exps are exact",
+            scaled,
+            shifted,
+        ),
+    )
+
+
+#: cos(kπ·t/T) with t/T past the float range (a subnormal T) is cos(inf) = nan, although
+#: t and T are exact and so is the true value. t − 2T·⌊t/2T⌋ is exact in floating point
+#: (C's fmod), and cos(kπ·fmod(t, 2T)/T) is the same number for every integer k.
+PERIODIC: tuple[Rewrite, ...] = (
+    Rewrite(
+        "reduce_period",
+        "cos(π t/T) is cos(inf) = nan when t/T overflows (a subnormal T); fmod(t, 2T) is exact, "
+        "so cos(π fmod(t, 2T)/T) has every digit the arguments define",
+        lambda e: _integer_pi_ratio(e) is not None,
+        _reduced_period,
+    ),
+)
 
 
 def fold_constants(expr: Any) -> Any:
