@@ -38,17 +38,17 @@ try:
     import numexpr as ne
 
     ne.set_num_threads(1)
-except ImportError:  # numexpr is optional
+except ImportError:  # numexpr is optional: a hand-written baseline only
     ne = None
 try:
     import numba
 except ImportError:  # numba is optional
     numba = None
-BACKENDS = ("numpy", "numexpr", "numba")
+BACKENDS = ("numpy", "numba")
 
 
 def _available(backend):
-    return {"numexpr": ne, "numba": numba}.get(backend, np) is not None
+    return {"numba": numba}.get(backend, np) is not None
 
 
 # -- hand-written NumPy, as an expert writes it (in place where it helps) ----------------------
@@ -301,8 +301,6 @@ def run(sizes, repeats, dtypes, backends=BACKENDS, only=None):
                         if not _available(backend):
                             continue
                         k = build_kernels(case, backend)
-                        if backend == "numexpr" and "ne.evaluate" not in k.source:
-                            continue
                         if backend == "numba" and "nb.prange" not in k.source:
                             continue
                         kwargs = dict(zip(case["args"], data, strict=True))
@@ -403,7 +401,7 @@ def markdown(rows):
     sizes = sorted({r["n"] for r in rows})
     formulas = list(dict.fromkeys(r["formula"] for r in rows))
     dtypes = list(dict.fromkeys(r["dtype"] for r in rows))
-    backends = ("symml[numpy]", "symml[numba]", "symml[numexpr]")
+    backends = ("symml[numpy]", "symml[numba]")
     head = ["formula", "dtype"]
     for n in sizes:
         head += [f"hand ms, {n:.0e}"] + [f"{b[6:-1]} ×, {n:.0e}" for b in backends]

@@ -21,7 +21,8 @@ def add_commands(
     )
     parser.add_argument("id", help="formula id, e.g. activations.sigmoid")
     parser.add_argument("--grad", metavar="SYMBOL", help="the gradient kernel by SYMBOL")
-    parser.add_argument("--backend", default="numpy", choices=BACKENDS)
+    # Checked by get_backend, which also says why a removed backend is gone.
+    parser.add_argument("--backend", default="numpy", metavar="{" + ",".join(BACKENDS) + "}")
     parser.add_argument("--axis", type=int, default=-1, help="reduction axis (default -1)")
     parser.add_argument(
         "--step", action="store_true", help="an optimizer's update rule as one fused step"

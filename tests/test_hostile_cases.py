@@ -398,7 +398,7 @@ def test_parse_of_a_tower_of_powers_leaves_it_unevaluated(capsys):
     assert out.getvalue().splitlines()[0] == "expression: 9**(9**387420489)"
 
 
-@pytest.mark.parametrize("backend", ["numexpr", "numba"])
+@pytest.mark.parametrize("backend", ["numba"])
 def test_fused_backends_refuse_what_the_numpy_kernels_refuse(backend):
     pytest.importorskip(backend)
     with pytest.raises(UsageError) as shapes:

@@ -1,8 +1,6 @@
 """The optional backends at their edges: names the numba loop makes up against the
-arguments' names, floor and ceiling at nan and past 2⁶³ on numba, constant gradients on
-numexpr, outputs of scalar arguments only and calls of numbers only on numexpr, Piecewise
-branches of scalars only on numexpr and numba, Dask input on both, and float64 inputs on jax
-in its default 32-bit mode.
+arguments' names, floor and ceiling at nan and past 2⁶³ on numba, Piecewise branches of
+scalars only and Dask input on numba, and float64 inputs on jax in its default 32-bit mode.
 
 Each backend's tests are skipped where its package is not installed."""
 
@@ -20,7 +18,7 @@ import sympy as sp
 from symml import load_catalog
 from symml.errors import UsageError
 from symml.kernels import NotKernelisable, kernel
-from symml.kernels.kernel import code_name, drop_step_derivatives
+from symml.kernels.kernel import code_name
 
 sys.path.insert(0, str(Path(__file__).parent))
 from catalog_kernels import catalog_kernels  # noqa: E402
@@ -152,35 +150,6 @@ def test_numba_loop_takes_arguments_named_as_its_locals_and_modules():
             np.testing.assert_allclose(out, want, rtol=rtol)
 
 
-def test_numexpr_body_takes_arguments_named_as_its_locals_and_functions():
-    pytest.importorskip("numexpr", reason="numexpr is not installed")
-    from symml.functions import sigmoid
-
-    names = ["x", "env", "ne", "outs", "_e0", "_h0", "_c0", "r0", "exp", "where", "sum"]
-    symbols = sp.symbols(names, real=True)
-    x, env, ne, outs, e0, h0, c0, r0, exp, where, total = symbols
-    expr = (
-        sigmoid(x * env) * ne
-        + outs * e0 / (1 + sp.exp(h0**2 + 1) * x**2)
-        + sp.exp(-((c0 * x) ** 2)) * (c0 * x + r0)
-        + sigmoid(exp) * where
-        - total
-    )
-    # The same formula over names no backend makes up, on the NumPy backend.
-    safe = sp.symbols([f"a{n}" for n in range(len(names))], real=True)
-    reference = kernel(expr.xreplace(dict(zip(symbols, safe, strict=True))))
-    fused = kernel(expr, backend="numexpr")
-    assert "ne.evaluate" in fused.source
-    rng = np.random.default_rng(4)
-    for dtype in DTYPES:
-        values = {n: rng.uniform(-2, 2, size=9).astype(dtype) for n in names}
-        values["_h0"] = 0.75  # a scalar: e^(h0² + 1) is computed once, as _h…
-        want = reference(**{f"a{k}": values[n] for k, n in enumerate(names)})
-        got = fused(**values)
-        assert got.dtype == dtype
-        np.testing.assert_allclose(got, want, rtol=1e-12 if dtype == np.float64 else 2e-5)
-
-
 # -- numba: floor and ceiling stay floating point ----------------------------------------------
 
 
@@ -222,99 +191,6 @@ def test_numba_ceiling_at_nan_and_past_two_to_the_63(dtype):
     got = fused(**values)
     assert got.dtype == dtype
     np.testing.assert_array_equal(got, plain(**values))
-
-
-# -- numexpr: constant gradients ---------------------------------------------------------------
-
-
-def _constant_gradients():
-    """(formula id, wrt) of every catalog gradient kernel whose value is a constant: those
-    whose derivative SymPy finds free of symbols (step derivatives dropped, as the kernels
-    do), confirmed on the kernel's plan."""
-    cases = []
-    for f, k in catalog_kernels():
-        expr = f.expr
-        if not isinstance(expr, sp.Basic) or isinstance(expr, sp.MatrixExpr):
-            continue
-        if expr.has(sp.MatrixSymbol):
-            continue
-        symbols = {str(s): s for s in expr.free_symbols if isinstance(s, sp.Symbol)}
-        for name in k.args:
-            if name not in symbols:
-                continue
-            try:
-                d = drop_step_derivatives(sp.diff(expr, symbols[name]))
-            except (AttributeError, TypeError, ValueError):
-                continue
-            if d.free_symbols or d.has(sp.Derivative):
-                continue
-            try:
-                g = kernel(f, grad=name)
-            except NotKernelisable:
-                continue
-            if all(isinstance(e, sp.Basic) and not e.free_symbols for e in g.plan.outputs):
-                cases.append((f.id, name))
-    return cases
-
-
-CONSTANT_GRADIENTS = _constant_gradients()
-
-
-def test_the_constant_gradients_include_the_known_ones():
-    for case in [
-        ("optim.sgd", "W"),
-        ("optim.adam_step", "W"),
-        ("optim.rmsprop_step", "W"),
-        ("optim.adagrad_step", "W"),
-        ("vae.loss", "D_KL"),
-        ("vae.loss", "E_log_px_z"),
-        ("schedules.step", "t"),
-    ]:
-        assert case in CONSTANT_GRADIENTS
-
-
-def _describe(r):
-    """What a caller sees of a result: its type, shape, dtype, values, writability."""
-    flags = getattr(r, "flags", None)
-    return (
-        type(r).__name__,
-        np.shape(r),
-        getattr(r, "dtype", None),
-        np.asarray(r).tolist(),
-        None if flags is None else flags.writeable,
-    )
-
-
-def _call(k, values, **options):
-    try:
-        return _describe(k(**values, **options))
-    except UsageError as e:
-        return ("UsageError", str(e))
-
-
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize(("formula_id", "wrt"), CONSTANT_GRADIENTS)
-def test_numexpr_constant_gradient_is_what_numpy_gives(formula_id, wrt, dtype):
-    pytest.importorskip("numexpr", reason="numexpr is not installed")
-    plain = kernel(formula_id, grad=wrt)
-    fused = kernel(formula_id, grad=wrt, backend="numexpr")
-    rng = np.random.default_rng(2)
-    arrays = {a: rng.uniform(0.1, 0.9, size=(2, 3)).astype(dtype) for a in plain.args}
-    first = plain.args[0]
-    calls = [
-        arrays,  # every argument an array
-        {a: v if a == first else 0.5 for a, v in arrays.items()},  # one array, Python floats
-        {a: v[0] if a == first else v for a, v in arrays.items()},  # arrays that broadcast
-        {a: dtype(0.5) for a in plain.args},  # NumPy scalars
-        {a: 0.5 for a in plain.args},  # Python floats
-    ]
-    for values in calls:
-        assert _call(fused, values) == _call(plain, values), values
-    for values in calls[:2]:
-        got, want = np.full((2, 3), 7, dtype), np.full((2, 3), 7, dtype)
-        assert fused(**values, out=got) is got
-        plain(**values, out=want)
-        np.testing.assert_array_equal(got, want)
 
 
 # -- jax: float64 in 32-bit mode -----------------------------------------------------------------
@@ -385,7 +261,7 @@ def test_jax_kernel_refuses_float64_in_32_bit_mode_as_built(jax_32bit):
         bce(y_prob=np.array([0.0, 1.0]), yhat_prob=np.array([1e-10, 1 - 1e-12]))
 
 
-# -- numexpr: outputs of scalars only, calls of numbers only -----------------------------------
+# -- numba: a Piecewise branch of scalars only -------------------------------------------------
 
 
 def _elementwise_cases():
@@ -411,76 +287,6 @@ def _domain_point(formula, names, rng):
 
     specs = {s.name: s.domain for s in formula.symbols}
     return {a: float(sample_value(specs.get(a), rng)) for a in names}
-
-
-def _same_results(got, want, values, rtol):
-    """Type, shape, dtype and writability as NumPy's; the values; never an input array."""
-    for g, w in zip(_as_tuple(got), _as_tuple(want), strict=True):
-        assert type(g) is type(w), (type(g), type(w))
-        assert np.shape(g) == np.shape(w) and g.dtype == w.dtype
-        if isinstance(w, np.ndarray):
-            assert g.flags.writeable == w.flags.writeable
-        assert not any(g is v for v in values.values())  # a copy, as NumPy's
-        np.testing.assert_allclose(g, w, rtol=rtol, atol=0, equal_nan=True)
-
-
-def test_numexpr_kernels_of_numbers_and_of_one_array_are_what_numpy_gives():
-    # An output reading only scalar arguments was hoisted into env['_h0'] and returned as the
-    # bare name _h0: a NameError for every call of numbers only (schedules.cosine at t = 50.0)
-    # and for a gradient that does not read the one array (Adam's step in η, W an array). An
-    # output that is an argument came back as the argument itself: a number where NumPy gives
-    # an array of the call's shape (∂v/∂β = v_mom), or the input array, not a copy.
-    pytest.importorskip("numexpr", reason="numexpr is not installed")
-    import warnings
-
-    cases = _elementwise_cases()
-    assert len(cases) > 100
-    assert any(f.id == "optim.adam_step" and w == "eta" for f, w, _ in cases)
-    for formula, wrt, plain in cases:
-        fused = kernel(formula, grad=wrt, backend="numexpr")
-        point = _domain_point(formula, plain.args, random.Random(formula.id))
-        calls = [(point, 1e-12)]  # (a) every argument a Python float
-        for dtype, rtol in ((np.float64, 1e-12), (np.float32, 1e-4)):
-            for a in plain.args:  # (b) one array argument, the rest Python floats
-                one = {b: np.full((2, 3), v, dtype) if b == a else v for b, v in point.items()}
-                calls.append((one, rtol))
-        for values, rtol in calls:
-            where = (formula.id, wrt, {a: np.shape(v) for a, v in values.items()})
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # a point where a gradient is ±inf on both
-                want = plain(**values)
-                try:
-                    got = fused(**values)
-                except Exception as exc:  # noqa: BLE001 - the case is named below
-                    pytest.fail(f"{where}: {type(exc).__name__}: {exc}")
-                _same_results(got, want, values, rtol)
-                if not any(np.ndim(v) for v in values.values()):
-                    continue
-                shape, dtype = (2, 3), next(v.dtype for v in values.values() if np.ndim(v))
-                buffers = tuple(np.full(shape, 7, dtype) for _ in plain.outputs)
-                out = buffers if len(buffers) > 1 else buffers[0]
-                got = _as_tuple(fused(**values, out=out))
-                assert all(g is b for g, b in zip(got, buffers, strict=True)), where
-                for g, w in zip(got, _as_tuple(want), strict=True):
-                    np.testing.assert_allclose(g, w, rtol=rtol, atol=0, equal_nan=True)
-
-
-def test_numexpr_output_of_scalars_only_through_the_guarded_fix_up():
-    # ∂(cosine schedule)/∂η_min reads t and T only: at t = T = 0 the unguarded body gives
-    # nan (0/0) and the guarded one recomputes the flagged elements, with no out= buffers.
-    pytest.importorskip("numexpr", reason="numexpr is not installed")
-    plain = kernel("schedules.cosine", grad="eta_min")
-    fused = kernel("schedules.cosine", grad="eta_min", backend="numexpr")
-    for t in (0.0, np.array([0.0, 0.0, 0.0])):
-        values = dict(t=t, eta_min=np.ones(3), eta_max=1.0, T=0.0)
-        with np.errstate(all="ignore"):
-            want = plain(**values)
-            got = fused(**values)
-        np.testing.assert_array_equal(got, want)
-        np.testing.assert_array_equal(got, [0.0, 0.0, 0.0])
-
-
-# -- numexpr and numba: a Piecewise branch of scalars only ---------------------------------------
 
 
 def _piecewise_cases():
@@ -528,7 +334,7 @@ def _code_names(k):
     return {s: n for s, n in _names(k.plan).items() if isinstance(s, sp.Symbol)}
 
 
-@pytest.mark.parametrize("backend", ["numexpr", "numba"])
+@pytest.mark.parametrize("backend", ["numba"])
 def test_piecewise_kernels_with_an_array_variable_are_what_numpy_gives(backend):
     # A branch reading only scalars (the warmup schedule's ∂/∂t: η/t_w, then −η/T) was
     # hoisted whole, an ExprCondPair replaced by a symbol, and SymPy's Piecewise raised
@@ -556,10 +362,10 @@ def test_piecewise_kernels_with_an_array_variable_are_what_numpy_gives(backend):
                 np.testing.assert_allclose(g, w, rtol=1e-12, atol=0, equal_nan=True)
 
 
-# -- numexpr (and numba): Dask input stays lazy ---------------------------------------------------
+# -- numba: Dask input stays lazy ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize("backend", ["numexpr", "numba"])
+@pytest.mark.parametrize("backend", ["numba"])
 def test_dask_input_stays_lazy_on_the_fused_backends(backend):
     # numexpr computed a dask input at once and returned NumPy arrays; numba, given dask
     # next to NumPy arrays, took the dask array for a number and the loop raised.

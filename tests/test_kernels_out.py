@@ -37,7 +37,7 @@ def _values(step, size, rng):
     return {a: NUMBERS[a] if a in NUMBERS else rng.uniform(0.1, 0.9, size=size) for a in step.args}
 
 
-@pytest.mark.parametrize("backend", ["numpy", "numexpr", "numba"])
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
 @pytest.mark.parametrize("formula_id", STEPS)
 @pytest.mark.parametrize("size", [100, 10**6])
 def test_every_assignment_of_inputs_as_out_buffers(formula_id, backend, size):
@@ -54,7 +54,7 @@ def test_every_assignment_of_inputs_as_out_buffers(formula_id, backend, size):
             np.testing.assert_allclose(g, want, rtol=1e-12, err_msg=f"out={names}")
 
 
-@pytest.mark.parametrize("backend", ["numpy", "numexpr", "numba"])
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
 @pytest.mark.parametrize("size", [100, 10**6])
 def test_out_overlapping_an_input_at_an_offset(size, backend):
     step = kernel("optim.adam_step", step=True, backend=_backend(backend))

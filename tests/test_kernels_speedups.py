@@ -1,6 +1,5 @@
 """The faster forms of the kernels compute what the plain forms compute: the sum of squares
-as one dot per row, softmax into out=, numexpr's hoisted scalars and unguarded first pass,
-numba's unguarded loop with its fix-up loop."""
+as one dot per row, softmax into out=, numba's unguarded loop with its fix-up loop."""
 
 from __future__ import annotations
 
@@ -82,7 +81,7 @@ def test_softmax_writes_into_out_and_may_overwrite_its_input():
 
 
 @pytest.mark.parametrize("grad", [None, "yhat_prob"])
-@pytest.mark.parametrize("backend", ["numexpr", "numba"])
+@pytest.mark.parametrize("backend", ["numba"])
 def test_fused_unguarded_pass_with_fix_up_equals_the_guarded_numpy_kernel(backend, grad):
     pytest.importorskip(backend, reason=f"{backend} is not installed")
     fused = kernel("losses.bce", grad=grad, backend=backend)
@@ -108,45 +107,6 @@ def test_numba_fix_up_loop_recomputes_only_non_finite_elements():
     assert "bad += 0 if math.isfinite(r0) else 1" in counted and "_xdivy" not in counted
     fixup = numba_source(k.plan, (True, True), "fixup")
     assert "if not (math.isfinite(out0[i])):" in fixup and "_xdivy" in fixup
-
-
-def test_numexpr_hoists_scalar_subexpressions_out_of_the_element_loop():
-    pytest.importorskip("numexpr", reason="numexpr is not installed")
-    from symml.kernels.fused import numexpr_source
-
-    adam = kernel("optim.adam_step", step=True, backend="numexpr")
-    mask = tuple(a in ("W", "g", "m", "v") for a in adam.args)
-    text = numexpr_source(adam.plan, mask)
-    evaluated = [line for line in text.splitlines() if "ne.evaluate" in line]
-    assert len(evaluated) == 3 and not any("**" in line for line in evaluated)  # βᵗ hoisted
-    assert "env['_h" in text
-    rng = np.random.default_rng(7)
-    W, g, m, v = (rng.uniform(0, 1, size=50).astype(np.float32) for _ in range(4))
-    hyper = dict(eta=1e-3, epsilon=1e-8, beta_1=0.9, beta_2=0.999, t=5)
-    want = kernel("optim.adam_step", step=True)(W=W, g=g, m=m, v=v, **hyper)
-    got = adam(W=W, g=g, m=m, v=v, **hyper)
-    for a, b in zip(got, want, strict=True):
-        assert a.dtype == np.float32
-        np.testing.assert_allclose(a, b, rtol=4e-7)
-
-
-def test_numexpr_sigmoid_evaluates_one_exponential_per_element():
-    pytest.importorskip("numexpr", reason="numexpr is not installed")
-    for grad in (None, "z"):
-        k = kernel("activations.sigmoid", grad=grad, backend="numexpr")
-        assert k.source.count("exp(") == 1
-        z = np.array([-1000.0, -30.0, -1.0, 0.0, 2.0, 40.0, 1000.0])
-        np.testing.assert_allclose(
-            k(z=z), kernel("activations.sigmoid", grad=grad)(z=z), rtol=1e-15, atol=0
-        )
-    x = sp.Symbol("x", real=True)
-    soft = kernel(sp.log(1 + sp.exp(x)), backend="numexpr")
-    assert soft.source.count("exp(") == 1
-    np.testing.assert_allclose(
-        soft(x=np.array([-800.0, -1.0, 0.0, 3.0, 800.0])),
-        [0.0, np.log1p(np.exp(-1.0)), np.log(2.0), 3 + np.log1p(np.exp(-3.0)), 800.0],
-        rtol=1e-15,
-    )
 
 
 def test_numba_leaves_float32_simd_functions_to_numpy():

@@ -2,8 +2,8 @@
 
 ``xp`` is the array namespace, ``sx`` the special functions (expit, log_expit, xlogy, ndtr),
 ``rt`` the operations with no single library call (stable softmax and friends) or with a
-faster form than the library's (σ, σ′, log1p, Φ), written once against ``xp``. numexpr and
-numba are optional fused backends; asking for one that is not installed raises a one-line
+faster form than the library's (σ, σ′, log1p, Φ), written once against ``xp``. numba is an
+optional fused backend; asking for one that is not installed raises a one-line
 error naming the extra to install.
 """
 
@@ -440,9 +440,13 @@ def jax_float64_check(jax: Any, name: str, values: Sequence[Any]) -> None:
         )
 
 
-BACKENDS = ("numpy", "numexpr", "numba", "jax", "cupy")
+BACKENDS = ("numpy", "numba", "jax", "cupy")
+#: Backends symml had and removed, with the reason a caller is told.
+REMOVED = {
+    "numexpr": "it was slower than the numpy backend in all 24 cells of benchmarks/kernels.py "
+    "(docs/changelog.md); use backend='numpy' or 'numba'",
+}
 _EXTRAS = {
-    "numexpr": ("numexpr", "numexpr"),
     "numba": ("numba", "numba"),
     "jax": ("jax", "jax"),
     "cupy": ("cupy", "cupy"),
@@ -458,14 +462,16 @@ def _need(backend: str) -> Any:
 
 
 def get_backend(name: str) -> Backend:
-    """The backend called ``name``; numexpr and numba run on the NumPy namespace."""
+    """The backend called ``name``; numba runs on the NumPy namespace."""
+    if name in REMOVED:
+        raise UsageError(f"backend '{name}' was removed: {REMOVED[name]}")
     if name not in BACKENDS:
         raise UsageError(f"unknown backend '{name}'; choose one of {', '.join(BACKENDS)}")
     import scipy.special as sx
 
     if name == "numpy":
         return Backend("numpy", np, sx, Runtime(np, sx), True)
-    if name in ("numexpr", "numba"):
+    if name == "numba":
         _need(name)
         return Backend(name, np, sx, Runtime(np, sx), True)
     if name == "jax":

@@ -296,9 +296,7 @@ class Kernel:
             fixup = self._fast_body(key, guarded=True)  # writes fresh arrays of the subset
 
             def body(vs: list[Any], os: list[Any]) -> list[Any]:
-                return _optimistic(
-                    plan, optimistic, function, vs, axis, os, flags=True, fixup=fixup
-                )
+                return _optimistic(plan, optimistic, function, vs, axis, os, fixup=fixup)
 
         else:
 
@@ -427,7 +425,6 @@ def _optimistic(
     axis: int,
     outs: list[Any],
     *,
-    flags: bool = False,
     fixup: Callable[..., Any] | None = None,
 ) -> list[Any]:
     """Run the unguarded body; where it gave nan or ±inf (a dropped guard's 0/0 or 0·log 0, a
@@ -435,17 +432,15 @@ def _optimistic(
     guarded body. The guards cost nothing on data that never reaches the endpoints, and their
     old price only on the elements that do.
 
-    ``flags``: the body is NumPy ufuncs, so whether it met an endpoint can be read off the
-    floating-point flags (a division by zero, an invalid operation, an overflow) instead of
-    scanning the results, which was a fifth of BCE′'s time at 10⁶ elements. A nan *input*
-    raises no flag; it gives nan through either body. numexpr's loops set no NumPy flags, so
-    their results are scanned."""
-    if flags:
-        try:
-            with np.errstate(divide="raise", invalid="raise", over="raise", under="ignore"):
-                return list(optimistic(*values, axis=axis, outs=outs))
-        except FloatingPointError:
-            pass
+    The body is NumPy ufuncs, so whether it met an endpoint is read off the floating-point
+    flags (a division by zero, an invalid operation, an overflow) before the results are
+    scanned, which was a fifth of BCE′'s time at 10⁶ elements. A nan *input* raises no flag;
+    it gives nan through either body."""
+    try:
+        with np.errstate(divide="raise", invalid="raise", over="raise", under="ignore"):
+            return list(optimistic(*values, axis=axis, outs=outs))
+    except FloatingPointError:
+        pass
     with np.errstate(all="ignore"):
         results = list(optimistic(*values, axis=axis, outs=outs))
         if not any(_not_finite(r) for r in results):
@@ -1127,10 +1122,10 @@ def build(
     chosen = get_backend(backend)
     check_code_names(plan)
     portable = portable_source(plan)
-    if chosen.name in ("numexpr", "numba"):
-        from symml.kernels.fused import fused_kernel
+    if chosen.name == "numba":
+        from symml.kernels.numba_backend import numba_kernel
 
-        return fused_kernel(plan, formula, expr, wrt, chosen, axis, portable)
+        return numba_kernel(plan, formula, expr, wrt, chosen, axis, portable)
     plain = plan.matrix or plan.axes > 1 or not chosen.inplace
     fast = "" if plain else fast_source(plan, _default_mask(plan))
     source = portable + ("\n" + fast if fast else "")

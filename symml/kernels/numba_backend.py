@@ -437,3 +437,60 @@ def _numpy_simd_wins(kernel: Any) -> bool:
             issubclass(a, SCALAR_BOTH) for a in atoms
         )
     return cache["numpy_simd"]
+
+
+def numba_kernel(plan, formula, expr, wrt, backend, axis, portable):
+    from symml.kernels.kernel import Kernel, _compile
+
+    if not loopable(plan):
+        note = "# numba: not elementwise (a reduction or a matrix product): NumPy body\n"
+        return _numpy_body(note, plan, formula, expr, wrt, backend, axis, portable)
+
+    class NumbaKernel(Kernel):
+        _loops: dict = {}
+
+        def _run(self, values, axis, out, dtype):  # type: ignore[override]
+            if dtype not in (np.float32, np.float64):  # float16, float128: no loop of them
+                return super()._run(values, axis, out, dtype)
+            results = run_loop(self, values, out, dtype)
+            return results if results is not None else super()._run(values, axis, out, dtype)
+
+    k = NumbaKernel(
+        plan.name,
+        plan.args,
+        plan.output_names,
+        "# _F: the arrays' float type (np.float32 or np.float64); numbers in the loop are of it\n"
+        + numba_source(plan, tuple(True for _ in plan.args)),
+        formula,
+        expr,
+        wrt,
+        "numba",
+        axis,
+        plan,
+        backend,
+        _compile(portable, backend, "portable"),
+    )
+    object.__setattr__(k, "_loops", {})  # one compiled loop per mask of array arguments
+    return k
+
+
+def _numpy_body(note, plan, formula, expr, wrt, backend, axis, portable):
+    """A kernel numba cannot loop over: the NumPy bodies, with a note saying why."""
+    from symml.kernels.kernel import Kernel, _compile, fast_source
+
+    plain = plan.matrix or plan.axes > 1
+    fast = "" if plain else fast_source(plan, tuple(True for _ in plan.args))
+    return Kernel(
+        plan.name,
+        plan.args,
+        plan.output_names,
+        note + portable + "\n" + fast,
+        formula,
+        expr,
+        wrt,
+        backend.name,
+        axis,
+        plan,
+        backend,
+        _compile(portable, backend, "portable"),
+    )
