@@ -25,6 +25,7 @@ from sympy.core.function import AppliedUndef
 from sympy.matrices.expressions.matexpr import MatrixExpr
 
 from symml import functions as F
+from symml import guard
 from symml.parse.errors import LatexParseError
 from symml.parse.lexer import Token, matching, tokenize
 from symml.parse.table import INDEX_ASSUMPTIONS, SIZE_ASSUMPTIONS, SymbolTable
@@ -113,6 +114,9 @@ class Reading:
     notes: tuple[str, ...] = ()
     gradients: tuple[tuple[Any, Any, Any], ...] = ()  # (symbol, of, wrt) for opaque ∂of/∂wrt
     families: tuple[str, ...] = ()  # names read as indexed families
+    # names read as unspecified functions from their context: η in η(t) = …, J in ∇J(θ)
+    functions: tuple[str, ...] = ()
+    defines: str | None = None  # the function a definition f(x) = … defines
 
 
 @dataclass(frozen=True)
@@ -148,6 +152,8 @@ class _State:
     gradients: dict[Any, tuple[Any, Any]] = field(default_factory=dict)
     bound: list[sp.Symbol] = field(default_factory=list)
     depth: int = 0
+    callables: set[str] = field(default_factory=set)
+    defines: str | None = None
 
     def note(self, text: str) -> None:
         if text not in self.notes:
@@ -183,6 +189,7 @@ def _cross_checked(text: str, table: SymbolTable, aliases: _Aliases, reading: Re
     def read_leaf(source: str) -> Any:
         leaf_tokens = tokenize(source)
         state = _State(source, leaf_tokens, table, families, aliases)
+        state.callables.update(reading.functions)
         return _Parser(state, 0, len(leaf_tokens) - 1).full()[0]
 
     verdict = cross_check(text, tokens, read_leaf, reading.expr, frozenset(table.objects))
@@ -228,6 +235,8 @@ def _read(text: str, table: SymbolTable, aliases: _Aliases) -> Reading:
                 tuple(state.notes),
                 tuple((s, o, w) for s, (o, w) in state.gradients.items()),
                 tuple(sorted(families)),
+                tuple(sorted(state.callables)),
+                state.defines,
             )
         families = families | frozenset(state.inferred)
     raise LatexParseError(text, 0, text[:20], "indexed families do not settle", "declare them")
@@ -350,6 +359,16 @@ class _Parser:
         tok = self.peek()
         if tok.kind == "end" or tok.text in ("}", ")", "]", "^", "_"):
             raise self.error("a script or argument is missing", "add {…}")
+        if tok.kind == "num" and len(tok.text) > 1 and self.i > 0:
+            script = self.toks[self.i - 1].text
+            if script in ("^", "_"):
+                raise self.error(
+                    f"'{script}{tok.text}': TeX puts only '{tok.text[0]}' in the "
+                    f"{'superscript' if script == '^' else 'subscript'}",
+                    f"write {script}{{{tok.text}}}, or {script}{{{tok.text[0]}}} "
+                    f"{tok.text[1:]} for what TeX shows",
+                    self.toks[self.i - 1],
+                )
         if tok.text in WORD_WRAPPERS and self.peek(1).text == "{":
             # L_\mathrm{total}: TeX takes the wrapper with its group as the one argument
             close = self._matching(self.i + 1, "{", "}")
@@ -386,6 +405,16 @@ class _Parser:
         return result
 
     def relation(self) -> tuple[Any, str | None]:
+        defined = self.defined_function()
+        if defined is not None:
+            name, known = defined
+            self.s.defines = name
+            if not known:
+                self.s.callables.add(name)
+                self.s.note(
+                    f"{name}(…) on the left of the relation read as the definition of a "
+                    f"function {name} (not a product)"
+                )
         lhs = self.expr()
         if not (self.peek().kind in ("sym", "cmd") and self.peek().text in RELATIONS):
             return lhs, None
@@ -402,6 +431,59 @@ class _Parser:
             ]
             return sp.And(*parts), kinds[0]
         raise self.error("a chain of different relations", "write one relation per formula")
+
+    def defined_function(self) -> tuple[str, bool] | None:
+        """The name ``η`` when the left side is exactly ``η(t)``, ``η_0(t, s)``: a name applied
+        to distinct plain names, then ``=`` or ``:=``. A definition, which the reader would
+        otherwise take for the product η·t. Also whether the reader knows it as a function."""
+        saved = list(self.s.notes)
+        try:
+            probe = _Parser(self.s, self.i, self.stop)
+            name = probe.plain_name()
+            declared = self.s.table.get(name)
+            if name is None or not probe.at("(") or isinstance(declared, sp.Basic):
+                return None
+            try:
+                known = declared is not None or probe.is_function_name(name, False)
+            except LatexParseError:  # p(x): a call or a product, here a definition
+                known = False
+            close = probe._matching(probe.i, "(", ")")
+            args: list[str] = []
+            start = probe.i + 1
+            for j in range(start, close + 1):
+                if j == close or self.toks[j].text == ",":
+                    part = _Parser(self.s, start, j)
+                    arg = part.plain_name()
+                    if arg is None or part.peek().kind != "end" or arg in args:
+                        return None
+                    args.append(arg)
+                    start = j + 1
+            after = self.toks[close + 1] if close + 1 < self.stop else None
+            if after is None or RELATIONS.get(after.text) not in ("=", ":="):
+                return None
+            return name, known
+        except LatexParseError:
+            return None
+        finally:
+            self.s.notes[:] = saved
+
+    def plain_name(self) -> str | None:
+        """The name at the cursor with its subscript (``η``, ``η_0``, ``x_t``), or None."""
+        tok = self.peek()
+        if tok.kind not in ("letter", "cmd"):
+            return None
+        if tok.kind == "cmd" and not (
+            tok.text[1:] in GREEK or tok.text in DECORATIONS or tok.text in BOLD
+        ):
+            return None
+        name, _ = self.base_name()
+        if self.at("_"):
+            self.next()
+            sub = _subscript_name(self.raw(self.group_span()))
+            if sub is None:
+                return None
+            name = f"{name}_{sub}"
+        return name
 
     def expr(self) -> Any:
         total: Any = None
@@ -467,8 +549,17 @@ class _Parser:
                 self.next()
                 return -self.factor()
             value = self.atom()
+            powered = False
             while self.at("^", "'", "!"):
                 tok = self.next()
+                if tok.text == "^":
+                    if powered:
+                        raise self.error(
+                            "a double superscript (TeX refuses it)",
+                            "brace the power you mean: {x^{2}}^{3} or x^{2^{3}}",
+                            tok,
+                        )
+                    powered = True
                 if tok.text == "!":
                     raise self.error("factorials are not read", "write it out", tok)
                 if tok.text == "'":
@@ -587,6 +678,8 @@ class _Parser:
                 return value
         if tok.kind == "num":
             self.next()
+            if "e" in tok.text:
+                return self.scientific(tok)
             return sp.Rational(tok.text) if "." in tok.text else sp.Integer(tok.text)
         if tok.kind == "sym" and tok.text in ("(", "["):
             closer = ")" if tok.text == "(" else "]"
@@ -615,6 +708,14 @@ class _Parser:
         if tok.kind == "letter":
             return self.name_atom()
         raise self.error("expected a number, a name or a bracket", "check the formula")
+
+    def scientific(self, tok: Token) -> Any:
+        """``1e-3``, ``2.5e3``: a number in scientific notation, as code and papers write it."""
+        mantissa, exponent = tok.text.split("e")
+        power = sp.Integer(exponent)
+        value = _power(sp.Integer(10), power, self, tok)
+        self.s.note(f"{tok.text} read in scientific notation as {mantissa}·10^{exponent}")
+        return sp.Rational(mantissa) * value if mantissa != "1" else value
 
     def whole(self) -> Any:
         value = self.expr()
@@ -866,6 +967,10 @@ class _Parser:
                 return self.resolve(name, sub_span, start_tok, word)
         if self.at("(") and isinstance(declared_sub, sp.FunctionClass):
             return self.call(name, start_tok, sub_span=sub_span, power=pending)
+        if sub_span is not None and self.at("("):
+            full = f"{name}_{_subscript_name(self.raw(sub_span))}"
+            if full in self.s.callables:
+                return self.call(name, start_tok, sub_span=sub_span, primes=primes, power=pending)
         if self.is_function_name(name, word) and (self.at("(") or primes or name in ("log", "ln")):
             return self.call(name, start_tok, sub_span=sub_span, primes=primes, power=pending)
         if primes:
@@ -917,6 +1022,8 @@ class _Parser:
                 and issubclass(declared, sp.Function)
             )
         if name.lower() in KNOWN_FUNCTIONS and (word or name in ("ln", "log", "exp")):
+            return True
+        if name in self.s.callables and self.at("("):
             return True
         if name in ("sigma", "Phi"):
             return self.at("(") or self.at("'") or True
@@ -1181,6 +1288,8 @@ class _Parser:
             full = f"{name}_{sub_name}" if sub_name else None
             if full and isinstance(self.lookup(full, tok), sp.FunctionClass):
                 return self.lookup(full, tok), -1, full
+            if full in self.s.callables and declared is None:
+                return sp.Function(full, real=True), -1, full
             if full and name in FUNCTION_LETTERS and declared is None:
                 self.s.note(f"{full} read as an unspecified function")
                 return sp.Function(full, real=True), -1, full
@@ -1209,7 +1318,7 @@ class _Parser:
             return head, arity, name
         if name == "softmax":
             return SOFTMAX, 1, name
-        if name in FUNCTION_LETTERS:
+        if name in FUNCTION_LETTERS or name in self.s.callables:
             self.s.note(f"{name}(…) read as an unspecified function {name}")
             return sp.Function(name, real=True), -1, name
         raise self.error(f"'{name}' is not a known function", f"declare 'function {name}'", tok)
@@ -1243,6 +1352,8 @@ class _Parser:
         operand_span, wrts, order = diff
         if operand_span is None:
             operand = self.term()  # \frac{d}{dz} applies to the rest of the product
+        elif self.at("("):
+            return self.derivative_at(operand_span, wrts, tok)
         else:
             operand = self.sub(operand_span).whole()
         return self.derivative(operand, wrts, order, tok)
@@ -1366,6 +1477,7 @@ class _Parser:
             self.next()
             p = self.sub(self.group_span())
             wrt = p.factor_no_power()
+        self.call_ahead(tok)
         operand = self.factor()
         if wrt is None:
             if isinstance(operand, AppliedUndef) and len(operand.args) == 1:
@@ -1373,6 +1485,54 @@ class _Parser:
             else:
                 raise self.error("∇ without a variable", r"write \nabla_{\theta} L", tok)
         return self.derivative(operand, [(wrt, 1)], 1, tok)
+
+    def call_ahead(self, tok: Token) -> str | None:
+        """After ∇: a name followed by ``(`` is a function applied there (∇_θ J(θ) is ∇J at
+        θ, not ∇J times θ). The name is read as an unspecified function from here on."""
+        saved = list(self.s.notes)
+        probe = _Parser(self.s, self.i, self.stop)
+        try:
+            name = probe.plain_name()
+        except LatexParseError:
+            name = None
+        finally:
+            self.s.notes[:] = saved
+        if name is None or not probe.at("(") or self.s.table.get(name) is not None:
+            return None
+        if name not in self.s.callables:
+            self.s.callables.add(name)
+            self.s.note(f"{name}(…) after ∇ read as a function {name} applied to its argument")
+        return name
+
+    def derivative_at(
+        self, operand_span: tuple[int, int], wrts: list[tuple[Any, int]], tok: Token
+    ) -> Any:
+        """``\\frac{dg}{dx}(x)``, ``\\frac{\\partial J}{\\partial W}(W)``: the derivative of a
+        function g at the point in parentheses (not the symbol dg/dx times x)."""
+        probe = self.sub(operand_span)
+        name = probe.plain_name()
+        if name is None or probe.peek().kind != "end" or len(wrts) != 1:
+            raise self.error(
+                "a derivative followed by '(': its value at a point, or a product?",
+                r"write g'(x), or \frac{d}{dx} g(x)",
+                tok,
+            )
+        var, order = wrts[0]
+        close = self._matching(self.i, "(", ")")
+        args = self._arguments((self.i + 1, close))
+        self.i = close + 1
+        atomic = len(args) == 1 and (args[0] == var or isinstance(args[0], sp.Symbol | sp.Number))
+        if not atomic or not isinstance(var, sp.Symbol) or _is_matrix(args[0]):
+            raise self.error(
+                "a derivative followed by '(…)': its value there, or a product?",
+                r"write g'(2x) for its value at 2x, or \frac{dg}{dx} \cdot (…) for a product",
+                tok,
+            )
+        head = sp.Function(name, real=True)
+        self.s.callables.add(name)
+        self.s.note(f"d{name}/d{var}(…) read as the derivative of a function {name} at a point")
+        derivative = sp.Derivative(head(var), (var, order))
+        return derivative if args[0] == var else sp.Subs(derivative, var, args[0])
 
     def big_operator(self, tok: Token) -> Any:
         lower: tuple[int, int] | None = None
@@ -1826,6 +1986,10 @@ def _power(base: Any, exponent: Any, p: _Parser, tok: Token | None = None) -> An
     _no_ones(base, exponent, p=p)
     if _is_matrix(exponent):
         raise p.error("a matrix exponent", "check the formula", tok)
+    try:  # 2^{2^{40}}, 10^{-999999999}: SymPy would compute every digit, even unevaluated
+        guard.check_power(base, exponent, "")
+    except guard.SizeError as exc:
+        raise p.error(f"a power that {exc.problem}", "write a smaller number", tok) from None
     if base == sp.E and not _is_matrix(exponent):
         return sp.exp(exponent)
     if isinstance(base, sp.Number) and isinstance(exponent, sp.Number):

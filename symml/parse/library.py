@@ -12,6 +12,9 @@ reading stands alone and its notes say why.
 
 from __future__ import annotations
 
+import signal
+import threading
+import time
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +30,10 @@ from symml.parse.lexer import Token
 from symml.parse.lowering import CasesBlock, Lowering, NotLowered
 
 LIBRARY = "latex2sympy2_extended"
+#: The library's ANTLR parser takes time exponential in bracket nesting (12 levels of
+#: braces: 4 s; 20: minutes); past this depth symml's reading stands alone.
+MAX_NESTING = 6
+DEADLINE_SECONDS = 2.0  # for the library's reading of one formula
 NATIVE_FUNCTIONS = (
     sp.exp,
     sp.log,
@@ -82,8 +89,19 @@ def _cross_check(
         return CrossCheck(None, f"not cross-checked with {LIBRARY}: {exc}")
     except LatexParseError as exc:
         return CrossCheck(None, f"not cross-checked with {LIBRARY}: {exc.problem}")
+    depth = nesting(lowered)
+    if depth > MAX_NESTING:
+        return CrossCheck(
+            None,
+            f"not cross-checked with {LIBRARY}: nested {depth} brackets deep (its parser "
+            f"takes time exponential in the nesting past {MAX_NESTING})",
+        )
     try:
-        theirs = _library_read(lowered)
+        theirs = _within_deadline(_library_read, lowered)
+    except ReadingTimeout:
+        return CrossCheck(
+            None, f"not cross-checked: {LIBRARY} did not finish within {DEADLINE_SECONDS} s"
+        )
     except Exception as exc:  # the library's own parse errors are plain Exceptions
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         return CrossCheck(None, f"not cross-checked: {LIBRARY} cannot read it ({first[:60]})")
@@ -98,6 +116,60 @@ def _cross_check(
     if same:
         return CrossCheck(True, f"{LIBRARY} reads the same structure", lifted)
     return CrossCheck(False, f"{LIBRARY} reads it as {lifted}", lifted)
+
+
+def nesting(text: str) -> int:
+    """The deepest nesting of brackets and braces in ``text``."""
+    depth = deepest = 0
+    for c in text:
+        if c in "([{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif c in ")]}":
+            depth -= 1
+    return deepest
+
+
+class ReadingTimeout(Exception):
+    """The library's reading ran past ``DEADLINE_SECONDS``."""
+
+
+def _within_deadline(fn: Any, *args: Any) -> Any:
+    """``fn(*args)`` stopped by SIGALRM after ``DEADLINE_SECONDS`` (ANTLR's prediction is
+    pure Python, so the alarm interrupts it). Off the main thread no alarm can be set: there
+    ``MAX_NESTING`` is the only bound. An enclosing alarm (a bounded step of a worker) goes on
+    with what it has left."""
+    if threading.current_thread() is not threading.main_thread():
+        return fn(*args)
+    outer_left, _ = signal.getitimer(signal.ITIMER_REAL)
+    limit = DEADLINE_SECONDS if outer_left <= 0 else min(DEADLINE_SECONDS, outer_left)
+    started = time.monotonic()
+
+    def expire(signum: int, frame: Any) -> None:
+        raise _Expired
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, limit)
+    try:
+        return fn(*args)
+    except _Expired:
+        if outer_left > 0 and limit >= outer_left:
+            # the enclosing step's own deadline passed: its handler must see it
+            signal.signal(signal.SIGALRM, previous)
+            if callable(previous):
+                previous(signal.SIGALRM, None)
+        raise ReadingTimeout from None
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        if outer_left > 0:
+            left = outer_left - (time.monotonic() - started)
+            signal.setitimer(signal.ITIMER_REAL, max(left, 1e-6))
+
+
+class _Expired(BaseException):
+    """Raised by the alarm; a BaseException so that the library's ``except Exception`` does
+    not swallow it."""
 
 
 def _library_read(lowered: str) -> Any:

@@ -1,0 +1,154 @@
+"""The LaTeX reader on what ML notes write (issue 17): the silent misreads it no longer makes,
+the constructs it reads, and what it refuses, each with the exact text."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import sympy as sp
+
+from symml.parse import LatexParseError, read_latex
+
+R = {"real": True}
+x, t, w, theta, eta, lam, a = sp.symbols("x t w theta eta lambda a", **R)
+eta_0 = sp.Symbol("eta_0", **R)
+g, J, eta_f, p = (sp.Function(n, **R) for n in ("g", "J", "eta", "p"))
+
+
+def expr(latex: str) -> sp.Basic:
+    return read_latex(latex).expr
+
+
+def refusal(latex: str) -> str:
+    with pytest.raises(LatexParseError) as info:
+        read_latex(latex)
+    return f"{info.value.problem}; {info.value.hint}"
+
+
+# -- silent misreads ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("latex", "expected"),
+    [
+        (r"\frac{dg}{dx}(x)", sp.Derivative(g(x), x)),
+        (r"\frac{d^2 g}{dx^2}(x)", sp.Derivative(g(x), (x, 2))),
+        (r"\frac{dg}{dx}(a)", sp.Subs(sp.Derivative(g(x), x), x, a)),
+        (r"\frac{\partial J}{\partial w}(w)", sp.Derivative(J(w), w)),
+        (r"\frac{d}{dx}(x^2)", sp.Derivative(x**2, x)),  # the operator form is unchanged
+    ],
+)
+def test_a_derivative_followed_by_parentheses_is_its_value_there(latex, expected):
+    assert expr(latex) == expected
+
+
+def test_a_derivative_followed_by_a_compound_bracket_is_refused():
+    assert refusal(r"\frac{dg}{dx}(2x)") == (
+        "a derivative followed by '(…)': its value there, or a product?; "
+        r"write g'(2x) for its value at 2x, or \frac{dg}{dx} \cdot (…) for a product"
+    )
+
+
+def test_a_call_on_the_left_of_equals_defines_a_function():
+    reading = read_latex(r"\eta(t) = \eta_0 e^{-\lambda t}")
+    assert reading.expr == sp.Eq(eta_f(t), eta_0 * sp.exp(-lam * t))
+    assert reading.defines == "eta"
+    assert reading.functions == ("eta",)
+
+
+@pytest.mark.parametrize(
+    ("latex", "defines", "lhs"),
+    [
+        (r"p(x) = e^{-x}", "p", p(x)),
+        (r"f(x) = x^2", "f", sp.Function("f", **R)(x)),
+        (r"\eta_0(t) := 1/t", "eta_0", sp.Function("eta_0", **R)(t)),
+        (r"g(x, t) = x t", "g", g(x, t)),
+    ],
+)
+def test_definitions_name_the_function_they_define(latex, defines, lhs):
+    reading = read_latex(latex)
+    assert (reading.defines, reading.expr.lhs) == (defines, lhs)
+
+
+def test_a_product_on_the_left_of_equals_stays_a_product():
+    b, c = sp.symbols("b c", **R)
+    reading = read_latex(r"a(b+c) = ab + ac")
+    assert (reading.expr, reading.defines) == (sp.Eq(a * (b + c), a * b + a * c), None)
+
+
+def test_nabla_of_a_call_is_the_gradient_at_the_argument():
+    reading = read_latex(r"\theta \leftarrow \theta - \eta \nabla_\theta J(\theta)")
+    assert reading.relation == ":="
+    assert reading.expr == sp.Eq(theta, theta - eta * sp.Derivative(J(theta), theta))
+
+
+@pytest.mark.parametrize(
+    ("latex", "expected"),
+    [
+        ("1e-3", sp.Rational(1, 1000)),
+        ("1e-6", sp.Rational(1, 10**6)),
+        ("2.5e3", sp.Integer(2500)),
+        ("10^{-3}", sp.Rational(1, 1000)),
+        ("e^{-3}", sp.exp(-3)),
+        (r"x \cdot 1e-3", x / 1000),
+        (r"\frac12 x", x / 2),  # TeX takes one digit as an unbraced argument
+        (r"\frac1n", 1 / sp.Symbol("n", **R)),
+    ],
+)
+def test_numbers_are_read_as_written(latex, expected):
+    assert expr(latex) == expected
+
+
+def test_scientific_notation_is_noted():
+    notes = read_latex("1e-3").notes
+    assert "1e-3 read in scientific notation as 1·10^-3" in notes
+
+
+@pytest.mark.parametrize(
+    ("latex", "expected"),
+    [
+        ("x^23", "'^23': TeX puts only '2' in the superscript; write ^{23}, or ^{2} 3 for what "
+         "TeX shows"),
+        ("x_12", "'_12': TeX puts only '1' in the subscript; write _{12}, or _{1} 2 for what "
+         "TeX shows"),
+        ("x^2^3", "a double superscript (TeX refuses it); brace the power you mean: {x^{2}}^{3} "
+         "or x^{2^{3}}"),
+        ("2^3^4", "a double superscript (TeX refuses it); brace the power you mean: {x^{2}}^{3} "
+         "or x^{2^{3}}"),
+        ("x^{2}^{3}", "a double superscript (TeX refuses it); brace the power you mean: "
+         "{x^{2}}^{3} or x^{2^{3}}"),
+    ],
+)  # fmt: skip
+def test_scripts_tex_reads_otherwise_are_refused(latex, expected):
+    assert refusal(latex) == expected
+
+
+# -- size and time --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("latex", "expected"),
+    [
+        ("2^{2^{40}}", "a power that has about 10^11 digits, past symml's limit of 100000"),
+        ("10^{-999999999}", "a power that has about 10^8 digits, past symml's limit of 100000"),
+        ("10^{-999999999} + 1", "a power that has about 10^8 digits, past symml's limit of "
+         "100000"),
+        ("2.5e-999999999", "a power that has about 10^8 digits, past symml's limit of 100000"),
+        ("x^{2^{40}}", "a power that has an exponent past symml's limit of 10000"),
+    ],
+)  # fmt: skip
+def test_huge_powers_are_refused_before_they_are_computed(latex, expected):
+    started = time.monotonic()
+    assert refusal(latex) == f"{expected}; write a smaller number"
+    assert time.monotonic() - started < 5
+
+
+@pytest.mark.parametrize(("opener", "closer"), [("{", "}"), ("(", ")"), (r"\frac{1}{", "}")])
+def test_thirty_levels_of_nesting_are_read(opener, closer):
+    latex = opener * 30 + "x" + closer * 30
+    started = time.monotonic()
+    reading = read_latex(latex)
+    assert time.monotonic() - started < 5  # was exponential: 13 levels 14 s, 20 never ended
+    assert reading.expr == x
+    assert any("nested" in n and "not cross-checked" in n for n in reading.notes)
