@@ -8,10 +8,11 @@ import time
 import pytest
 import sympy as sp
 
-from symml.parse import LatexParseError, read_latex
+from symml.functions import relu
+from symml.parse import LatexParseError, read_latex, read_statements, split_statements
 
 R = {"real": True}
-x, t, w, theta, eta, lam, a = sp.symbols("x t w theta eta lambda a", **R)
+x, t, w, z, theta, eta, lam, a = sp.symbols("x t w z theta eta lambda a", **R)
 eta_0 = sp.Symbol("eta_0", **R)
 g, J, eta_f, p = (sp.Function(n, **R) for n in ("g", "J", "eta", "p"))
 
@@ -152,3 +153,106 @@ def test_thirty_levels_of_nesting_are_read(opener, closer):
     assert time.monotonic() - started < 5  # was exponential: 13 levels 14 s, 20 never ended
     assert reading.expr == x
     assert any("nested" in n and "not cross-checked" in n for n in reading.notes)
+
+
+# -- several claims in one display ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("latex", "claims"),
+    [
+        ("a = b = c", ["a = b", "b = c"]),
+        (r"a = b \leq c", ["a = b", r"b \leq c"]),
+        ("0 < x < 1", ["0 < x < 1"]),  # one way: one claim, both at once
+        (r"A = 1 \; \text{and} \; B = 1", ["A = 1", "B = 1"]),
+        (r"A = 1 \text{ and } B = 1", ["A = 1", "B = 1"]),
+        (r"x = 1,\quad y = 2", ["x = 1", "y = 2"]),
+        (r"x^2 \geq 0 \quad \text{for all } x", [r"x^2 \geq 0"]),
+        (
+            r"\begin{aligned} v_t &= \beta v_{t-1} + g_t \\ "
+            r"\theta_t &= \theta_{t-1} - \eta v_t \end{aligned}",
+            [r"v_t = \beta v_{t-1} + g_t", r"\theta_t = \theta_{t-1} - \eta v_t"],
+        ),
+        (
+            r"\begin{align*} f(x) &= (x+1)^2 \\ &= x^2 + 2x + 1 \label{eq:sq} \end{align*}",
+            ["f(x) = (x+1)^2", "(x+1)^2 = x^2 + 2x + 1"],
+        ),
+        (r"\begin{gather} a = 1 \\[2pt] b = 2 \nonumber \end{gather}", ["a = 1", "b = 2"]),
+        (r"\begin{split} L &= a \\ &\quad + b \end{split}", ["L = a + b"]),
+        (
+            r"\begin{equation}\begin{split} y &= x \\ &= 1 \end{split}\end{equation}",
+            ["y = x", "x = 1"],
+        ),
+        (
+            r"A = \begin{bmatrix} 1 & 2 \\ 3 & 4 \end{bmatrix}",
+            [r"A = \begin{bmatrix} 1 & 2 \\ 3 & 4 \end{bmatrix}"],
+        ),
+        (
+            r"f(z) = \begin{cases} z, & z > 0 \\ 0, & \text{otherwise} \end{cases}",
+            [r"f(z) = \begin{cases} z, & z > 0 \\ 0, & \text{otherwise} \end{cases}"],
+        ),
+    ],
+)
+def test_a_display_is_cut_into_its_claims(latex, claims):
+    assert [s.text for s in split_statements(latex)] == claims
+
+
+def test_rows_are_numbered():
+    latex = r"\begin{aligned} a &= b \\ &= c \\ d &= e \end{aligned}"
+    assert [(s.text, s.row) for s in split_statements(latex)] == [
+        ("a = b", 0),
+        ("b = c", 1),
+        ("d = e", 2),
+    ]
+
+
+def test_read_statements_reads_each_claim():
+    readings = read_statements(r"\begin{aligned} f(x) &= (x+1)^2 \\ &= x^2 + 2x + 1 \end{aligned}")
+    f = sp.Function("f", **R)
+    assert [r.expr for r in readings] == [
+        sp.Eq(f(x), (x + 1) ** 2, evaluate=False),
+        sp.Eq((x + 1) ** 2, x**2 + 2 * x + 1, evaluate=False),
+    ]
+
+
+def test_a_matrix_keeps_its_rows_as_one_matrix():
+    (reading,) = read_statements(
+        r"\begin{bmatrix} 1 & 2 \\ 3 & 4 \end{bmatrix} = \begin{bmatrix} 1 & 2 \\ 3 & 2 + 2 \end{bmatrix}"
+    )
+    assert reading.expr.lhs == sp.ImmutableMatrix([[1, 2], [3, 4]])
+    assert reading.expr.rhs == reading.expr.lhs
+
+
+def test_a_row_starting_with_a_relation_needs_a_row_before():
+    with pytest.raises(LatexParseError) as info:
+        split_statements(r"\begin{aligned} &= c \end{aligned}")
+    assert info.value.problem == "a row that starts with a relation and no row before it"
+
+
+# -- names, cases ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("latex", "expected"),
+    [
+        (
+            r"f(z) = \begin{cases} z, & \text{if } z > 0 \\ 0, & \text{otherwise} \end{cases}",
+            sp.Eq(sp.Function("f", **R)(z), sp.Piecewise((z, z > 0), (0, True))),
+        ),
+        (
+            r"\mathrm{LeakyReLU}(x) = \begin{cases} x, & \text{ if } x \geq 0 \\ "
+            r"\text{negative\_slope} \times x, & \text{ otherwise } \end{cases}",
+            sp.Eq(
+                sp.Function("LeakyReLU", **R)(x),
+                sp.Piecewise((x, x >= 0), (sp.Symbol("negative_slope", **R) * x, True)),
+            ),
+        ),
+        (r"\operatorname{ReLU}(z) = \max(0, z)", sp.Eq(relu(z), sp.Max(0, z))),
+        (r"\operatorname{pReLU}(x)", sp.Function("pReLU", **R)(x)),
+        (r"\textrm{prod}(x)", sp.Function("prod", **R)(x)),
+        (r"\mathop{\textrm{sgn}}(x)", sp.sign(x)),
+        (r"\text{negative\_slope} \times x", sp.Symbol("negative_slope", **R) * x),
+    ],
+)
+def test_names_and_cases_as_notes_write_them(latex, expected):
+    assert expr(latex) == expected

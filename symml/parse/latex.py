@@ -443,10 +443,13 @@ class _Parser:
             declared = self.s.table.get(name)
             if name is None or not probe.at("(") or isinstance(declared, sp.Basic):
                 return None
-            try:
-                known = declared is not None or probe.is_function_name(name, False)
-            except LatexParseError:  # p(x): a call or a product, here a definition
-                known = False
+            arity = KNOWN_FUNCTIONS.get(name.lower(), (None, -1))[1]
+            known = (
+                declared is not None
+                or name.lower() in KNOWN_FUNCTIONS
+                or name in FUNCTION_LETTERS
+                or name in ("sigma", "Phi")
+            )
             close = probe._matching(probe.i, "(", ")")
             args: list[str] = []
             start = probe.i + 1
@@ -461,7 +464,8 @@ class _Parser:
             after = self.toks[close + 1] if close + 1 < self.stop else None
             if after is None or RELATIONS.get(after.text) not in ("=", ":="):
                 return None
-            return name, known
+            # LeakyReLU(x) = …: a definition of one argument, not symml's leaky_relu(x, slope)
+            return name, known and arity in (-1, len(args))
         except LatexParseError:
             return None
         finally:
@@ -473,7 +477,10 @@ class _Parser:
         if tok.kind not in ("letter", "cmd"):
             return None
         if tok.kind == "cmd" and not (
-            tok.text[1:] in GREEK or tok.text in DECORATIONS or tok.text in BOLD
+            tok.text[1:] in GREEK
+            or tok.text in DECORATIONS
+            or tok.text in BOLD
+            or tok.text in WORD_WRAPPERS
         ):
             return None
         name, _ = self.base_name()
@@ -909,7 +916,7 @@ class _Parser:
             return name, word
         if tok.text in WORD_WRAPPERS:
             span = self.group_span()
-            text = self.raw(span)
+            text = self.raw(span).replace("\\_", "_")  # \text{negative\_slope}
             if not text or not all(c.isalnum() or c == "_" for c in text):
                 raise self.error(f"'{text}' as a name", "use letters and digits", tok)
             return text, True
@@ -1296,6 +1303,9 @@ class _Parser:
             raise self.error(f"a subscript on the function {name}", "declare the function", tok)
         if isinstance(declared, sp.FunctionClass):
             return declared, -1, name
+        if name in self.s.callables and declared is None:
+            self.s.note(f"{name}(…) read as an unspecified function {name}")
+            return sp.Function(name, real=True), -1, name
         if name == "sigma" and declared is None:
             if self.s.table.sigma == "generic":
                 self.s.note("σ read as an unspecified activation ('sigma generic')")
@@ -1319,6 +1329,9 @@ class _Parser:
         if name == "softmax":
             return SOFTMAX, 1, name
         if name in FUNCTION_LETTERS or name in self.s.callables:
+            self.s.note(f"{name}(…) read as an unspecified function {name}")
+            return sp.Function(name, real=True), -1, name
+        if len(name) > 1 and name.isalnum():  # \operatorname{pReLU}(x): named as an operator
             self.s.note(f"{name}(…) read as an unspecified function {name}")
             return sp.Function(name, real=True), -1, name
         raise self.error(f"'{name}' is not a known function", f"declare 'function {name}'", tok)
@@ -1712,7 +1725,10 @@ class _Parser:
                 raise self.error(
                     "a cases row without one '&'", "write value & condition", self.toks[cells[0][0]]
                 )
-            pieces.append((self.sub(cells[0]).whole(), self.condition(cells[1])))
+            value = cells[0]
+            if value[1] > value[0] and self.toks[value[1] - 1].text == ",":
+                value = (value[0], value[1] - 1)  # z, & z > 0: the comma ends the value
+            pieces.append((self.sub(value).whole(), self.condition(cells[1])))
         if not pieces:
             raise self.error("empty cases", "add rows", tok)
         return sp.Piecewise(*pieces)

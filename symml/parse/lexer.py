@@ -135,7 +135,20 @@ def tokenize(text: str) -> tuple[Token, ...]:
             text, i, c, "a character the LaTeX reader does not know", "write it as a LaTeX command"
         )
     out.append(Token("end", "", n, n))
-    return tuple(out)
+    return _without_mathop(tuple(out))
+
+
+def _without_mathop(tokens: tuple[Token, ...]) -> tuple[Token, ...]:
+    """``\\mathop{\\textrm{sgn}}`` is the name inside it: the wrapper and its braces go."""
+    if not any(t.text == r"\mathop" for t in tokens):
+        return tokens
+    dropped: set[int] = set()
+    for k, tok in enumerate(tokens):
+        if tok.text == r"\mathop" and tokens[k + 1].text == "{":
+            close = matching(tokens, k + 1, len(tokens), "{", "}")
+            if close > 0:
+                dropped |= {k, k + 1, close}
+    return tuple(t for k, t in enumerate(tokens) if k not in dropped)
 
 
 def _scientific_end(text: str, j: int) -> int:
