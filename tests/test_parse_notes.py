@@ -9,7 +9,14 @@ import pytest
 import sympy as sp
 
 from symml.functions import relu
-from symml.parse import LatexParseError, read_latex, read_statements, split_statements
+from symml.parse import (
+    LatexParseError,
+    SymbolTable,
+    read_latex,
+    read_statements,
+    shape_declarations,
+    split_statements,
+)
 
 R = {"real": True}
 x, t, w, z, theta, eta, lam, a = sp.symbols("x t w z theta eta lambda a", **R)
@@ -256,3 +263,77 @@ def test_a_row_starting_with_a_relation_needs_a_row_before():
 )
 def test_names_and_cases_as_notes_write_them(latex, expected):
     assert expr(latex) == expected
+
+
+# -- shapes ---------------------------------------------------------------------------------
+
+n = sp.Symbol("n", integer=True, positive=True)
+vx, vy, vw, mW = (
+    sp.MatrixSymbol("x", n, 1),
+    sp.MatrixSymbol("y", n, 1),
+    sp.MatrixSymbol("w", n, 1),
+    sp.MatrixSymbol("W", n, n),
+)
+
+
+@pytest.mark.parametrize(
+    ("latex", "expected"),
+    [
+        (r"\mathbf{W}\mathbf{x}", mW * vx),
+        (r"\mathbf{x}^\top \mathbf{y} = \mathbf{y}^\top \mathbf{x}", sp.Eq(vx.T * vy, vy.T * vx)),
+        (r"\boldsymbol{\theta}", sp.MatrixSymbol("theta", n, 1)),
+        (r"\mathbf{x}_i", sp.MatrixSymbol("x_i", n, 1)),  # the i-th vector, not an entry
+        (r"\mathcal{L}", sp.Symbol("L", **R)),  # calligraphic is a name, not a shape
+    ],
+)
+def test_bold_lower_case_is_a_vector_and_bold_capitals_a_matrix(latex, expected):
+    assert expr(latex) == expected
+
+
+def test_a_quadratic_form_is_a_one_by_one_product():
+    value = expr(r"\mathbf{x}^\top Q \mathbf{x}")
+    assert value.shape == (1, 1)
+    assert value == sp.Symbol("Q", **R) * vx.T * vx
+
+
+def test_a_scalar_beside_a_one_by_one_product_joins_it():
+    value = expr(r"\mathbf{w}^\top \mathbf{x} + b")
+    assert value.shape == (1, 1)
+    assert value == vw.T * vx + sp.Symbol("b", **R) * sp.OneMatrix(1, 1)
+
+
+def test_declarations_win_over_bold():
+    table = SymbolTable.parse("vector x d; matrix W m d")
+    d, m = sp.symbols("d m", integer=True, positive=True)
+    assert read_latex(r"\mathbf{W}\mathbf{x}", symbols=table).expr == (
+        sp.MatrixSymbol("W", m, d) * sp.MatrixSymbol("x", d, 1)
+    )
+
+
+@pytest.mark.parametrize(
+    ("latex", "lines"),
+    [
+        (r"\mathbf{x} \in \mathbb{R}^n", [("vector x n",)]),
+        (r"\mathbf{W} \in \mathbb{R}^{m \times n}", [("matrix W m n",)]),
+        (r"\mathbf{x}, \mathbf{y} \in \mathbb{R}^d", [("vector x d", "vector y d")]),
+        (r"a \in \mathbb{R}", [("scalar a",)]),
+        (r"\mathbf{b} \in \mathbb{R}^{1 \times h}", [("rowvector b h",)]),
+        (r"\text{where } \mathbf{q} \in \mathbb{R}^{d_k}", [("vector q d_k",)]),
+        (
+            r"\mathbf{q} \in \mathbb{R}^d, \mathbf{W} \in \mathbb{R}^{d\times d}",
+            [("vector q d",), ("matrix W d d",)],
+        ),
+        (r"f(x) \in \mathbb{R}", []),
+        (r"z \in \mathbb{R}^{n+1}", []),
+        (r"k \in \mathbb{N}", []),
+    ],
+)
+def test_shape_declarations_of_the_notes(latex, lines):
+    assert [d.lines() for d in shape_declarations(latex)] == lines
+
+
+def test_shape_declarations_read_as_a_table():
+    (declaration,) = shape_declarations(r"\mathbf{W} \in \mathbb{R}^{m \times n}")
+    table = SymbolTable.parse("\n".join(declaration.lines()))
+    m = sp.Symbol("m", integer=True, positive=True)
+    assert table.get("W") == sp.MatrixSymbol("W", m, n)

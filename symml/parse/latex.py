@@ -37,6 +37,10 @@ GREEK = frozenset(
 )
 DECORATIONS = {r"\hat": "hat", r"\bar": "bar", r"\tilde": "tilde", r"\dot": "dot"}
 BOLD = frozenset(r"\mathbf \boldsymbol \bm \vec \mathbfit \mathit \mathsf \mathcal".split())
+#: Bold faces that, undeclared, give a shape: lower case a vector, capitals a matrix.
+SHAPED_BOLD = frozenset(r"\mathbf \boldsymbol \bm \vec \mathbfit".split())
+#: The size of an undeclared bold vector or matrix (declarations give others).
+BOLD_SIZE = "n"
 WORD_WRAPPERS = frozenset(r"\mathrm \operatorname \text \textrm \textit \mbox".split())
 
 # name -> (SymPy callable, arity); names are matched case-insensitively
@@ -154,6 +158,7 @@ class _State:
     depth: int = 0
     callables: set[str] = field(default_factory=set)
     defines: str | None = None
+    bold: set[str] = field(default_factory=set)  # names written bold, with their subscripts
 
     def note(self, text: str) -> None:
         if text not in self.notes:
@@ -240,6 +245,18 @@ def _read(text: str, table: SymbolTable, aliases: _Aliases) -> Reading:
             )
         families = families | frozenset(state.inferred)
     raise LatexParseError(text, 0, text[:20], "indexed families do not settle", "declare them")
+
+
+def read_name(text: str) -> str | None:
+    """The name ``text`` writes, as the reader names it (``\\mathbf{x}`` → ``x``, ``\\eta_0`` →
+    ``eta_0``), or None when it is not one name."""
+    try:
+        tokens = tokenize(text)
+        parser = _Parser(_State(text, tokens, SymbolTable(), frozenset()), 0, len(tokens) - 1)
+        name = parser.plain_name()
+    except LatexParseError:
+        return None
+    return name if parser.peek().kind == "end" else None
 
 
 def _printed(obj: Any) -> str | None:
@@ -912,7 +929,10 @@ class _Parser:
             name, word = inner.base_name()
             if inner.peek().kind != "end":
                 raise inner.error("bold over more than a name", "make one letter bold")
-            self.s.note("bold face ignored: \\mathbf{x} is the name x")
+            if tok.text in SHAPED_BOLD and (len(name) == 1 or name in GREEK):
+                self.s.bold.add(name)  # \mathbf{x} a vector, \mathbf{W} a matrix
+            else:
+                self.s.note("bold face ignored: \\mathbf{x} is the name x")
             return name, word
         if tok.text in WORD_WRAPPERS:
             span = self.group_span()
@@ -1053,10 +1073,13 @@ class _Parser:
             family = self._base_of(name, sub_span, tok)
             if family is _FULL_NAME:
                 return self.resolve(f"{name}_{_subscript_name(sub_text)}", None, tok, True)
-            is_family = isinstance(family, sp.IndexedBase) or name in self.s.families
+            is_family = isinstance(family, sp.IndexedBase) or (
+                name in self.s.families and name not in self.s.bold
+            )
             if (
                 index_syms is not None
                 and not is_family
+                and name not in self.s.bold
                 and any(s in self.s.bound for s in index_syms)
             ):
                 self.s.inferred.add(name)
@@ -1074,6 +1097,8 @@ class _Parser:
                     f"subscript '{sub_text}'", "use letters, digits or a declared family", tok
                 )
             full = f"{name}_{sub_name}"
+            if name in self.s.bold:
+                self.s.bold.add(full)  # \mathbf{x}_i: the i-th vector, not an entry
             if self.lookup(full, tok) is None and full not in table.depends:
                 self.s.note(f"{name} with subscript {sub_text} read as the name {full}")
             return self.resolve(full, None, tok, True)
@@ -1090,6 +1115,8 @@ class _Parser:
             if isinstance(obj, sp.FunctionClass):
                 raise self.error(f"'{name}' is a function", f"call it: {name}(x)", tok)
             return obj
+        if name in self.s.bold:
+            return self.bold_object(name)
         if name in self.s.families:
             raise self.error(f"'{name}' is an indexed family here", f"subscript it: {name}_i", tok)
         for index in reversed(self.s.bound):  # g_{i-m}: the m of an enclosing Σ_m
@@ -1108,6 +1135,25 @@ class _Parser:
         if name == "gamma":
             self.s.note("γ read as a real symbol (not Euler's constant)")
         return sp.Symbol(name, real=True)
+
+    def bold_object(self, name: str) -> Any:
+        """An undeclared bold name: a column vector (lower case) or a square matrix (capital)
+        of the default size, as nearly every ML text writes them."""
+        size_name = self.s.table.default_size or BOLD_SIZE
+        size = self.s.table.get(size_name)
+        if not isinstance(size, sp.Expr) or not size.is_integer:
+            size = sp.Symbol(size_name, **SIZE_ASSUMPTIONS)
+        base = name.split("_")[0].split("^")[0]
+        letter = base if len(base) == 1 else base[0] if base not in GREEK else base
+        capital = letter[:1].isupper()
+        shape = (size, size) if capital else (size, 1)
+        kind = "matrix" if capital else "vector"
+        decl = f"'{kind} {name} {size_name}{' ' + size_name if capital else ''}'"
+        self.s.note(
+            f"bold {name} read as a {kind} of size {' x '.join(map(str, shape))} "
+            f"(undeclared; declare e.g. {decl} for another shape)"
+        )
+        return sp.MatrixSymbol(name, *shape)
 
     def _index_symbols(self, span: tuple[int, int]) -> list[Any] | None:
         toks = [t for t in self.toks[span[0] : span[1]] if t.text != ","]
@@ -1957,11 +2003,21 @@ def _add(a: Any, b: Any, p: _Parser) -> Any:
         a = _ones_like(a, b, p)
     if isinstance(b, _Ones):
         b = _ones_like(b, a, p)
+    a, b = _one_by_one(a, b, p), _one_by_one(b, a, p)
     if _is_matrix(a) != _is_matrix(b):
         raise p.error("a matrix plus a scalar", "check which names are matrices")
     if _is_matrix(a) and a.shape != b.shape:
         raise p.error(f"shapes {a.shape} and {b.shape} added", "check the declared shapes")
     return a + b
+
+
+def _one_by_one(value: Any, other: Any, p: _Parser) -> Any:
+    """A scalar beside a 1×1 matrix (x^T y + b, x^T Q x = c) as that 1×1 matrix."""
+    if _is_matrix(other) and other.shape == (1, 1) and not _is_matrix(value):
+        if not isinstance(value, _Ones):
+            p.s.note("a scalar beside a 1x1 product (x^T y) read as a 1x1 matrix")
+            return value * sp.OneMatrix(1, 1)
+    return value
 
 
 def _no_ones(*values: Any, p: _Parser) -> None:
@@ -2040,6 +2096,7 @@ def _apply(head: Any, args: list[Any], p: _Parser, tok: Token) -> Any:
 def _relate(kind: str, a: Any, b: Any, p: _Parser) -> Any:
     _no_ones(a, b, p=p)
     if kind in ("=", ":="):
+        a, b = _one_by_one(a, b, p), _one_by_one(b, a, p)
         if _is_matrix(a) != _is_matrix(b) or (_is_matrix(a) and a.shape != b.shape):
             raise p.error("the two sides have different shapes", "check the declarations")
         return sp.Eq(a, b, evaluate=False)
