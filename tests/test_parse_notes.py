@@ -21,7 +21,8 @@ from symml.parse import (
 R = {"real": True}
 x, t, w, z, theta, eta, lam, a = sp.symbols("x t w z theta eta lambda a", **R)
 eta_0 = sp.Symbol("eta_0", **R)
-g, J, eta_f, p = (sp.Function(n, **R) for n in ("g", "J", "eta", "p"))
+g, J, eta_f, p, a_f = (sp.Function(n, **R) for n in ("g", "J", "eta", "p", "a"))
+nr = sp.Symbol("n", **R)
 
 
 def expr(latex: str) -> sp.Basic:
@@ -337,3 +338,79 @@ def test_shape_declarations_read_as_a_table():
     table = SymbolTable.parse("\n".join(declaration.lines()))
     m = sp.Symbol("m", integer=True, positive=True)
     assert table.get("W") == sp.MatrixSymbol("W", m, n)
+
+
+# -- norms, partials, calls, primes ---------------------------------------------------------
+
+xT = sp.Trace(vx.T * vx)
+
+
+@pytest.mark.parametrize(
+    ("latex", "expected"),
+    [
+        (r"\|x\|", sp.Abs(x)),
+        (r"\|\mathbf{x}\|", sp.sqrt(xT)),
+        (r"\|\mathbf{x}\|_2", sp.sqrt(xT)),
+        (r"\lVert \mathbf{x} \rVert", sp.sqrt(xT)),
+        (r"\|\mathbf{x}\|_2^2", xT),
+        (r"\|\mathbf{W}\|_F", sp.sqrt(sp.Trace(mW.T * mW))),
+        (r"2 \|x\|", 2 * sp.Abs(x)),
+    ],
+)
+def test_norms(latex, expected):
+    assert expr(latex) == expected
+
+
+@pytest.mark.parametrize(
+    ("latex", "expected"),
+    [
+        (r"\|\mathbf{W}\|", "the norm ‖X‖ of a matrix (Frobenius or spectral?)"),
+        (r"\|\mathbf{x}\|_1", "the norm ‖·‖_1"),
+    ],
+)
+def test_norms_refused(latex, expected):
+    assert refusal(latex) == f"{expected}; write ‖X‖_F for the Frobenius norm"
+
+
+@pytest.mark.parametrize(
+    ("latex", "expected"),
+    [
+        (r"\partial_x f(x)", sp.Derivative(sp.Function("f", **R)(x), x)),
+        (r"\nabla_{\mathbf{x}} f(\mathbf{x})", sp.Derivative(sp.Function("f", **R)(vx), vx)),
+        (r"\nabla f(\mathbf{x})", sp.Derivative(sp.Function("f", **R)(vx), vx)),
+        (r"\nabla f(x)", sp.Derivative(sp.Function("f", **R)(x), x)),
+        (r"\partial_{\mathbf{w}} J", sp.MatrixSymbol("dJ_dw", n, 1)),  # ∂J/∂w, opaque
+        (r"\nabla_x f", sp.Symbol("df_dx", **R)),
+        (
+            r"l(\mathbf{y}, \hat{\mathbf{y}})",
+            sp.Function("l", **R)(vy, sp.MatrixSymbol("yhat", n, 1)),
+        ),
+        (
+            r"a(\mathbf{q}, \mathbf{k}_i)",
+            a_f(sp.MatrixSymbol("q", n, 1), sp.MatrixSymbol("k_i", n, 1)),
+        ),
+        (r"P(y \mid x)", sp.Function("P_given", **R)(sp.Symbol("y", **R), x)),
+        (r"\mathbf{g}_t'", sp.MatrixSymbol("g_t'", n, 1)),
+        (r"g_t'", sp.Symbol("g_t'", **R)),
+        (r"f''(x)", sp.Derivative(sp.Function("f", **R)(x), (x, 2))),
+        (r"\sigma_B^2", sp.Symbol("sigma_B", **R) ** 2),  # σ with a subscript: a symbol
+        (r"(n+1)! = (n+1) n!", sp.Eq(sp.factorial(nr + 1), (nr + 1) * sp.factorial(nr))),
+    ],
+)
+def test_derivatives_calls_primes_as_notes_write_them(latex, expected):
+    assert expr(latex) == expected
+
+
+@pytest.mark.parametrize(
+    ("latex", "expected"),
+    [
+        ("y'", "a prime on 'y', which is not a function; declare it: 'function f'"),
+        (r"\partial f", r"∂ outside a fraction; write \frac{\partial L}{\partial w}"),
+        (r"p(1-p)", r"'p(' may be a call or a product; declare 'function p', or write p \cdot "
+         "(…) for a product"),
+        (r"\sum_j x_j", "a sum without an upper bound over an undeclared family; write "
+         r"\sum_{i=1}^{n} or declare the family ('indexed y n')"),
+    ],
+)  # fmt: skip
+def test_still_refused(latex, expected):
+    assert refusal(latex) == expected

@@ -159,6 +159,7 @@ class _State:
     callables: set[str] = field(default_factory=set)
     defines: str | None = None
     bold: set[str] = field(default_factory=set)  # names written bold, with their subscripts
+    scalar_valued: set[str] = field(default_factory=set)  # f in ∇f(x): f of a whole vector
 
     def note(self, text: str) -> None:
         if text not in self.notes:
@@ -557,7 +558,6 @@ class _Parser:
                 r"\}",
                 r"\end",
                 "\\\\",
-                r"\|",
                 r"\ldots",
                 r"\rfloor",
                 r"\rceil",
@@ -585,7 +585,10 @@ class _Parser:
                         )
                     powered = True
                 if tok.text == "!":
-                    raise self.error("factorials are not read", "write it out", tok)
+                    if _is_matrix(value):
+                        raise self.error("a factorial of a matrix", "check the formula", tok)
+                    value = sp.factorial(value)
+                    continue
                 if tok.text == "'":
                     raise self.error(
                         "a prime on a non-function", "write f'(x) for a derivative", tok
@@ -792,6 +795,9 @@ class _Parser:
         if name == r"\infty":
             self.next()
             return sp.oo
+        if name == r"\|":
+            self.next()
+            return self.norm(tok)
         if name in BRACKETS:
             self.next()
             closer, func = BRACKETS[name]
@@ -840,6 +846,9 @@ class _Parser:
         if name in COMMAND_FUNCTIONS:
             self.next()
             return self.call(name[1:], tok, command=True)
+        if name == r"\partial" and self.peek(1).text == "_":
+            self.next()  # ∂_x f, ∂_{\mathbf{w}} J: as ∇_x f
+            return self.nabla(tok)
         if (
             name[1:] in GREEK
             or name in DECORATIONS
@@ -851,6 +860,32 @@ class _Parser:
         if name == r"\partial":
             raise self.error("∂ outside a fraction", r"write \frac{\partial L}{\partial w}", tok)
         raise self.error(f"the command {name}", "it has no meaning symml knows", tok)
+
+    def norm(self, tok: Token) -> Any:
+        """``\\|x\\|``, ``\\|x\\|_2`` (a vector's 2-norm), ``\\|X\\|_F`` (Frobenius); of a
+        scalar, its absolute value. Other norms, and ``\\|X\\|`` of a matrix, are refused."""
+        close = next((j for j in range(self.i, self.stop) if self.toks[j].text == r"\|"), None)
+        if close is None:
+            raise self.error("'\\|' is never closed", "add the closing \\|", tok)
+        inner = self.sub((self.i, close)).whole()
+        self.i = close + 1
+        kind = ""
+        if self.at("_"):
+            self.next()
+            kind = self.raw(self.group_span())
+        if not _is_matrix(inner):
+            if kind not in ("", "2", "F", "1", r"\infty"):
+                raise self.error(f"the norm ‖·‖_{kind}", "write ‖x‖_2 or ‖X‖_F", tok)
+            return sp.Abs(inner)
+        vector = inner.shape[1] == 1 or inner.shape[0] == 1
+        if vector and kind in ("", "2", "F"):
+            self.s.note("‖x‖ of a vector read as its Euclidean norm sqrt(tr(xᵀx))")
+            return sp.sqrt(sp.Trace(inner.T * inner))
+        if kind == "F":
+            self.s.note("‖X‖_F read as the Frobenius norm sqrt(tr(XᵀX))")
+            return sp.sqrt(sp.Trace(inner.T * inner))
+        what = f"‖·‖_{kind}" if kind else "‖X‖ of a matrix (Frobenius or spectral?)"
+        raise self.error(f"the norm {what}", "write ‖X‖_F for the Frobenius norm", tok)
 
     def sizes(self, span: tuple[int, int], tok: Token, what: str) -> tuple[Any, Any]:
         """The ``m \\times n`` of a sized constant matrix (``\\mathbf{1}_{d \\times 1}``)."""
@@ -923,6 +958,8 @@ class _Parser:
             name, word = inner.base_name()
             if inner.peek().kind != "end":
                 raise inner.error("a decoration over more than a name", "decorate one letter")
+            if name in self.s.bold:
+                self.s.bold.add(name + DECORATIONS[tok.text])  # \hat{\mathbf{y}}: a vector
             return name + DECORATIONS[tok.text], word
         if tok.text in BOLD:
             inner = self.sub(self.group_span())
@@ -1000,13 +1037,15 @@ class _Parser:
                 return self.call(name, start_tok, sub_span=sub_span, primes=primes, power=pending)
         if self.is_function_name(name, word) and (self.at("(") or primes or name in ("log", "ln")):
             return self.call(name, start_tok, sub_span=sub_span, primes=primes, power=pending)
+        if primes and (name in self.s.bold or sub_span is not None):
+            return self.primed_name(self.resolve(name, sub_span, start_tok, word), primes)
         if primes:
             raise self.error(
                 f"a prime on '{name}', which is not a function",
                 "declare it: 'function f'",
                 start_tok,
             )
-        if pending and name in ("sigma", "Phi") and sub_span is None:
+        if pending and name in ("sigma", "Phi") and (sub_span is None or not self.at("(")):
             self.i = pending_at  # σ² with no argument: the square of a symbol σ
             pending = []
         if pending:
@@ -1015,6 +1054,17 @@ class _Parser:
             )
         value = self.resolve(name, sub_span, start_tok, word)
         return value
+
+    def primed_name(self, value: Any, primes: int) -> Any:
+        """``\\mathbf{g}_t'``: a prime on a vector or a subscripted name is part of its name
+        (another g), not a derivative."""
+        mark = "'" * primes
+        self.s.note(f"{value}{mark} read as a name of its own (the prime is not a derivative)")
+        if isinstance(value, sp.MatrixSymbol):
+            return sp.MatrixSymbol(value.name + mark, *value.shape)
+        if isinstance(value, sp.Symbol):
+            return sp.Symbol(value.name + mark, **value.assumptions0)
+        raise self.error("a prime on an entry of a family", "name it: g'_t", self.peek())
 
     def _subscripted(self, name: str, sub_span: tuple[int, int] | None) -> Any:
         """The declared object named name_sub (μ_θ, η_max), if any."""
@@ -1058,11 +1108,44 @@ class _Parser:
             return True
         if word and len(name) > 1 and self.at("("):
             return True  # \operatorname{softmax}(z): a call, known or refused
+        if self.at("(") and self._tuple_follows():
+            if name not in self.s.callables:
+                self.s.callables.add(name)
+                self.s.note(f"{name}(a, b) read as a function {name} of several arguments")
+            return True
         if name in AMBIGUOUS_CALL_LETTERS and self.at("("):
             raise self.error(
                 f"'{name}(' may be a call or a product",
                 f"declare 'function {name}', or write {name} \\cdot (…) for a product",
             )
+        return False
+
+    def _given(self, start: int, stop: int) -> int | None:
+        """The index of the one top-level ``\\mid`` in tokens[start:stop], if any."""
+        depth, found = 0, []
+        for j in range(start, stop):
+            text = self.toks[j].text
+            depth += text in ("(", "[", "{")
+            depth -= text in (")", "]", "}")
+            if depth == 0 and text == r"\mid":
+                found.append(j)
+        if len(found) > 1:
+            raise self.error(
+                "two '\\mid' in one call", "write P(a \\mid b, c)", self.toks[found[1]]
+            )
+        return found[0] if found else None
+
+    def _tuple_follows(self) -> bool:
+        """Whether the ``(…)`` at the cursor holds a top-level ``,`` or ``\\mid``: arguments,
+        never a factor (l(y, ŷ), P(y \\mid x))."""
+        close = matching(self.toks, self.i, self.stop, "(", ")")
+        depth = 0
+        for j in range(self.i + 1, max(close, self.i + 1)):
+            text = self.toks[j].text
+            depth += text in ("(", "[", "{")
+            depth -= text in (")", "]", "}")
+            if depth == 0 and text in (",", r"\mid"):
+                return True
         return False
 
     def resolve(self, name: str, sub_span: tuple[int, int] | None, tok: Token, word: bool) -> Any:
@@ -1234,7 +1317,15 @@ class _Parser:
         head, arity, label = self.function_head(name, sub_span, tok)
         if self.at("("):
             close = self._matching(self.i, "(", ")")
-            args = self._arguments((self.i + 1, close), families=_undefined(head))
+            given = self._given(self.i + 1, close)
+            if given is not None:
+                if not _undefined(head):
+                    raise self.error(f"{label}(a \\mid b) of a known function", "check it", tok)
+                head = sp.Function(f"{label}_given", real=True)
+                self.s.note(f"{label}(a | b) read as {head}(a, b): a function of a given b")
+                args = self._arguments((self.i + 1, given)) + self._arguments((given + 1, close))
+            else:
+                args = self._arguments((self.i + 1, close), families=_undefined(head))
             self.i = close + 1
         elif command and name in ("max", "min") and self.at(r"\{"):
             close = self._matching(self.i, r"\{", r"\}")
@@ -1561,6 +1652,7 @@ class _Parser:
         if name not in self.s.callables:
             self.s.callables.add(name)
             self.s.note(f"{name}(…) after ∇ read as a function {name} applied to its argument")
+        self.s.scalar_valued.add(name)
         return name
 
     def derivative_at(
@@ -2077,6 +2169,10 @@ def _undefined(head: Any) -> bool:
 
 def _apply(head: Any, args: list[Any], p: _Parser, tok: Token) -> Any:
     _no_ones(*args, p=p)
+    whole = len(args) > 1 or str(head) in p.s.scalar_valued
+    if _undefined(head) and whole and any(_is_matrix(a) for a in args):
+        p.s.note(f"{head}(…) of vectors read as one value (a loss, a score), not elementwise")
+        return head(*args)
     blocks = [a for a in args if _is_matrix(a)]
     if head in (sp.Max, sp.Min) and len(blocks) == 1 and len(args) > 1:
         (block,) = blocks  # max(0, X): elementwise, as ReLU
