@@ -414,3 +414,27 @@ def test_derivatives_calls_primes_as_notes_write_them(latex, expected):
 )  # fmt: skip
 def test_still_refused(latex, expected):
     assert refusal(latex) == expected
+
+
+def test_the_second_reading_has_a_deadline(monkeypatch):
+    from symml.parse import library
+
+    monkeypatch.setattr(library, "MAX_NESTING", 100)  # let the library try, and time it out
+    monkeypatch.setattr(library, "DEADLINE_SECONDS", 0.3)
+    started = time.monotonic()
+    reading = read_latex("{" * 14 + "x" + "}" * 14)
+    assert time.monotonic() - started < 3
+    assert reading.expr == x
+    assert "not cross-checked: latex2sympy2_extended did not finish within 0.3 s" in reading.notes
+
+
+def test_the_whole_reading_has_a_deadline(monkeypatch):
+    from symml.parse import latex, library
+
+    monkeypatch.setattr(library, "MAX_NESTING", 100)
+    monkeypatch.setattr(latex, "READ_SECONDS", 0.2)
+    started = time.monotonic()
+    assert refusal("{" * 14 + "x" + "}" * 14) == (
+        "reading it took more than 0.2 s; split it into smaller formulas"
+    )
+    assert time.monotonic() - started < 3

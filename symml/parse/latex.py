@@ -26,6 +26,7 @@ from sympy.matrices.expressions.matexpr import MatrixExpr
 
 from symml import functions as F
 from symml import guard
+from symml.parse.deadline import ReadingTimeout, within
 from symml.parse.errors import LatexParseError
 from symml.parse.lexer import Token, matching, tokenize
 from symml.parse.table import INDEX_ASSUMPTIONS, SIZE_ASSUMPTIONS, SymbolTable
@@ -81,6 +82,7 @@ SUSPICIOUS_WORDS = frozenset(
 )
 BRACKETS = {r"\lfloor": (r"\rfloor", sp.floor), r"\lceil": (r"\rceil", sp.ceiling)}
 MATRIX_ENVIRONMENTS = frozenset("matrix pmatrix bmatrix".split())
+READ_SECONDS = 10.0  # for one formula, both readings (the library's has its own, shorter)
 
 
 class _Ones:
@@ -177,6 +179,19 @@ def read_latex(text: str, *, symbols: Any = None) -> Reading:
     symml's reading is checked against latex2sympy2_extended's reading of the same text
     (see ``symml.parse.library``); when their structures differ the text is refused."""
     table = SymbolTable.of(symbols)
+    try:
+        return within(READ_SECONDS, _read_and_cross_check, text, table)
+    except ReadingTimeout:
+        raise LatexParseError(
+            text[:60],
+            0,
+            text[:20],
+            f"reading it took more than {READ_SECONDS:g} s",
+            "split it into smaller formulas",
+        ) from None
+
+
+def _read_and_cross_check(text: str, table: SymbolTable) -> Reading:
     aliases = _aliases_of(table)
     reading = _read(text, table, aliases)
     return _cross_checked(text, table, aliases, reading)

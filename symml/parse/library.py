@@ -12,9 +12,6 @@ reading stands alone and its notes say why.
 
 from __future__ import annotations
 
-import signal
-import threading
-import time
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +22,7 @@ from sympy.logic.boolalg import BooleanAtom
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
 from symml import guard
+from symml.parse.deadline import ReadingTimeout, within
 from symml.parse.errors import LatexParseError
 from symml.parse.lexer import Token
 from symml.parse.lowering import CasesBlock, Lowering, NotLowered
@@ -97,7 +95,7 @@ def _cross_check(
             f"takes time exponential in the nesting past {MAX_NESTING})",
         )
     try:
-        theirs = _within_deadline(_library_read, lowered)
+        theirs = within(DEADLINE_SECONDS, _library_read, lowered)
     except ReadingTimeout:
         return CrossCheck(
             None, f"not cross-checked: {LIBRARY} did not finish within {DEADLINE_SECONDS} s"
@@ -128,48 +126,6 @@ def nesting(text: str) -> int:
         elif c in ")]}":
             depth -= 1
     return deepest
-
-
-class ReadingTimeout(Exception):
-    """The library's reading ran past ``DEADLINE_SECONDS``."""
-
-
-def _within_deadline(fn: Any, *args: Any) -> Any:
-    """``fn(*args)`` stopped by SIGALRM after ``DEADLINE_SECONDS`` (ANTLR's prediction is
-    pure Python, so the alarm interrupts it). Off the main thread no alarm can be set: there
-    ``MAX_NESTING`` is the only bound. An enclosing alarm (a bounded step of a worker) goes on
-    with what it has left."""
-    if threading.current_thread() is not threading.main_thread():
-        return fn(*args)
-    outer_left, _ = signal.getitimer(signal.ITIMER_REAL)
-    limit = DEADLINE_SECONDS if outer_left <= 0 else min(DEADLINE_SECONDS, outer_left)
-    started = time.monotonic()
-
-    def expire(signum: int, frame: Any) -> None:
-        raise _Expired
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, limit)
-    try:
-        return fn(*args)
-    except _Expired:
-        if outer_left > 0 and limit >= outer_left:
-            # the enclosing step's own deadline passed: its handler must see it
-            signal.signal(signal.SIGALRM, previous)
-            if callable(previous):
-                previous(signal.SIGALRM, None)
-        raise ReadingTimeout from None
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-        if outer_left > 0:
-            left = outer_left - (time.monotonic() - started)
-            signal.setitimer(signal.ITIMER_REAL, max(left, 1e-6))
-
-
-class _Expired(BaseException):
-    """Raised by the alarm; a BaseException so that the library's ``except Exception`` does
-    not swallow it."""
 
 
 def _library_read(lowered: str) -> Any:
