@@ -438,3 +438,29 @@ def test_the_whole_reading_has_a_deadline(monkeypatch):
         "reading it took more than 0.2 s; split it into smaller formulas"
     )
     assert time.monotonic() - started < 3
+
+
+# -- vectors elementwise, as optimizer updates write them -----------------------------------
+
+
+def test_an_rmsprop_block_reads_elementwise():
+    s_t, s_prev, g_t, w_t, w_prev = (
+        sp.MatrixSymbol(name, n, 1) for name in ("s_t", "s_t-1", "g_t", "w_t", "w_t-1")
+    )
+    eps = sp.Symbol("epsilon", **R)
+    first, second = read_statements(
+        r"""\begin{aligned}
+        \mathbf{s}_t & = \mathbf{s}_{t-1} + \mathbf{g}_t^2, \\
+        \mathbf{w}_t & = \mathbf{w}_{t-1} - \frac{\eta}{\sqrt{\mathbf{s}_t + \epsilon}} \cdot \mathbf{g}_t.
+        \end{aligned}"""
+    )
+    assert first.expr == sp.Eq(s_t, s_prev + sp.HadamardPower(g_t, 2))
+    root = (s_t + eps * sp.OneMatrix(n, 1)).applyfunc(sp.sqrt)
+    step = sp.hadamard_product(eta * sp.HadamardPower(root, -1), g_t)
+    assert str(second.expr) == str(sp.Eq(w_t, w_prev - step))  # up to the bound dummy
+    assert second.expr.rhs.atoms(sp.MatrixSymbol) == {w_prev, s_t, g_t}
+    assert "a power of a vector read elementwise (g_t^2 is g_t ⊙ g_t)" in first.notes
+
+
+def test_a_square_matrix_keeps_its_matrix_power():
+    assert expr(r"\mathbf{W}^2") == sp.MatPow(mW, 2)

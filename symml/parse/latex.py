@@ -637,6 +637,9 @@ class _Parser:
         if span[1] > span[0] and self.toks[span[0]].text == r"\circ":
             return self.hadamard_power(base, (span[0] + 1, span[1]), tok)
         exponent = self.sub(span).expr()
+        if _is_vector(base) and not _is_matrix(exponent):
+            self.s.note("a power of a vector read elementwise (g_t^2 is g_t ⊙ g_t)")
+            return sp.HadamardPower(base, exponent)
         if _is_matrix(base):
             if exponent == -1:
                 return sp.Inverse(base)
@@ -2097,6 +2100,19 @@ def _is_matrix(e: Any) -> bool:
     return isinstance(e, (MatrixExpr, sp.MatrixBase))
 
 
+def _is_vector(e: Any) -> bool:
+    """A column of more than one entry: ML notes apply +, ·, /, powers to it elementwise."""
+    return _is_matrix(e) and e.shape[1] == 1 and e.shape[0] != 1
+
+
+def _broadcast(value: Any, other: Any, p: _Parser) -> Any:
+    """A scalar beside a vector in a sum (s_t + ε) as that scalar in every entry."""
+    if _is_vector(other) and not _is_matrix(value) and not isinstance(value, _Ones):
+        p.s.note("a scalar added to a vector read as added to every entry (ε·1)")
+        return value * sp.OneMatrix(*other.shape)
+    return value
+
+
 def _ones_like(ones: _Ones, other: Any, p: _Parser) -> Any:
     if not _is_matrix(other):
         raise p.error("\\mathbf{1} added to a scalar", "write 1 for the number one")
@@ -2111,6 +2127,7 @@ def _add(a: Any, b: Any, p: _Parser) -> Any:
     if isinstance(b, _Ones):
         b = _ones_like(b, a, p)
     a, b = _one_by_one(a, b, p), _one_by_one(b, a, p)
+    a, b = _broadcast(a, b, p), _broadcast(b, a, p)
     if _is_matrix(a) != _is_matrix(b):
         raise p.error("a matrix plus a scalar", "check which names are matrices")
     if _is_matrix(a) and a.shape != b.shape:
@@ -2137,6 +2154,9 @@ def _no_ones(*values: Any, p: _Parser) -> None:
 
 def _mul(a: Any, b: Any, p: _Parser) -> Any:
     _no_ones(a, b, p=p)
+    if _is_vector(a) and _is_vector(b) and a.shape == b.shape:
+        p.s.note("a product of two vectors read elementwise (⊙)")
+        return sp.hadamard_product(a, b)
     if _is_matrix(a) and _is_matrix(b) and a.shape[1] != b.shape[0]:
         raise p.error(f"shapes {a.shape} and {b.shape} multiplied", "check the declared shapes")
     return a * b
@@ -2144,6 +2164,10 @@ def _mul(a: Any, b: Any, p: _Parser) -> Any:
 
 def _div(a: Any, b: Any, p: _Parser, tok: Token | None = None) -> Any:
     _no_ones(a, b, p=p)
+    if _is_vector(b) and (not _is_matrix(a) or a.shape == b.shape):
+        p.s.note("a division by a vector read elementwise")
+        reciprocal = sp.HadamardPower(b, -1)
+        return sp.hadamard_product(a, reciprocal) if _is_matrix(a) else a * reciprocal
     if _is_matrix(b):
         raise p.error("division by a matrix", "multiply by an inverse, A^{-1}", tok)
     if b == 0:

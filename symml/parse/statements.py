@@ -190,7 +190,7 @@ def _parts(row: str) -> list[str]:
     """A row cut at its joining words; parts that are prose (\\text{where …}) are left out."""
     parts = []
     for piece in _split_joiners(row):
-        piece = piece.strip().strip(",;").strip()
+        piece = piece.strip().strip(",;").rstrip(".").strip()  # the sentence's punctuation
         if not piece or _WORD_START.match(piece):
             continue
         parts.append(piece)
