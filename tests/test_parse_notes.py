@@ -8,7 +8,7 @@ import time
 import pytest
 import sympy as sp
 
-from symml.functions import relu
+from symml.functions import Phi, gelu, relu, sigmoid
 from symml.parse import (
     LatexParseError,
     SymbolTable,
@@ -464,3 +464,45 @@ def test_an_rmsprop_block_reads_elementwise():
 
 def test_a_square_matrix_keeps_its_matrix_power():
     assert expr(r"\mathbf{W}^2") == sp.MatPow(mW, 2)
+
+
+# -- PyTorch's docstring formulas (their style: \text names, "x, & \text{ if }" rows) -------
+
+alpha, beta, lam_ = sp.symbols("alpha beta lambda", **R)
+max_val, min_val = sp.symbols("max_val min_val", **R)
+
+
+@pytest.mark.parametrize(
+    ("latex", "lhs", "rhs"),
+    [
+        (
+            r"\text{ELU}(x) = \begin{cases} x, & \text{ if } x > 0\\ "
+            r"\alpha * (\exp(x) - 1), & \text{ if } x \leq 0 \end{cases}",
+            sp.Function("ELU", **R)(x),
+            sp.Piecewise((x, x > 0), (alpha * (sp.exp(x) - 1), True)),
+        ),
+        (
+            r"\text{HardTanh}(x) = \begin{cases} \text{max\_val} & \text{ if } x > "
+            r"\text{ max\_val } \\ \text{min\_val} & \text{ if } x < \text{ min\_val } \\ "
+            r"x & \text{ otherwise } \\ \end{cases}",
+            sp.Function("HardTanh", **R)(x),
+            sp.Piecewise((max_val, x > max_val), (min_val, x < min_val), (x, True)),
+        ),
+        (
+            r"\text{Hardswish}(x) = \begin{cases} 0 & \text{if~} x \le -3, \\ x & "
+            r"\text{if~} x \ge +3, \\ x \cdot (x + 3) /6 & \text{otherwise} \end{cases}",
+            sp.Function("Hardswish", **R)(x),
+            sp.Piecewise((0, x <= -3), (x, x >= 3), (x * (x + 3) / 6, True)),
+        ),
+        (
+            r"\text{Softplus}(x) = \frac{1}{\beta} * \log(1 + \exp(\beta * x))",
+            sp.Function("Softplus", **R)(x),  # β: PyTorch's own Softplus, not symml's
+            sp.log(1 + sp.exp(beta * x)) / beta,
+        ),
+        (r"\text{GELU}(x) = x * \Phi(x)", gelu(x), x * Phi(x)),  # symml's GELU: a claim
+        (r"\text{SiLU}(x) = x * \sigma(x)", sp.Function("SiLU", **R)(x), x * sigmoid(x)),
+    ],
+)
+def test_pytorch_docstring_formulas(latex, lhs, rhs):
+    (reading,) = read_statements(latex)
+    assert (reading.expr.lhs, reading.expr.rhs) == (lhs, rhs)

@@ -457,6 +457,8 @@ class _Parser:
             kinds.append(RELATIONS[self.next().text])
             sides.append(self.expr())
         if len(kinds) == 1:
+            if defined is not None and defined[1] and kinds[0] in ("=", ":="):
+                sides[0] = self.parameterized(defined[0], sides[0], sides[1])
             return _relate(kinds[0], sides[0], sides[1], self), kinds[0]
         if all(k in ("<", "<=") for k in kinds) or all(k in (">", ">=") for k in kinds):
             parts = [
@@ -503,6 +505,24 @@ class _Parser:
             return None
         finally:
             self.s.notes[:] = saved
+
+    def parameterized(self, name: str, lhs: Any, rhs: Any) -> Any:
+        """``\\text{Softplus}(x) = \\frac{1}{\\beta}\\log(1 + e^{\\beta x})``: a right side with
+        parameters the named function does not take (β) defines the author's own function,
+        not symml's softplus (of β = 1); read the left side as a call of a new function."""
+        if not isinstance(lhs, sp.Function) or _undefined(type(lhs)) or _is_matrix(rhs):
+            return lhs
+        arguments = set().union(*(sp.sympify(a).free_symbols for a in lhs.args))
+        extra = sorted((str(s) for s in getattr(rhs, "free_symbols", set()) - arguments), key=str)
+        if not extra or self.s.table.get(name) is not None:
+            return lhs
+        head = sp.Function(name, real=True)
+        self.s.callables.add(name)
+        self.s.note(
+            f"{name}(…) = … has parameters ({', '.join(extra)}) that symml's "
+            f"{type(lhs).__name__} does not take: read as the definition of a function {name}"
+        )
+        return head(*lhs.args)
 
     def plain_name(self) -> str | None:
         """The name at the cursor with its subscript (``η``, ``η_0``, ``x_t``), or None."""

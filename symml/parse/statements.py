@@ -51,6 +51,10 @@ _JOINER = re.compile(
     r"(?:\\(?:text|mathrm|textrm|mbox)\s*\{\s*(?:and|,\s*and)\s*\}|\\q?quad\b)"
     r"(?:\s*\\[,;:!]|\s*\\q?quad\b)*"
 )
+PROSE_WORDS = frozenset(
+    "where for if when with and or since so then thus hence otherwise s.t. subject given "
+    "all each every".split()
+)
 _WORD_START = re.compile(r"\\(?:text|mathrm|textrm|mbox)\s*\{\s*([A-Za-z][A-Za-z ,.]*)\}")
 
 
@@ -191,10 +195,20 @@ def _parts(row: str) -> list[str]:
     parts = []
     for piece in _split_joiners(row):
         piece = piece.strip().strip(",;").rstrip(".").strip()  # the sentence's punctuation
-        if not piece or _WORD_START.match(piece):
+        if not piece or _is_prose(piece):
             continue
         parts.append(piece)
     return parts
+
+
+def _is_prose(piece: str) -> bool:
+    """Whether a part starts with words (``\\text{for all } x``), not with a name written in
+    text (``\\text{ELU}(x) = …``, ``\\text{lr} = 0.1``)."""
+    match = _WORD_START.match(piece)
+    if match is None:
+        return False
+    words = match.group(1).strip().lower()
+    return " " in words or words.rstrip(",.") in PROSE_WORDS
 
 
 def _split_joiners(row: str) -> list[str]:
