@@ -506,3 +506,14 @@ max_val, min_val = sp.symbols("max_val min_val", **R)
 def test_pytorch_docstring_formulas(latex, lhs, rhs):
     (reading,) = read_statements(latex)
     assert (reading.expr.lhs, reading.expr.rhs) == (lhs, rhs)
+
+
+def test_a_gradient_of_a_quadratic_form_has_the_shape_of_its_variable():
+    mA = sp.MatrixSymbol("A", n, n)
+    reading = read_latex(
+        r"\nabla_{\mathbf{x}} \mathbf{x}^\top \mathbf{A} \mathbf{x} = "
+        r"(\mathbf{A} + \mathbf{A}^\top)\mathbf{x}"
+    )
+    assert reading.expr.lhs == sp.Derivative(vx.T * mA * vx, vx)  # ∇ of the whole product
+    assert reading.expr.rhs == (mA + mA.T) * vx
+    assert "∂(scalar)/∂X read as the gradient, of X's shape" in reading.notes

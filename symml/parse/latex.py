@@ -1666,7 +1666,7 @@ class _Parser:
             p = self.sub(self.group_span())
             wrt = p.factor_no_power()
         self.call_ahead(tok)
-        operand = self.factor()
+        operand = self.term()  # as \frac{d}{dx}: ∇_x xᵀAx is the gradient of the whole product
         if wrt is None:
             if isinstance(operand, AppliedUndef) and len(operand.args) == 1:
                 wrt = operand.args[0]
@@ -2251,6 +2251,9 @@ def _apply(head: Any, args: list[Any], p: _Parser, tok: Token) -> Any:
 def _relate(kind: str, a: Any, b: Any, p: _Parser) -> Any:
     _no_ones(a, b, p=p)
     if kind in ("=", ":="):
+        if _gradient_of(a, b) or _gradient_of(b, a):
+            p.s.note("∂(scalar)/∂X read as the gradient, of X's shape")
+            return sp.Eq(a, b, evaluate=False)
         a, b = _one_by_one(a, b, p), _one_by_one(b, a, p)
         if _is_matrix(a) != _is_matrix(b) or (_is_matrix(a) and a.shape != b.shape):
             raise p.error("the two sides have different shapes", "check the declarations")
@@ -2259,6 +2262,23 @@ def _relate(kind: str, a: Any, b: Any, p: _Parser) -> Any:
         raise p.error("an inequality between matrices", "compare scalars")
     ops: Mapping[str, Any] = {"<": sp.Lt, ">": sp.Gt, "<=": sp.Le, ">=": sp.Ge, "!=": sp.Ne}
     return ops[kind](a, b, evaluate=False)
+
+
+def _gradient_of(derivative: Any, other: Any) -> bool:
+    """Whether ``derivative`` is ∂f/∂X of a scalar (or 1×1) f by one matrix X, and ``other``
+    has X's shape: the gradient, which SymPy's Derivative does not give a shape."""
+    if not isinstance(derivative, sp.Derivative) or len(derivative.variable_count) != 1:
+        return False
+    variable, order = derivative.variable_count[0]
+    body = derivative.expr
+    scalar = not _is_matrix(body) or body.shape == (1, 1)
+    return (
+        order == 1
+        and scalar
+        and _is_matrix(variable)
+        and _is_matrix(other)
+        and other.shape == variable.shape
+    )
 
 
 def _declare_hint(base: Any) -> str:
