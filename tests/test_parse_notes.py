@@ -517,3 +517,19 @@ def test_a_gradient_of_a_quadratic_form_has_the_shape_of_its_variable():
     assert reading.expr.lhs == sp.Derivative(vx.T * mA * vx, vx)  # ∇ of the whole product
     assert reading.expr.rhs == (mA + mA.T) * vx
     assert "∂(scalar)/∂X read as the gradient, of X's shape" in reading.notes
+
+
+@pytest.mark.parametrize("latex", [r"\eta(t)", r"\frac{d}{dt} \eta(t) = -\lambda \eta(t)"])
+def test_a_name_of_one_name_outside_a_definition_is_refused(latex):
+    # η·t was read without a word, and d/dt η(t) = -λη(t) refuted against it
+    assert refusal(latex) == (
+        "'eta(…)' of one name may be a call of eta or a product; declare 'function eta' or "
+        r"define it (\eta(t) = …) for a call; write \eta \cdot (…) for a product"
+    )
+
+
+def test_a_declared_function_of_one_name_is_a_call():
+    reading = read_latex(
+        r"\frac{d}{dt} \eta(t) = -\lambda \eta(t)", symbols=SymbolTable.parse("function eta")
+    )
+    assert reading.expr == sp.Eq(sp.Derivative(eta_f(t), t), -lam * eta_f(t))

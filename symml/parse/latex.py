@@ -1156,6 +1156,13 @@ class _Parser:
                 f"'{name}(' may be a call or a product",
                 f"declare 'function {name}', or write {name} \\cdot (…) for a product",
             )
+        if self.at("(") and self._one_name_inside():
+            shown = f"\\{name}" if name in GREEK else name
+            raise self.error(
+                f"'{name}(…)' of one name may be a call of {name} or a product",
+                f"declare 'function {name}' or define it ({shown}(t) = …) for a call; "
+                f"write {shown} \\cdot (…) for a product",
+            )
         return False
 
     def _given(self, start: int, stop: int) -> int | None:
@@ -1172,6 +1179,22 @@ class _Parser:
                 "two '\\mid' in one call", "write P(a \\mid b, c)", self.toks[found[1]]
             )
         return found[0] if found else None
+
+    def _one_name_inside(self) -> bool:
+        """Whether the ``(…)`` at the cursor holds one plain name: ``η(t)`` is far more often
+        η of t than η·t, but a product is what TeX's letters would say."""
+        close = matching(self.toks, self.i, self.stop, "(", ")")
+        if close < 0:
+            return False
+        probe = _Parser(self.s, self.i + 1, close)
+        saved = list(self.s.notes)
+        try:
+            name = probe.plain_name()
+        except LatexParseError:
+            return False
+        finally:
+            self.s.notes[:] = saved
+        return name is not None and probe.peek().kind == "end"
 
     def _tuple_follows(self) -> bool:
         """Whether the ``(…)`` at the cursor holds a top-level ``,`` or ``\\mid``: arguments,
