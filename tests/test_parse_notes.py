@@ -533,3 +533,11 @@ def test_a_declared_function_of_one_name_is_a_call():
         r"\frac{d}{dt} \eta(t) = -\lambda \eta(t)", symbols=SymbolTable.parse("function eta")
     )
     assert reading.expr == sp.Eq(sp.Derivative(eta_f(t), t), -lam * eta_f(t))
+
+
+@pytest.mark.parametrize("latex", [r"\mathbf{x} \cdot \mathbf{y}", r"\mathbf{x}\mathbf{y}"])
+def test_a_product_of_two_plain_vectors_is_refused(latex):
+    assert refusal(latex) == (
+        "a product of two vectors: a dot product or elementwise?; "
+        r"write \mathbf{x}^\top \mathbf{y} for the dot product, \odot for elementwise"
+    )

@@ -22,6 +22,7 @@ from typing import Any
 
 import sympy as sp
 from sympy.core.function import AppliedUndef
+from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.matexpr import MatrixExpr
 
 from symml import functions as F
@@ -2148,6 +2149,13 @@ def _is_vector(e: Any) -> bool:
     return _is_matrix(e) and e.shape[1] == 1 and e.shape[0] != 1
 
 
+def _elementwise(e: Any) -> bool:
+    """Whether a vector expression is already elementwise (η / √s_t, g_t^2): a product with
+    it is elementwise too, as optimizer updates write them (d2l's AdaGrad: η/√(s+ε) · g)."""
+    kinds = (sp.HadamardPower, sp.HadamardProduct, ElementwiseApplyFunction)
+    return isinstance(e, sp.Basic) and any(e.atoms(*kinds)) or isinstance(e, kinds)
+
+
 def _broadcast(value: Any, other: Any, p: _Parser) -> Any:
     """A scalar beside a vector in a sum (s_t + ε) as that scalar in every entry."""
     if _is_vector(other) and not _is_matrix(value) and not isinstance(value, _Ones):
@@ -2198,7 +2206,12 @@ def _no_ones(*values: Any, p: _Parser) -> None:
 def _mul(a: Any, b: Any, p: _Parser) -> Any:
     _no_ones(a, b, p=p)
     if _is_vector(a) and _is_vector(b) and a.shape == b.shape:
-        p.s.note("a product of two vectors read elementwise (⊙)")
+        if not (_elementwise(a) or _elementwise(b)):
+            raise p.error(
+                "a product of two vectors: a dot product or elementwise?",
+                r"write \mathbf{x}^\top \mathbf{y} for the dot product, \odot for elementwise",
+            )
+        p.s.note("a product of vectors beside an elementwise quotient read elementwise (⊙)")
         return sp.hadamard_product(a, b)
     if _is_matrix(a) and _is_matrix(b) and a.shape[1] != b.shape[0]:
         raise p.error(f"shapes {a.shape} and {b.shape} multiplied", "check the declared shapes")
