@@ -541,3 +541,14 @@ def test_a_product_of_two_plain_vectors_is_refused(latex):
         "a product of two vectors: a dot product or elementwise?; "
         r"write \mathbf{x}^\top \mathbf{y} for the dot product, \odot for elementwise"
     )
+
+
+def test_bold_is_a_property_of_the_occurrence_not_of_the_letter():
+    # x_i beside \mathbf{x} is an entry (a scalar), not the vector x_i
+    reading = read_latex(r"\mathbf{x}^\top \mathbf{y} = \sum_{i=1}^n x_i y_i")
+    assert reading.expr.lhs == vx.T * vy
+    i = sp.Symbol("i", integer=True, nonnegative=True, real=True)
+    entries = sp.Sum(
+        sp.IndexedBase("x", real=True)[i] * sp.IndexedBase("y", real=True)[i], (i, 1, nr)
+    )
+    assert reading.expr.rhs == entries * sp.OneMatrix(1, 1)

@@ -161,7 +161,7 @@ class _State:
     depth: int = 0
     callables: set[str] = field(default_factory=set)
     defines: str | None = None
-    bold: set[str] = field(default_factory=set)  # names written bold, with their subscripts
+    bold: set[int] = field(default_factory=set)  # token indices where a bold name starts
     scalar_valued: set[str] = field(default_factory=set)  # f in ∇f(x): f of a whole vector
 
     def note(self, text: str) -> None:
@@ -993,20 +993,23 @@ class _Parser:
         if tok.text[1:] in GREEK:
             return tok.text[1:], False
         if tok.text in DECORATIONS:
+            at = self.i - 1
             inner = self.sub(self.group_span())
+            inner_at = inner.i
             name, word = inner.base_name()
             if inner.peek().kind != "end":
                 raise inner.error("a decoration over more than a name", "decorate one letter")
-            if name in self.s.bold:
-                self.s.bold.add(name + DECORATIONS[tok.text])  # \hat{\mathbf{y}}: a vector
+            if inner_at in self.s.bold:
+                self.s.bold.add(at)  # \hat{\mathbf{y}}: a vector
             return name + DECORATIONS[tok.text], word
         if tok.text in BOLD:
+            at = self.i - 1
             inner = self.sub(self.group_span())
             name, word = inner.base_name()
             if inner.peek().kind != "end":
                 raise inner.error("bold over more than a name", "make one letter bold")
             if tok.text in SHAPED_BOLD and (len(name) == 1 or name in GREEK):
-                self.s.bold.add(name)  # \mathbf{x} a vector, \mathbf{W} a matrix
+                self.s.bold.add(at)  # \mathbf{x} a vector, \mathbf{W} a matrix
             else:
                 self.s.note("bold face ignored: \\mathbf{x} is the name x")
             return name, word
@@ -1026,7 +1029,9 @@ class _Parser:
 
     def name_atom(self) -> Any:
         start_tok = self.peek()
+        bold = self.i  # the token where a bold name would have been marked
         name, word = self.base_name()
+        bold = bold in self.s.bold
         sub_span: tuple[int, int] | None = None
         primes = 0
         pending: list[tuple[tuple[int, int], Token]] = []
@@ -1067,7 +1072,7 @@ class _Parser:
         declared_sub = self._subscripted(name, sub_span)
         if declared_sub is not None and not isinstance(declared_sub, sp.FunctionClass):
             if not primes and not pending:  # η_max (t − s): a declared name, not η(…)
-                return self.resolve(name, sub_span, start_tok, word)
+                return self.resolve(name, sub_span, start_tok, word, bold=bold)
         if self.at("(") and isinstance(declared_sub, sp.FunctionClass):
             return self.call(name, start_tok, sub_span=sub_span, power=pending)
         if sub_span is not None and self.at("("):
@@ -1076,8 +1081,9 @@ class _Parser:
                 return self.call(name, start_tok, sub_span=sub_span, primes=primes, power=pending)
         if self.is_function_name(name, word) and (self.at("(") or primes or name in ("log", "ln")):
             return self.call(name, start_tok, sub_span=sub_span, primes=primes, power=pending)
-        if primes and (name in self.s.bold or sub_span is not None):
-            return self.primed_name(self.resolve(name, sub_span, start_tok, word), primes)
+        if primes and (bold or sub_span is not None):
+            value = self.resolve(name, sub_span, start_tok, word, bold=bold)
+            return self.primed_name(value, primes)
         if primes:
             raise self.error(
                 f"a prime on '{name}', which is not a function",
@@ -1091,7 +1097,7 @@ class _Parser:
             raise self.error(
                 "a power of a function name with no argument", "add the argument", start_tok
             )
-        value = self.resolve(name, sub_span, start_tok, word)
+        value = self.resolve(name, sub_span, start_tok, word, bold=bold)
         return value
 
     def primed_name(self, value: Any, primes: int) -> Any:
@@ -1210,21 +1216,28 @@ class _Parser:
                 return True
         return False
 
-    def resolve(self, name: str, sub_span: tuple[int, int] | None, tok: Token, word: bool) -> Any:
+    def resolve(
+        self,
+        name: str,
+        sub_span: tuple[int, int] | None,
+        tok: Token,
+        word: bool,
+        *,
+        bold: bool = False,
+    ) -> Any:
         table = self.s.table
         if sub_span is not None:
             sub_text = self.raw(sub_span)
             index_syms = self._index_symbols(sub_span)
             family = self._base_of(name, sub_span, tok)
             if family is _FULL_NAME:
-                return self.resolve(f"{name}_{_subscript_name(sub_text)}", None, tok, True)
-            is_family = isinstance(family, sp.IndexedBase) or (
-                name in self.s.families and name not in self.s.bold
-            )
+                full = f"{name}_{_subscript_name(sub_text)}"
+                return self.resolve(full, None, tok, True, bold=bold)
+            is_family = isinstance(family, sp.IndexedBase) or (name in self.s.families and not bold)
             if (
                 index_syms is not None
                 and not is_family
-                and name not in self.s.bold
+                and not bold
                 and any(s in self.s.bound for s in index_syms)
             ):
                 self.s.inferred.add(name)
@@ -1242,11 +1255,10 @@ class _Parser:
                     f"subscript '{sub_text}'", "use letters, digits or a declared family", tok
                 )
             full = f"{name}_{sub_name}"
-            if name in self.s.bold:
-                self.s.bold.add(full)  # \mathbf{x}_i: the i-th vector, not an entry
+            # \mathbf{x}_i: the i-th vector, not an entry
             if self.lookup(full, tok) is None and full not in table.depends:
                 self.s.note(f"{name} with subscript {sub_text} read as the name {full}")
-            return self.resolve(full, None, tok, True)
+            return self.resolve(full, None, tok, True, bold=bold)
         obj = self.lookup(name, tok)
         if obj is not None and table.get(name) is None:
             self.s.note(f"{name} read as the declared {self.s.aliases.names[name][0]}")
@@ -1260,7 +1272,7 @@ class _Parser:
             if isinstance(obj, sp.FunctionClass):
                 raise self.error(f"'{name}' is a function", f"call it: {name}(x)", tok)
             return obj
-        if name in self.s.bold:
+        if bold:
             return self.bold_object(name)
         if name in self.s.families:
             raise self.error(f"'{name}' is an indexed family here", f"subscript it: {name}_i", tok)
@@ -1636,7 +1648,9 @@ class _Parser:
             if value is not None:
                 return value
         if tok.kind == "letter" or tok.kind == "cmd":
+            start = self.i
             name, word = self.base_name()
+            bold = start in self.s.bold
             sub_span = None
             while self.at("^") and self.peek(1).text == "{" and self.peek(2).text == "(":
                 self.next()
@@ -1645,7 +1659,7 @@ class _Parser:
             if self.at("_"):
                 self.next()
                 sub_span = self.group_span()
-            return self.resolve(name, sub_span, tok, word)
+            return self.resolve(name, sub_span, tok, word, bold=bold)
         raise self.error("expected the variable of a derivative", "write ∂x or dx")
 
     def derivative(self, operand: Any, wrts: list[tuple[Any, int]], order: int, tok: Token) -> Any:
