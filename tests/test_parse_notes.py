@@ -552,3 +552,10 @@ def test_bold_is_a_property_of_the_occurrence_not_of_the_letter():
         sp.IndexedBase("x", real=True)[i] * sp.IndexedBase("y", real=True)[i], (i, 1, nr)
     )
     assert reading.expr.rhs == entries * sp.OneMatrix(1, 1)
+
+
+def test_bold_name_of_a_declared_family_is_its_whole_vector():
+    table = SymbolTable.parse("indexed x d")
+    d = sp.Symbol("d", integer=True, positive=True)
+    xd = sp.MatrixSymbol("x", d, 1)
+    assert read_latex(r"\mathbf{x}^\top \mathbf{x}", symbols=table).expr == xd.T * xd

@@ -1267,6 +1267,11 @@ class _Parser:
             head = obj if isinstance(obj, sp.FunctionClass) else sp.Function(name, real=True)
             return head(*args)
         if obj is not None:
+            if isinstance(obj, sp.IndexedBase) and bold and len(obj.shape or (1,)) == 1:
+                self.s.note(f"bold {name} read as the whole vector of the family {name}")
+                if obj.shape is None:
+                    return self.bold_object(name)
+                return sp.MatrixSymbol(name, obj.shape[0], 1)
             if isinstance(obj, sp.IndexedBase):
                 raise self.error(f"'{name}' is an indexed family", f"subscript it: {name}_i", tok)
             if isinstance(obj, sp.FunctionClass):
