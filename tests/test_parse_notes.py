@@ -376,8 +376,8 @@ def test_norms_refused(latex, expected):
     ("latex", "expected"),
     [
         (r"\partial_x f(x)", sp.Derivative(sp.Function("f", **R)(x), x)),
-        (r"\nabla_{\mathbf{x}} f(\mathbf{x})", sp.Derivative(sp.Function("f", **R)(vx), vx)),
-        (r"\nabla f(\mathbf{x})", sp.Derivative(sp.Function("f", **R)(vx), vx)),
+        (r"\nabla_{\mathbf{x}} f(\mathbf{x})", sp.MatrixSymbol("df_dx", n, 1)),  # x's shape
+        (r"\nabla f(\mathbf{x})", sp.MatrixSymbol("df_dx", n, 1)),
         (r"\nabla f(x)", sp.Derivative(sp.Function("f", **R)(x), x)),
         (r"\partial_{\mathbf{w}} J", sp.MatrixSymbol("dJ_dw", n, 1)),  # ∂J/∂w, opaque
         (r"\nabla_x f", sp.Symbol("df_dx", **R)),
@@ -559,3 +559,15 @@ def test_bold_name_of_a_declared_family_is_its_whole_vector():
     d = sp.Symbol("d", integer=True, positive=True)
     xd = sp.MatrixSymbol("x", d, 1)
     assert read_latex(r"\mathbf{x}^\top \mathbf{x}", symbols=table).expr == xd.T * xd
+
+
+def test_a_gradient_step_keeps_its_gradient():
+    # SymPy's shapeless Derivative(f(x), x) vanished from x - η∇f(x): Eq(x, x)
+    reading = read_latex(r"\mathbf{x} \leftarrow \mathbf{x} - \eta \nabla f(\mathbf{x})")
+    gradient = sp.MatrixSymbol("df_dx", n, 1)
+    assert reading.expr == sp.Eq(vx, vx - eta * gradient)
+    assert reading.gradients == ((gradient, sp.Function("f", **R)(vx), vx),)
+    assert refusal(r"\mathbf{x} - \eta \nabla_{\mathbf{x}} (\mathbf{x}^\top \mathbf{x})") == (
+        "a gradient by a vector or matrix inside arithmetic: SymPy gives it no shape; "
+        "write the gradient alone on one side of '='"
+    )

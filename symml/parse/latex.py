@@ -1675,6 +1675,18 @@ class _Parser:
                 return any(a.base == v.base for a in e.atoms(sp.Indexed)) or e.has(v)
             return e.has(v)
 
+        single = len(wrts) == 1 and wrts[0][1] == 1
+        head = type(operand).__name__
+        undeclared = head not in self.s.table.depends and self.s.table.get(head) is None
+        if single and _is_matrix(wrts[0][0]) and isinstance(operand, AppliedUndef) and undeclared:
+            # ∇f(x) of an unspecified f: SymPy's Derivative has no shape, and dropped it
+            # from x - η∇f(x); the gradient is opaque, of x's shape, and recorded
+            wrt = wrts[0][0]
+            name = f"d{_flat(operand)}_d{_flat(wrt)}"
+            symbol = sp.MatrixSymbol(name, *wrt.shape)
+            self.s.gradients[symbol] = (operand, wrt)
+            self.s.note(f"∇{operand} read as the gradient {name}, of {wrt}'s shape")
+            return symbol
         if all(depends(operand, v) for v, _ in wrts):
             return sp.Derivative(operand, *[(v, p) for v, p in wrts])
         if isinstance(operand, sp.Number) or (
@@ -2175,6 +2187,21 @@ def _elementwise(e: Any) -> bool:
     return isinstance(e, sp.Basic) and any(e.atoms(*kinds)) or isinstance(e, kinds)
 
 
+def _shapeless_gradient(e: Any) -> bool:
+    """Whether ``e`` holds a Derivative by a matrix: a gradient SymPy gives no shape."""
+    if not isinstance(e, sp.Basic) or _is_matrix(e):
+        return False
+    return any(_is_matrix(v) for d in e.atoms(sp.Derivative) for v in d.variables)
+
+
+def _refuse_shapeless(a: Any, b: Any, p: _Parser) -> None:
+    if _shapeless_gradient(a) or _shapeless_gradient(b):
+        raise p.error(
+            "a gradient by a vector or matrix inside arithmetic: SymPy gives it no shape",
+            "write the gradient alone on one side of '='",
+        )
+
+
 def _broadcast(value: Any, other: Any, p: _Parser) -> Any:
     """A scalar beside a vector in a sum (s_t + ε) as that scalar in every entry."""
     if _is_vector(other) and not _is_matrix(value) and not isinstance(value, _Ones):
@@ -2196,6 +2223,8 @@ def _add(a: Any, b: Any, p: _Parser) -> Any:
         a = _ones_like(a, b, p)
     if isinstance(b, _Ones):
         b = _ones_like(b, a, p)
+    if _is_matrix(a) or _is_matrix(b):
+        _refuse_shapeless(a, b, p)
     a, b = _one_by_one(a, b, p), _one_by_one(b, a, p)
     a, b = _broadcast(a, b, p), _broadcast(b, a, p)
     if _is_matrix(a) != _is_matrix(b):
@@ -2224,6 +2253,8 @@ def _no_ones(*values: Any, p: _Parser) -> None:
 
 def _mul(a: Any, b: Any, p: _Parser) -> Any:
     _no_ones(a, b, p=p)
+    if _is_matrix(a) or _is_matrix(b):
+        _refuse_shapeless(a, b, p)
     if _is_vector(a) and _is_vector(b) and a.shape == b.shape:
         if not (_elementwise(a) or _elementwise(b)):
             raise p.error(
