@@ -571,3 +571,10 @@ def test_a_gradient_step_keeps_its_gradient():
         "a gradient by a vector or matrix inside arithmetic: SymPy gives it no shape; "
         "write the gradient alone on one side of '='"
     )
+
+
+def test_scientific_notation_glued_to_a_letter_is_refused():
+    assert refusal("1e-3x") == (
+        "scientific notation followed by a letter, or a product with e?; "
+        "write (1e-3) x for the number, or e^{…} for Euler's e"
+    )

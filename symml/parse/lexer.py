@@ -163,6 +163,13 @@ def _scientific_end(text: str, j: int) -> int:
                 k += 1
             if k >= n or not (text[k].isalpha() or text[k] == "."):
                 return k
+            raise LatexParseError(
+                text,
+                j - 1,
+                text[j - 1 : k + 1],
+                "scientific notation followed by a letter, or a product with e?",
+                f"write ({text[j - 1 : k]}) {text[k]} for the number, or e^{{…}} for Euler's e",
+            )
     return j
 
 
