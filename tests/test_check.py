@@ -211,7 +211,9 @@ def test_functionals_of_distributions(tmp_path):
         14: "refuted",  # D_KL is not symmetric
         15: "proved",  # the bound letter does not matter
         16: "skipped",  # Z is no distribution of the document
-        20: "unread", 21: "unread", 22: "unread", 23: "unread", 24: "unread",
+        20: "unread", 21: "unread", 22: "unread",
+        23: "defined",  # LeakyReLU(z) = …: a definition of one argument (issue 17)
+        24: "unread",
     }  # fmt: skip
     assert "; witness at P[1]=" in rows[13].detail
     assert rows[16].detail == (
@@ -221,7 +223,7 @@ def test_functionals_of_distributions(tmp_path):
     assert "'p(' may be a call or a product" in rows[20].detail
     assert "'P(' may be a call or a product" in rows[21].detail  # P(x) and P(y)
     assert "'P(' may be a call or a product" in rows[22].detail  # x also outside the calls
-    assert "LeakyReLU takes 2 argument(s), got 1" in rows[23].detail  # no α to take
+    assert rows[23].detail == "LeakyReLU(z) := Max(z/100, z)"
     assert rows[24].detail == (
         "softmax(z)_i: the right side must be over z and the index i; declare the function "
         "to read it otherwise"

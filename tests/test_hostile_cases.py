@@ -392,10 +392,14 @@ def test_grad_of_a_power_too_large_to_compute_is_refused_at_once(capsys, expr, p
     )
 
 
-def test_parse_of_a_tower_of_powers_leaves_it_unevaluated(capsys):
-    code = main(["parse", "9^{9^{9^{9}}}"], out=(out := io.StringIO()))
-    assert code == 0
-    assert out.getvalue().splitlines()[0] == "expression: 9**(9**387420489)"
+def test_parse_of_a_tower_of_powers_is_refused_at_once(capsys):
+    # left unevaluated it was read, but 9^{9^{9^{9}}} + 1 then hung SymPy (issue 17)
+    code = main(["parse", "9^{9^{9^{9}}}"], out=io.StringIO())
+    assert code == 2
+    assert capsys.readouterr().err == (
+        "symml: cannot read '^{9^{9}}}' at column 4 of '9^{9^{9^{9}}}': a power that has "
+        "about 10^8 digits, past symml's limit of 100000; write a smaller number\n"
+    )
 
 
 @pytest.mark.parametrize("backend", ["numba"])

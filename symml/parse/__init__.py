@@ -2,6 +2,19 @@
 
 from symml.parse.errors import LatexParseError
 from symml.parse.latex import Reading, parse_latex, read_latex
+from symml.parse.shapes import ShapeDeclaration, shape_declarations
+from symml.parse.statements import Statement, read_statements, split_statements
 from symml.parse.table import SymbolTable
 
-__all__ = ["LatexParseError", "Reading", "SymbolTable", "parse_latex", "read_latex"]
+__all__ = [
+    "LatexParseError",
+    "Reading",
+    "ShapeDeclaration",
+    "Statement",
+    "SymbolTable",
+    "parse_latex",
+    "read_latex",
+    "read_statements",
+    "shape_declarations",
+    "split_statements",
+]

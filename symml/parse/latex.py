@@ -22,9 +22,12 @@ from typing import Any
 
 import sympy as sp
 from sympy.core.function import AppliedUndef
+from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.matexpr import MatrixExpr
 
 from symml import functions as F
+from symml import guard
+from symml.parse.deadline import ReadingTimeout, within
 from symml.parse.errors import LatexParseError
 from symml.parse.lexer import Token, matching, tokenize
 from symml.parse.table import INDEX_ASSUMPTIONS, SIZE_ASSUMPTIONS, SymbolTable
@@ -36,6 +39,10 @@ GREEK = frozenset(
 )
 DECORATIONS = {r"\hat": "hat", r"\bar": "bar", r"\tilde": "tilde", r"\dot": "dot"}
 BOLD = frozenset(r"\mathbf \boldsymbol \bm \vec \mathbfit \mathit \mathsf \mathcal".split())
+#: Bold faces that, undeclared, give a shape: lower case a vector, capitals a matrix.
+SHAPED_BOLD = frozenset(r"\mathbf \boldsymbol \bm \vec \mathbfit".split())
+#: The size of an undeclared bold vector or matrix (declarations give others).
+BOLD_SIZE = "n"
 WORD_WRAPPERS = frozenset(r"\mathrm \operatorname \text \textrm \textit \mbox".split())
 
 # name -> (SymPy callable, arity); names are matched case-insensitively
@@ -76,6 +83,7 @@ SUSPICIOUS_WORDS = frozenset(
 )
 BRACKETS = {r"\lfloor": (r"\rfloor", sp.floor), r"\lceil": (r"\rceil", sp.ceiling)}
 MATRIX_ENVIRONMENTS = frozenset("matrix pmatrix bmatrix".split())
+READ_SECONDS = 10.0  # for one formula, both readings (the library's has its own, shorter)
 
 
 class _Ones:
@@ -113,6 +121,9 @@ class Reading:
     notes: tuple[str, ...] = ()
     gradients: tuple[tuple[Any, Any, Any], ...] = ()  # (symbol, of, wrt) for opaque ∂of/∂wrt
     families: tuple[str, ...] = ()  # names read as indexed families
+    # names read as unspecified functions from their context: η in η(t) = …, J in ∇J(θ)
+    functions: tuple[str, ...] = ()
+    defines: str | None = None  # the function a definition f(x) = … defines
 
 
 @dataclass(frozen=True)
@@ -148,6 +159,10 @@ class _State:
     gradients: dict[Any, tuple[Any, Any]] = field(default_factory=dict)
     bound: list[sp.Symbol] = field(default_factory=list)
     depth: int = 0
+    callables: set[str] = field(default_factory=set)
+    defines: str | None = None
+    bold: set[int] = field(default_factory=set)  # token indices where a bold name starts
+    scalar_valued: set[str] = field(default_factory=set)  # f in ∇f(x): f of a whole vector
 
     def note(self, text: str) -> None:
         if text not in self.notes:
@@ -165,6 +180,19 @@ def read_latex(text: str, *, symbols: Any = None) -> Reading:
     symml's reading is checked against latex2sympy2_extended's reading of the same text
     (see ``symml.parse.library``); when their structures differ the text is refused."""
     table = SymbolTable.of(symbols)
+    try:
+        return within(READ_SECONDS, _read_and_cross_check, text, table)
+    except ReadingTimeout:
+        raise LatexParseError(
+            text[:60],
+            0,
+            text[:20],
+            f"reading it took more than {READ_SECONDS:g} s",
+            "split it into smaller formulas",
+        ) from None
+
+
+def _read_and_cross_check(text: str, table: SymbolTable) -> Reading:
     aliases = _aliases_of(table)
     reading = _read(text, table, aliases)
     return _cross_checked(text, table, aliases, reading)
@@ -183,6 +211,7 @@ def _cross_checked(text: str, table: SymbolTable, aliases: _Aliases, reading: Re
     def read_leaf(source: str) -> Any:
         leaf_tokens = tokenize(source)
         state = _State(source, leaf_tokens, table, families, aliases)
+        state.callables.update(reading.functions)
         return _Parser(state, 0, len(leaf_tokens) - 1).full()[0]
 
     verdict = cross_check(text, tokens, read_leaf, reading.expr, frozenset(table.objects))
@@ -228,9 +257,23 @@ def _read(text: str, table: SymbolTable, aliases: _Aliases) -> Reading:
                 tuple(state.notes),
                 tuple((s, o, w) for s, (o, w) in state.gradients.items()),
                 tuple(sorted(families)),
+                tuple(sorted(state.callables)),
+                state.defines,
             )
         families = families | frozenset(state.inferred)
     raise LatexParseError(text, 0, text[:20], "indexed families do not settle", "declare them")
+
+
+def read_name(text: str) -> str | None:
+    """The name ``text`` writes, as the reader names it (``\\mathbf{x}`` → ``x``, ``\\eta_0`` →
+    ``eta_0``), or None when it is not one name."""
+    try:
+        tokens = tokenize(text)
+        parser = _Parser(_State(text, tokens, SymbolTable(), frozenset()), 0, len(tokens) - 1)
+        name = parser.plain_name()
+    except LatexParseError:
+        return None
+    return name if parser.peek().kind == "end" else None
 
 
 def _printed(obj: Any) -> str | None:
@@ -350,6 +393,16 @@ class _Parser:
         tok = self.peek()
         if tok.kind == "end" or tok.text in ("}", ")", "]", "^", "_"):
             raise self.error("a script or argument is missing", "add {…}")
+        if tok.kind == "num" and len(tok.text) > 1 and self.i > 0:
+            script = self.toks[self.i - 1].text
+            if script in ("^", "_"):
+                raise self.error(
+                    f"'{script}{tok.text}': TeX puts only '{tok.text[0]}' in the "
+                    f"{'superscript' if script == '^' else 'subscript'}",
+                    f"write {script}{{{tok.text}}}, or {script}{{{tok.text[0]}}} "
+                    f"{tok.text[1:]} for what TeX shows",
+                    self.toks[self.i - 1],
+                )
         if tok.text in WORD_WRAPPERS and self.peek(1).text == "{":
             # L_\mathrm{total}: TeX takes the wrapper with its group as the one argument
             close = self._matching(self.i + 1, "{", "}")
@@ -386,6 +439,16 @@ class _Parser:
         return result
 
     def relation(self) -> tuple[Any, str | None]:
+        defined = self.defined_function()
+        if defined is not None:
+            name, known = defined
+            self.s.defines = name
+            if not known:
+                self.s.callables.add(name)
+                self.s.note(
+                    f"{name}(…) on the left of the relation read as the definition of a "
+                    f"function {name} (not a product)"
+                )
         lhs = self.expr()
         if not (self.peek().kind in ("sym", "cmd") and self.peek().text in RELATIONS):
             return lhs, None
@@ -395,6 +458,8 @@ class _Parser:
             kinds.append(RELATIONS[self.next().text])
             sides.append(self.expr())
         if len(kinds) == 1:
+            if defined is not None and defined[1] and kinds[0] in ("=", ":="):
+                sides[0] = self.parameterized(defined[0], sides[0], sides[1])
             return _relate(kinds[0], sides[0], sides[1], self), kinds[0]
         if all(k in ("<", "<=") for k in kinds) or all(k in (">", ">=") for k in kinds):
             parts = [
@@ -402,6 +467,84 @@ class _Parser:
             ]
             return sp.And(*parts), kinds[0]
         raise self.error("a chain of different relations", "write one relation per formula")
+
+    def defined_function(self) -> tuple[str, bool] | None:
+        """The name ``η`` when the left side is exactly ``η(t)``, ``η_0(t, s)``: a name applied
+        to distinct plain names, then ``=`` or ``:=``. A definition, which the reader would
+        otherwise take for the product η·t. Also whether the reader knows it as a function."""
+        saved = list(self.s.notes)
+        try:
+            probe = _Parser(self.s, self.i, self.stop)
+            name = probe.plain_name()
+            declared = self.s.table.get(name)
+            if name is None or not probe.at("(") or isinstance(declared, sp.Basic):
+                return None
+            arity = KNOWN_FUNCTIONS.get(name.lower(), (None, -1))[1]
+            known = (
+                declared is not None
+                or name.lower() in KNOWN_FUNCTIONS
+                or name in FUNCTION_LETTERS
+                or name in ("sigma", "Phi")
+            )
+            close = probe._matching(probe.i, "(", ")")
+            args: list[str] = []
+            start = probe.i + 1
+            for j in range(start, close + 1):
+                if j == close or self.toks[j].text == ",":
+                    part = _Parser(self.s, start, j)
+                    arg = part.plain_name()
+                    if arg is None or part.peek().kind != "end" or arg in args:
+                        return None
+                    args.append(arg)
+                    start = j + 1
+            after = self.toks[close + 1] if close + 1 < self.stop else None
+            if after is None or RELATIONS.get(after.text) not in ("=", ":="):
+                return None
+            # LeakyReLU(x) = …: a definition of one argument, not symml's leaky_relu(x, slope)
+            return name, known and arity in (-1, len(args))
+        except LatexParseError:
+            return None
+        finally:
+            self.s.notes[:] = saved
+
+    def parameterized(self, name: str, lhs: Any, rhs: Any) -> Any:
+        """``\\text{Softplus}(x) = \\frac{1}{\\beta}\\log(1 + e^{\\beta x})``: a right side with
+        parameters the named function does not take (β) defines the author's own function,
+        not symml's softplus (of β = 1); read the left side as a call of a new function."""
+        if not isinstance(lhs, sp.Function) or _undefined(type(lhs)) or _is_matrix(rhs):
+            return lhs
+        arguments = set().union(*(sp.sympify(a).free_symbols for a in lhs.args))
+        extra = sorted((str(s) for s in getattr(rhs, "free_symbols", set()) - arguments), key=str)
+        if not extra or self.s.table.get(name) is not None:
+            return lhs
+        head = sp.Function(name, real=True)
+        self.s.callables.add(name)
+        self.s.note(
+            f"{name}(…) = … has parameters ({', '.join(extra)}) that symml's "
+            f"{type(lhs).__name__} does not take: read as the definition of a function {name}"
+        )
+        return head(*lhs.args)
+
+    def plain_name(self) -> str | None:
+        """The name at the cursor with its subscript (``η``, ``η_0``, ``x_t``), or None."""
+        tok = self.peek()
+        if tok.kind not in ("letter", "cmd"):
+            return None
+        if tok.kind == "cmd" and not (
+            tok.text[1:] in GREEK
+            or tok.text in DECORATIONS
+            or tok.text in BOLD
+            or tok.text in WORD_WRAPPERS
+        ):
+            return None
+        name, _ = self.base_name()
+        if self.at("_"):
+            self.next()
+            sub = _subscript_name(self.raw(self.group_span()))
+            if sub is None:
+                return None
+            name = f"{name}_{sub}"
+        return name
 
     def expr(self) -> Any:
         total: Any = None
@@ -451,7 +594,6 @@ class _Parser:
                 r"\}",
                 r"\end",
                 "\\\\",
-                r"\|",
                 r"\ldots",
                 r"\rfloor",
                 r"\rceil",
@@ -467,10 +609,22 @@ class _Parser:
                 self.next()
                 return -self.factor()
             value = self.atom()
+            powered = False
             while self.at("^", "'", "!"):
                 tok = self.next()
+                if tok.text == "^":
+                    if powered:
+                        raise self.error(
+                            "a double superscript (TeX refuses it)",
+                            "brace the power you mean: {x^{2}}^{3} or x^{2^{3}}",
+                            tok,
+                        )
+                    powered = True
                 if tok.text == "!":
-                    raise self.error("factorials are not read", "write it out", tok)
+                    if _is_matrix(value):
+                        raise self.error("a factorial of a matrix", "check the formula", tok)
+                    value = sp.factorial(value)
+                    continue
                 if tok.text == "'":
                     raise self.error(
                         "a prime on a non-function", "write f'(x) for a derivative", tok
@@ -504,6 +658,9 @@ class _Parser:
         if span[1] > span[0] and self.toks[span[0]].text == r"\circ":
             return self.hadamard_power(base, (span[0] + 1, span[1]), tok)
         exponent = self.sub(span).expr()
+        if _is_vector(base) and not _is_matrix(exponent):
+            self.s.note("a power of a vector read elementwise (g_t^2 is g_t ⊙ g_t)")
+            return sp.HadamardPower(base, exponent)
         if _is_matrix(base):
             if exponent == -1:
                 return sp.Inverse(base)
@@ -587,6 +744,8 @@ class _Parser:
                 return value
         if tok.kind == "num":
             self.next()
+            if "e" in tok.text:
+                return self.scientific(tok)
             return sp.Rational(tok.text) if "." in tok.text else sp.Integer(tok.text)
         if tok.kind == "sym" and tok.text in ("(", "["):
             closer = ")" if tok.text == "(" else "]"
@@ -615,6 +774,14 @@ class _Parser:
         if tok.kind == "letter":
             return self.name_atom()
         raise self.error("expected a number, a name or a bracket", "check the formula")
+
+    def scientific(self, tok: Token) -> Any:
+        """``1e-3``, ``2.5e3``: a number in scientific notation, as code and papers write it."""
+        mantissa, exponent = tok.text.split("e")
+        power = sp.Integer(exponent)
+        value = _power(sp.Integer(10), power, self, tok)
+        self.s.note(f"{tok.text} read in scientific notation as {mantissa}·10^{exponent}")
+        return sp.Rational(mantissa) * value if mantissa != "1" else value
 
     def whole(self) -> Any:
         value = self.expr()
@@ -667,6 +834,9 @@ class _Parser:
         if name == r"\infty":
             self.next()
             return sp.oo
+        if name == r"\|":
+            self.next()
+            return self.norm(tok)
         if name in BRACKETS:
             self.next()
             closer, func = BRACKETS[name]
@@ -715,6 +885,9 @@ class _Parser:
         if name in COMMAND_FUNCTIONS:
             self.next()
             return self.call(name[1:], tok, command=True)
+        if name == r"\partial" and self.peek(1).text == "_":
+            self.next()  # ∂_x f, ∂_{\mathbf{w}} J: as ∇_x f
+            return self.nabla(tok)
         if (
             name[1:] in GREEK
             or name in DECORATIONS
@@ -726,6 +899,32 @@ class _Parser:
         if name == r"\partial":
             raise self.error("∂ outside a fraction", r"write \frac{\partial L}{\partial w}", tok)
         raise self.error(f"the command {name}", "it has no meaning symml knows", tok)
+
+    def norm(self, tok: Token) -> Any:
+        """``\\|x\\|``, ``\\|x\\|_2`` (a vector's 2-norm), ``\\|X\\|_F`` (Frobenius); of a
+        scalar, its absolute value. Other norms, and ``\\|X\\|`` of a matrix, are refused."""
+        close = next((j for j in range(self.i, self.stop) if self.toks[j].text == r"\|"), None)
+        if close is None:
+            raise self.error("'\\|' is never closed", "add the closing \\|", tok)
+        inner = self.sub((self.i, close)).whole()
+        self.i = close + 1
+        kind = ""
+        if self.at("_"):
+            self.next()
+            kind = self.raw(self.group_span())
+        if not _is_matrix(inner):
+            if kind not in ("", "2", "F", "1", r"\infty"):
+                raise self.error(f"the norm ‖·‖_{kind}", "write ‖x‖_2 or ‖X‖_F", tok)
+            return sp.Abs(inner)
+        vector = inner.shape[1] == 1 or inner.shape[0] == 1
+        if vector and kind in ("", "2", "F"):
+            self.s.note("‖x‖ of a vector read as its Euclidean norm sqrt(tr(xᵀx))")
+            return sp.sqrt(sp.Trace(inner.T * inner))
+        if kind == "F":
+            self.s.note("‖X‖_F read as the Frobenius norm sqrt(tr(XᵀX))")
+            return sp.sqrt(sp.Trace(inner.T * inner))
+        what = f"‖·‖_{kind}" if kind else "‖X‖ of a matrix (Frobenius or spectral?)"
+        raise self.error(f"the norm {what}", "write ‖X‖_F for the Frobenius norm", tok)
 
     def sizes(self, span: tuple[int, int], tok: Token, what: str) -> tuple[Any, Any]:
         """The ``m \\times n`` of a sized constant matrix (``\\mathbf{1}_{d \\times 1}``)."""
@@ -794,21 +993,29 @@ class _Parser:
         if tok.text[1:] in GREEK:
             return tok.text[1:], False
         if tok.text in DECORATIONS:
+            at = self.i - 1
             inner = self.sub(self.group_span())
+            inner_at = inner.i
             name, word = inner.base_name()
             if inner.peek().kind != "end":
                 raise inner.error("a decoration over more than a name", "decorate one letter")
+            if inner_at in self.s.bold:
+                self.s.bold.add(at)  # \hat{\mathbf{y}}: a vector
             return name + DECORATIONS[tok.text], word
         if tok.text in BOLD:
+            at = self.i - 1
             inner = self.sub(self.group_span())
             name, word = inner.base_name()
             if inner.peek().kind != "end":
                 raise inner.error("bold over more than a name", "make one letter bold")
-            self.s.note("bold face ignored: \\mathbf{x} is the name x")
+            if tok.text in SHAPED_BOLD and (len(name) == 1 or name in GREEK):
+                self.s.bold.add(at)  # \mathbf{x} a vector, \mathbf{W} a matrix
+            else:
+                self.s.note("bold face ignored: \\mathbf{x} is the name x")
             return name, word
         if tok.text in WORD_WRAPPERS:
             span = self.group_span()
-            text = self.raw(span)
+            text = self.raw(span).replace("\\_", "_")  # \text{negative\_slope}
             if not text or not all(c.isalnum() or c == "_" for c in text):
                 raise self.error(f"'{text}' as a name", "use letters and digits", tok)
             return text, True
@@ -822,7 +1029,9 @@ class _Parser:
 
     def name_atom(self) -> Any:
         start_tok = self.peek()
+        bold = self.i  # the token where a bold name would have been marked
         name, word = self.base_name()
+        bold = bold in self.s.bold
         sub_span: tuple[int, int] | None = None
         primes = 0
         pending: list[tuple[tuple[int, int], Token]] = []
@@ -863,26 +1072,44 @@ class _Parser:
         declared_sub = self._subscripted(name, sub_span)
         if declared_sub is not None and not isinstance(declared_sub, sp.FunctionClass):
             if not primes and not pending:  # η_max (t − s): a declared name, not η(…)
-                return self.resolve(name, sub_span, start_tok, word)
+                return self.resolve(name, sub_span, start_tok, word, bold=bold)
         if self.at("(") and isinstance(declared_sub, sp.FunctionClass):
             return self.call(name, start_tok, sub_span=sub_span, power=pending)
+        if sub_span is not None and self.at("("):
+            full = f"{name}_{_subscript_name(self.raw(sub_span))}"
+            if full in self.s.callables:
+                return self.call(name, start_tok, sub_span=sub_span, primes=primes, power=pending)
         if self.is_function_name(name, word) and (self.at("(") or primes or name in ("log", "ln")):
             return self.call(name, start_tok, sub_span=sub_span, primes=primes, power=pending)
+        if primes and (bold or sub_span is not None):
+            value = self.resolve(name, sub_span, start_tok, word, bold=bold)
+            return self.primed_name(value, primes)
         if primes:
             raise self.error(
                 f"a prime on '{name}', which is not a function",
                 "declare it: 'function f'",
                 start_tok,
             )
-        if pending and name in ("sigma", "Phi") and sub_span is None:
+        if pending and name in ("sigma", "Phi") and (sub_span is None or not self.at("(")):
             self.i = pending_at  # σ² with no argument: the square of a symbol σ
             pending = []
         if pending:
             raise self.error(
                 "a power of a function name with no argument", "add the argument", start_tok
             )
-        value = self.resolve(name, sub_span, start_tok, word)
+        value = self.resolve(name, sub_span, start_tok, word, bold=bold)
         return value
+
+    def primed_name(self, value: Any, primes: int) -> Any:
+        """``\\mathbf{g}_t'``: a prime on a vector or a subscripted name is part of its name
+        (another g), not a derivative."""
+        mark = "'" * primes
+        self.s.note(f"{value}{mark} read as a name of its own (the prime is not a derivative)")
+        if isinstance(value, sp.MatrixSymbol):
+            return sp.MatrixSymbol(value.name + mark, *value.shape)
+        if isinstance(value, sp.Symbol):
+            return sp.Symbol(value.name + mark, **value.assumptions0)
+        raise self.error("a prime on an entry of a family", "name it: g'_t", self.peek())
 
     def _subscripted(self, name: str, sub_span: tuple[int, int] | None) -> Any:
         """The declared object named name_sub (μ_θ, η_max), if any."""
@@ -918,31 +1145,99 @@ class _Parser:
             )
         if name.lower() in KNOWN_FUNCTIONS and (word or name in ("ln", "log", "exp")):
             return True
+        if name in self.s.callables and self.at("("):
+            return True
         if name in ("sigma", "Phi"):
             return self.at("(") or self.at("'") or True
         if name in FUNCTION_LETTERS and self.at("("):
             return True
         if word and len(name) > 1 and self.at("("):
             return True  # \operatorname{softmax}(z): a call, known or refused
+        if self.at("(") and self._tuple_follows():
+            if name not in self.s.callables:
+                self.s.callables.add(name)
+                self.s.note(f"{name}(a, b) read as a function {name} of several arguments")
+            return True
         if name in AMBIGUOUS_CALL_LETTERS and self.at("("):
             raise self.error(
                 f"'{name}(' may be a call or a product",
                 f"declare 'function {name}', or write {name} \\cdot (…) for a product",
             )
+        if self.at("(") and self._one_name_inside():
+            shown = f"\\{name}" if name in GREEK else name
+            raise self.error(
+                f"'{name}(…)' of one name may be a call of {name} or a product",
+                f"declare 'function {name}' or define it ({shown}(t) = …) for a call; "
+                f"write {shown} \\cdot (…) for a product",
+            )
         return False
 
-    def resolve(self, name: str, sub_span: tuple[int, int] | None, tok: Token, word: bool) -> Any:
+    def _given(self, start: int, stop: int) -> int | None:
+        """The index of the one top-level ``\\mid`` in tokens[start:stop], if any."""
+        depth, found = 0, []
+        for j in range(start, stop):
+            text = self.toks[j].text
+            depth += text in ("(", "[", "{")
+            depth -= text in (")", "]", "}")
+            if depth == 0 and text == r"\mid":
+                found.append(j)
+        if len(found) > 1:
+            raise self.error(
+                "two '\\mid' in one call", "write P(a \\mid b, c)", self.toks[found[1]]
+            )
+        return found[0] if found else None
+
+    def _one_name_inside(self) -> bool:
+        """Whether the ``(…)`` at the cursor holds one plain name: ``η(t)`` is far more often
+        η of t than η·t, but a product is what TeX's letters would say."""
+        close = matching(self.toks, self.i, self.stop, "(", ")")
+        if close < 0:
+            return False
+        probe = _Parser(self.s, self.i + 1, close)
+        saved = list(self.s.notes)
+        try:
+            name = probe.plain_name()
+        except LatexParseError:
+            return False
+        finally:
+            self.s.notes[:] = saved
+        return name is not None and probe.peek().kind == "end"
+
+    def _tuple_follows(self) -> bool:
+        """Whether the ``(…)`` at the cursor holds a top-level ``,`` or ``\\mid``: arguments,
+        never a factor (l(y, ŷ), P(y \\mid x))."""
+        close = matching(self.toks, self.i, self.stop, "(", ")")
+        depth = 0
+        for j in range(self.i + 1, max(close, self.i + 1)):
+            text = self.toks[j].text
+            depth += text in ("(", "[", "{")
+            depth -= text in (")", "]", "}")
+            if depth == 0 and text in (",", r"\mid"):
+                return True
+        return False
+
+    def resolve(
+        self,
+        name: str,
+        sub_span: tuple[int, int] | None,
+        tok: Token,
+        word: bool,
+        *,
+        bold: bool = False,
+    ) -> Any:
         table = self.s.table
         if sub_span is not None:
             sub_text = self.raw(sub_span)
             index_syms = self._index_symbols(sub_span)
             family = self._base_of(name, sub_span, tok)
             if family is _FULL_NAME:
-                return self.resolve(f"{name}_{_subscript_name(sub_text)}", None, tok, True)
-            is_family = isinstance(family, sp.IndexedBase) or name in self.s.families
+                full = f"{name}_{_subscript_name(sub_text)}"
+                return self.resolve(full, None, tok, True, bold=bold)
+            is_family = isinstance(family, sp.IndexedBase) or (name in self.s.families and not bold)
             if (
                 index_syms is not None
                 and not is_family
+                and not bold
                 and any(s in self.s.bound for s in index_syms)
             ):
                 self.s.inferred.add(name)
@@ -960,9 +1255,10 @@ class _Parser:
                     f"subscript '{sub_text}'", "use letters, digits or a declared family", tok
                 )
             full = f"{name}_{sub_name}"
+            # \mathbf{x}_i: the i-th vector, not an entry
             if self.lookup(full, tok) is None and full not in table.depends:
                 self.s.note(f"{name} with subscript {sub_text} read as the name {full}")
-            return self.resolve(full, None, tok, True)
+            return self.resolve(full, None, tok, True, bold=bold)
         obj = self.lookup(name, tok)
         if obj is not None and table.get(name) is None:
             self.s.note(f"{name} read as the declared {self.s.aliases.names[name][0]}")
@@ -971,11 +1267,18 @@ class _Parser:
             head = obj if isinstance(obj, sp.FunctionClass) else sp.Function(name, real=True)
             return head(*args)
         if obj is not None:
+            if isinstance(obj, sp.IndexedBase) and bold and len(obj.shape or (1,)) == 1:
+                self.s.note(f"bold {name} read as the whole vector of the family {name}")
+                if obj.shape is None:
+                    return self.bold_object(name)
+                return sp.MatrixSymbol(name, obj.shape[0], 1)
             if isinstance(obj, sp.IndexedBase):
                 raise self.error(f"'{name}' is an indexed family", f"subscript it: {name}_i", tok)
             if isinstance(obj, sp.FunctionClass):
                 raise self.error(f"'{name}' is a function", f"call it: {name}(x)", tok)
             return obj
+        if bold:
+            return self.bold_object(name)
         if name in self.s.families:
             raise self.error(f"'{name}' is an indexed family here", f"subscript it: {name}_i", tok)
         for index in reversed(self.s.bound):  # g_{i-m}: the m of an enclosing Σ_m
@@ -994,6 +1297,25 @@ class _Parser:
         if name == "gamma":
             self.s.note("γ read as a real symbol (not Euler's constant)")
         return sp.Symbol(name, real=True)
+
+    def bold_object(self, name: str) -> Any:
+        """An undeclared bold name: a column vector (lower case) or a square matrix (capital)
+        of the default size, as nearly every ML text writes them."""
+        size_name = self.s.table.default_size or BOLD_SIZE
+        size = self.s.table.get(size_name)
+        if not isinstance(size, sp.Expr) or not size.is_integer:
+            size = sp.Symbol(size_name, **SIZE_ASSUMPTIONS)
+        base = name.split("_")[0].split("^")[0]
+        letter = base if len(base) == 1 else base[0] if base not in GREEK else base
+        capital = letter[:1].isupper()
+        shape = (size, size) if capital else (size, 1)
+        kind = "matrix" if capital else "vector"
+        decl = f"'{kind} {name} {size_name}{' ' + size_name if capital else ''}'"
+        self.s.note(
+            f"bold {name} read as a {kind} of size {' x '.join(map(str, shape))} "
+            f"(undeclared; declare e.g. {decl} for another shape)"
+        )
+        return sp.MatrixSymbol(name, *shape)
 
     def _index_symbols(self, span: tuple[int, int]) -> list[Any] | None:
         toks = [t for t in self.toks[span[0] : span[1]] if t.text != ","]
@@ -1074,7 +1396,15 @@ class _Parser:
         head, arity, label = self.function_head(name, sub_span, tok)
         if self.at("("):
             close = self._matching(self.i, "(", ")")
-            args = self._arguments((self.i + 1, close), families=_undefined(head))
+            given = self._given(self.i + 1, close)
+            if given is not None:
+                if not _undefined(head):
+                    raise self.error(f"{label}(a \\mid b) of a known function", "check it", tok)
+                head = sp.Function(f"{label}_given", real=True)
+                self.s.note(f"{label}(a | b) read as {head}(a, b): a function of a given b")
+                args = self._arguments((self.i + 1, given)) + self._arguments((given + 1, close))
+            else:
+                args = self._arguments((self.i + 1, close), families=_undefined(head))
             self.i = close + 1
         elif command and name in ("max", "min") and self.at(r"\{"):
             close = self._matching(self.i, r"\{", r"\}")
@@ -1181,12 +1511,17 @@ class _Parser:
             full = f"{name}_{sub_name}" if sub_name else None
             if full and isinstance(self.lookup(full, tok), sp.FunctionClass):
                 return self.lookup(full, tok), -1, full
+            if full in self.s.callables and declared is None:
+                return sp.Function(full, real=True), -1, full
             if full and name in FUNCTION_LETTERS and declared is None:
                 self.s.note(f"{full} read as an unspecified function")
                 return sp.Function(full, real=True), -1, full
             raise self.error(f"a subscript on the function {name}", "declare the function", tok)
         if isinstance(declared, sp.FunctionClass):
             return declared, -1, name
+        if name in self.s.callables and declared is None:
+            self.s.note(f"{name}(…) read as an unspecified function {name}")
+            return sp.Function(name, real=True), -1, name
         if name == "sigma" and declared is None:
             if self.s.table.sigma == "generic":
                 self.s.note("σ read as an unspecified activation ('sigma generic')")
@@ -1209,7 +1544,10 @@ class _Parser:
             return head, arity, name
         if name == "softmax":
             return SOFTMAX, 1, name
-        if name in FUNCTION_LETTERS:
+        if name in FUNCTION_LETTERS or name in self.s.callables:
+            self.s.note(f"{name}(…) read as an unspecified function {name}")
+            return sp.Function(name, real=True), -1, name
+        if len(name) > 1 and name.isalnum():  # \operatorname{pReLU}(x): named as an operator
             self.s.note(f"{name}(…) read as an unspecified function {name}")
             return sp.Function(name, real=True), -1, name
         raise self.error(f"'{name}' is not a known function", f"declare 'function {name}'", tok)
@@ -1243,6 +1581,8 @@ class _Parser:
         operand_span, wrts, order = diff
         if operand_span is None:
             operand = self.term()  # \frac{d}{dz} applies to the rest of the product
+        elif self.at("("):
+            return self.derivative_at(operand_span, wrts, tok)
         else:
             operand = self.sub(operand_span).whole()
         return self.derivative(operand, wrts, order, tok)
@@ -1313,7 +1653,9 @@ class _Parser:
             if value is not None:
                 return value
         if tok.kind == "letter" or tok.kind == "cmd":
+            start = self.i
             name, word = self.base_name()
+            bold = start in self.s.bold
             sub_span = None
             while self.at("^") and self.peek(1).text == "{" and self.peek(2).text == "(":
                 self.next()
@@ -1322,7 +1664,7 @@ class _Parser:
             if self.at("_"):
                 self.next()
                 sub_span = self.group_span()
-            return self.resolve(name, sub_span, tok, word)
+            return self.resolve(name, sub_span, tok, word, bold=bold)
         raise self.error("expected the variable of a derivative", "write ∂x or dx")
 
     def derivative(self, operand: Any, wrts: list[tuple[Any, int]], order: int, tok: Token) -> Any:
@@ -1333,6 +1675,18 @@ class _Parser:
                 return any(a.base == v.base for a in e.atoms(sp.Indexed)) or e.has(v)
             return e.has(v)
 
+        single = len(wrts) == 1 and wrts[0][1] == 1
+        head = type(operand).__name__
+        undeclared = head not in self.s.table.depends and self.s.table.get(head) is None
+        if single and _is_matrix(wrts[0][0]) and isinstance(operand, AppliedUndef) and undeclared:
+            # ∇f(x) of an unspecified f: SymPy's Derivative has no shape, and dropped it
+            # from x - η∇f(x); the gradient is opaque, of x's shape, and recorded
+            wrt = wrts[0][0]
+            name = f"d{_flat(operand)}_d{_flat(wrt)}"
+            symbol = sp.MatrixSymbol(name, *wrt.shape)
+            self.s.gradients[symbol] = (operand, wrt)
+            self.s.note(f"∇{operand} read as the gradient {name}, of {wrt}'s shape")
+            return symbol
         if all(depends(operand, v) for v, _ in wrts):
             return sp.Derivative(operand, *[(v, p) for v, p in wrts])
         if isinstance(operand, sp.Number) or (
@@ -1366,13 +1720,63 @@ class _Parser:
             self.next()
             p = self.sub(self.group_span())
             wrt = p.factor_no_power()
-        operand = self.factor()
+        self.call_ahead(tok)
+        operand = self.term()  # as \frac{d}{dx}: ∇_x xᵀAx is the gradient of the whole product
         if wrt is None:
             if isinstance(operand, AppliedUndef) and len(operand.args) == 1:
                 wrt = operand.args[0]
             else:
                 raise self.error("∇ without a variable", r"write \nabla_{\theta} L", tok)
         return self.derivative(operand, [(wrt, 1)], 1, tok)
+
+    def call_ahead(self, tok: Token) -> str | None:
+        """After ∇: a name followed by ``(`` is a function applied there (∇_θ J(θ) is ∇J at
+        θ, not ∇J times θ). The name is read as an unspecified function from here on."""
+        saved = list(self.s.notes)
+        probe = _Parser(self.s, self.i, self.stop)
+        try:
+            name = probe.plain_name()
+        except LatexParseError:
+            name = None
+        finally:
+            self.s.notes[:] = saved
+        if name is None or not probe.at("(") or self.s.table.get(name) is not None:
+            return None
+        if name not in self.s.callables:
+            self.s.callables.add(name)
+            self.s.note(f"{name}(…) after ∇ read as a function {name} applied to its argument")
+        self.s.scalar_valued.add(name)
+        return name
+
+    def derivative_at(
+        self, operand_span: tuple[int, int], wrts: list[tuple[Any, int]], tok: Token
+    ) -> Any:
+        """``\\frac{dg}{dx}(x)``, ``\\frac{\\partial J}{\\partial W}(W)``: the derivative of a
+        function g at the point in parentheses (not the symbol dg/dx times x)."""
+        probe = self.sub(operand_span)
+        name = probe.plain_name()
+        if name is None or probe.peek().kind != "end" or len(wrts) != 1:
+            raise self.error(
+                "a derivative followed by '(': its value at a point, or a product?",
+                r"write g'(x), or \frac{d}{dx} g(x)",
+                tok,
+            )
+        var, order = wrts[0]
+        close = self._matching(self.i, "(", ")")
+        args = self._arguments((self.i + 1, close))
+        self.i = close + 1
+        atomic = len(args) == 1 and (args[0] == var or isinstance(args[0], sp.Symbol | sp.Number))
+        if not atomic or not isinstance(var, sp.Symbol) or _is_matrix(args[0]):
+            raise self.error(
+                "a derivative followed by '(…)': its value there, or a product?",
+                r"write g'(2x) for its value at 2x, or \frac{dg}{dx} \cdot (…) for a product",
+                tok,
+            )
+        head = sp.Function(name, real=True)
+        self.s.callables.add(name)
+        self.s.note(f"d{name}/d{var}(…) read as the derivative of a function {name} at a point")
+        derivative = sp.Derivative(head(var), (var, order))
+        return derivative if args[0] == var else sp.Subs(derivative, var, args[0])
 
     def big_operator(self, tok: Token) -> Any:
         lower: tuple[int, int] | None = None
@@ -1552,7 +1956,10 @@ class _Parser:
                 raise self.error(
                     "a cases row without one '&'", "write value & condition", self.toks[cells[0][0]]
                 )
-            pieces.append((self.sub(cells[0]).whole(), self.condition(cells[1])))
+            value = cells[0]
+            if value[1] > value[0] and self.toks[value[1] - 1].text == ",":
+                value = (value[0], value[1] - 1)  # z, & z > 0: the comma ends the value
+            pieces.append((self.sub(value).whole(), self.condition(cells[1])))
         if not pieces:
             raise self.error("empty cases", "add rows", tok)
         return sp.Piecewise(*pieces)
@@ -1768,6 +2175,41 @@ def _is_matrix(e: Any) -> bool:
     return isinstance(e, (MatrixExpr, sp.MatrixBase))
 
 
+def _is_vector(e: Any) -> bool:
+    """A column of more than one entry: ML notes apply +, ·, /, powers to it elementwise."""
+    return _is_matrix(e) and e.shape[1] == 1 and e.shape[0] != 1
+
+
+def _elementwise(e: Any) -> bool:
+    """Whether a vector expression is already elementwise (η / √s_t, g_t^2): a product with
+    it is elementwise too, as optimizer updates write them (d2l's AdaGrad: η/√(s+ε) · g)."""
+    kinds = (sp.HadamardPower, sp.HadamardProduct, ElementwiseApplyFunction)
+    return isinstance(e, sp.Basic) and any(e.atoms(*kinds)) or isinstance(e, kinds)
+
+
+def _shapeless_gradient(e: Any) -> bool:
+    """Whether ``e`` holds a Derivative by a matrix: a gradient SymPy gives no shape."""
+    if not isinstance(e, sp.Basic) or _is_matrix(e):
+        return False
+    return any(_is_matrix(v) for d in e.atoms(sp.Derivative) for v in d.variables)
+
+
+def _refuse_shapeless(a: Any, b: Any, p: _Parser) -> None:
+    if _shapeless_gradient(a) or _shapeless_gradient(b):
+        raise p.error(
+            "a gradient by a vector or matrix inside arithmetic: SymPy gives it no shape",
+            "write the gradient alone on one side of '='",
+        )
+
+
+def _broadcast(value: Any, other: Any, p: _Parser) -> Any:
+    """A scalar beside a vector in a sum (s_t + ε) as that scalar in every entry."""
+    if _is_vector(other) and not _is_matrix(value) and not isinstance(value, _Ones):
+        p.s.note("a scalar added to a vector read as added to every entry (ε·1)")
+        return value * sp.OneMatrix(*other.shape)
+    return value
+
+
 def _ones_like(ones: _Ones, other: Any, p: _Parser) -> Any:
     if not _is_matrix(other):
         raise p.error("\\mathbf{1} added to a scalar", "write 1 for the number one")
@@ -1781,11 +2223,24 @@ def _add(a: Any, b: Any, p: _Parser) -> Any:
         a = _ones_like(a, b, p)
     if isinstance(b, _Ones):
         b = _ones_like(b, a, p)
+    if _is_matrix(a) or _is_matrix(b):
+        _refuse_shapeless(a, b, p)
+    a, b = _one_by_one(a, b, p), _one_by_one(b, a, p)
+    a, b = _broadcast(a, b, p), _broadcast(b, a, p)
     if _is_matrix(a) != _is_matrix(b):
         raise p.error("a matrix plus a scalar", "check which names are matrices")
     if _is_matrix(a) and a.shape != b.shape:
         raise p.error(f"shapes {a.shape} and {b.shape} added", "check the declared shapes")
     return a + b
+
+
+def _one_by_one(value: Any, other: Any, p: _Parser) -> Any:
+    """A scalar beside a 1×1 matrix (x^T y + b, x^T Q x = c) as that 1×1 matrix."""
+    if _is_matrix(other) and other.shape == (1, 1) and not _is_matrix(value):
+        if not isinstance(value, _Ones):
+            p.s.note("a scalar beside a 1x1 product (x^T y) read as a 1x1 matrix")
+            return value * sp.OneMatrix(1, 1)
+    return value
 
 
 def _no_ones(*values: Any, p: _Parser) -> None:
@@ -1798,6 +2253,16 @@ def _no_ones(*values: Any, p: _Parser) -> None:
 
 def _mul(a: Any, b: Any, p: _Parser) -> Any:
     _no_ones(a, b, p=p)
+    if _is_matrix(a) or _is_matrix(b):
+        _refuse_shapeless(a, b, p)
+    if _is_vector(a) and _is_vector(b) and a.shape == b.shape:
+        if not (_elementwise(a) or _elementwise(b)):
+            raise p.error(
+                "a product of two vectors: a dot product or elementwise?",
+                r"write \mathbf{x}^\top \mathbf{y} for the dot product, \odot for elementwise",
+            )
+        p.s.note("a product of vectors beside an elementwise quotient read elementwise (⊙)")
+        return sp.hadamard_product(a, b)
     if _is_matrix(a) and _is_matrix(b) and a.shape[1] != b.shape[0]:
         raise p.error(f"shapes {a.shape} and {b.shape} multiplied", "check the declared shapes")
     return a * b
@@ -1805,6 +2270,10 @@ def _mul(a: Any, b: Any, p: _Parser) -> Any:
 
 def _div(a: Any, b: Any, p: _Parser, tok: Token | None = None) -> Any:
     _no_ones(a, b, p=p)
+    if _is_vector(b) and (not _is_matrix(a) or a.shape == b.shape):
+        p.s.note("a division by a vector read elementwise")
+        reciprocal = sp.HadamardPower(b, -1)
+        return sp.hadamard_product(a, reciprocal) if _is_matrix(a) else a * reciprocal
     if _is_matrix(b):
         raise p.error("division by a matrix", "multiply by an inverse, A^{-1}", tok)
     if b == 0:
@@ -1826,6 +2295,10 @@ def _power(base: Any, exponent: Any, p: _Parser, tok: Token | None = None) -> An
     _no_ones(base, exponent, p=p)
     if _is_matrix(exponent):
         raise p.error("a matrix exponent", "check the formula", tok)
+    try:  # 2^{2^{40}}, 10^{-999999999}: SymPy would compute every digit, even unevaluated
+        guard.check_power(base, exponent, "")
+    except guard.SizeError as exc:
+        raise p.error(f"a power that {exc.problem}", "write a smaller number", tok) from None
     if base == sp.E and not _is_matrix(exponent):
         return sp.exp(exponent)
     if isinstance(base, sp.Number) and isinstance(exponent, sp.Number):
@@ -1841,6 +2314,10 @@ def _undefined(head: Any) -> bool:
 
 def _apply(head: Any, args: list[Any], p: _Parser, tok: Token) -> Any:
     _no_ones(*args, p=p)
+    whole = len(args) > 1 or str(head) in p.s.scalar_valued
+    if _undefined(head) and whole and any(_is_matrix(a) for a in args):
+        p.s.note(f"{head}(…) of vectors read as one value (a loss, a score), not elementwise")
+        return head(*args)
     blocks = [a for a in args if _is_matrix(a)]
     if head in (sp.Max, sp.Min) and len(blocks) == 1 and len(args) > 1:
         (block,) = blocks  # max(0, X): elementwise, as ReLU
@@ -1860,6 +2337,10 @@ def _apply(head: Any, args: list[Any], p: _Parser, tok: Token) -> Any:
 def _relate(kind: str, a: Any, b: Any, p: _Parser) -> Any:
     _no_ones(a, b, p=p)
     if kind in ("=", ":="):
+        if _gradient_of(a, b) or _gradient_of(b, a):
+            p.s.note("∂(scalar)/∂X read as the gradient, of X's shape")
+            return sp.Eq(a, b, evaluate=False)
+        a, b = _one_by_one(a, b, p), _one_by_one(b, a, p)
         if _is_matrix(a) != _is_matrix(b) or (_is_matrix(a) and a.shape != b.shape):
             raise p.error("the two sides have different shapes", "check the declarations")
         return sp.Eq(a, b, evaluate=False)
@@ -1867,6 +2348,23 @@ def _relate(kind: str, a: Any, b: Any, p: _Parser) -> Any:
         raise p.error("an inequality between matrices", "compare scalars")
     ops: Mapping[str, Any] = {"<": sp.Lt, ">": sp.Gt, "<=": sp.Le, ">=": sp.Ge, "!=": sp.Ne}
     return ops[kind](a, b, evaluate=False)
+
+
+def _gradient_of(derivative: Any, other: Any) -> bool:
+    """Whether ``derivative`` is ∂f/∂X of a scalar (or 1×1) f by one matrix X, and ``other``
+    has X's shape: the gradient, which SymPy's Derivative does not give a shape."""
+    if not isinstance(derivative, sp.Derivative) or len(derivative.variable_count) != 1:
+        return False
+    variable, order = derivative.variable_count[0]
+    body = derivative.expr
+    scalar = not _is_matrix(body) or body.shape == (1, 1)
+    return (
+        order == 1
+        and scalar
+        and _is_matrix(variable)
+        and _is_matrix(other)
+        and other.shape == variable.shape
+    )
 
 
 def _declare_hint(base: Any) -> str:

@@ -113,6 +113,9 @@ def tokenize(text: str) -> tuple[Token, ...]:
                 j += 1
                 while j < n and text[j].isdigit():
                     j += 1
+            j = _scientific_end(text, j)
+            if _frac_argument(out) and j > i + 1:
+                j = i + 1  # \frac12 is 1/2: TeX takes one digit as an argument
             out.append(Token("num", text[i:j], i, j))
             i = j
             continue
@@ -132,7 +135,49 @@ def tokenize(text: str) -> tuple[Token, ...]:
             text, i, c, "a character the LaTeX reader does not know", "write it as a LaTeX command"
         )
     out.append(Token("end", "", n, n))
-    return tuple(out)
+    return _without_mathop(tuple(out))
+
+
+def _without_mathop(tokens: tuple[Token, ...]) -> tuple[Token, ...]:
+    """``\\mathop{\\textrm{sgn}}`` is the name inside it: the wrapper and its braces go."""
+    if not any(t.text == r"\mathop" for t in tokens):
+        return tokens
+    dropped: set[int] = set()
+    for k, tok in enumerate(tokens):
+        if tok.text == r"\mathop" and tokens[k + 1].text == "{":
+            close = matching(tokens, k + 1, len(tokens), "{", "}")
+            if close > 0:
+                dropped |= {k, k + 1, close}
+    return tuple(t for k, t in enumerate(tokens) if k not in dropped)
+
+
+def _scientific_end(text: str, j: int) -> int:
+    """Past the exponent of ``1e-3`` / ``2.5e3`` written right after a number, else ``j``."""
+    n = len(text)
+    if j < n and text[j] == "e":
+        k = j + 1
+        if k < n and text[k] in "+-":
+            k += 1
+        if k < n and text[k].isdigit():
+            while k < n and text[k].isdigit():
+                k += 1
+            if k >= n or not (text[k].isalpha() or text[k] == "."):
+                return k
+            raise LatexParseError(
+                text,
+                j - 1,
+                text[j - 1 : k + 1],
+                "scientific notation followed by a letter, or a product with e?",
+                f"write ({text[j - 1 : k]}) {text[k]} for the number, or e^{{…}} for Euler's e",
+            )
+    return j
+
+
+def _frac_argument(out: list[Token]) -> bool:
+    """Whether a number here is an unbraced argument of ``\\frac`` (``\\frac12``)."""
+    if out and out[-1].text == r"\frac":
+        return True
+    return len(out) > 1 and out[-2].text == r"\frac" and out[-1].kind in ("num", "letter")
 
 
 def matching(tokens: tuple[Token, ...], start: int, stop: int, opener: str, closer: str) -> int:

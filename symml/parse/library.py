@@ -22,11 +22,16 @@ from sympy.logic.boolalg import BooleanAtom
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
 from symml import guard
+from symml.parse.deadline import ReadingTimeout, within
 from symml.parse.errors import LatexParseError
 from symml.parse.lexer import Token
 from symml.parse.lowering import CasesBlock, Lowering, NotLowered
 
 LIBRARY = "latex2sympy2_extended"
+#: The library's ANTLR parser takes time exponential in bracket nesting (12 levels of
+#: braces: 4 s; 20: minutes); past this depth symml's reading stands alone.
+MAX_NESTING = 6
+DEADLINE_SECONDS = 2.0  # for the library's reading of one formula
 NATIVE_FUNCTIONS = (
     sp.exp,
     sp.log,
@@ -82,8 +87,19 @@ def _cross_check(
         return CrossCheck(None, f"not cross-checked with {LIBRARY}: {exc}")
     except LatexParseError as exc:
         return CrossCheck(None, f"not cross-checked with {LIBRARY}: {exc.problem}")
+    depth = nesting(lowered)
+    if depth > MAX_NESTING:
+        return CrossCheck(
+            None,
+            f"not cross-checked with {LIBRARY}: nested {depth} brackets deep (its parser "
+            f"takes time exponential in the nesting past {MAX_NESTING})",
+        )
     try:
-        theirs = _library_read(lowered)
+        theirs = within(DEADLINE_SECONDS, _library_read, lowered)
+    except ReadingTimeout:
+        return CrossCheck(
+            None, f"not cross-checked: {LIBRARY} did not finish within {DEADLINE_SECONDS} s"
+        )
     except Exception as exc:  # the library's own parse errors are plain Exceptions
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         return CrossCheck(None, f"not cross-checked: {LIBRARY} cannot read it ({first[:60]})")
@@ -98,6 +114,18 @@ def _cross_check(
     if same:
         return CrossCheck(True, f"{LIBRARY} reads the same structure", lifted)
     return CrossCheck(False, f"{LIBRARY} reads it as {lifted}", lifted)
+
+
+def nesting(text: str) -> int:
+    """The deepest nesting of brackets and braces in ``text``."""
+    depth = deepest = 0
+    for c in text:
+        if c in "([{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif c in ")]}":
+            depth -= 1
+    return deepest
 
 
 def _library_read(lowered: str) -> Any:

@@ -95,7 +95,9 @@ class Lowering:
     def step(self, i: int, stop: int) -> int:
         tok = self.toks[i]
         if tok.kind == "num":
-            self.out.append(tok.text)
+            mantissa, _, exponent = tok.text.partition("e")
+            # 1e-3: the library reads e as Euler's number; write the power of ten out
+            self.out.append(f"({mantissa} \\cdot 10^{{{exponent}}})" if exponent else tok.text)
             return i + 1
         if tok.kind == "letter" or tok.kind == "cmd" and _names_something(tok.text):
             return self.name(i, stop)
@@ -229,6 +231,8 @@ class Lowering:
         numerator = self.source(i + 2, numerator_end - 1).strip()
         if numerator in ("d", r"\partial", r"\mathrm{d}"):
             raise NotLowered("a derivative operator d/dx")
+        if whole < stop and self.toks[whole].text == "(":
+            raise NotLowered("a derivative at a point, dg/dx(x)")
         value = self._read(i, whole)
         if not isinstance(value, sp.Symbol | sp.Derivative | sp.Subs):
             raise NotLowered(f"the derivative '{self.source(i, whole)}'")
