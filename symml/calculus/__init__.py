@@ -12,6 +12,14 @@ from symml.calculus.derivative import (
 )
 from symml.calculus.differential import RULES, differential
 from symml.calculus.expand import expanded
+from symml.calculus.reverse import reverse_vjp
+from symml.calculus.scalar import (
+    collapse_deltas,
+    drop_step_derivatives,
+    elementwise_gradient,
+    elementwise_jacobian,
+    scalar_derivative,
+)
 
 __all__ = [
     "GRADIENT",
@@ -20,9 +28,15 @@ __all__ = [
     "VJP",
     "MatrixDerivative",
     "claim_agrees",
+    "collapse_deltas",
     "differential",
+    "drop_step_derivatives",
+    "elementwise_gradient",
+    "elementwise_jacobian",
     "expanded",
     "matrix_derivative",
+    "reverse_vjp",
     "same",
+    "scalar_derivative",
     "vector_jacobian_product",
 ]
