@@ -18,9 +18,10 @@ import pytest
 import sympy as sp
 
 from symml import load_catalog
+from symml.calculus import drop_step_derivatives
 from symml.errors import UsageError
 from symml.kernels import NotKernelisable, kernel
-from symml.kernels.kernel import code_name, drop_step_derivatives
+from symml.kernels.kernel import code_name
 
 sys.path.insert(0, str(Path(__file__).parent))
 from catalog_kernels import catalog_kernels  # noqa: E402

@@ -15,6 +15,7 @@ from symml.calculus.expand import expanded
 from symml.calculus.reverse import reverse_vjp
 from symml.calculus.scalar import (
     collapse_deltas,
+    derivatives_done,
     drop_step_derivatives,
     elementwise_gradient,
     elementwise_jacobian,
@@ -29,6 +30,7 @@ __all__ = [
     "MatrixDerivative",
     "claim_agrees",
     "collapse_deltas",
+    "derivatives_done",
     "differential",
     "drop_step_derivatives",
     "elementwise_gradient",

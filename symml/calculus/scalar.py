@@ -12,7 +12,7 @@ from typing import Any
 
 import sympy as sp
 from sympy.core.function import Derivative, Subs
-from sympy.matrices.expressions.matexpr import MatrixExpr
+from sympy.matrices.expressions.matexpr import MatrixElement, MatrixExpr
 
 from symml.errors import DerivationError
 
@@ -32,10 +32,55 @@ def scalar_derivative(
                 f"{role} is a matrix expression; scalar calculus does not apply "
                 "(use symml.calculus.matrix_derivative or vector_jacobian_product)",
             )
+    hidden = _unexpanded(expr, wrt)
+    if hidden is not None:
+        raise DerivationError(
+            sp.sstr(hidden),
+            f"an unexpanded matrix operation depends on {sp.sstr(wrt)}; write it out "
+            "element-wise first (symml.calculus.expanded) or use matrix_derivative",
+        )
     value = sp.diff(expr, wrt, order)
     if deltas:
         value = collapse_deltas(value)
     return drop_step_derivatives(value) if flat_steps else value
+
+
+def _unexpanded(expr: Any, wrt: Any) -> Any:
+    """A matrix operation inside ``expr`` that depends on ``wrt`` (on its matrix, for an
+    element X[i, j]): SymPy would differentiate it as a constant or by its matrix ``.diff``."""
+    if not isinstance(expr, sp.Basic) or not expr.atoms(sp.MatrixSymbol):
+        return None
+    target = wrt.parent if isinstance(wrt, MatrixElement) else wrt
+    for node in sp.preorder_traversal(expr):
+        if _matrix_operation(node) and node.has(target):
+            return node
+    return None
+
+
+def _matrix_operation(node: Any) -> bool:
+    if isinstance(node, MatrixElement):
+        return not isinstance(node.parent, sp.MatrixSymbol)
+    if isinstance(node, sp.Determinant | sp.Trace):
+        return True
+    return isinstance(node, MatrixExpr) and not isinstance(node, sp.MatrixSymbol)
+
+
+def derivatives_done(expr: Any) -> Any:
+    """Every unevaluated ``Derivative(f, x, …)`` inside ``expr`` carried out by scalar
+    calculus; one of a matrix expression is left as it stands (never SymPy's matrix
+    ``.diff``), so it cannot be proved equal to anything by accident."""
+    if not isinstance(expr, sp.Basic):
+        return expr
+
+    def done(node: Derivative) -> Any:
+        value = node.expr.doit()  # as Derivative.doit: the inside first (a Sum written out)
+        if isinstance(value, MatrixExpr):
+            return node
+        for variable, count in node.variable_count:
+            value = scalar_derivative(value, variable, int(count))
+        return value
+
+    return expr.xreplace({d: done(d) for d in expr.atoms(Derivative)})
 
 
 def elementwise_gradient(scalar: Any, wrt: sp.MatrixBase) -> sp.Matrix:
