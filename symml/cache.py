@@ -23,6 +23,13 @@ from symml.verdict import Verdict
 
 ENGINE_MODULES = (
     "algorithms",
+    "calculus/crosscheck",
+    "calculus/derivative",
+    "calculus/differential",
+    "calculus/expand",
+    "calculus/matrix_form",
+    "calculus/readoff",
+    "calculus/scalar",
     "derivative_check",
     "equality",
     "explicit",

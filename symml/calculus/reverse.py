@@ -12,6 +12,7 @@ same element-wise guard (``symml.calculus.crosscheck``) before it is returned.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -180,6 +181,14 @@ def reverse_vjp(
     value = _unguarded(of, wrt, upstream, _keep)
     if value is None:
         return None
+    _guard(of, wrt, upstream, value, seed)
+    return value if slope is _keep else _unguarded(of, wrt, upstream, slope)
+
+
+@functools.lru_cache(maxsize=256)
+def _guard(of: Any, wrt: sp.MatrixSymbol, upstream: Any, value: Any, seed: int) -> None:
+    """Raises unless ``value`` = ∂⟨upstream, of⟩/∂wrt element-wise; a result that passed is
+    remembered (the kernels build the same gradient for several backends)."""
     pairing = sp.Trace(sp.MatMul(sp.Transpose(upstream), of))
     assignments = size_assignments([of, wrt, upstream])
     try:
@@ -196,4 +205,3 @@ def reverse_vjp(
             f"the reverse-mode result disagrees with elementwise differentiation at sizes "
             f"{found.sizes}; not returned",
         )
-    return value if slope is _keep else _unguarded(of, wrt, upstream, slope)
