@@ -12,8 +12,6 @@ import mpmath
 import sympy as sp
 
 from symml import bounded, calculus, enclosure, numeric
-from symml.calculus.crosscheck import mismatch
-from symml.calculus.derivative import check_assignments
 from symml.equality import Context, as_value, compare
 from symml.errors import SymbolicTimeout, SymmlError
 from symml.explicit import elements, explicit, size_assignments
@@ -535,7 +533,9 @@ def _by_matrix_calculus(
     if not calculus.claim_agrees(claimed, result):
         return None, [f"matrix calculus gives {sp.sstr(result.value)}"]
     try:
-        disagreement = mismatch(claimed, of, wrt, check_assignments([of, wrt]), ctx.seed)
+        disagreement = calculus.mismatch(
+            claimed, of, wrt, calculus.check_assignments([of, wrt]), ctx.seed
+        )
     except Exception as exc:  # the claim has no element-wise form: decide it the other way
         return None, [f"the claim could not be written out: {exc}"]
     if disagreement is not None:  # matrix algebra and elements disagree: trust neither

@@ -19,7 +19,6 @@ import sympy as sp
 from sympy.core.function import AppliedUndef
 
 from symml import bounded, calculus, functions, guard, symbolic
-from symml.calculus.crosscheck import reference_derivative
 from symml.equality import shape_of
 from symml.errors import DerivationError, SymbolicTimeout
 from symml.explicit import explicit, size_assignments
@@ -286,7 +285,7 @@ def _matrix(
 def _elementwise(expr: Any, wrt: Any, at: Mapping[Any, int], name: str) -> Any:
     """∂expr/∂wrt written out at concrete sizes (the expansion refuses what it cannot write)."""
     try:
-        return reference_derivative(expr, wrt, at)
+        return calculus.reference_derivative(expr, wrt, at)
     except DerivationError as exc:
         raise DerivationError(name, f"∂/∂{wrt}: {exc.problem}") from None
 

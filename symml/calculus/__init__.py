@@ -1,10 +1,13 @@
-"""Matrix differential calculus by rules, cross-checked element-wise (see docs/calculus.md)."""
+"""Every derivative symml computes: matrix calculus by rules, reverse-mode VJPs for the
+kernels, scalar calculus; each matrix result cross-checked element-wise (docs/calculus.md)."""
 
+from symml.calculus.crosscheck import Mismatch, mismatch, reference_derivative
 from symml.calculus.derivative import (
     GRADIENT,
     JACOBIAN,
     VJP,
     MatrixDerivative,
+    check_assignments,
     claim_agrees,
     matrix_derivative,
     same,
@@ -28,6 +31,8 @@ __all__ = [
     "RULES",
     "VJP",
     "MatrixDerivative",
+    "Mismatch",
+    "check_assignments",
     "claim_agrees",
     "collapse_deltas",
     "derivatives_done",
@@ -37,6 +42,8 @@ __all__ = [
     "elementwise_jacobian",
     "expanded",
     "matrix_derivative",
+    "mismatch",
+    "reference_derivative",
     "reverse_vjp",
     "same",
     "scalar_derivative",

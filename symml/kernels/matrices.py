@@ -4,11 +4,10 @@ Products are ``matmul`` on the last two axes, so a leading batch axis broadcasts
 (a product with a column of ones) is a row sum; ``x·1ᵀ`` is left to broadcasting; an
 elementwise function applies its body to the array.
 
-Gradients are vector–Jacobian products derived here, rule by rule on the matrix
-expression (``vjp``), never with SymPy's matrix ``diff`` (silently 0 on bilinear forms and
-log det): d(A·B) against G gives G·Bᵀ for A and Aᵀ·G for B, a Hadamard product multiplies G
-by the other factors, an elementwise f multiplies it by f′, a stacked column [a; b] slices
-G's rows. The tests check every one against the elementwise Jacobian at concrete sizes.
+Gradients are vector–Jacobian products from ``symml.calculus.reverse_vjp`` (reverse-mode
+rules, cross-checked element-wise before they are returned); here they are only lowered,
+with relu′ as the kernels' Step node. The tests check every one against the elementwise
+Jacobian at concrete sizes.
 """
 
 from __future__ import annotations
