@@ -192,3 +192,11 @@ def test_reverse_vjp_refuses_an_operation_without_a_rule():
     with pytest.raises(DerivationError) as caught:
         reverse.reverse_vjp(sp.Inverse(X) * b_n, X, G)
     assert str(caught.value) == "X**(-1): no reverse-mode rule: the matrix operation Inverse"
+
+
+def test_family_vjp_sums_the_upstream_against_each_element():
+    z, g = sp.IndexedBase("z"), sp.IndexedBase("g")
+    i, p = sp.Symbol("i", integer=True), sp.Symbol("p", integer=True, positive=True)
+    softplus = sp.log(1 + sp.exp(z[i]))
+    value = calculus.family_vjp(softplus, i, n, z[p], g)
+    assert sp.simplify(value - g[p] * sp.exp(z[p]) / (1 + sp.exp(z[p]))) == 0

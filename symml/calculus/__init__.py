@@ -22,6 +22,7 @@ from symml.calculus.scalar import (
     drop_step_derivatives,
     elementwise_gradient,
     elementwise_jacobian,
+    family_vjp,
     scalar_derivative,
 )
 
@@ -41,6 +42,7 @@ __all__ = [
     "elementwise_gradient",
     "elementwise_jacobian",
     "expanded",
+    "family_vjp",
     "matrix_derivative",
     "mismatch",
     "reference_derivative",

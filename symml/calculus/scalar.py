@@ -45,6 +45,13 @@ def scalar_derivative(
     return drop_step_derivatives(value) if flat_steps else value
 
 
+def family_vjp(per_element: Any, index: Any, size: Any, wrt: Any, upstream: sp.IndexedBase) -> Any:
+    """Σᵢ upstreamᵢ ∂fᵢ/∂wrt for a per-element value fᵢ (``index`` free, 1…``size``) of
+    an indexed family, by an element ``wrt`` = x[p]: the deltas summed out, steps flat."""
+    pairing = sp.Sum(upstream[index] * per_element, (index, 1, size))
+    return scalar_derivative(pairing, wrt, flat_steps=True, deltas=True)
+
+
 def _unexpanded(expr: Any, wrt: Any) -> Any:
     """A matrix operation inside ``expr`` that depends on ``wrt`` (on its matrix, for an
     element X[i, j]): SymPy would differentiate it as a constant or by its matrix ``.diff``."""

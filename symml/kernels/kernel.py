@@ -915,7 +915,7 @@ def _derivative(
     if _index_count(expr, wrt) == 2:  # an element of a table: ∂/∂p[a, b]
         position = (position, sp.Symbol("q_pos", integer=True, positive=True))
     positions = free_positions(expr)
-    vjp = False
+    vjp = bool(positions)
     if positions:
         if isinstance(position, tuple):
             raise NotKernelisable("a per-element value of a two-index table")
@@ -923,9 +923,9 @@ def _derivative(
         spec = specs.get(str(wrt.label))
         size = spec.shape.dims[0] if spec is not None and spec.shape.dims else _size_of(expr)
         g = sp.IndexedBase(GRAD_OUT)
-        expr = sp.Sum(g[i] * expr, (i, 1, size))
-        vjp = True
-    value = calculus.scalar_derivative(expr, wrt[position], flat_steps=True, deltas=True)
+        value = calculus.family_vjp(expr, i, size, wrt[position], g)
+    else:
+        value = calculus.scalar_derivative(expr, wrt[position], flat_steps=True, deltas=True)
     value = value.replace(
         lambda e: isinstance(e, sp.KroneckerDelta) and e.has(position),
         lambda e: e,
