@@ -12,11 +12,9 @@ import mpmath
 import sympy as sp
 
 from symml import bounded, calculus, enclosure, numeric
-from symml.calculus.crosscheck import mismatch
-from symml.calculus.derivative import check_assignments
 from symml.equality import Context, as_value, compare
 from symml.errors import SymbolicTimeout, SymmlError
-from symml.explicit import derivative, elements, explicit, jacobian, size_assignments
+from symml.explicit import elements, explicit, size_assignments
 from symml.functions import elementary
 from symml.model import Status, SymbolSpec
 from symml.verdict import Verdict
@@ -51,17 +49,17 @@ def true_and_claimed(
         of = of.xreplace(index_values)
         of_e = concrete(explicit(of, sizes))
         wrt_e = wrt.xreplace(dict(sizes))
-        return sp.diff(of_e, wrt_e), concrete(as_value(explicit(claimed, sizes)))
+        return calculus.scalar_derivative(of_e, wrt_e), concrete(as_value(explicit(claimed, sizes)))
     of_e = concrete(as_value(explicit(of, sizes)))
     claimed_e = as_value(explicit(claimed, sizes))
     if isinstance(wrt, sp.MatrixSymbol):
         wrt_e = elements(wrt, sizes)
         if isinstance(of_e, sp.MatrixBase):
-            true = jacobian(of_e, wrt_e)
+            true = calculus.elementwise_jacobian(of_e, wrt_e)
         else:
-            true = derivative(of_e, wrt_e)
+            true = calculus.elementwise_gradient(of_e, wrt_e)
     else:
-        true = sp.diff(of_e, wrt)
+        true = calculus.scalar_derivative(of_e, wrt)
     claimed_e = _expand_upstream(claimed, claimed_e, specs, where, sizes, concrete)
     return true, concrete(as_value(claimed_e))
 
@@ -88,7 +86,9 @@ def _expand_upstream(
         if spec.stands_for is None or not claimed.has(spec.symbol):
             continue
         of_u, wrt_u = spec.stands_for
-        gradient = derivative(concrete(as_value(explicit(of_u, sizes))), elements(wrt_u, sizes))
+        gradient = calculus.elementwise_gradient(
+            concrete(as_value(explicit(of_u, sizes))), elements(wrt_u, sizes)
+        )
         gradient = gradient.applyfunc(lambda e: e.subs(bindings))
         replacements.update(
             dict(zip(list(elements(spec.symbol, sizes)), list(gradient), strict=True))
@@ -270,7 +270,7 @@ def _nonsmooth(
     claimed_only = [k for k in kinks(claimed, wrt, ctx) if not any(k.where == o.where for o in own)]
     if not own and not claimed_only:
         return found, notes
-    true = sp.diff(of, wrt)
+    true = calculus.scalar_derivative(of, wrt)
     for kink, from_claim in [(k, False) for k in own] + [(k, True) for k in claimed_only]:
         sides = one_sided(true, wrt, kink)
         if sides is None:
@@ -455,7 +455,7 @@ def _away_from_kinks(
 def _derivatives_done(side: Any) -> Any:
     if not isinstance(side, sp.Basic):
         return side
-    return side.xreplace({d: d.doit() for d in side.atoms(sp.Derivative)})
+    return calculus.derivatives_done(side)
 
 
 def _check_smooth(
@@ -506,7 +506,7 @@ def _check_smooth(
                 conditions=where_text,
             )
         return results[0].with_(method=f"{results[0].method}, elementwise at sizes {sizes_text}")
-    true = sp.diff(of, wrt)
+    true = calculus.scalar_derivative(of, wrt)
     return compare(true, claimed, ctx, conditions=conditions)
 
 
@@ -533,7 +533,9 @@ def _by_matrix_calculus(
     if not calculus.claim_agrees(claimed, result):
         return None, [f"matrix calculus gives {sp.sstr(result.value)}"]
     try:
-        disagreement = mismatch(claimed, of, wrt, check_assignments([of, wrt]), ctx.seed)
+        disagreement = calculus.mismatch(
+            claimed, of, wrt, calculus.check_assignments([of, wrt]), ctx.seed
+        )
     except Exception as exc:  # the claim has no element-wise form: decide it the other way
         return None, [f"the claim could not be written out: {exc}"]
     if disagreement is not None:  # matrix algebra and elements disagree: trust neither

@@ -19,7 +19,6 @@ import sympy as sp
 from sympy.core.function import AppliedUndef
 
 from symml import bounded, calculus, functions, guard, symbolic
-from symml.calculus.crosscheck import reference_derivative
 from symml.equality import shape_of
 from symml.errors import DerivationError, SymbolicTimeout
 from symml.explicit import explicit, size_assignments
@@ -245,7 +244,7 @@ def _one(
         return _matrix(expr, wrt, sizes, timeout, name)
     if size_assignments([expr])[0]:
         return _scalar_of_tensor(expr, wrt, timeout, name)
-    value = sp.diff(expr, wrt)
+    value = calculus.scalar_derivative(expr, wrt)
     own = own if own is not None else recognise(expr, wrt, timeout)
     readable = readable_form(value, expr, wrt, own, timeout)
     checked = "sympy.diff" + ("; readable form proved equal" if readable is not None else "")
@@ -286,7 +285,7 @@ def _matrix(
 def _elementwise(expr: Any, wrt: Any, at: Mapping[Any, int], name: str) -> Any:
     """∂expr/∂wrt written out at concrete sizes (the expansion refuses what it cannot write)."""
     try:
-        return reference_derivative(expr, wrt, at)
+        return calculus.reference_derivative(expr, wrt, at)
     except DerivationError as exc:
         raise DerivationError(name, f"∂/∂{wrt}: {exc.problem}") from None
 
@@ -297,7 +296,7 @@ def _indexed(
     """∂/∂z_i of a formula with sums over an indexed family, e.g. cross-entropy of a softmax:
     the Kronecker deltas are summed out, the range guard of the index dropped, softmax
     sub-expressions named ŷ_i, and equality conditions (Σ y = 1) substituted."""
-    raw = sp.diff(expr, wrt)
+    raw = calculus.scalar_derivative(expr, wrt)
     try:
         value = bounded.run_bounded(_sum_out, raw, timeout=timeout, step="sum out deltas")
     except SymbolicTimeout:
@@ -314,7 +313,7 @@ def _indexed(
         size_assignments([expr]),
         lambda at: (
             explicit(value.xreplace(index_value), at),
-            sp.diff(
+            calculus.scalar_derivative(
                 explicit(expr.xreplace(index_value), at),
                 wrt.xreplace(index_value).xreplace(dict(at)),
             ),
@@ -371,11 +370,11 @@ def _replace_sum(value: Any, total: sp.Sum, replacement: Any) -> Any:
 
 def _scalar_of_tensor(expr: Any, wrt: Any, timeout: float, name: str) -> Gradient:
     """∂/∂T of a formula with sums over symbolic ranges, checked against the finite sums."""
-    value = sp.diff(expr, wrt)
+    value = calculus.scalar_derivative(expr, wrt)
     sizes_text = _confirm(
         name,
         size_assignments([expr]),
-        lambda at: (explicit(value, at), sp.diff(explicit(expr, at), wrt)),
+        lambda at: (explicit(value, at), calculus.scalar_derivative(explicit(expr, at), wrt)),
         lambda at: (
             f"the derivative by {wrt} at symbolic size could not be "
             f"confirmed against the finite sums at {at}"

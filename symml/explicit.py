@@ -106,13 +106,3 @@ def _explicit_functions_of_matrices(expr: sp.Basic) -> sp.Basic:
 def elements(matrix: sp.MatrixSymbol, sizes: Mapping[sp.Symbol, int]) -> sp.Matrix:
     """The explicit matrix of elements of a matrix symbol at concrete sizes."""
     return sp.Matrix(matrix.xreplace(dict(sizes)).as_explicit())
-
-
-def derivative(scalar: sp.Expr, wrt: sp.Matrix) -> sp.Matrix:
-    """∂scalar/∂wrt elementwise, in the shape of ``wrt`` (denominator layout)."""
-    return wrt.applyfunc(lambda element: sp.diff(scalar, element))
-
-
-def jacobian(vector: sp.Matrix, wrt: sp.Matrix) -> sp.Matrix:
-    """Rows: components of ``vector``; columns: components of ``wrt``."""
-    return sp.Matrix(len(vector), len(wrt), lambda i, j: sp.diff(vector[i], wrt[j]))

@@ -22,10 +22,9 @@ import numpy as np  # noqa: E402
 import sympy as sp  # noqa: E402
 from sympy.stats.rv import RandomSymbol  # noqa: E402
 
-from symml import functions  # noqa: E402
+from symml import calculus, functions  # noqa: E402
 from symml.catalog import Catalog  # noqa: E402
 from symml.errors import SymmlError, UsageError  # noqa: E402
-from symml.kernels.kernel import drop_step_derivatives  # noqa: E402
 from symml.model import Formula  # noqa: E402
 
 # Parameter values where the catalog records no typical value (conventional defaults).
@@ -189,7 +188,7 @@ def plot_formula(
         fig, ax = _axes(formula.name, _mathname(c.var), "value")
         ax.plot(x, numeric(c.expr, c.var)(x), label="f")
         # A step schedule's floor has derivative 0 between its jumps, as for its kernels.
-        derivative = drop_step_derivatives(sp.diff(c.expr, c.var))
+        derivative = calculus.scalar_derivative(c.expr, c.var, flat_steps=True)
         ax.plot(x, numeric(derivative, c.var)(x), "--", label=f"df/d{_mathname(c.var)}")
         ax.legend()
         return _save(fig, path, dpi=dpi)
@@ -232,7 +231,7 @@ def _multi(
             x = np.linspace(c.lo, c.hi, 600)
             (line,) = ax.plot(x, numeric(c.expr, c.var)(x), label=formula.name)
             if with_derivative:
-                d = numeric(sp.diff(c.expr, c.var), c.var)(x)
+                d = numeric(calculus.scalar_derivative(c.expr, c.var), c.var)(x)
                 ax.plot(x, d, "--", color=line.get_color(), linewidth=0.8)
             xlabel = _mathname(c.var)
         ax.set_xlabel(xlabel + ("   (dashed: derivative)" if with_derivative else ""))

@@ -10,7 +10,7 @@ from typing import Any
 import sympy as sp
 import sympy.stats as stats
 
-from symml import bounded, numeric, symbolic
+from symml import bounded, calculus, numeric, symbolic
 from symml.domains import nonnegative, positive
 from symml.equality import Context, as_value, compare
 from symml.errors import SymbolicTimeout
@@ -140,7 +140,7 @@ def _temperature_lemma(subject: Any, var: Any) -> bool:
         return False
     d = sp.Dummy("d", nonnegative=True)
     positive_t = sp.Dummy("T", positive=True)
-    return bool(sp.diff(-d / positive_t, positive_t).is_nonnegative)
+    return bool(calculus.scalar_derivative(-d / positive_t, positive_t).is_nonnegative)
 
 
 def _check_temperature(sharper: bool) -> Check:
@@ -202,7 +202,7 @@ def check_monotone(
     decreasing = claim.param("direction", "decreasing") == "decreasing"
     interval: Domain | None = claim.param("interval")
     if not subject.has(sp.floor, sp.ceiling, sp.Piecewise):
-        rate = sp.diff(subject, var)
+        rate = calculus.scalar_derivative(subject, var)
         for case in _cases(conditions):
             facts = _signs(rate.xreplace(case), ctx)
             if not facts.get("nonpositive" if decreasing else "nonnegative"):
@@ -272,7 +272,7 @@ def check_continuous_at(
 def check_bounded_derivative(
     subject: Any, claim: Property, ctx: Context, conditions: Sequence[Any]
 ) -> Verdict:
-    rate = sp.diff(subject, claim.param("var"))
+    rate = calculus.scalar_derivative(subject, claim.param("var"))
     bound = claim.param("bound")
     return _sample_predicate(
         [rate, bound],

@@ -14,9 +14,9 @@ import sympy as sp
 from sympy.core.function import AppliedUndef
 
 from symml import load_catalog
+from symml.calculus import drop_step_derivatives
 from symml.functions import elementary
 from symml.kernels import kernel
-from symml.kernels.kernel import drop_step_derivatives
 from symml.numeric import sample_value
 
 CATALOG = load_catalog()

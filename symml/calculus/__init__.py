@@ -1,10 +1,13 @@
-"""Matrix differential calculus by rules, cross-checked element-wise (see docs/calculus.md)."""
+"""Every derivative symml computes: matrix calculus by rules, reverse-mode VJPs for the
+kernels, scalar calculus; each matrix result cross-checked element-wise (docs/calculus.md)."""
 
+from symml.calculus.crosscheck import Mismatch, mismatch, reference_derivative
 from symml.calculus.derivative import (
     GRADIENT,
     JACOBIAN,
     VJP,
     MatrixDerivative,
+    check_assignments,
     claim_agrees,
     matrix_derivative,
     same,
@@ -12,6 +15,16 @@ from symml.calculus.derivative import (
 )
 from symml.calculus.differential import RULES, differential
 from symml.calculus.expand import expanded
+from symml.calculus.reverse import reverse_vjp
+from symml.calculus.scalar import (
+    collapse_deltas,
+    derivatives_done,
+    drop_step_derivatives,
+    elementwise_gradient,
+    elementwise_jacobian,
+    family_vjp,
+    scalar_derivative,
+)
 
 __all__ = [
     "GRADIENT",
@@ -19,10 +32,22 @@ __all__ = [
     "RULES",
     "VJP",
     "MatrixDerivative",
+    "Mismatch",
+    "check_assignments",
     "claim_agrees",
+    "collapse_deltas",
+    "derivatives_done",
     "differential",
+    "drop_step_derivatives",
+    "elementwise_gradient",
+    "elementwise_jacobian",
     "expanded",
+    "family_vjp",
     "matrix_derivative",
+    "mismatch",
+    "reference_derivative",
+    "reverse_vjp",
     "same",
+    "scalar_derivative",
     "vector_jacobian_product",
 ]

@@ -120,6 +120,13 @@ def _block(expr: BlockMatrix, go: Callable[[Any], Any]) -> sp.Matrix:
     return sp.Matrix.vstack(*rows)
 
 
+def _slice(expr: sp.MatrixSlice, go: Callable[[Any], Any]) -> sp.Matrix:
+    (r0, r1, rs), (c0, c1, cs) = (
+        (_dim(v) for v in part) for part in (expr.rowslice, expr.colslice)
+    )
+    return go(expr.parent)[r0:r1:rs, c0:c1:cs]
+
+
 MATRIX_RULES: dict[type, Expander] = {
     sp.MatrixSymbol: _symbol,
     sp.MatAdd: _add,
@@ -135,6 +142,7 @@ MATRIX_RULES: dict[type, Expander] = {
     sp.OneMatrix: _ones,
     DiagMatrix: _diag,
     BlockMatrix: _block,
+    sp.MatrixSlice: _slice,
     sp.ImmutableMatrix: _explicit,
     sp.MutableDenseMatrix: _explicit,
 }

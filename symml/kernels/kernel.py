@@ -22,6 +22,7 @@ import sympy as sp
 from sympy.core.function import AppliedUndef, Derivative, Subs
 from sympy.stats.rv import RandomSymbol
 
+from symml import calculus
 from symml.errors import UsageError
 from symml.kernels import lane, rewrite
 from symml.kernels.backends import (
@@ -36,7 +37,6 @@ from symml.kernels.errors import NotKernelisable
 from symml.kernels.lower import (
     AXIS_LEN,
     Lowered,
-    collapse_deltas,
     free_positions,
     lower,
     recognise_max,
@@ -939,12 +939,12 @@ def _derivative(
     vector-Jacobian product Σᵢ grad_outᵢ ∂fᵢ/∂x of a per-element one."""
     expr = rewrite.apply_all(expr, rewrite.KINKS)
     if not family:
-        return drop_step_derivatives(sp.diff(expr, wrt)), False
+        return calculus.scalar_derivative(expr, wrt, flat_steps=True), False
     position: Any = sp.Symbol("p_pos", integer=True, positive=True)
     if _index_count(expr, wrt) == 2:  # an element of a table: ∂/∂p[a, b]
         position = (position, sp.Symbol("q_pos", integer=True, positive=True))
     positions = free_positions(expr)
-    vjp = False
+    vjp = bool(positions)
     if positions:
         if isinstance(position, tuple):
             raise NotKernelisable("a per-element value of a two-index table")
@@ -952,9 +952,9 @@ def _derivative(
         spec = specs.get(str(wrt.label))
         size = spec.shape.dims[0] if spec is not None and spec.shape.dims else _size_of(expr)
         g = sp.IndexedBase(GRAD_OUT)
-        expr = sp.Sum(g[i] * expr, (i, 1, size))
-        vjp = True
-    value = drop_step_derivatives(collapse_deltas(sp.diff(expr, wrt[position])))
+        value = calculus.family_vjp(expr, i, size, wrt[position], g)
+    else:
+        value = calculus.scalar_derivative(expr, wrt[position], flat_steps=True, deltas=True)
     value = value.replace(
         lambda e: isinstance(e, sp.KroneckerDelta) and e.has(position),
         lambda e: e,
@@ -966,18 +966,6 @@ def _derivative(
 
 def _index_count(expr: Any, family: Any) -> int:
     return max((len(a.indices) for a in expr.atoms(sp.Indexed) if a.base == family), default=1)
-
-
-def drop_step_derivatives(value: Any) -> Any:
-    """d floor(u)/du = 0 wherever it exists (a step schedule is piecewise constant)."""
-
-    def is_step(e: Any) -> bool:
-        if isinstance(e, Subs):
-            e = e.expr
-        return isinstance(e, Derivative) and isinstance(e.expr, sp.floor | sp.ceiling)
-
-    value = value.replace(is_step, lambda e: sp.S.Zero)
-    return value.replace(lambda e: isinstance(e, Subs), lambda e: e.doit())
 
 
 def _size_of(expr: Any) -> Any:

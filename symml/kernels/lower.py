@@ -18,6 +18,7 @@ from typing import Any
 import sympy as sp
 from sympy.core.function import AppliedUndef
 
+from symml.calculus import collapse_deltas
 from symml.kernels.errors import NotKernelisable
 from symml.kernels.nodes import (
     ArgmaxMask,
@@ -69,38 +70,6 @@ def indices_of(expr: sp.Basic) -> set[sp.Symbol]:
 def free_positions(expr: sp.Basic) -> set[sp.Symbol]:
     """Indices of indexed atoms that no Sum binds: the value is one element per position."""
     return {s for s in expr.free_symbols if s in indices_of(expr)}
-
-
-def collapse_deltas(expr: Any) -> Any:
-    """Σⱼ f(j)·δ(w, j) → f(w): what sympy.diff leaves when differentiating a sum by x[w]."""
-
-    def has_delta(e: sp.Basic) -> bool:
-        return isinstance(e, sp.Sum) and e.function.has(sp.KroneckerDelta)
-
-    def collapse(e: sp.Sum) -> Any:
-        body = collapse_deltas(e.function)
-        # Σᵢⱼ one index at a time, the innermost (first) limit first. Not as nested Sum
-        # objects: SymPy merges a Sum of a Sum back into one.
-        for j, lo, hi in e.limits:
-            body = collapse_one(body, j, lo, hi)
-        return body
-
-    def collapse_one(body: Any, j: Any, lo: Any, hi: Any) -> Any:
-        kept, out = [], []
-        for term in sp.Add.make_args(sp.expand_mul(body)):
-            deltas = [
-                f for f in sp.Mul.make_args(term) if isinstance(f, sp.KroneckerDelta) and f.has(j)
-            ]
-            if not deltas:
-                kept.append(term)
-                continue
-            delta = deltas[0]
-            other = delta.args[1] if delta.args[0] == j else delta.args[0]
-            out.append((term / delta).xreplace({j: other}))
-        rest_sum = sp.Sum(sp.Add(*kept), (j, lo, hi)) if kept else sp.S.Zero
-        return sp.Add(*out) + rest_sum
-
-    return expr.replace(has_delta, collapse) if isinstance(expr, sp.Basic) else expr
 
 
 def _split_sum(e: sp.Sum) -> Any:

@@ -4,11 +4,10 @@ Products are ``matmul`` on the last two axes, so a leading batch axis broadcasts
 (a product with a column of ones) is a row sum; ``x·1ᵀ`` is left to broadcasting; an
 elementwise function applies its body to the array.
 
-Gradients are vector–Jacobian products derived here, rule by rule on the matrix
-expression (``vjp``), never with SymPy's matrix ``diff`` (silently 0 on bilinear forms and
-log det): d(A·B) against G gives G·Bᵀ for A and Aᵀ·G for B, a Hadamard product multiplies G
-by the other factors, an elementwise f multiplies it by f′, a stacked column [a; b] slices
-G's rows. The tests check every one against the elementwise Jacobian at concrete sizes.
+Gradients are vector–Jacobian products from ``symml.calculus.reverse_vjp`` (reverse-mode
+rules, cross-checked element-wise before they are returned); here they are only lowered,
+with relu′ as the kernels' Step node. The tests check every one against the elementwise
+Jacobian at concrete sizes.
 """
 
 from __future__ import annotations
@@ -19,7 +18,8 @@ from typing import Any
 import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
-from symml.errors import UsageError
+from symml import calculus
+from symml.errors import DerivationError, UsageError
 from symml.functions import relu
 from symml.kernels import rewrite
 from symml.kernels.errors import NotKernelisable
@@ -124,96 +124,18 @@ def _wrt_matrix(expr: Any, wrt: Any) -> sp.MatrixSymbol:
     raise UsageError(f"no argument '{name}' to differentiate by; the formula has {known}")
 
 
-def _t(e: Any) -> Any:
-    """Transpose kept whole: ``.T`` would split a stacked column [a; b] into a block row,
-    which has no array form; a column of ones stays a (row of) ones, which has one."""
-    return e.T if isinstance(e, sp.OneMatrix) else sp.Transpose(e)
-
-
-def _product(factors: list[Any]) -> Any:
-    """The matrix product of ``factors`` (None when empty: an identity left implicit)."""
-    if not factors:
-        return None
-    return factors[0] if len(factors) == 1 else sp.MatMul(*factors)
-
-
-def _with(left: Any, g: Any, right: Any) -> Any:
-    factors = [f for f in (left, g, right) if f is not None]
-    return factors[0] if len(factors) == 1 else sp.MatMul(*factors)
-
-
-def _add(terms: list[Any]) -> Any:
-    kept = [t for t in terms if t is not None]
-    if not kept:
-        return None
-    return kept[0] if len(kept) == 1 else sp.MatAdd(*kept)
-
-
-def _derivative_of(function: sp.Lambda) -> sp.Lambda:
-    (var,) = function.variables
-    body = function.expr.replace(
-        lambda b: isinstance(b, sp.Max) and sp.S.Zero in b.args and len(b.args) == 2,
-        lambda b: relu(next(a for a in b.args if a != 0)),
-    )
-    slope = sp.diff(body, var).replace(sp.Heaviside, lambda u, *_: Step(u))
-    return sp.Lambda(var, slope)
+def _step_slope(body: sp.Expr) -> sp.Expr:
+    """relu′ is the kernels' Step (step(0) = 0, every framework's subgradient)."""
+    return body.replace(sp.Heaviside, lambda u, *_: Step(u))
 
 
 def vjp(e: Any, wrt: sp.MatrixSymbol, g: Any) -> Any:
-    """Σ g ⊙ ∂e/∂wrt as a matrix expression in wrt's shape (before broadcasting is summed
-    out), or None when ``e`` does not depend on ``wrt``. Reverse mode: ``g`` is the
-    cotangent of ``e``; each rule passes it on to the operands that contain ``wrt``."""
-    if not isinstance(e, sp.Basic) or not e.has(wrt):
-        return None
-    if isinstance(e, sp.MatrixSymbol):
-        return g if e == wrt else None
-    if isinstance(e, sp.MatAdd):
-        return _add([vjp(a, wrt, g) for a in e.args])
-    if isinstance(e, sp.HadamardProduct):
-        terms = []
-        for k, a in enumerate(e.args):
-            others = [b for j, b in enumerate(e.args) if j != k]
-            terms.append(vjp(a, wrt, sp.HadamardProduct(g, *others)))
-        return _add(terms)
-    if isinstance(e, sp.HadamardPower):
-        if e.exp.has(wrt):
-            raise NotKernelisable("a Hadamard power with the variable in its exponent")
-        slope = e.exp * sp.HadamardPower(e.base, e.exp - 1)
-        return vjp(e.base, wrt, sp.HadamardProduct(g, slope))
-    if isinstance(e, sp.Transpose):
-        return vjp(e.arg, wrt, _t(g))
-    if isinstance(e, ElementwiseApplyFunction):
-        slope = ElementwiseApplyFunction(_derivative_of(e.function), e.expr)
-        return vjp(e.expr, wrt, sp.HadamardProduct(g, slope))
-    if isinstance(e, sp.BlockMatrix):
-        blocks = e.blocks
-        if blocks.shape[1] != 1:
-            raise NotKernelisable("a block matrix with several block columns")
-        terms, start = [], sp.S.Zero
-        for b in blocks:
-            stop = start + b.shape[0]
-            terms.append(vjp(b, wrt, g[start:stop, :]))
-            start = stop
-        return _add(terms)
-    if isinstance(e, sp.MatMul):
-        scalar = sp.Mul(*(a for a in e.args if not isinstance(a, sp.MatrixExpr)))
-        if scalar.has(wrt):
-            raise NotKernelisable("a scalar factor that depends on the variable")
-        factors = [a for a in e.args if isinstance(a, sp.MatrixExpr)]
-        terms = []
-        for k, f in enumerate(factors):
-            if not f.has(wrt):
-                continue
-            left = _product(factors[:k])
-            right = _product(factors[k + 1 :])
-            cotangent = _with(
-                None if left is None else _t(left), g, None if right is None else _t(right)
-            )
-            if scalar != 1:
-                cotangent = sp.MatMul(scalar, cotangent)
-            terms.append(vjp(f, wrt, cotangent))
-        return _add(terms)
-    raise NotKernelisable(f"no gradient rule for the matrix operation {type(e).__name__}")
+    """Σ g ⊙ ∂e/∂wrt from ``symml.calculus.reverse_vjp`` (guarded element-wise), or None when
+    ``e`` does not depend on ``wrt``."""
+    try:
+        return calculus.reverse_vjp(e, wrt, g, slope=_step_slope)
+    except DerivationError as exc:
+        raise NotKernelisable(f"no gradient: {exc.problem}") from None
 
 
 def matrix_plan(expr: Any, specs: Mapping[str, SymbolSpec], name: str, wrt: Any) -> Any:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import sympy as sp
 from sympy.concrete.expr_with_limits import ExprWithLimits
 
+from symml.calculus import scalar_derivative
+
 
 class ArrayNode(sp.Function):
     """Base of every array node: printed by name, never evaluated by SymPy."""
@@ -157,7 +159,7 @@ class MaxOver(ExprWithLimits):
 
     def _eval_derivative(self, s):
         ((i, lo, hi),) = self.limits
-        return sp.Sum(IsArgmax(i, self) * sp.diff(self.function, s), (i, lo, hi))
+        return sp.Sum(IsArgmax(i, self) * scalar_derivative(self.function, s), (i, lo, hi))
 
     def doit(self, **hints):
         return self
