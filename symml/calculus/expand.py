@@ -20,6 +20,7 @@ from sympy.matrices.expressions.diagonal import DiagMatrix
 from sympy.matrices.expressions.hadamard import HadamardPower, HadamardProduct
 from sympy.matrices.expressions.matexpr import MatrixElement, MatrixExpr
 
+from symml.calculus.nodes import GradientOf
 from symml.errors import DerivationError
 
 Expander = Callable[[Any, "Callable[[Any], Any]"], Any]
@@ -92,7 +93,13 @@ def _hadamard_power(expr: HadamardPower, go: Callable[[Any], Any]) -> sp.Matrix:
 
 
 def _elementwise(expr: ElementwiseApplyFunction, go: Callable[[Any], Any]) -> sp.Matrix:
-    return go(expr.expr).applyfunc(expr.function)
+    function = expr.function
+    if isinstance(function, sp.Lambda) and function.expr.has(sp.Derivative):
+        # σ′ at an entry that is not a symbol is Subs(σ′(u), u, entry); calling the Lambda
+        # would form Derivative(σ(entry), entry), which SymPy refuses.
+        (variable,) = function.variables
+        return go(expr.expr).applyfunc(lambda e: function.expr.subs(variable, e))
+    return go(expr.expr).applyfunc(function)
 
 
 def _identity(expr: sp.Identity, _: Any) -> sp.Matrix:
@@ -115,6 +122,16 @@ def _explicit(expr: sp.MatrixBase, go: Callable[[Any], Any]) -> sp.Matrix:
     return sp.Matrix(expr.rows, expr.cols, lambda i, j: scalar_out(expr[i, j], go))
 
 
+def _function_gradient(expr: GradientOf, go: Callable[[Any], Any]) -> sp.Matrix:
+    """∇L(V) entry by entry: ∂L(u_1, …, u_k)/∂u_i at u = the entries of V (row-major, the
+    order in which ``L(V)`` itself is written out)."""
+    value = go(expr.argument)
+    slots = [sp.Dummy(f"u{k}") for k in range(len(value))]
+    applied = expr.call.func(*slots)
+    partials = [sp.Subs(sp.Derivative(applied, u), slots, list(value)) for u in slots]
+    return sp.Matrix(value.rows, value.cols, partials)
+
+
 def _block(expr: BlockMatrix, go: Callable[[Any], Any]) -> sp.Matrix:
     rows = [sp.Matrix.hstack(*(go(b) for b in row)) for row in expr.blocks.tolist()]
     return sp.Matrix.vstack(*rows)
@@ -135,6 +152,7 @@ MATRIX_RULES: dict[type, Expander] = {
     sp.OneMatrix: _ones,
     DiagMatrix: _diag,
     BlockMatrix: _block,
+    GradientOf: _function_gradient,
     sp.ImmutableMatrix: _explicit,
     sp.MutableDenseMatrix: _explicit,
 }
