@@ -20,7 +20,7 @@ from sympy.matrices.expressions.blockmatrix import BlockMatrix
 from sympy.matrices.expressions.hadamard import HadamardPower, HadamardProduct
 from sympy.matrices.expressions.matexpr import MatrixElement, MatrixExpr
 
-from symml.calculus.nodes import GradientOf, is_function_of_matrix
+from symml.calculus.nodes import GradientOf, Named, is_function_of_matrix
 from symml.errors import DerivationError
 
 
@@ -238,6 +238,7 @@ RULES: dict[type, Rule] = {
         Rule(MatrixElement, "d A_ij = (dA)_ij", _d_element),
         Rule(AppliedUndef, "d L(A) = tr(∇L(A)ᵀ dA) (L any scalar function)", _d_function),
         Rule(BlockMatrix, "d [A B; C D] = [dA dB; dC dD]", _d_block),
+        Rule(Named, "d s = d(what s names)", lambda expr, df: df.d(expr.expr)),
         Rule(sp.Identity, "d I = 0", _d_constant_matrix),
         Rule(sp.ZeroMatrix, "d 0 = 0", _d_constant_matrix),
         Rule(sp.OneMatrix, "d 1 = 0", _d_constant_matrix),

@@ -19,8 +19,9 @@ from sympy.matrices.expressions.blockmatrix import BlockMatrix
 from sympy.matrices.expressions.diagonal import DiagMatrix
 from sympy.matrices.expressions.hadamard import HadamardPower, HadamardProduct
 from sympy.matrices.expressions.matexpr import MatrixElement, MatrixExpr
+from sympy.matrices.expressions.slice import MatrixSlice
 
-from symml.calculus.nodes import GradientOf
+from symml.calculus.nodes import GradientOf, Named
 from symml.errors import DerivationError
 
 Expander = Callable[[Any, "Callable[[Any], Any]"], Any]
@@ -132,6 +133,13 @@ def _function_gradient(expr: GradientOf, go: Callable[[Any], Any]) -> sp.Matrix:
     return sp.Matrix(value.rows, value.cols, partials)
 
 
+def _slice(expr: MatrixSlice, go: Callable[[Any], Any]) -> sp.Matrix:
+    (r0, r1, rs), (c0, c1, cs) = expr.rowslice, expr.colslice
+    rows = slice(_dim(r0), _dim(r1), _dim(rs))
+    cols = slice(_dim(c0), _dim(c1), _dim(cs))
+    return go(expr.parent)[rows, cols]
+
+
 def _block(expr: BlockMatrix, go: Callable[[Any], Any]) -> sp.Matrix:
     rows = [sp.Matrix.hstack(*(go(b) for b in row)) for row in expr.blocks.tolist()]
     return sp.Matrix.vstack(*rows)
@@ -153,6 +161,8 @@ MATRIX_RULES: dict[type, Expander] = {
     DiagMatrix: _diag,
     BlockMatrix: _block,
     GradientOf: _function_gradient,
+    MatrixSlice: _slice,
+    Named: lambda expr, go: go(expr.expr),
     sp.ImmutableMatrix: _explicit,
     sp.MutableDenseMatrix: _explicit,
 }

@@ -64,3 +64,49 @@ class GradientOf(MatrixExpr):
         from sympy.printing.pretty.stringpict import prettyForm
 
         return prettyForm(sp.sstr(self))
+
+
+class Named(MatrixExpr):
+    """A matrix expression shown by a short name (``s`` for softmax(z)); it means, expands
+    and differentiates as the expression it names."""
+
+    def __new__(cls, name: str | sp.Symbol, expr: MatrixExpr) -> Named:
+        return super().__new__(cls, sp.Symbol(str(name)), expr)
+
+    @property
+    def name(self) -> str:
+        return str(self.args[0])
+
+    @property
+    def expr(self) -> MatrixExpr:
+        return self.args[1]
+
+    @property
+    def shape(self) -> tuple[Any, Any]:
+        return self.expr.shape
+
+    def _entry(self, i: Any, j: Any, **kwargs: Any) -> Any:
+        from sympy.matrices.expressions.matexpr import MatrixElement
+
+        return MatrixElement(self, i, j)
+
+    def _sympystr(self, printer: Any) -> str:
+        return self.name
+
+    def _latex(self, printer: Any) -> str:
+        return printer._print(sp.Symbol(self.name))
+
+    def _pretty(self, printer: Any) -> Any:
+        from sympy.printing.pretty.stringpict import prettyForm
+
+        return prettyForm(self.name)
+
+
+def softmax_of(z: MatrixExpr) -> MatrixExpr:
+    """softmax(z) = exp(z) / (1ᵀ exp(z)) for a column vector ``z``."""
+    from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
+
+    u = sp.Dummy("u")
+    exp_z = ElementwiseApplyFunction(sp.Lambda(u, sp.exp(u)), z)
+    total = sp.MatMul(sp.OneMatrix(1, z.shape[0]), exp_z)[0, 0]
+    return sp.MatMul(1 / total, exp_z)
