@@ -94,3 +94,16 @@ def test_abs_gradient_names_the_kink_without_the_relu_remark():
 def test_a_smooth_gradient_has_no_note():
     code, out = grad("activations.sigmoid", "--wrt", "z")
     assert code == 0 and "note:" not in out
+
+
+def test_the_layer_norm_variance_goes_through_the_rules():
+    """Σ_i (x_i − Σ_j x_j/n)²/n, the index sums SymPy makes of ‖x − x̄1‖²/n, is read as
+    (x − x̄1)ᵀ(x − x̄1)/n and differentiated by matrix calculus (it was elementwise)."""
+    j = sp.Symbol("j", integer=True)
+    i = sp.Symbol("i", integer=True)
+    x = sp.MatrixSymbol("x", n, 1)
+    mean = sp.Sum(x[j, 0], (j, 0, n - 1)) / n
+    variance = sp.Sum((x[i, 0] - mean) ** 2, (i, 0, n - 1)) / n
+    result = calculus.matrix_derivative(variance, x)
+    assert result.symbolic_sizes
+    assert result.method.startswith("matrix calculus at symbolic sizes, cross-checked")
