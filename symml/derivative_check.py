@@ -380,8 +380,8 @@ def check(
     not cover, is decided element-wise at concrete sizes, never by SymPy's matrix ``diff``.
     """
     rule_notes: list[str] = []
-    if isinstance(wrt, sp.MatrixSymbol) and not where and not conditions:
-        by_rules, rule_notes = _by_matrix_calculus(of, wrt, claimed, ctx)
+    if isinstance(wrt, sp.MatrixSymbol) and not conditions:
+        by_rules, rule_notes = _by_matrix_calculus(of, wrt, claimed, ctx, where)
         if by_rules is not None:
             return by_rules
     nonsmooth, notes = _nonsmooth(of, wrt, claimed, ctx, conditions)
@@ -510,17 +510,65 @@ def _check_smooth(
     return compare(true, claimed, ctx, conditions=conditions)
 
 
+def _upstream_gradients(claimed: Any, specs: Mapping[str, SymbolSpec]) -> list[SymbolSpec]:
+    """The upstream-gradient symbols (∂L/∂z) the claim is written with."""
+    if not isinstance(claimed, sp.Basic):
+        return []
+    return [s for s in specs.values() if s.stands_for is not None and claimed.has(s.symbol)]
+
+
+def _derivative_and_claim(
+    of: Any,
+    wrt: sp.MatrixSymbol,
+    claimed: Any,
+    upstream: Sequence[tuple[Any, Any, Any]],
+    where: Sequence[tuple[Any, Any]],
+    seed: int,
+) -> tuple[calculus.MatrixDerivative, Any, tuple[str, ...]]:
+    """The guarded matrix-calculus derivative, and the claim with each upstream gradient
+    (symbol, of, wrt) replaced by its own guarded matrix-calculus value, evaluated at the
+    ``where`` bindings (z₁ = W₁x + b₁); notes saying what each upstream became."""
+    bindings = dict(where)
+    replacements: dict[Any, Any] = {}
+    notes: list[str] = []
+    for symbol, of_u, wrt_u in upstream:
+        meaning = calculus.matrix_derivative(of_u, wrt_u, seed=seed)
+        replacements[symbol] = meaning.value.xreplace(bindings)
+        shown = f" at {', '.join(f'{sp.sstr(t)} = {sp.sstr(v)}' for t, v in where)}"
+        notes.append(
+            f"upstream {symbol} = ∂{sp.sstr(of_u)}/∂{wrt_u} = {sp.sstr(meaning.value)}"
+            f"{shown if where else ''} ({meaning.method})"
+        )
+    result = calculus.matrix_derivative(of, wrt, seed=seed)
+    return result, claimed.xreplace(replacements) if replacements else claimed, tuple(notes)
+
+
 def _by_matrix_calculus(
-    of: Any, wrt: sp.MatrixSymbol, claimed: Any, ctx: Context
+    of: Any,
+    wrt: sp.MatrixSymbol,
+    claimed: Any,
+    ctx: Context,
+    where: Sequence[tuple[Any, Any]] = (),
 ) -> tuple[Verdict | None, list[str]]:
     """``proved`` when the claim equals the guarded matrix-calculus result by matrix
-    algebra (and agrees with the element-wise reference itself); otherwise None and why."""
+    algebra (and agrees with the element-wise reference itself); otherwise None and why.
+    Upstream gradients in the claim (∂L/∂z, bound by ``where`` to z = W x + b) are replaced
+    by their own matrix-calculus values first."""
+    upstream = _upstream_gradients(claimed, ctx.specs)
+    if any(not isinstance(s.stands_for[1], sp.MatrixSymbol) for s in upstream) or any(
+        not isinstance(target, sp.MatrixSymbol) for target, _ in where
+    ):
+        return None, ["matrix calculus: a scalar upstream gradient or binding"]
+    triples = tuple((s.symbol, *s.stands_for) for s in upstream)
     try:
-        result = bounded.run_bounded(
-            calculus.matrix_derivative,
+        result, claimed, upstream_notes = bounded.run_bounded(
+            _derivative_and_claim,
             of,
             wrt,
-            seed=ctx.seed,
+            claimed,
+            triples,
+            tuple(where),
+            ctx.seed,
             timeout=ctx.timeout,
             step="matrix calculus",
         )
@@ -531,6 +579,9 @@ def _by_matrix_calculus(
     except Exception as exc:  # a SymPy failure inside the rules: decide element-wise instead
         return None, [f"matrix calculus failed: {type(exc).__name__}"]
     if not calculus.claim_agrees(claimed, result):
+        wrong_shape = _shape_refutation(of, wrt, claimed, result)
+        if wrong_shape is not None:
+            return wrong_shape, []
         return None, [f"matrix calculus gives {sp.sstr(result.value)}"]
     try:
         disagreement = calculus.mismatch(
@@ -541,7 +592,7 @@ def _by_matrix_calculus(
     if disagreement is not None:  # matrix algebra and elements disagree: trust neither
         return None, ["the matrix-algebra match was not confirmed element-wise"]
     method = f"{result.method}; the claim equals ∂ = {sp.sstr(result.value)} by matrix algebra"
-    notes = tuple(f"rule: {r}" for r in result.rules)
+    notes = (*upstream_notes, *(f"rule: {r}" for r in result.rules))
     kinks_inside = _kink_arguments(of)
     if kinks_inside:
         # Right except where an argument of a kink is 0: there the derivative does not exist.
@@ -557,6 +608,36 @@ def _by_matrix_calculus(
             [],
         )
     return Verdict(Status.PROVED, method, notes=notes), []
+
+
+def _shape_refutation(
+    of: Any, wrt: sp.MatrixSymbol, claimed: Any, result: calculus.MatrixDerivative
+) -> Verdict | None:
+    """``refuted`` when the claim's shape differs from the derivative's at every size (a
+    dot product where the gradient is a vector), shown at the first sizes the element-wise
+    check would use; a 1×1 matrix counts as a scalar there too."""
+
+    def shape(value: Any, sizes: Mapping[Any, int]) -> tuple[int, ...] | None:
+        if not isinstance(value, sp.MatrixExpr):
+            return ()
+        rows, cols = (sp.sympify(sp.sympify(d).xreplace(dict(sizes))) for d in value.shape)
+        if not (rows.is_Integer and cols.is_Integer):
+            return None
+        return () if (rows, cols) == (1, 1) else (int(rows), int(cols))
+
+    if not isinstance(claimed, sp.Basic):
+        return None
+    sizes = size_assignments([of, claimed, wrt])[0]
+    true_shape, claimed_shape = shape(result.value, sizes), shape(claimed, sizes)
+    if true_shape is None or claimed_shape is None or true_shape == claimed_shape:
+        return None
+    verdict = Verdict(
+        Status.REFUTED,
+        "shape check",
+        f"shapes differ: {true_shape or 'scalar'} vs {claimed_shape or 'scalar'}"
+        f" (sizes {_sizes_shown(sizes, [of, claimed, wrt])})",
+    )
+    return verdict.with_(counterexample=_shape_witness(verdict, sizes))
 
 
 def _kink_arguments(of: Any) -> list[Any]:

@@ -11,7 +11,7 @@ SymPy's own matrix ``diff`` is not used: SymPy 1.14 returns 0 for ∂ log det X/
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import mpmath
@@ -22,6 +22,7 @@ from symml import bounded, calculus, functions, guard, symbolic
 from symml.equality import shape_of
 from symml.errors import DerivationError, SymbolicTimeout
 from symml.explicit import explicit, size_assignments
+from symml.kink_note import kink_note
 from symml.model import Formula
 
 READABLE_DEGREE = 3
@@ -36,6 +37,7 @@ class Gradient:
     value: Any
     readable: Any
     checked: str
+    note: str = ""  # where the function has kinks, and the convention used there
 
     @property
     def shown(self) -> Any:
@@ -43,7 +45,8 @@ class Gradient:
         return self.readable if self.readable is not None else self.value
 
     def describe(self, timeout: float = 10.0) -> str:
-        return f"∂/∂{self.wrt}: {printed(self.shown, timeout)}    [{self.checked}]"
+        line = f"∂/∂{self.wrt}: {printed(self.shown, timeout)}    [{self.checked}]"
+        return line + (f"\n  note: {self.note}" if self.note else "")
 
     def as_dict(self, timeout: float = 10.0) -> dict[str, str]:
         """The JSON form of ``symml grad --json``."""
@@ -53,6 +56,7 @@ class Gradient:
             "value": printed(self.shown, timeout),
             "form": "matrix" if isinstance(self.value, sp.MatrixExpr) else "scalar",
             "checked": self.checked,
+            **({"note": self.note} if self.note else {}),
         }
 
 
@@ -138,8 +142,11 @@ def _guarded_one(
     """One derivative; a SymPy failure deep inside becomes a one-line ``DerivationError``."""
     try:
         if isinstance(wrt, sp.Indexed):
-            return _indexed(expr, wrt, conditions, timeout, name)
-        return _one(expr, wrt, own, sizes, timeout, name)
+            result = _indexed(expr, wrt, conditions, timeout, name)
+        else:
+            result = _one(expr, wrt, own, sizes, timeout, name)
+        notes = [result.note, kink_note(expr, result.shown, wrt)]
+        return replace(result, note="; ".join(n for n in notes if n))
     except (DerivationError, SymbolicTimeout):
         raise
     except RecursionError:
@@ -275,7 +282,7 @@ def _matrix(
             if result.kind == calculus.JACOBIAN
             else ""
         )
-        return Gradient(expr, wrt, result.value, None, label + result.method)
+        return Gradient(expr, wrt, result.value, None, label + result.method, result.legend)
     at = size_assignments([expr, wrt])[0]
     value = _elementwise(expr, wrt, at, name)
     shown = ", ".join(f"{k}={v}" for k, v in at.items()) or "the given sizes"

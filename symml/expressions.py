@@ -5,10 +5,11 @@ name is a real symbol; anything else (attributes, subscripts, keywords, lambdas)
 
 Names given a shape (``shapes={"X": (n, n), "x": (n, 1)}``) are matrices, read by these rules:
 ``A @ B`` is the matrix product, ``X.T`` the transpose, ``det``, ``inv``, ``tr``, ``norm`` (the
-2-norm of a vector, the Frobenius norm of a matrix) and ``hadamard(A, B)`` (the element-wise
-product). ``*``, ``/`` and ``**`` take a matrix only beside a scalar: between two matrices
-``*`` means the matrix product in SymPy and the element-wise one in NumPy, so it is refused
-with both spellings offered, never guessed. A 1×1 result (``x.T @ W @ y``) is its one entry.
+2-norm of a vector, the Frobenius norm of a matrix), ``hadamard(A, B)`` (the element-wise
+product) and ``softmax(z)`` (of a column). ``*``, ``/`` and ``**`` take a matrix only beside a
+scalar: between two matrices ``*`` means the matrix product in SymPy and the element-wise one
+in NumPy, so it is refused with both spellings offered, never guessed. A 1×1 result
+(``x.T @ W @ y``) is its one entry.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 import sympy as sp
 
 from symml import functions, guard
+from symml.calculus.nodes import softmax_of
 from symml.errors import ExpressionError
 
 FUNCTIONS: dict[str, Any] = {
@@ -157,7 +159,15 @@ MATRIX_FUNCTIONS: dict[str, Callable[[list[Any]], Any]] = {
     "trace": lambda args: sp.Trace(_square("trace", args)),
     "norm": _norm,
     "hadamard": _hadamard,
+    "softmax": lambda args: softmax_of(_column("softmax", args)),
 }
+
+
+def _column(name: str, args: list[Any]) -> Any:
+    (vector,) = _matrices(name, args, 1)
+    if vector.shape[1] != 1:
+        raise MatrixMisuse(f"{name} of a {_shape_text(vector)} matrix; it needs a column vector")
+    return vector
 
 
 def _matrix_operation(op: ast.operator, left: Any, right: Any) -> Any:

@@ -204,10 +204,10 @@ def test_the_expansion_refuses_what_it_cannot_write_out():
         expanded(sp.Trace(KroneckerProduct(X3, A3)), {})
 
 
-def test_unknown_function_of_a_matrix_is_refused_by_the_rules():
-    L = sp.Function("L")
-    with pytest.raises(DerivationError, match="unknown function of a matrix"):
-        calculus.matrix_derivative(L(Wmn * xn), Wmn)
+def test_unknown_function_of_a_matrix_and_a_scalar_is_refused_by_the_rules():
+    L, t = sp.Function("L"), sp.Symbol("t")
+    with pytest.raises(DerivationError, match="unknown function of several arguments"):
+        calculus.matrix_derivative(L(Wmn * xn, t), Wmn)
 
 
 def test_vector_jacobian_product():

@@ -33,7 +33,7 @@ def test_every_refusal_is_one_line_with_a_reason(table):
 @pytest.mark.parametrize(
     ("formula", "variable", "outcome", "pattern"),
     [
-        ("lstm.forget_gate", "h_prev", MATRIX_FORM, r"^DiagMatrix\(.*\*W_f\*"),
+        ("lstm.forget_gate", "h_prev", MATRIX_FORM, r"^DiagMatrix\(.*\*W_f\[:, :H\]$"),
         ("backprop.grad_z_activation", "z", MATRIX_FORM, r"DiagMatrix\(dL_da\)"),
         ("losses.mse", "yhat_vec[i]", SCALAR, r"^2\*\(-y_vec\[i\] \+ yhat_vec\[i\]\)/n$"),
         ("losses.cce", "yhat_cls[j]", SCALAR, r"^-y_cls\[j\]/yhat_cls\[j\]$"),

@@ -50,7 +50,14 @@ def test_true_claims_are_proved_or_numeric_with_a_recorded_reason(catalog, verdi
                 assert claim.note, f"{formula.id}#{number} is numeric without a reason"
             if verdict.status is Status.PROVED:
                 assert verdict.method.startswith(
-                    ("symbolic", "one step", "expectation", "variance", "the readings agree")
+                    (
+                        "symbolic",
+                        "matrix calculus",
+                        "one step",
+                        "expectation",
+                        "variance",
+                        "the readings agree",
+                    )
                 ), verdict.method
 
 

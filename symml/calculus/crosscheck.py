@@ -9,8 +9,9 @@ inverses and determinants are well conditioned and log det is real.
 
 from __future__ import annotations
 
+import functools
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +22,7 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 from symml.calculus.expand import expanded
 from symml.errors import DerivationError
 from symml.functions import elementary
-from symml.numeric import concretize_functions
+from symml.numeric import concretize_functions, test_function
 
 DIGITS = 50
 TOLERANCE = sp.Float(10) ** -30
@@ -113,14 +114,13 @@ STEP = sp.Rational(1, 10**30)
 STEP_DIGITS = 110  # the central difference loses ~30 digits to the step, keeps > DIGITS
 
 
-def _directional(
-    of: Any, fixed: Mapping[Any, Any], wrt: sp.MatrixSymbol, at: sp.Matrix
-) -> sp.Matrix:
-    """∂of/∂wrt at ``at``, one element at a time, by the central difference
-    (f(at + h E_ij) − f(at − h E_ij)) / 2h on the exact element-wise expansion, h = 10⁻³⁰,
-    evaluated at STEP_DIGITS digits: the truncation error is O(h²) = 10⁻⁶⁰, far below the
-    comparison tolerance, and exact rational arithmetic keeps it fast. A scalar ``of``
-    gives the shape of ``wrt``; a vector ``of`` the Jacobian (rows follow the output)."""
+def _directional(value_at: Callable[[sp.Matrix], Any], at: sp.Matrix) -> sp.Matrix:
+    """∂f/∂wrt at ``at``, one element at a time, by the central difference
+    (f(at + h E_ij) − f(at − h E_ij)) / 2h on the exact element-wise expansion
+    (``value_at(moved)`` is f written out at the moved ``wrt``), h = 10⁻³⁰, evaluated at
+    STEP_DIGITS digits: the truncation error is O(h²) = 10⁻⁶⁰, far below the comparison
+    tolerance, and exact rational arithmetic keeps it fast. A scalar f gives the shape of
+    ``wrt``; a vector f the Jacobian (rows follow the output)."""
     rows, cols = at.shape
     columns: list[list[Any]] = []
     scalar_valued = True
@@ -130,11 +130,13 @@ def _directional(
         moved = sp.ImmutableMatrix(
             rows, cols, lambda r, c: at[r, c] + (step if (r, c) == (i, j) else 0)
         )
-        value = expanded(sp.sympify(of).xreplace({**fixed, wrt: moved}), {})
+        value = value_at(moved)
         if not isinstance(value, sp.MatrixBase):
             return [value]
         if 1 not in value.shape:
-            raise DerivationError(sp.sstr(of), "a matrix-valued function has a 4-index derivative")
+            raise DerivationError(
+                sp.sstr(value), "a matrix-valued function has a 4-index derivative"
+            )
         scalar_valued = value.shape == (1, 1)
         return list(value)
 
@@ -163,37 +165,129 @@ def _both_sides(
 ) -> tuple[sp.Matrix, Any]:
     """The reference derivative and the candidate at one point, every matrix fixed.
 
-    Without unknown functions every symbol is a number before anything is expanded, and
-    the reference is a set of directional derivatives in one variable t. With them (σ′
-    inside an element-wise map) the functions are made concrete first, since σ′ of a
-    number cannot be formed."""
+    Every other matrix is a number before anything is expanded, and the reference is a set
+    of central differences in the entries of ``wrt``. Unknown functions (a loss L, an
+    activation σ, and σ′ or ∇L in the candidate) are replaced on both sides by the same
+    fixed test polynomials (``symml.numeric.test_function``): on the function once written
+    out in the entries of ``wrt``, and on the candidate at the point."""
     fixed = {**dict(sizes), **constants}
-    if not (sp.sympify(of).has(AppliedUndef) or sp.sympify(candidate).has(AppliedUndef)):
-        explicit_wrt = wrt.xreplace(dict(sizes))
-        numbers = sp.ImmutableMatrix(
-            *explicit_wrt.shape, lambda i, j: at[MatrixElement(explicit_wrt, i, j)]
-        )
-        # One simultaneous xreplace: whole matrix symbols are matched before their sizes.
-        reference = _directional(of, fixed, wrt, numbers)
-        value = expanded(sp.sympify(candidate).xreplace({**fixed, wrt: numbers}), {})
-        return reference, value
-    by_element: dict[Any, Any] = dict(at)
-    for matrix, value in constants.items():
-        if isinstance(matrix, sp.MatrixSymbol):
-            explicit = matrix.xreplace(dict(sizes))
-            for i in range(value.rows):
-                for j in range(value.cols):
-                    by_element[MatrixElement(explicit, i, j)] = value[i, j]
+    explicit_wrt = wrt.xreplace(dict(sizes))
+    numbers = sp.ImmutableMatrix(
+        *explicit_wrt.shape, lambda i, j: at[MatrixElement(explicit_wrt, i, j)]
+    )
+    reference = _reference(of, wrt, tuple(sizes.items()), tuple(constants.items()), numbers, seed)
+    # One simultaneous xreplace: whole matrix symbols are matched before their sizes.
+    candidate = _concrete_maps(sp.sympify(candidate), seed).xreplace({**fixed, wrt: numbers})
+    return reference, concrete_functions(expanded(candidate, {}), seed)
+
+
+def _concrete_maps(expr: Any, seed: int) -> Any:
+    """Element-wise maps with an unknown function (u ↦ σ(u), u ↦ σ′(u)) made concrete before
+    anything is written out, so the expansion multiplies numbers, not calls of σ."""
+    if not isinstance(expr, sp.Basic) or not expr.has(sp.Lambda):
+        return expr
+
+    def unknown_map(e: Any) -> bool:
+        return isinstance(e, sp.Lambda) and e.expr.has(AppliedUndef)
+
+    def concrete_map(e: sp.Lambda) -> sp.Lambda:
+        return sp.Lambda(e.variables, concretize_functions(e.expr, seed))
+
+    return expr.replace(unknown_map, concrete_map)
+
+
+_REFERENCES: dict[tuple[Any, ...], sp.Matrix] = {}
+_REFERENCES_KEPT = 64
+
+
+def _reference(
+    of: Any,
+    wrt: sp.MatrixSymbol,
+    sizes: tuple[tuple[Any, int], ...],
+    constants: tuple[tuple[Any, Any], ...],
+    numbers: sp.ImmutableMatrix,
+    seed: int,
+) -> sp.Matrix:
+    """The element-wise derivative of ``of`` at one point; remembered, since a claim is
+    checked at the same points as the matrix-calculus result it is compared with."""
+    key = (sp.sympify(of), wrt, sizes, constants, numbers, seed)
+    if key in _REFERENCES:
+        return _REFERENCES[key]
+    fixed = {**dict(sizes), **dict(constants)}
+    concrete_of = _concrete_maps(sp.sympify(of), seed)
+
+    def value_at(moved: sp.Matrix) -> Any:
+        # Numbers first, then the test polynomials, innermost call first: every step is
+        # arithmetic on exact rationals, never a nested symbolic polynomial.
+        written = expanded(concrete_of.xreplace({**fixed, wrt: moved}), {})
+        return concrete_functions(written, seed)
+
+    reference = _directional(value_at, numbers)
+    if len(_REFERENCES) >= _REFERENCES_KEPT:
+        _REFERENCES.clear()
+    _REFERENCES[key] = reference
+    return reference
+
+
+@functools.lru_cache(maxsize=256)
+def _stand_in(name: str, arity: int, seed: int, partials: tuple[tuple[int, int], ...]) -> sp.Lambda:
+    """The test polynomial of ``name`` (``symml.numeric.test_function``), differentiated
+    ``count`` times in argument ``position`` for each (position, count) of ``partials``."""
+    function = test_function(name, arity, seed)
+    variables = function.variables
+    body = function.expr
+    if partials:
+        body = sp.diff(body, *((variables[k], count) for k, count in partials))
+    return sp.Lambda(variables, body)
+
+
+def concrete_functions(value: Any, seed: int) -> Any:
+    """``value`` with every unknown function replaced by its test polynomial
+    (``symml.numeric.test_function``, the stand-ins ``concretize_functions`` uses),
+    innermost call first, so arguments that are numbers stay numbers. Calls f(a, …) and
+    derivatives at a point, Subs(∂f(u…)/∂u_i, u, a) (what the expansion writes), are
+    evaluated directly; any other form goes to ``concretize_functions``."""
+    if isinstance(value, sp.MatrixBase):
+        return value.applyfunc(lambda e: concrete_functions(e, seed))
+    value = sp.sympify(value)
+    if not value.has(AppliedUndef):
+        return value
+    done: dict[Any, Any] = {}
+
+    def go(node: Any) -> Any:
+        if node in done:
+            return done[node]
+        if not node.args or not node.has(AppliedUndef):
+            result = node
+        elif isinstance(node, AppliedUndef):
+            arguments = [go(a) for a in node.args]
+            result = _stand_in(node.func.__name__, len(arguments), seed, ())(*arguments)
+        elif _derivative_at_point(node):
+            call = node.expr.expr
+            partials = tuple(
+                (node.variables.index(v), count) for v, count in node.expr.variable_count
+            )
+            point = [go(p) for p in node.point]
+            result = _stand_in(call.func.__name__, len(call.args), seed, partials)(*point)
+        elif isinstance(node, (sp.Derivative, sp.Subs, sp.Lambda)):
+            result = concretize_functions(node, seed)
         else:
-            by_element[matrix] = value
+            result = node.func(*(go(a) for a in node.args))
+        done[node] = result
+        return result
 
-    def concrete(e: Any) -> Any:
-        return concretize_functions(e, seed).xreplace(by_element)
+    return go(value)
 
-    reference = reference_derivative(of, wrt, sizes).applyfunc(concrete)
-    value = expanded(candidate, sizes)
-    value = value.applyfunc(concrete) if isinstance(value, sp.MatrixBase) else concrete(value)
-    return reference, value
+
+def _derivative_at_point(node: Any) -> bool:
+    """Subs(∂ⁿf(u_1, …, u_k)/∂u_i…, (u_1, …, u_k), point) with f unknown."""
+    return (
+        isinstance(node, sp.Subs)
+        and isinstance(node.expr, sp.Derivative)
+        and isinstance(node.expr.expr, AppliedUndef)
+        and tuple(node.expr.expr.args) == tuple(node.variables)
+        and len(set(node.variables)) == len(node.variables)
+    )
 
 
 def mismatch(

@@ -10,16 +10,18 @@ assignments of concrete sizes (at the given size when sizes are concrete).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
+from sympy.matrices.expressions.blockmatrix import BlockMatrix
 from sympy.matrices.expressions.matexpr import MatrixExpr
 
 from symml.calculus.crosscheck import mismatch
 from symml.calculus.differential import differential
 from symml.calculus.matrix_form import as_scalar, contractions_as_products
+from symml.calculus.named import named_form
 from symml.calculus.readoff import gradient_of_scalar, jacobian_of_vector
 from symml.errors import DerivationError
 from symml.explicit import size_assignments
@@ -39,6 +41,7 @@ class MatrixDerivative:
     kind: str
     rules: tuple[str, ...]
     checked_at: tuple[dict[str, int], ...]
+    legend: str = ""  # what the names in a textbook form stand for (s = softmax(z))
 
     @property
     def symbolic_sizes(self) -> bool:
@@ -83,7 +86,47 @@ def textbook(value: Any) -> Any:
         return value
     if not isinstance(tidy, MatrixExpr):
         return value
-    return _common_factor(tidy)
+    return _common_factor(_block_columns(tidy))
+
+
+def _block_columns(value: MatrixExpr) -> MatrixExpr:
+    """A [0; I; 0] → the columns of A that the identity block picks: W_f [I; 0] = W_f[:, :H]
+    (the columns of W_f that multiply h in W_f [h; x])."""
+
+    def picker(e: Any) -> bool:
+        return isinstance(e, sp.MatMul) and any(
+            _picked_rows(b) is not None for b in e.args[1:] if isinstance(b, BlockMatrix)
+        )
+
+    def read_off(e: sp.MatMul) -> MatrixExpr:
+        factors = list(e.args)
+        k = 1
+        while k < len(factors):
+            rows = _picked_rows(factors[k]) if isinstance(factors[k], BlockMatrix) else None
+            left = factors[k - 1]
+            if rows is not None and isinstance(left, MatrixExpr):
+                start, stop = rows
+                factors[k - 1 : k + 1] = [left[:, start:stop]]
+                continue
+            k += 1
+        return sp.MatMul(*factors)
+
+    return value.replace(picker, read_off)
+
+
+def _picked_rows(block: BlockMatrix) -> tuple[Any, Any] | None:
+    """(start, stop) when the block column is [0; I; 0] with one identity, else None."""
+    if block.blocks.cols != 1:
+        return None
+    pieces = [block.blocks[i, 0] for i in range(block.blocks.rows)]
+    identities = [k for k, b in enumerate(pieces) if isinstance(b, sp.Identity)]
+    if len(identities) != 1 or not all(
+        isinstance(b, sp.ZeroMatrix) for k, b in enumerate(pieces) if k != identities[0]
+    ):
+        return None
+    (k,) = identities
+    start = sp.Add(*(b.shape[0] for b in pieces[:k]))
+    return start, start + pieces[k].shape[0]
 
 
 def _linear_maps(value: MatrixExpr) -> MatrixExpr:
@@ -182,6 +225,14 @@ def matrix_derivative(of: Any, wrt: Any, *, seed: int = 0) -> MatrixDerivative:
             )
         value, rules = _vector_jacobian(scalar, wrt)
         kind = JACOBIAN
+        form = named_form(scalar, wrt)
+        if form is not None:
+            try:
+                named = _guarded(of, wrt, form[0], kind, rules, seed)
+            except DerivationError:  # the named form did not hold: the plain one is shown
+                pass
+            else:
+                return replace(named, legend=form[1])
     else:
         d, rules = differential(scalar, wrt, dwrt)
         value, kind = gradient_of_scalar(d, dwrt), GRADIENT

@@ -20,6 +20,7 @@ from sympy.matrices.expressions.blockmatrix import BlockMatrix
 from sympy.matrices.expressions.hadamard import HadamardPower, HadamardProduct
 from sympy.matrices.expressions.matexpr import MatrixElement, MatrixExpr
 
+from symml.calculus.nodes import GradientOf, Named, is_function_of_matrix
 from symml.errors import DerivationError
 
 
@@ -86,15 +87,18 @@ def _matrix_scalars(expr: sp.Expr, wrt: sp.MatrixSymbol) -> list[Any]:
     found: list[Any] = []
     walk = sp.preorder_traversal(expr)
     for node in walk:
-        if isinstance(node, (sp.Determinant, sp.Trace, MatrixElement)):
+        if isinstance(node, (sp.Determinant, sp.Trace, MatrixElement)) or is_function_of_matrix(
+            node
+        ):
             if node.has(wrt) and node not in found:
                 found.append(node)
             walk.skip()
         elif isinstance(node, AppliedUndef) and any(isinstance(a, MatrixExpr) for a in node.args):
             raise DerivationError(
                 sp.sstr(node),
-                "an unknown function of a matrix has no rule; give its gradient "
-                "as a symbol (an upstream gradient) or differentiate element-wise",
+                "an unknown function of several arguments with a matrix among them has no "
+                "rule; give its gradient as a symbol (an upstream gradient) or differentiate "
+                "element-wise",
             )
         elif isinstance(node, sp.Sum) and node.has(wrt):
             raise DerivationError(
@@ -208,6 +212,11 @@ def _d_trace(expr: sp.Trace, df: Differentiator) -> sp.Expr:
     return sp.Trace(df.d(expr.arg))
 
 
+def _d_function(expr: AppliedUndef, df: Differentiator) -> sp.Expr:
+    (argument,) = expr.args
+    return sp.Trace(_matmul(sp.Transpose(GradientOf(expr)), df.d(argument)))
+
+
 def _d_element(expr: MatrixElement, df: Differentiator) -> sp.Expr:
     parent, i, j = expr.args
     return MatrixElement(df.d(parent), i, j)
@@ -227,7 +236,9 @@ RULES: dict[type, Rule] = {
         Rule(sp.Determinant, "d det A = det A tr(A⁻¹ dA)", _d_determinant),
         Rule(sp.Trace, "d tr A = tr dA", _d_trace),
         Rule(MatrixElement, "d A_ij = (dA)_ij", _d_element),
+        Rule(AppliedUndef, "d L(A) = tr(∇L(A)ᵀ dA) (L any scalar function)", _d_function),
         Rule(BlockMatrix, "d [A B; C D] = [dA dB; dC dD]", _d_block),
+        Rule(Named, "d s = d(what s names)", lambda expr, df: df.d(expr.expr)),
         Rule(sp.Identity, "d I = 0", _d_constant_matrix),
         Rule(sp.ZeroMatrix, "d 0 = 0", _d_constant_matrix),
         Rule(sp.OneMatrix, "d 1 = 0", _d_constant_matrix),

@@ -19,7 +19,9 @@ from sympy.matrices.expressions.blockmatrix import BlockMatrix
 from sympy.matrices.expressions.diagonal import DiagMatrix
 from sympy.matrices.expressions.hadamard import HadamardPower, HadamardProduct
 from sympy.matrices.expressions.matexpr import MatrixElement, MatrixExpr
+from sympy.matrices.expressions.slice import MatrixSlice
 
+from symml.calculus.nodes import GradientOf, Named
 from symml.errors import DerivationError
 
 Expander = Callable[[Any, "Callable[[Any], Any]"], Any]
@@ -92,7 +94,13 @@ def _hadamard_power(expr: HadamardPower, go: Callable[[Any], Any]) -> sp.Matrix:
 
 
 def _elementwise(expr: ElementwiseApplyFunction, go: Callable[[Any], Any]) -> sp.Matrix:
-    return go(expr.expr).applyfunc(expr.function)
+    function = expr.function
+    if isinstance(function, sp.Lambda) and function.expr.has(sp.Derivative):
+        # σ′ at an entry that is not a symbol is Subs(σ′(u), u, entry); calling the Lambda
+        # would form Derivative(σ(entry), entry), which SymPy refuses.
+        (variable,) = function.variables
+        return go(expr.expr).applyfunc(lambda e: function.expr.subs(variable, e))
+    return go(expr.expr).applyfunc(function)
 
 
 def _identity(expr: sp.Identity, _: Any) -> sp.Matrix:
@@ -115,16 +123,26 @@ def _explicit(expr: sp.MatrixBase, go: Callable[[Any], Any]) -> sp.Matrix:
     return sp.Matrix(expr.rows, expr.cols, lambda i, j: scalar_out(expr[i, j], go))
 
 
+def _function_gradient(expr: GradientOf, go: Callable[[Any], Any]) -> sp.Matrix:
+    """∇L(V) entry by entry: ∂L(u_1, …, u_k)/∂u_i at u = the entries of V (row-major, the
+    order in which ``L(V)`` itself is written out)."""
+    value = go(expr.argument)
+    slots = [sp.Dummy(f"u{k}") for k in range(len(value))]
+    applied = expr.call.func(*slots)
+    partials = [sp.Subs(sp.Derivative(applied, u), slots, list(value)) for u in slots]
+    return sp.Matrix(value.rows, value.cols, partials)
+
+
+def _slice(expr: MatrixSlice, go: Callable[[Any], Any]) -> sp.Matrix:
+    (r0, r1, rs), (c0, c1, cs) = expr.rowslice, expr.colslice
+    rows = slice(_dim(r0), _dim(r1), _dim(rs))
+    cols = slice(_dim(c0), _dim(c1), _dim(cs))
+    return go(expr.parent)[rows, cols]
+
+
 def _block(expr: BlockMatrix, go: Callable[[Any], Any]) -> sp.Matrix:
     rows = [sp.Matrix.hstack(*(go(b) for b in row)) for row in expr.blocks.tolist()]
     return sp.Matrix.vstack(*rows)
-
-
-def _slice(expr: sp.MatrixSlice, go: Callable[[Any], Any]) -> sp.Matrix:
-    (r0, r1, rs), (c0, c1, cs) = (
-        (_dim(v) for v in part) for part in (expr.rowslice, expr.colslice)
-    )
-    return go(expr.parent)[r0:r1:rs, c0:c1:cs]
 
 
 MATRIX_RULES: dict[type, Expander] = {
@@ -142,7 +160,9 @@ MATRIX_RULES: dict[type, Expander] = {
     sp.OneMatrix: _ones,
     DiagMatrix: _diag,
     BlockMatrix: _block,
-    sp.MatrixSlice: _slice,
+    GradientOf: _function_gradient,
+    MatrixSlice: _slice,
+    Named: lambda expr, go: go(expr.expr),
     sp.ImmutableMatrix: _explicit,
     sp.MutableDenseMatrix: _explicit,
 }

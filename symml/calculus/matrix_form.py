@@ -38,6 +38,9 @@ def contractions_as_products(expr: Any) -> Any:
         elementwise = _elementwise_sum(e)
         if elementwise is not None:
             return elementwise
+        affine = _affine_sum(e)
+        if affine is not None:
+            return affine
         try:
             converted = convert_array_to_matrix(convert_indexed_to_array(e))
         except Exception:  # SymPy cannot read it as a contraction: the sum stays
@@ -87,3 +90,60 @@ def _elementwise_sum(total: sp.Sum) -> Any:
     inner = parts[0] if len(parts) == 1 else HadamardProduct(*parts)
     rows = inner.shape[0]
     return MatrixElement(sp.MatMul(sp.OneMatrix(1, rows), inner), 0, 0)
+
+
+def _affine_sum(total: sp.Sum) -> Any:
+    """Σ_i u_i v_i (or Σ_i u_i) over all rows, where each factor is affine in entries of
+    column vectors at row i, c·x_i + b with c and b free of i (b may hold x, as the mean
+    Σ_j x_j/n does): uᵀv with u = c·x + b·1. So the variance Σ_i (x_i − x̄)²/n becomes
+    (x − x̄1)ᵀ(x − x̄1)/n, in matrix form."""
+    if len(total.limits) != 1:
+        return None
+    index, lo, hi = total.limits[0]
+    if lo != 0:
+        return None
+    rows = hi + 1
+    factors: list[Any] = []
+    for factor in sp.Mul.make_args(total.function):
+        base, exponent = factor.as_base_exp()
+        if not factor.has(index):
+            return None
+        if exponent == 2:
+            factors += [base, base]
+        elif exponent == 1:
+            factors.append(factor)
+        else:
+            return None
+    vectors = [_affine_vector(f, index, rows) for f in factors]
+    if any(v is None for v in vectors) or len(vectors) not in (1, 2):
+        return None
+    if len(vectors) == 1:
+        return MatrixElement(sp.MatMul(sp.OneMatrix(1, vectors[0].shape[0]), vectors[0]), 0, 0)
+    # Transpose, not .T: .T evaluates, and turns the 1×1 elements inside back into sums.
+    return MatrixElement(sp.MatMul(sp.Transpose(vectors[0]), vectors[1]), 0, 0)
+
+
+def _affine_vector(factor: Any, index: Any, rows: Any) -> Any:
+    """c·x[i] + … + b as the column c·x + … + b·1, or None."""
+    terms: list[Any] = []
+    for term in sp.Add.make_args(sp.expand(factor, mul=True, multinomial=False, power_exp=False)):
+        if not term.has(index):
+            terms.append(sp.MatMul(term, sp.OneMatrix(rows, 1)))
+            continue
+        entries = [e for e in term.atoms(MatrixElement) if e.has(index)]
+        if len(entries) != 1:
+            return None
+        (entry,) = entries
+        vector, i, j = entry.args
+        coefficient = term / entry
+        if (
+            i != index
+            or j != 0
+            or coefficient.has(index)
+            or not isinstance(vector, sp.MatrixSymbol)
+            or vector.shape[1] != 1
+            or sp.simplify(vector.shape[0] - rows) != 0
+        ):
+            return None
+        terms.append(vector if coefficient == 1 else sp.MatMul(coefficient, vector))
+    return sp.MatAdd(*terms) if terms else None
