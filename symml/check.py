@@ -27,7 +27,7 @@ from typing import Any
 import sympy as sp
 from sympy.core.function import AppliedUndef
 
-from symml import algorithms
+from symml import algorithms, document, shapes
 from symml import functions as F
 from symml.domains import natural, nonnegative, positive, real, unit_open
 from symml.equality import Context
@@ -39,12 +39,7 @@ from symml.parse.latex import FUNCTION_LETTERS, Reading, read_latex
 from symml.parse.table import SymbolTable
 from symml.parse.unicode import GREEK_CHARS, WORDS, read_unicode
 
-MATH_PATTERNS = (
-    re.compile(r"\$\$(.+?)\$\$", re.S),
-    re.compile(r"\\\[(.+?)\\\]", re.S),
-    re.compile(r"\\begin\{(?:equation|align)\*?\}(.+?)\\end\{(?:equation|align)\*?\}", re.S),
-    re.compile(r"(?<![\\$])\$([^$\n]+?)\$(?!\$)"),
-)
+NOT_A_CLAIM = "not-a-claim"  # the status of a line the prose before it presents as no claim
 
 
 @dataclass(frozen=True)
@@ -53,8 +48,10 @@ class Formula:
     line: int
     text: str
     unicode: bool  # plain Unicode math (code blocks) rather than LaTeX
-    block: int = 0  # definitions hold within one block (a code block or a display)
+    block: int = 0  # one code block or display: a name defined again in a later one is redefined
     shown: str = ""  # the sheet's own lines when the text read was joined from several
+    context: str = ""  # why the prose before it makes it not a claim ("" when it is one)
+    section: int = 0  # definitions carry forward in document order within a section
 
 
 @dataclass(frozen=True)
@@ -128,56 +125,96 @@ GRADIENT_CALL = (
 
 # -- finding formulas ------------------------------------------------------------------------
 def declarations(path: Path, text: str) -> tuple[SymbolTable, str]:
-    """The file's symbol table and its text with the declaration block blanked (lines kept)."""
+    """The file's symbol table and its text with the declaration blocks blanked (lines kept).
+
+    Shapes the notes state (``\\mathbf{x} \\in \\mathbb{R}^n``) are taken first; symml's own
+    declarations (front matter, a ```` ```symml ```` block, ``% symml:`` lines, a sidecar
+    ``FILE.symml``) win over them."""
     table = SymbolTable(default_size="n")
+    lines = text.splitlines()
+    own: list[tuple[str, str]] = []
     sidecar = path.with_name(path.name + ".symml")
     if sidecar.exists():
-        table = table.merged(
-            SymbolTable.parse(read_text(sidecar, "declarations"), source=str(sidecar))
-        )
-    lines = text.splitlines()
-    if path.suffix == ".md" and lines and lines[0].strip() == "---":
-        end = next((k for k in range(1, len(lines)) if lines[k].strip() == "---"), None)
-        if end is not None:
-            block = "\n".join(lines[1:end])
-            table = table.merged(SymbolTable.parse(block, source=f"{path}:front-matter"))
-            lines = [""] * (end + 1) + lines[end + 1 :]
+        own.append((read_text(sidecar, "declarations"), str(sidecar)))
+    if path.suffix == ".md":
+        header = document.front_matter(lines)
+        if header.end >= 0:
+            own.append((header.declarations, f"{path}:front-matter"))
+            lines = [""] * (header.end + 1) + lines[header.end + 1 :]
+        for fence in document.fences(lines):
+            if fence.language == "symml":
+                block = "\n".join(lines[fence.start + 1 : fence.end])
+                own.append((block, f"{path}:{fence.start + 1}"))
+                for k in range(fence.start, fence.end + 1):
+                    lines[k] = ""
     if path.suffix == ".tex":
         block = "\n".join(
             line.split("symml:", 1)[1] for line in lines if line.lstrip().startswith("% symml:")
         )
-        table = table.merged(SymbolTable.parse(block, source=str(path)))
+        own.append((block, str(path)))
+    declared = [SymbolTable.parse(block, source=source) for block, source in own]
+    stated = shapes.stated(text, {n for d in declared for n in d.objects})
+    table = table.merged(stated)
+    for extra in declared:
+        table = table.merged(extra)
     return replace(table, default_size=table.default_size or "n"), "\n".join(lines)
 
 
-def formulas(path: Path, text: str) -> list[Formula]:
+def formulas(path: Path, text: str, *, read_code: bool = False) -> list[Formula]:
+    """The formulas of a notes file in document order, one a row of a display."""
+    lines = text.splitlines()
     found: list[Formula] = []
+    hidden: set[int] = set()  # 0-based lines that are not prose or math (code)
+    headings = [n - 1 for n, _ in _headings(text)]
+    block = 0
     if path.suffix == ".md":
-        in_code = False
-        block = 0
-        lines: list[tuple[int, str]] = []
-        for number, line in enumerate(text.splitlines(), 1):
-            if line.strip().startswith("```"):
-                if in_code:
-                    found += _code_formulas(str(path), lines, block)
-                    lines = []
-                in_code = not in_code
-                block += 1
+        for fence in document.fences(lines):
+            inside = lines[fence.start + 1 : fence.end]
+            hidden |= set(range(fence.start, fence.end + 1))
+            block += 1
+            if fence.language == "math":
+                body = "\n".join(inside)
+                for row in document.rows(body, fence.start + 2):
+                    found.append(Formula(str(path), row.line, row.text, False, block))
                 continue
-            if in_code and line.strip() and line.strip() not in ("...", "…"):
-                lines.append((number, line))
-        text = re.sub(r"```.*?```", lambda m: "\n" * m.group(0).count("\n"), text, flags=re.S)
+            bare = fence.language in ("", "text", "unicode")
+            if read_code or (bare and not document.looks_like_program(inside)):
+                numbered = [
+                    (fence.start + 2 + k, line)
+                    for k, line in enumerate(inside)
+                    if line.strip() and line.strip() not in ("...", "…")
+                ]
+                found += _code_formulas(str(path), numbered, block)
+        if not read_code:
+            hidden |= document.indented_code(lines, hidden)
+    prose = "\n".join("" if k in hidden else line for k, line in enumerate(lines))
     taken: list[tuple[int, int]] = []
-    for pattern in MATH_PATTERNS:
-        for m in pattern.finditer(text):
-            if any(a <= m.start() < b for a, b in taken):
+    segments = []
+    for pattern, display, escaped in document.MATH_PATTERNS:
+        for m in pattern.finditer(prose):
+            if any(a <= m.start() < b or a < m.end() <= b for a, b in taken):
                 continue
             taken.append((m.start(), m.end()))
-            line = text.count("\n", 0, m.start()) + 1
-            for k, part in enumerate(re.split(r"\\\\", m.group(1))):
-                part = part.replace("&", " ").strip().rstrip(".,;")
-                if part:
-                    found.append(Formula(str(path), line + k, part, False, -m.start() - 1))
+            segments.append((m.start(), m.end(), m.start(1), m.group(1), display, escaped))
+    segments.sort()
+    words = list(prose)  # the prose with its math blanked, for what it says about the math
+    for start, end, *_ in segments:
+        words[start:end] = [c if c == "\n" else " " for c in prose[start:end]]
+    masked = "".join(words)
+    previous_end = 0
+    for start, end, inner, body, display, escaped in segments:
+        block += 1
+        if display:
+            context = document.not_a_claim(masked[previous_end:start])
+        else:  # inline math: the sentence it sits in introduces it
+            sentence = re.split(r"(?<=[.!?:])\s+(?=[A-Z])|\n\s*\n", masked[:start])[-1]
+            context = document.not_a_claim(sentence)
+        previous_end = end
+        first = prose.count("\n", 0, inner) + 1
+        for row in document.rows(document.unescape(body) if escaped else body, first):
+            found.append(Formula(str(path), row.line, row.text, False, block, context=context))
+    sections = sorted(headings)
+    found = [replace(f, section=sum(1 for h in sections if h < f.line - 1)) for f in found]
     return sorted(found, key=lambda f: f.line)
 
 
@@ -330,6 +367,8 @@ def _information(formula: Formula, ctx: _Context, finding: Any, timeout: float) 
     )
     if defining and (_distribution_calls(sides[1])[1] or known):
         return _define_functional(formula, head, sides[1], ctx, finding)
+    if known and not defining and ctx.context:
+        return finding(NOT_A_CLAIM, "identity", ctx.context)
     if known and not defining:
         return _functional_claim(formula, sides, ctx, finding, timeout)
     return None
@@ -537,14 +576,25 @@ class _Context:
     assignments: list[tuple[int, Formula, Reading]] = field(default_factory=list)
     # functionals of distributions (H, D_KL): defined once, they hold for the whole document
     functionals: dict[tuple[str, int], Functional] = field(default_factory=dict)
+    block: int = 0  # the display being read
+    defined_in: dict[Any, int] = field(default_factory=dict)  # name or function -> its display
+    context: str = ""  # why the line being read is not a claim ("" when it is one)
 
 
-def check_file(path: str | Path, *, timeout: float = 10.0) -> list[Finding]:
+def check_file(
+    path: str | Path, *, timeout: float = 10.0, read_code: bool = False
+) -> list[Finding]:
+    """The findings of every formula of a notes file, in document order.
+
+    Definitions carry forward from display to display within a section (a Markdown heading
+    starts a new one); a name defined again in a later display is redefined there, not
+    claimed equal to its earlier definition."""
     path = Path(path)
     table, text = declarations(path, read_text(path, "notes"))
     headings = _headings(text)
     findings: list[Finding] = []
     block = None
+    section = None
     functionals: dict[tuple[str, int], Functional] = {}
     ctx = _Context(table, {}, {}, functionals=functionals)
     earlier: list[tuple[int, Formula, Reading]] = []  # the previous update rule's lines
@@ -557,11 +607,16 @@ def check_file(path: str | Path, *, timeout: float = 10.0) -> list[Finding]:
             earlier = ctx.assignments
             ctx.assignments = []
 
-    for formula in formulas(path, text):
-        if formula.block != block:  # a new block: earlier definitions no longer hold
+    for formula in formulas(path, text, read_code=read_code):
+        if formula.block != block:
             settle_rule()
             block = formula.block
+            ctx.table = table  # families met under a Σ hold within their display
+        if formula.section != section:  # a new section: earlier definitions no longer hold
+            section = formula.section
             ctx = _Context(table, {}, {}, functionals=functionals)
+        ctx.block = formula.block
+        ctx.context = formula.context
         finding = _check(formula, ctx, timeout, len(findings))
         if finding.kind != "update_rule":
             settle_rule()
@@ -651,6 +706,8 @@ def _check(formula: Formula, ctx: _Context, timeout: float, index: int = 0) -> F
         ctx.table = ctx.table.with_(**extra)
         reading = _read(formula, ctx.table)
     expr = reading.expr
+    if reading.relation == ":=" and ctx.context:
+        return finding(NOT_A_CLAIM, "update_rule", ctx.context)
     if reading.relation == ":=":
         ctx.assignments.append((index, formula, reading))
         return finding("recorded", "update_rule", "an assignment; checked with its block")
@@ -673,8 +730,11 @@ def _claim(
     gradients = {s: (of, wrt) for s, of, wrt in reading.gradients}
     # a definition: f(z) = expr (f undefined so far) or L = expr
     if isinstance(lhs, AppliedUndef) and all(isinstance(a, sp.Symbol) for a in lhs.args):
+        if ctx.defined_in.get(type(lhs), ctx.block) != ctx.block:
+            del ctx.functions[type(lhs)]  # defined again in a later display: redefined
         if type(lhs) not in ctx.functions:
             ctx.functions[type(lhs)] = sp.Lambda(lhs.args, rhs)
+            ctx.defined_in[type(lhs)] = ctx.block
             jump = _jump(lhs, rhs, timeout)
             if jump is not None:
                 return finding(str(jump.status), "property", _detail(jump))
@@ -682,11 +742,16 @@ def _claim(
     if (
         isinstance(lhs, sp.Symbol)
         and lhs not in gradients
-        and lhs.name not in ctx.definitions
+        and (
+            lhs.name not in ctx.definitions or ctx.defined_in.get(lhs.name, ctx.block) != ctx.block
+        )
         and not rhs.has(lhs)
     ):
         ctx.definitions[lhs.name] = rhs
+        ctx.defined_in[lhs.name] = ctx.block
         return finding("defined", "definition", f"{lhs.name} := {sp.sstr(rhs)}")
+    if ctx.context:
+        return finding(NOT_A_CLAIM, "claim", ctx.context)
     rhs = _expand(rhs, ctx)
     if lhs in gradients:
         of, wrt = gradients[lhs]
