@@ -27,18 +27,19 @@ from typing import Any
 import sympy as sp
 from sympy.core.function import AppliedUndef
 
-from symml import algorithms, document, shapes
+from symml import algorithms, document, shapes, update_roles
 from symml import functions as F
-from symml.domains import natural, nonnegative, positive, real, unit_open
+from symml.domains import unit_open
 from symml.equality import Context
 from symml.errors import SymmlError
 from symml.files import read_text
-from symml.model import Domain, Property, Status, SymbolSpec, UpdateRule
+from symml.model import Property, Status
 from symml.parse.errors import LatexParseError
 from symml.parse.latex import FUNCTION_LETTERS, Reading, read_latex
 from symml.parse.table import SymbolTable
 from symml.parse.unicode import GREEK_CHARS, WORDS, read_unicode
 
+UNREAD = "unread"
 NOT_A_CLAIM = "not-a-claim"  # the status of a line the prose before it presents as no claim
 
 
@@ -81,7 +82,14 @@ class Finding:
 # The heading above a block of assignments names the algorithm; first match wins, so the
 # longer names come before the names they contain ("AdamW" before "Adam", "SGD with
 # Momentum" before "SGD").
-ALGORITHM_HEADINGS: tuple[tuple[str, str], ...] = (
+ALGORITHM_HEADINGS: tuple[tuple[str, str | None], ...] = (
+    # optimizers the catalog has no reference for: named, so no other one is guessed
+    ("adadelta", None),
+    ("adamax", None),
+    ("nadam", None),
+    ("yogi", None),
+    ("lamb", None),
+    ("lion", None),
     ("adamw", "adamw"),
     ("adam", "adam"),
     ("nesterov", "nesterov"),
@@ -93,34 +101,20 @@ ALGORITHM_HEADINGS: tuple[tuple[str, str], ...] = (
     ("gradient descent", "gradient_descent"),
 )
 
-# The roles of ``symml.algorithms``' references and their domains, as the catalog declares
-# them (derivations/p04_optimization.py), so the sheet is checked on the same values.
-ROLE_DOMAINS: dict[str, Domain] = {
-    "W": real,
-    "g": real,
-    "eta": positive,
-    "beta": unit_open,
-    "beta_1": unit_open,
-    "beta_2": unit_open,
-    "epsilon": positive,
-    "lambda": positive,
-    "v_mom": real,
-    "v": nonnegative,
-    "m": real,
-    "mhat": real,
-    "vhat": nonnegative,
-    "G": nonnegative,
-    "t": natural,
-}
 # names the reader already takes as calls: σ(z) is the sigmoid, f(x) a function
 CALLED_NAMES = frozenset({*FUNCTION_LETTERS, "sigma", "Phi"})
-GRADIENT_FUNCTION = "grad_L"  # ∂L/∂W(…): the gradient evaluated elsewhere than at W
-VELOCITY_ALGORITHMS = ("momentum", "nesterov")  # their v is the velocity v_mom, not Adam's v
 # ∂L/∂W directly followed by a bracket is the gradient as a function: ∂L/∂W(W - β·v)
 GRADIENT_CALL = (
     re.compile(r"∂(\w+)/∂(\w+)\("),
     re.compile(r"\\frac\{\\partial (\w+)\}\{\\partial (\w+)\}\("),
 )
+
+
+# ∇_θ J(θ_{t-1}) in an update: the gradient at a point, a call (not ∇J times θ)
+NABLA_CALL = re.compile(
+    r"\\nabla(?:_\{(?:[^{}]|\{[^{}]*\})*\}|_\\?[A-Za-z]+)?\s*(?:[A-Za-z]|\\ell|\\mathcal\{[A-Z]\})\s*(?:\\left)?\("
+)
+UPDATE_LINE = re.compile(r"\\leftarrow|\\gets|:=|_\{[tk][-+]1\}")
 
 
 # -- finding formulas ------------------------------------------------------------------------
@@ -165,7 +159,7 @@ def formulas(path: Path, text: str, *, read_code: bool = False) -> list[Formula]
     lines = text.splitlines()
     found: list[Formula] = []
     hidden: set[int] = set()  # 0-based lines that are not prose or math (code)
-    headings = [n - 1 for n, _ in _headings(text)]
+    headings = [h.line - 1 for h in _headings(text)]
     block = 0
     if path.suffix == ".md":
         for fence in document.fences(lines):
@@ -579,6 +573,8 @@ class _Context:
     block: int = 0  # the display being read
     defined_in: dict[Any, int] = field(default_factory=dict)  # name or function -> its display
     context: str = ""  # why the line being read is not a claim ("" when it is one)
+    section: int = 0  # the section being read
+    optimizer: bool = False  # a heading above names an optimizer
 
 
 def check_file(
@@ -609,31 +605,34 @@ def check_file(
 
     for formula in formulas(path, text, read_code=read_code):
         if formula.block != block:
-            settle_rule()
             block = formula.block
             ctx.table = table  # families met under a Σ hold within their display
         if formula.section != section:  # a new section: earlier definitions no longer hold
+            settle_rule()
             section = formula.section
             ctx = _Context(table, {}, {}, functionals=functionals)
         ctx.block = formula.block
         ctx.context = formula.context
+        ctx.section = formula.section
+        ctx.optimizer = _named_algorithm(headings, formula.line)[0]
         finding = _check(formula, ctx, timeout, len(findings))
-        if finding.kind != "update_rule":
-            settle_rule()
+        if finding.kind not in ("update_rule", "expression") and finding.status != NOT_A_CLAIM:
+            settle_rule()  # an update may run over several displays, with prose between
         findings.append(finding)
     settle_rule()
     return findings
 
 
-def _headings(text: str) -> list[tuple[int, str]]:
-    """Markdown headings by line, lower-cased (a ``#`` inside a code block is a comment)."""
+def _headings(text: str) -> list[Heading]:
+    """Markdown headings, lower-cased (a ``#`` inside a code block is a comment)."""
     found = []
     in_code = False
     for number, line in enumerate(text.splitlines(), 1):
         if line.strip().startswith("```"):
             in_code = not in_code
-        elif not in_code and line.lstrip().startswith("#"):
-            found.append((number, line.strip("#* :").lower()))
+        elif not in_code and re.match(r"^\s{0,3}#{1,6}(\s|$)", line):
+            level = len(line.strip()) - len(line.strip().lstrip("#"))
+            found.append(Heading(number, line.strip("#* :").lower(), level))
     return found
 
 
@@ -671,10 +670,13 @@ def _read(formula: Formula, table: SymbolTable) -> Reading:
     head = _definition_head(text, table) if formula.unicode else None
     if head is not None:
         table = table.with_(**{head: sp.Function(head, real=True)})
+    if not formula.unicode and UPDATE_LINE.search(text) and NABLA_CALL.search(text):
+        text = NABLA_CALL.sub(rf"\\operatorname{{{update_roles.GRADIENT_FUNCTION}}}(", text)
+        table = table.merged(SymbolTable.parse(f"function {update_roles.GRADIENT_FUNCTION}"))
     if ":=" in text and any(p.search(text) for p in GRADIENT_CALL):
         for pattern in GRADIENT_CALL:
-            text = pattern.sub(lambda m: f"{GRADIENT_FUNCTION}(", text)
-        table = table.merged(SymbolTable.parse(f"function {GRADIENT_FUNCTION}"))
+            text = pattern.sub(lambda m: f"{update_roles.GRADIENT_FUNCTION}(", text)
+        table = table.merged(SymbolTable.parse(f"function {update_roles.GRADIENT_FUNCTION}"))
     return (read_unicode if formula.unicode else read_latex)(text, symbols=table)
 
 
@@ -706,6 +708,12 @@ def _check(formula: Formula, ctx: _Context, timeout: float, index: int = 0) -> F
         ctx.table = ctx.table.with_(**extra)
         reading = _read(formula, ctx.table)
     expr = reading.expr
+    if (
+        reading.relation == "="
+        and _recurrence(expr, ctx)
+        and (ctx.optimizer or _reads_gradient(reading))
+    ):
+        reading = replace(reading, relation=":=")
     if reading.relation == ":=" and ctx.context:
         return finding(NOT_A_CLAIM, "update_rule", ctx.context)
     if reading.relation == ":=":
@@ -720,6 +728,32 @@ def _check(formula: Formula, ctx: _Context, timeout: float, index: int = 0) -> F
         return finding(str(Status.ERROR), "claim", str(exc))
     except Exception as exc:  # a SymPy failure is a finding, not a traceback
         return finding(str(Status.ERROR), "claim", f"{type(exc).__name__}: {str(exc)[:150]}")
+
+
+def _reads_gradient(reading: Reading) -> bool:
+    """A row that reads a gradient (∂L/∂W, ∇f, g_t): an optimizer's step, not an RNN's."""
+    if reading.gradients or reading.expr.rhs.has(sp.Derivative):
+        return True
+    names = {_base_name(s) for s in reading.expr.rhs.free_symbols}
+    return bool(names & update_roles.GRADIENT_NAMES)
+
+
+def _recurrence(expr: Any, ctx: _Context) -> bool:
+    """``m_t = β m_{t-1} + …`` (or ``x_{t+1} = x_t − …``) is an update step; so is a row
+    ``m̂_t = …`` that follows steps of the same update."""
+    lhs = expr.lhs
+    if not isinstance(lhs, sp.Symbol):
+        return False
+    match = update_roles.TIME_INDEX.match(lhs.name)
+    if match is None:
+        return False
+    previous = {"+1": "", None: "-1"}.get(match["shift"])
+    if previous is None:
+        return False
+    old = f"{match['base']}_{match['index']}{previous}"
+    if any(s.name == old for s in expr.rhs.free_symbols):
+        return True
+    return bool(ctx.assignments) and ctx.assignments[-1][1].section == ctx.section
 
 
 def _claim(
@@ -923,121 +957,274 @@ def _report(verdict: Any, kind: str, finding: Any, notes: tuple[str, ...] = ()) 
 
 
 # -- update rules -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Heading:
+    line: int
+    title: str  # lower-cased
+    level: int
+
+
+def _named_algorithm(headings: list[Heading], line: int) -> tuple[bool, str | None, str]:
+    """Whether a heading above ``line`` (the nearest, then the headings it sits under) names
+    an optimizer; the catalog's name for it (None when the catalog has no reference); the
+    heading's words."""
+    limit = 99
+    for heading in reversed([h for h in headings if h.line < line]):
+        if heading.level >= limit:
+            continue
+        limit = heading.level
+        for key, algorithm in ALGORITHM_HEADINGS:
+            if key in heading.title:
+                return True, algorithm, key
+    return False, None, ""
+
+
+def _groups(
+    lines: list[tuple[int, Formula, Reading]],
+) -> list[list[tuple[int, Formula, Reading]]]:
+    """Assignments of one display are one update; a later display continues it when it
+    reads a name the update assigned (Adam's bias correction shown apart) and assigns
+    nothing it assigned already, else it starts another update."""
+    groups: list[list[tuple[int, Formula, Reading]]] = []
+    assigned: set[str] = set()
+    for entry in lines:
+        name = _base_name(entry[2].expr.lhs)
+        reads = {_base_name(s) for s in entry[2].expr.rhs.free_symbols}
+        new_display = not groups or entry[1].block != groups[-1][-1][1].block
+        if new_display and (not groups or name in assigned or not reads & assigned):
+            groups.append([])
+            assigned = set()
+        groups[-1].append(entry)
+        assigned.add(name)
+    return groups
+
+
+def _base_name(target: Any) -> str:
+    match = update_roles.TIME_INDEX.match(str(target))
+    return match["base"] if match else str(target)
+
+
 def _check_rule(
     lines: list[tuple[int, Formula, Reading]],
     earlier: list[tuple[int, Formula, Reading]],
-    headings: list[tuple[int, str]],
+    headings: list[Heading],
     timeout: float,
 ) -> list[tuple[int, Finding]]:
-    """A block of assignments checked as one step of the algorithm it claims to be."""
-    first = lines[0][1]
-    heading = next((title for number, title in reversed(headings) if number < first.line), "")
-    named = next((alg for key, alg in ALGORITHM_HEADINGS if key in heading), None)
-    candidates = [named] if named else list(algorithms.REFERENCES)
-    outcome: tuple[str, Any, str] | None = None
-    for algorithm in candidates:
-        try:
-            verdict, borrowed = _check_as(algorithm, lines, earlier, timeout)
-        except SymmlError as exc:
-            outcome = outcome or (algorithm, None, str(exc))
-            continue
-        if verdict.status in (Status.PROVED, Status.NUMERIC) or named:
-            outcome = (algorithm, verdict, borrowed)
-            break
-        if outcome is None or outcome[1] is None:
-            outcome = (algorithm, verdict, borrowed)
-    assert outcome is not None
-    algorithm, verdict, extra = outcome
-    how = f"as {algorithm} ({'named by the heading' if named else 'the best-matching reference'})"
-    if verdict is None:  # no reference fits: an assignment, not an algorithm the engine knows
-        status = "recorded"
-        detail = (
-            f"not checked: as {algorithm}, {extra}"
-            if named
-            else f"not checked: no reference algorithm ({', '.join(algorithms.REFERENCES)}) fits"
-        )
-    else:
-        status = str(verdict.status)
-        detail = f"{how}: {_detail(verdict)}{extra}"
     found = []
-    for k, (index, formula, _) in enumerate(lines):
-        text = detail if k == 0 or verdict is None else f"{how}: see line {first.line}"
+    for group in _groups(lines):
+        found += _check_update(group, earlier, headings, timeout)
+        earlier = group
+    return found
+
+
+def _block_of(lines: list[tuple[int, Formula, Reading]]) -> update_roles.Block:
+    steps = [(r.expr.lhs, r.expr.rhs) for _, _, r in lines]
+    parameter = _base_name(steps[-1][0])
+    gradients = {
+        symbol: of
+        for _, _, reading in lines
+        for symbol, of, wrt in reading.gradients
+        if _base_name(wrt) == parameter
+    }
+    return update_roles.normalize(steps, gradients)
+
+
+def _check_update(
+    lines: list[tuple[int, Formula, Reading]],
+    earlier: list[tuple[int, Formula, Reading]],
+    headings: list[Heading],
+    timeout: float,
+) -> list[tuple[int, Finding]]:
+    """A block of assignments checked as one step of the algorithm it claims to be, its
+    names matched to the reference's roles (``symml.update_roles``)."""
+    first = lines[0][1]
+    named, algorithm, key = _named_algorithm(headings, first.line)
+
+    def every_line(status: str, detail: str, how: str = "") -> list[tuple[int, Finding]]:
+        return [
+            (
+                index,
+                Finding(
+                    formula.path,
+                    formula.line,
+                    formula.text,
+                    status,
+                    "update_rule",
+                    detail if k == 0 or not how else f"{how}: see line {first.line}",
+                ),
+            )
+            for k, (index, formula, _) in enumerate(lines)
+        ]
+
+    if named and algorithm is None:
+        return every_line(UNREAD, f"not checked: the catalog has no reference for {key}")
+    try:
+        block = _block_of(lines)
+    except update_roles.Unreadable as exc:
+        return every_line(UNREAD if named else "recorded", f"not checked: {exc}")
+    borrowed = ""
+    if earlier:
+        try:
+            above = _block_of(earlier)
+        except update_roles.Unreadable:
+            above = None
+        if above is not None:
+            mine = set(block.targets)
+            before = [(t, v) for t, v in above.steps if t != above.parameter and t not in mine]
+            if {t for t, _ in before} & block.scalars():
+                block = update_roles.Block(tuple(before) + block.steps, block.parameter)
+                borrowed = f"; {', '.join(str(t) for t, _ in before)} as in the rule above"
+    candidates = [algorithm] if named else list(algorithms.REFERENCES)
+    for candidate in candidates:
+        assert candidate is not None
+        found = update_roles.match(candidate, block)
+        if found is None or not found[1]:
+            continue
+        naming = found[0]
+        verdict = _update_verdict(candidate, block, naming, timeout)
+        by = "named by the heading" if named else "the best-matching reference"
+        how = f"as {candidate} ({by})"
+        reading = naming.describe()
+        read = f"; read with {reading}" if reading else ""
+        return every_line(str(verdict.status), f"{how}: {_detail(verdict)}{borrowed}{read}", how)
+    blamed = update_roles.blame(algorithm, block) if named and algorithm else None
+    if blamed is not None:
+        return _blame_lines(algorithm, block, lines, blamed, borrowed, timeout)
+    if named:
+        states = ", ".join(sorted(update_roles.reference_states(algorithm)))
+        return every_line(
+            UNREAD,
+            f"not checked: as {algorithm} (named by the heading), the block does not keep "
+            f"the reference's state ({states or 'its parameter'}) under any naming",
+        )
+    return every_line(
+        "recorded",
+        f"not checked: no reference algorithm ({', '.join(algorithms.REFERENCES)}) fits",
+    )
+
+
+def _blame_lines(
+    algorithm: Any,
+    block: update_roles.Block,
+    lines: list[tuple[int, Formula, Reading]],
+    blamed: tuple[update_roles.Naming, set[int]],
+    borrowed: str,
+    timeout: float,
+) -> list[tuple[int, Finding]]:
+    """An update that is not the named algorithm under any naming: each line judged on its
+    own, with the reference's values for the lines above it; refuted are only the lines
+    wrong under every naming that makes the fewest lines wrong."""
+    from symml.equality import compare
+    from symml.verify import GOOD
+
+    naming, failing = blamed
+    how = f"as {algorithm} (named by the heading)"
+    reading = naming.describe()
+    read = f"; read with {reading}" if reading else ""
+    specs = {
+        name: update_roles.spec(name)
+        for name in (*update_roles.ROLE_DOMAINS, update_roles.GRADIENT_FUNCTION)
+    }
+    ctx = Context(specs, 0, timeout)
+    by_line: dict[int, tuple[str, str]] = {}
+    own = [k for k, o in enumerate(block.origin) if o >= 0]  # steps of this block's lines
+    first = len(block.steps) - len(own)  # borrowed steps come first
+    for k in range(len(block.steps)):
+        if k < first:
+            continue
+        line = block.origin[k]
+        outcome = None
+        for variant in update_roles.variants(algorithm):
+            local, expected = next(
+                (loc, exp)
+                for j, loc, exp in update_roles.local_steps(block, naming, variant)
+                if j == k
+            )
+            if expected is None:
+                break
+            verdict = compare(local, expected, ctx)
+            if verdict.status in GOOD:
+                outcome = (
+                    str(verdict.status),
+                    f"{how}: this line, with the reference's values "
+                    f"for the lines above, against {variant.name}: {_detail(verdict)}",
+                )
+                break
+            if outcome is None and k in failing:
+                outcome = (
+                    str(verdict.status),
+                    f"{how}: this line, with the reference's values "
+                    f"for the lines above, against {variant.name}: {_detail(verdict)}",
+                )
+        if not failing:
+            outcome = None
+        by_line[line] = outcome or (
+            UNREAD,
+            f"not checked: {how}, the update differs from the reference under every naming; "
+            "this line is not judged on its own",
+        )
+    found = []
+    for number, (index, formula, _) in enumerate(lines):
+        status, detail = by_line.get(
+            number,
+            (UNREAD, f"not checked: {how}, a line naming the gradient, not a step"),
+        )
         found.append(
-            (index, Finding(formula.path, formula.line, formula.text, status, "update_rule", text))
+            (
+                index,
+                Finding(
+                    formula.path,
+                    formula.line,
+                    formula.text,
+                    status,
+                    "update_rule",
+                    f"{detail}{borrowed}{read}",
+                ),
+            )
         )
     return found
 
 
-def _check_as(
-    algorithm: str,
-    lines: list[tuple[int, Formula, Reading]],
-    earlier: list[tuple[int, Formula, Reading]],
-    timeout: float,
-) -> tuple[Any, str]:
-    """The verdict of ``symml verify``'s update-rule check on these lines read as
-    ``algorithm``, and a note if targets were taken from the rule above (AdamW's m̂, v̂)."""
-    from symml.verify import check_update_rule
+def _update_verdict(
+    algorithm: str, block: update_roles.Block, naming: update_roles.Naming, timeout: float
+) -> Any:
+    """``symml verify``'s comparison of one step with the reference, on the block's names
+    read as the roles of ``naming`` (against its variant, or every variant when none agrees)."""
+    from symml.equality import compare
+    from symml.verify import GOOD
 
-    steps = _roles(algorithm, lines)
-    needed = _reference_targets(algorithm)
-    assigned = {str(target) for target, _ in steps}
-    borrowed = ""
-    if earlier and needed - assigned:
-        before = [s for s in _roles(algorithm, earlier) if str(s[0]) not in assigned]
-        if {str(t) for t, _ in before} & (needed - assigned):
-            steps = before + steps
-            borrowed = f"; {', '.join(str(t) for t, _ in before)} as in the rule above"
-    if not assigned <= needed:  # else the check compares only the shared targets
-        unknown = ", ".join(sorted(assigned - needed))
-        raise SymmlError(f"the block assigns {unknown}, which the {algorithm} reference does not")
-    specs = {name: _spec(name) for name in (*ROLE_DOMAINS, GRADIENT_FUNCTION)}
-    rule = UpdateRule(
-        sheet="\n".join(f.text for _, f, _ in lines),
-        algorithm=algorithm,
-        assignments=tuple(steps),
-    )
-    return check_update_rule(rule, Context(specs, 0, timeout)), borrowed
-
-
-def _reference_targets(algorithm: str) -> set[str]:
-    names: set[str] = set()
-    for variant in algorithms.REFERENCES[algorithm]:
-        names |= {target for target, _ in variant.steps(lambda n: _spec(n).symbol)}
-    return names
-
-
-def _spec(role: str) -> SymbolSpec:
-    if role == GRADIENT_FUNCTION:
-        return SymbolSpec(role, sp.Function(role, real=True), "function", real)
-    domain = ROLE_DOMAINS[role]
-    return SymbolSpec(role, sp.Symbol(role, **domain.assumptions()), "scalar", domain)
-
-
-def _roles(algorithm: str, lines: list[tuple[int, Formula, Reading]]) -> list[tuple[Any, Any]]:
-    """The assignments with the sheet's names replaced by the references' roles: the
-    gradient ∂L/∂W of the weights W is g, and v is the velocity for momentum methods."""
-    weights = lines[-1][2].expr.lhs
-    rename = {"v": "v_mom"} if algorithm in VELOCITY_ALGORITHMS else {}
-    grad = _spec(GRADIENT_FUNCTION).symbol
-    steps = []
-    for _, _, reading in lines:
-        subs: dict[Any, Any] = {}
-        for symbol, _of, wrt in reading.gradients:
-            if str(wrt) == str(weights):
-                subs[symbol] = _spec("g").symbol
-        for symbol in reading.expr.free_symbols:
-            role = rename.get(symbol.name, symbol.name)
-            if symbol not in subs and role in ROLE_DOMAINS:
-                subs[symbol] = _spec(role).symbol
-        target, value = (
-            side.xreplace(subs).replace(
-                lambda e: isinstance(e, AppliedUndef) and e.func.__name__ == GRADIENT_FUNCTION,
-                lambda e: grad(*e.args),
-            )
-            for side in (reading.expr.lhs, reading.expr.rhs)
+    claimed = algorithms.run(naming.steps(block))
+    specs = {
+        name: update_roles.spec(name)
+        for name in (*update_roles.ROLE_DOMAINS, update_roles.GRADIENT_FUNCTION)
+    }
+    ctx = Context(specs, 0, timeout)
+    zero = {update_roles.role(r): 0 for r in naming.zero}
+    chosen = [naming.variant] if naming.variant else list(update_roles.variants(algorithm))
+    first_failure = None
+    for variant in chosen:
+        reference = {
+            k: sp.sympify(v).xreplace(zero)
+            for k, v in algorithms.run(variant.steps(update_roles.role)).items()
+        }
+        shared = [k for k in reference if k in claimed]
+        verdict = compare(
+            sp.Matrix([claimed[k] for k in shared]), sp.Matrix([reference[k] for k in shared]), ctx
         )
-        steps.append((target, value))
-    return steps
+        notes = tuple(f"written without {r}: compared with {r} = 0" for r in naming.zero)
+        if variant.convention:
+            notes += (f"differs from the framework in convention: {variant.convention}",)
+        if verdict.status in GOOD:
+            return verdict.with_(
+                method=f"one step against {variant.name}: {verdict.method}",
+                notes=verdict.notes + notes,
+            )
+        first_failure = first_failure or verdict.with_(
+            method=f"one step against {variant.name}: {verdict.method}",
+            detail=f"state ({', '.join(shared)}) after one step differs: {verdict.detail}",
+        )
+    assert first_failure is not None
+    return first_failure
 
 
 def _detail(verdict: Any) -> str:
