@@ -118,8 +118,9 @@ UPDATE_LINE = re.compile(r"\\leftarrow|\\gets|:=|_\{[tk][-+]1\}")
 
 
 # -- finding formulas ------------------------------------------------------------------------
-def declarations(path: Path, text: str) -> tuple[SymbolTable, str]:
-    """The file's symbol table and its text with the declaration blocks blanked (lines kept).
+def file_symbols(path: Path, text: str) -> tuple[SymbolTable, SymbolTable, str]:
+    """The file's symbol table, the shapes it states of bold names (used where a formula
+    writes the name bold), and its text with the declaration blocks blanked (lines kept).
 
     Shapes the notes state (``\\mathbf{x} \\in \\mathbb{R}^n``) are taken first; symml's own
     declarations (front matter, a ```` ```symml ```` block, ``% symml:`` lines, a sidecar
@@ -147,11 +148,18 @@ def declarations(path: Path, text: str) -> tuple[SymbolTable, str]:
         )
         own.append((block, str(path)))
     declared = [SymbolTable.parse(block, source=source) for block, source in own]
-    stated = shapes.stated(text, {n for d in declared for n in d.objects})
-    table = table.merged(stated)
+    plain, bold = shapes.stated(text, {n for d in declared for n in d.objects})
+    table = table.merged(plain)
     for extra in declared:
         table = table.merged(extra)
-    return replace(table, default_size=table.default_size or "n"), "\n".join(lines)
+    table = replace(table, default_size=table.default_size or "n")
+    return table, bold, "\n".join(lines)
+
+
+def declarations(path: Path, text: str) -> tuple[SymbolTable, str]:
+    """The file's symbol table and its text with the declaration blocks blanked."""
+    table, _, blanked = file_symbols(path, text)
+    return table, blanked
 
 
 def formulas(path: Path, text: str, *, read_code: bool = False) -> list[Formula]:
@@ -575,6 +583,7 @@ class _Context:
     context: str = ""  # why the line being read is not a claim ("" when it is one)
     section: int = 0  # the section being read
     optimizer: bool = False  # a heading above names an optimizer
+    bold: SymbolTable = field(default_factory=SymbolTable)  # shapes stated of bold names
 
 
 def check_file(
@@ -586,13 +595,13 @@ def check_file(
     starts a new one); a name defined again in a later display is redefined there, not
     claimed equal to its earlier definition."""
     path = Path(path)
-    table, text = declarations(path, read_text(path, "notes"))
+    table, bold, text = file_symbols(path, read_text(path, "notes"))
     headings = _headings(text)
     findings: list[Finding] = []
     block = None
     section = None
     functionals: dict[tuple[str, int], Functional] = {}
-    ctx = _Context(table, {}, {}, functionals=functionals)
+    ctx = _Context(table, {}, {}, functionals=functionals, bold=bold)
     earlier: list[tuple[int, Formula, Reading]] = []  # the previous update rule's lines
 
     def settle_rule() -> None:
@@ -610,7 +619,7 @@ def check_file(
         if formula.section != section:  # a new section: earlier definitions no longer hold
             settle_rule()
             section = formula.section
-            ctx = _Context(table, {}, {}, functionals=functionals)
+            ctx = _Context(table, {}, {}, functionals=functionals, bold=bold)
         ctx.block = formula.block
         ctx.context = formula.context
         ctx.section = formula.section
@@ -665,8 +674,12 @@ def _definition_head(text: str, table: SymbolTable) -> str | None:
     return name
 
 
-def _read(formula: Formula, table: SymbolTable) -> Reading:
+def _read(formula: Formula, table: SymbolTable, bold: SymbolTable | None = None) -> Reading:
     text = _leaky_slope(_distribution_calls(formula.text)[0])
+    if bold is not None and not formula.unicode:  # shapes stated of \mathbf{x}, where bold
+        written = shapes.bold_names(text) & set(bold.objects)
+        if written:
+            table = table.with_(**{name: bold.get(name) for name in written})
     head = _definition_head(text, table) if formula.unicode else None
     if head is not None:
         table = table.with_(**{head: sp.Function(head, real=True)})
@@ -694,8 +707,10 @@ def _check(formula: Formula, ctx: _Context, timeout: float, index: int = 0) -> F
     indexed = _indexed_definition(formula, ctx, finding) if formula.unicode else None
     if indexed is not None:
         return indexed
+    if not formula.unicode and shapes.is_statement(formula.text):
+        return finding("notation", "notation", "a statement of shapes, read for the whole file")
     try:
-        reading = _read(formula, ctx.table)
+        reading = _read(formula, ctx.table, ctx.bold)
     except (LatexParseError, SymmlError) as exc:
         undefined = _undefined_gradient(formula.text, ctx)
         if undefined is not None:  # no reading could check it: say why, and what failed
@@ -706,7 +721,7 @@ def _check(formula: Formula, ctx: _Context, timeout: float, index: int = 0) -> F
     if reading.families:  # a family met under Σ is a family in later lines too
         extra = {f: sp.IndexedBase(f, real=True) for f in reading.families if not ctx.table.get(f)}
         ctx.table = ctx.table.with_(**extra)
-        reading = _read(formula, ctx.table)
+        reading = _read(formula, ctx.table, ctx.bold)
     expr = reading.expr
     if (
         reading.relation == "="
@@ -1233,3 +1248,106 @@ def _detail(verdict: Any) -> str:
     if witness and witness not in detail:  # verify's detail usually quotes it already
         detail = f"{detail}; witness {witness}"
     return "; ".join((detail, *verdict.notes))
+
+
+# -- the report ---------------------------------------------------------------------------------
+JUDGED = ("proved", "numeric", "refuted", "conditional")
+NOT_CLAIMS = ("defined", "notation", "recorded", NOT_A_CLAIM)
+
+
+def claim_class(finding: Finding) -> str:
+    """judged, unread (a claim left without a verdict) or not-a-claim."""
+    if finding.status in JUDGED:
+        return "judged"
+    if finding.status in NOT_CLAIMS or (
+        finding.status == "skipped" and finding.kind == "expression"
+    ):
+        return "not-a-claim"
+    return "unread"
+
+
+def reason(finding: Finding) -> str:
+    """An unread line's reason, without the text it quotes (so that lines group by it)."""
+    detail = finding.detail or finding.status
+    if "': " in detail:
+        detail = detail.rsplit("': ", 1)[1]
+    detail = re.sub(r"'[^']*'", "'…'", detail.split("; ")[0])
+    return detail[:100]
+
+
+@dataclass(frozen=True)
+class Summary:
+    lines: int
+    judged: int
+    unread: int
+    not_claims: int
+    refuted: int
+    statuses: tuple[tuple[str, int], ...]
+    reasons: tuple[tuple[str, int], ...]  # the most common reasons lines were left unread
+
+    @property
+    def claims(self) -> int:
+        return self.judged + self.unread
+
+    def describe(self) -> str:
+        counts = ", ".join(f"{n} {s}" for s, n in self.statuses)
+        head = (
+            f"{self.lines} formula lines: {self.claims} claims, {self.judged} judged, "
+            f"{self.unread} unread, {self.not_claims} not a claim ({counts})"
+        )
+        if not self.reasons:
+            return head
+        top = "; ".join(f"{n}× {r}" for r, n in self.reasons)
+        return f"{head}\ntop unread reasons: {top}"
+
+
+def summary(findings: list[Finding]) -> Summary:
+    classes = [claim_class(f) for f in findings]
+    statuses: dict[str, int] = {}
+    for f in findings:
+        statuses[f.status] = statuses.get(f.status, 0) + 1
+    reasons: dict[str, int] = {}
+    for f, c in zip(findings, classes, strict=True):
+        if c == "unread":
+            reasons[reason(f)] = reasons.get(reason(f), 0) + 1
+    top = sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
+    return Summary(
+        lines=len(findings),
+        judged=classes.count("judged"),
+        unread=classes.count("unread"),
+        not_claims=classes.count("not-a-claim"),
+        refuted=sum(1 for f in findings if f.status == "refuted"),
+        statuses=tuple(sorted(statuses.items())),
+        reasons=tuple(top),
+    )
+
+
+def explain(path: Path, line: int, *, timeout: float = 10.0, read_code: bool = False) -> str:
+    """How the formulas on one line of a notes file were read and judged."""
+    table, bold, text = file_symbols(path, read_text(path, "notes"))
+    found = [f for f in formulas(path, text, read_code=read_code) if f.line == line]
+    if not found:
+        return f"{path}:{line}: no formula starts on this line (prose, code or a blank line)\n"
+    verdicts = [f for f in check_file(path, timeout=timeout, read_code=read_code) if f.line == line]
+    out = []
+    for k, formula in enumerate(found):
+        out.append(f"{path}:{line}: {formula.shown or formula.text}")
+        out.append(f"  formula: {formula.text}")
+        out.append(f"  read as: {'plain Unicode math' if formula.unicode else 'LaTeX'}")
+        if formula.context:
+            out.append(f"  {formula.context}")
+        try:
+            reading = _read(formula, table, bold)
+        except (LatexParseError, SymmlError) as exc:
+            out.append(f"  reading: not read: {exc}")
+        else:
+            relation = f" (relation {reading.relation})" if reading.relation else ""
+            out.append(f"  reading: {sp.sstr(reading.expr)}{relation}")
+            out += [f"    - {note}" for note in reading.notes]
+        if k < len(verdicts):
+            verdict = verdicts[k]
+            out.append(f"  claim kind: {verdict.kind or 'none'} ({claim_class(verdict)})")
+            out.append(f"  verdict: {verdict.status}")
+            if verdict.detail:
+                out.append(f"  method: {verdict.detail}")
+    return "\n".join(out) + "\n"

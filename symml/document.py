@@ -205,9 +205,23 @@ def rows(body: str, first_line: int) -> list[Row]:
         line = first_line + body.count("\n", 0, a + len(raw) - len(raw.lstrip()))
         if re.match(r"^=(?!=)", text) and previous_right:
             text = f"{previous_right} {text}"
-        found.append(Row(line, text))
-        previous_right = _right_side(text)
+        for piece in _side_by_side(text):
+            found.append(Row(line, piece))
+            previous_right = _right_side(piece)
     return found
+
+
+SPACING = re.compile(r"\s*,?\s*\\q?quad\s*(?:\\text\{\s*(?:and|or|,)?\s*\}\s*(?:\\q?quad)?)?\s*")
+RELATION = re.compile(r"(?<![<>!:\\])=|\\(?:le|ge|leq|geq|neq|leftarrow|gets)(?![A-Za-z])")
+
+
+def _side_by_side(text: str) -> list[str]:
+    """``f(x) = x^3 \\qquad f'(x) = 3x^2``: formulas set side by side with a ``\\quad``, each
+    with its own relation, are formulas of their own (a ``\\quad`` before words is not)."""
+    pieces = [p.strip().rstrip(".,;").strip() for p in SPACING.split(text)]
+    if len(pieces) > 1 and all(RELATION.search(p) for p in pieces):
+        return pieces
+    return [text]
 
 
 def _drop_alignment(text: str) -> str:

@@ -38,17 +38,39 @@ def _declaration(name: str, dims: str) -> str | None:
     return None
 
 
-def stated(text: str, declared: set[str]) -> SymbolTable:
-    """The shapes ``text`` states, as a symbol table (names in ``declared`` left out)."""
-    found: dict[str, set[str]] = {}
+def stated(text: str, declared: set[str]) -> tuple[SymbolTable, SymbolTable]:
+    """The shapes ``text`` states (names in ``declared`` left out): those stated of a plain
+    name (``x \\in \\mathbb{R}^n``: x is the vector wherever it is written), and those stated
+    of a bold name (``\\mathbf{x} \\in …``: only where x is written bold, since notes use a
+    plain x for a scalar beside a bold x for a vector)."""
+    found: dict[tuple[str, bool], set[str]] = {}
     for match in MEMBERSHIP.finditer(text):
         for written in re.split(r"\s*,\s*", match["names"]):
             name = _name(written)
             declaration = _declaration(name, match["dims"])
             if declaration is not None and name not in declared:
-                found.setdefault(name, set()).add(declaration)
-    lines = [next(iter(shapes)) for shapes in found.values() if len(shapes) == 1]
-    try:
-        return SymbolTable.parse("\n".join(lines), source="the shapes stated in the notes")
-    except DeclarationError:
-        return SymbolTable()
+                found.setdefault((name, written.strip() != name), set()).add(declaration)
+    names = [n for n, _ in found]
+    tables = []
+    for bold in (False, True):
+        lines = [
+            next(iter(shapes))
+            for (name, is_bold), shapes in found.items()
+            if is_bold == bold and len(shapes) == 1 and names.count(name) == 1
+        ]
+        try:
+            tables.append(SymbolTable.parse("\n".join(lines), source="the notes' shapes"))
+        except DeclarationError:
+            tables.append(SymbolTable())
+    return tables[0], tables[1]
+
+
+def bold_names(text: str) -> set[str]:
+    """The names a formula writes bold."""
+    return {_name(m[0]) for m in re.finditer(r"\\(?:mathbf|boldsymbol|bm)\{\\?[A-Za-z]+\}", text)}
+
+
+def is_statement(text: str) -> bool:
+    """A formula that only states shapes (``\\mathbf{x} \\in \\mathbb{R}^n``)."""
+    rest = MEMBERSHIP.sub("", text)
+    return rest != text and not re.search(r"[=<>]|\\(?:le|ge|leq|geq|neq)(?![A-Za-z])", rest)
