@@ -29,7 +29,7 @@ from sympy.core.function import AppliedUndef
 
 from symml import algorithms, document, shapes, update_roles
 from symml import functions as F
-from symml.domains import unit_open
+from symml.domains import positive, unit_open
 from symml.equality import Context
 from symml.errors import SymmlError
 from symml.files import read_text
@@ -117,6 +117,14 @@ NABLA_CALL = re.compile(
 UPDATE_LINE = re.compile(r"\\leftarrow|\\gets|:=|_\{[tk][-+]1\}")
 
 
+# a formula without one of these relations is no claim; with one of NOT_CHECKABLE it is a
+# statement symml does not check (an approximation, a membership, a limit)
+RELATION = re.compile(r"(?<![<>!:])=|\\(?:le|ge|leq|geq|neq|ne|lt|gt)(?![A-Za-z])|[<>≤≥≠]")
+NOT_CHECKABLE = re.compile(
+    r"\\(?:approx|sim|simeq|propto|in|notin|subset|subseteq|to|rightarrow|mapsto|equiv)(?![A-Za-z])"
+)
+
+
 # -- finding formulas ------------------------------------------------------------------------
 def file_symbols(path: Path, text: str) -> tuple[SymbolTable, SymbolTable, str]:
     """The file's symbol table, the shapes it states of bold names (used where a formula
@@ -179,7 +187,7 @@ def formulas(path: Path, text: str, *, read_code: bool = False) -> list[Formula]
                 for row in document.rows(body, fence.start + 2):
                     found.append(Formula(str(path), row.line, row.text, False, block))
                 continue
-            bare = fence.language in ("", "text", "unicode")
+            bare = fence.language in ("", "unicode")
             if read_code or (bare and not document.looks_like_program(inside)):
                 numbered = [
                     (fence.start + 2 + k, line)
@@ -674,8 +682,47 @@ def _definition_head(text: str, table: SymbolTable) -> str | None:
     return name
 
 
-def _read(formula: Formula, table: SymbolTable, bold: SymbolTable | None = None) -> Reading:
+# L(w, b) = …, H(p) = …, \ell(z) = …: a LaTeX definition head, a letter called on bare names
+LATEX_HEAD = re.compile(
+    r"^\s*(?P<name>[A-Za-z])\((?P<args>\s*[A-Za-z](?:_\{?\w\}?)?(?:\s*,\s*[A-Za-z](?:_\{?\w\}?)?)*\s*)\)"
+    r"\s*=(?!=)"
+)
+
+
+def _latex_head(text: str, table: SymbolTable) -> str | None:
+    match = LATEX_HEAD.match(text)
+    if match is None or match["name"] in FUNCTION_LETTERS or table.get(match["name"]) is not None:
+        return None
+    return match["name"]
+
+
+def _called(text: str, names: Any) -> dict[str, Any]:
+    """The functions the document defined that this formula calls (``H'(p)``, ``L(w, b)``);
+    ``∂L/∂w`` does not call L, so there L stays the name of the defined quantity."""
+    found = {}
+    for function in names:
+        name = function.__name__
+        if len(name) == 1 and re.search(
+            rf"(?<![\\A-Za-z]){name}\s*(?:'+|\^\{{?\\prime\}}?)?\s*\(", text
+        ):
+            found[name] = function
+    return found
+
+
+def _read(
+    formula: Formula,
+    table: SymbolTable,
+    bold: SymbolTable | None = None,
+    functions: Any = (),
+) -> Reading:
     text = _leaky_slope(_distribution_calls(formula.text)[0])
+    if not formula.unicode:
+        head = _latex_head(text, table)
+        if head is not None:
+            table = table.with_(**{head: sp.Function(head, real=True)})
+        called = _called(text, functions)
+        if called:
+            table = table.with_(**called)
     if bold is not None and not formula.unicode:  # shapes stated of \mathbf{x}, where bold
         written = shapes.bold_names(text) & set(bold.objects)
         if written:
@@ -710,8 +757,16 @@ def _check(formula: Formula, ctx: _Context, timeout: float, index: int = 0) -> F
     if not formula.unicode and shapes.is_statement(formula.text):
         return finding("notation", "notation", "a statement of shapes, read for the whole file")
     try:
-        reading = _read(formula, ctx.table, ctx.bold)
+        reading = _read(formula, ctx.table, ctx.bold, tuple(ctx.functions))
     except (LatexParseError, SymmlError) as exc:
+        if not formula.unicode and not RELATION.search(formula.text):
+            return finding("skipped", "expression", f"no relation, not a claim (not read: {exc})")
+        if not formula.unicode and NOT_CHECKABLE.search(formula.text):
+            found = NOT_CHECKABLE.search(formula.text)
+            assert found is not None
+            return finding(
+                "skipped", "expression", f"{found.group(0)}: a statement symml does not check"
+            )
         undefined = _undefined_gradient(formula.text, ctx)
         if undefined is not None:  # no reading could check it: say why, and what failed
             return finding(
@@ -721,7 +776,7 @@ def _check(formula: Formula, ctx: _Context, timeout: float, index: int = 0) -> F
     if reading.families:  # a family met under Σ is a family in later lines too
         extra = {f: sp.IndexedBase(f, real=True) for f in reading.families if not ctx.table.get(f)}
         ctx.table = ctx.table.with_(**extra)
-        reading = _read(formula, ctx.table, ctx.bold)
+        reading = _read(formula, ctx.table, ctx.bold, tuple(ctx.functions))
     expr = reading.expr
     if (
         reading.relation == "="
@@ -738,7 +793,7 @@ def _check(formula: Formula, ctx: _Context, timeout: float, index: int = 0) -> F
         return finding("skipped", "expression", "not a claim")
     lhs, rhs = expr.lhs, expr.rhs
     try:
-        return _claim(lhs, rhs, reading, ctx, finding, timeout)
+        return _claim(lhs, rhs, reading, ctx, finding, timeout, formula.text)
     except SymmlError as exc:
         return finding(str(Status.ERROR), "claim", str(exc))
     except Exception as exc:  # a SymPy failure is a finding, not a traceback
@@ -772,7 +827,13 @@ def _recurrence(expr: Any, ctx: _Context) -> bool:
 
 
 def _claim(
-    lhs: Any, rhs: Any, reading: Reading, ctx: _Context, finding: Any, timeout: float
+    lhs: Any,
+    rhs: Any,
+    reading: Reading,
+    ctx: _Context,
+    finding: Any,
+    timeout: float,
+    reading_text: str = "",
 ) -> Finding:
     from symml.verify import check_derivative, check_identity
 
@@ -805,9 +866,14 @@ def _claim(
     if lhs in gradients:
         of, wrt = gradients[lhs]
         name = str(of)
-        if name not in ctx.definitions:
+        defined = ctx.definitions.get(name)
+        if defined is None:  # L(w, b) = …: the body of the function the file defined
+            defined = next(
+                (body.expr for f, body in ctx.functions.items() if f.__name__ == name), None
+            )
+        if defined is None:
             return finding("skipped", "derivative", f"{name} is not defined in this file")
-        definition = _fresh_sum_indices(ctx.definitions[name])
+        definition = _fresh_sum_indices(defined)
         written = wrt
         definition, wrt, rhs, how = _elementwise(definition, wrt, rhs)
         definition, rhs, losses = _unknown_losses(definition, rhs, reading, lhs, ctx, written, wrt)
@@ -815,22 +881,131 @@ def _claim(
             return finding(
                 "skipped", "derivative", f"{name} as defined does not depend on {wrt}; declare how"
             )
-        verdict = check_derivative(definition, wrt, rhs, timeout=timeout)
+        domain, positive_note = _positive_domain(definition, rhs)
+        verdict = _judged(
+            lambda d, w, r: check_derivative(d, w, r, domain=domain, timeout=timeout),
+            (definition, wrt, rhs),
+        )
         kinked = _at_kinks(verdict, definition, finding)
-        return kinked or _report(verdict, "derivative", finding, notes=(*how, *losses))
+        notes = (*how, *losses, *positive_note)
+        return kinked or _report(verdict, "derivative", finding, notes=notes)
     if isinstance(lhs, (sp.Derivative, sp.Subs)):
         deriv = lhs if isinstance(lhs, sp.Derivative) else None
         if deriv is None or len(deriv.variables) != 1:
             return finding("skipped", "derivative", "only first derivatives in one variable")
         of = _expand(deriv.expr, ctx)
-        verdict = check_derivative(of, deriv.variables[0], rhs, timeout=timeout)
-        return _at_kinks(verdict, of, finding) or _report(verdict, "derivative", finding)
+        domain, positive_note = _positive_domain(of, rhs)
+        verdict = _judged(
+            lambda d, w, r: check_derivative(d, w, r, domain=domain, timeout=timeout),
+            (of, deriv.variables[0], rhs),
+        )
+        return _at_kinks(verdict, of, finding) or _report(
+            verdict, "derivative", finding, notes=positive_note
+        )
     left = _expand(lhs, ctx)
-    if _variables(left) != _variables(rhs):
+    # sides over different variables: a claim only when one side's variables are among the
+    # other's (c cancels: log Σ e^{z+c} = c + log Σ e^z); σ² = (1/m)Σ(x − μ)² defines σ²,
+    # and R(w) = … may be a call read as the product R·w
+    mine, theirs = _variables(left), _variables(rhs)
+    if mine != theirs and (
+        not (mine <= theirs or theirs <= mine)
+        or CALL_OR_PRODUCT.search(reading_text)
+        or isinstance(lhs, sp.Symbol)
+    ):
         return finding("skipped", "identity", "the two sides are not over the same variables")
     conditions, notes = _conditions(left, rhs)
-    verdict = check_identity(left, rhs, conditions=conditions or None, timeout=timeout)
-    return _report(verdict, "identity", finding, notes=tuple(notes))
+    domain, positive_note = _positive_domain(left, rhs)
+    verdict = _judged(
+        lambda a, b: check_identity(
+            a, b, domain=domain, conditions=conditions or None, timeout=timeout
+        ),
+        (left, rhs),
+    )
+    return _report(verdict, "identity", finding, notes=(*notes, *positive_note))
+
+
+def _positive_domain(*exprs: Any) -> tuple[dict[Any, Any] | None, tuple[str, ...]]:
+    names = set().union(*(_log_arguments(e) for e in exprs))
+    if not names:
+        return None, ()
+    listed = ", ".join(sorted(str(n) for n in names))
+    return {name: positive for name in names}, (
+        f"checked for {listed} > 0 (under a log or a root, as notes mean them)",
+    )
+
+
+NOT_REAL = re.compile(r"(?<![A-Za-z_])I(?![A-Za-z_])")
+SIZES = (2, 3)
+
+
+def _judged(check: Any, args: tuple[Any, ...]) -> Any:
+    """The engine's verdict, settled for notes: a Σ up to a size n that is not proved is
+    checked again with n = 2 and 3 written out (its sampling would give n any real value);
+    a refutation whose witness makes a side not real is none (the claim is meant where
+    both sides are real)."""
+    verdict = check(*args)
+    bounds = {
+        limit[2].name
+        for e in args
+        if isinstance(e, sp.Basic)
+        for total in e.atoms(sp.Sum, sp.Product)
+        for limit in total.limits
+        if isinstance(limit[2], sp.Symbol)
+    }
+    if bounds and verdict.status is not Status.PROVED:
+        verdict = _at_sizes(check, args, bounds)
+    witness = verdict.counterexample
+    if (
+        verdict.status is Status.REFUTED
+        and witness is not None
+        and (NOT_REAL.search(witness.lhs) or NOT_REAL.search(witness.rhs))
+    ):
+        return verdict.with_(
+            status=Status.INCONCLUSIVE,
+            detail=f"the sides differ only where one is not real ({witness.describe()}); "
+            "declare the domain (e.g. 'scalar p positive') to check it there",
+            counterexample=None,
+        )
+    return verdict
+
+
+def _at_sizes(check: Any, args: tuple[Any, ...], bounds: set[str]) -> Any:
+    verdicts = []
+    for size in SIZES:
+
+        def at(expr: Any, size: int = size) -> Any:
+            if not isinstance(expr, sp.Basic) or isinstance(expr, sp.Indexed):
+                return expr
+            subs = {s: sp.Integer(size) for s in expr.free_symbols if s.name in bounds}
+            return expr.xreplace(subs).doit()
+
+        verdict = check(*(at(a) for a in args))
+        where = ", ".join(f"{b}={size}" for b in sorted(bounds))
+        if verdict.status is not Status.PROVED and verdict.status is not Status.NUMERIC:
+            return verdict.with_(method=f"{verdict.method}, with the sums written out at {where}")
+        verdicts.append(verdict)
+    sizes = "; ".join(", ".join(f"{b}={n}" for b in sorted(bounds)) for n in SIZES)
+    return verdicts[0].with_(method=f"{verdicts[0].method}, with the sums written out at {sizes}")
+
+
+# ``R(w) = …``: a letter before a bracket may be a call the reader took for a product
+CALL_OR_PRODUCT = re.compile(r"(?<![\\A-Za-z_^])[A-Za-z]\s*(?:\\left)?\(")
+
+
+def _log_arguments(expr: Any) -> set[Any]:
+    """The names that are bare factors of a log's or a root's argument (log p, log(p/q),
+    √v): the quantities notes take positive (probabilities, variances)."""
+    if not isinstance(expr, sp.Basic):
+        return set()
+    found: set[Any] = set()
+    arguments = [e.args[0] for e in expr.atoms(sp.log)]
+    arguments += [e.base for e in expr.atoms(sp.Pow) if e.exp.is_Rational and not e.exp.is_integer]
+    for argument in arguments:
+        for factor in sp.Mul.make_args(argument):
+            base = factor.base if isinstance(factor, sp.Pow) else factor
+            if isinstance(base, sp.Symbol):
+                found.add(base)
+    return found
 
 
 def _elementwise(definition: Any, wrt: Any, rhs: Any) -> tuple[Any, Any, Any, tuple[str, ...]]:
@@ -1087,7 +1262,11 @@ def _check_update(
             mine = set(block.targets)
             before = [(t, v) for t, v in above.steps if t != above.parameter and t not in mine]
             if {t for t, _ in before} & block.scalars():
-                block = update_roles.Block(tuple(before) + block.steps, block.parameter)
+                block = update_roles.Block(
+                    tuple(before) + block.steps,
+                    block.parameter,
+                    (-1,) * len(before) + block.origin,
+                )
                 borrowed = f"; {', '.join(str(t) for t, _ in before)} as in the rule above"
     candidates = [algorithm] if named else list(algorithms.REFERENCES)
     for candidate in candidates:
@@ -1142,12 +1321,9 @@ def _blame_lines(
     }
     ctx = Context(specs, 0, timeout)
     by_line: dict[int, tuple[str, str]] = {}
-    own = [k for k, o in enumerate(block.origin) if o >= 0]  # steps of this block's lines
-    first = len(block.steps) - len(own)  # borrowed steps come first
-    for k in range(len(block.steps)):
-        if k < first:
-            continue
-        line = block.origin[k]
+    for k, line in enumerate(block.origin):
+        if line < 0:
+            continue  # a step borrowed from the update above
         outcome = None
         for variant in update_roles.variants(algorithm):
             local, expected = next(

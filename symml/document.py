@@ -68,7 +68,7 @@ FENCE = re.compile(r"^(?P<indent>\s{0,3})(?P<mark>`{3,}|~{3,})\s*(?P<info>[^`]*)
 # a line that is a program's, not a formula's: the formula sheet's bare fences have none
 PROGRAM_LINE = re.compile(
     r"^\s*(def |class |import |from \S+ import |for .+ in .+:|while .+:|if .+:\s*$|return\b|"
-    r"print\(|@\w|>>>|\$ )|\b(np|torch|tf|jnp|nn|F|plt|d2l|self)\.\w|;\s*$|^\s*#\s"
+    r"print\(|@\w|>>>|\$ )|\b(np|torch|tf|jnp|nn|F|plt|d2l|self)\.\w|;\s*$|^\s*#\s|\s@\s|\.T\b"
 )
 
 

@@ -18,6 +18,7 @@ exponential average) are variants here, so that a correct update in them is not 
 
 from __future__ import annotations
 
+import cmath
 import itertools
 import random
 import re
@@ -321,8 +322,10 @@ def namings(algorithm: str, block: Block) -> Iterable[tuple[dict[sp.Symbol, Any]
     pool = [*sorted(targets), *[None] * len(others)]
     for chosen in dict.fromkeys(itertools.permutations(pool, len(others))):
         naming = dict(zip(others, chosen, strict=True))
-        if any(naming[s] is None for s in block_states):
+        if any(naming[s] not in states for s in block_states):
             continue  # a state the reference does not keep: another algorithm
+        if any(naming[s] in states for s in others if s not in block_states):
+            continue  # a step that does not read its own old value is not a state
         if not states <= {r for r in naming.values() if r}:
             continue  # the block lacks a state the reference keeps
         if len({r for r in chosen if r}) != len([r for r in chosen if r]):
@@ -356,54 +359,100 @@ def _sample(seed: int) -> dict[Any, Any]:
     return values
 
 
-def _gradient_field(expr: Any) -> Any:
+def _gradient_value(x: complex) -> complex:
     """grad_L(x) as a fixed smooth function, so two steps calling it compare on numbers."""
-    x = sp.Dummy("x")
-    field_ = sp.Lambda(x, sp.sin(3 * x) + x**2 / 2)
-    return expr.replace(
-        lambda e: isinstance(e, AppliedUndef) and e.func.__name__ == GRADIENT_FUNCTION,
-        lambda e: field_(*e.args),
-    )
+    return cmath.sin(3 * x) + x**2 / 2
 
 
-def _agrees(claimed: dict[str, Any], reference: dict[str, Any], seeds: Iterable[int]) -> bool:
-    shared = [k for k in reference if k in claimed]
-    if "W" not in shared:
-        return False
-    for seed in seeds:
-        values = _sample(seed)
-        for key in shared:
+MODULES = [{GRADIENT_FUNCTION: _gradient_value}, "cmath"]
+SEEDS = (1, 2)
+
+
+class _Numbers:
+    """A block's steps compiled once, run on numbers under any naming."""
+
+    def __init__(self, block: Block) -> None:
+        free = set().union(*(sp.sympify(v).free_symbols for _, v in block.steps))
+        self.symbols = sorted(free | set(block.targets), key=str)
+        self.functions = [
+            sp.lambdify(self.symbols, sp.sympify(v), modules=MODULES) for _, v in block.steps
+        ]
+        self.targets = [t for t, _ in block.steps]
+        self.points = {seed: _sample(seed) for seed in SEEDS}
+
+    def values(self, naming: Naming, seed: int) -> dict[Any, complex]:
+        point = self.points[seed]
+        return {s: complex(point.get(naming.names.get(s, s), 0.0)) for s in self.symbols}
+
+    def run(self, naming: Naming, seed: int, reference: dict[str, complex] | None = None):
+        """Each step's value in order; with ``reference``, each step on its own (the
+        targets above it take the reference's values)."""
+        env = self.values(naming, seed)
+        out = []
+        for target, function in zip(self.targets, self.functions, strict=True):
             try:
-                a = complex(_gradient_field(sp.sympify(claimed[key])).xreplace(values).evalf())
-                b = complex(_gradient_field(sp.sympify(reference[key])).xreplace(values).evalf())
-            except (TypeError, ValueError):
-                return False
-            if abs(a - b) > 1e-9 * (1 + abs(b)):
-                return False
-    return True
+                value = complex(function(*(env[s] for s in self.symbols)))
+            except (ZeroDivisionError, OverflowError, ValueError, TypeError):
+                value = complex("nan")
+            out.append(value)
+            role_name = str(naming.names.get(target, target))
+            if reference is not None and role_name in reference:
+                env[target] = reference[role_name]
+            else:
+                env[target] = value
+        return out
+
+
+_REFERENCES: dict[tuple[str, str, tuple[str, ...], int], dict[str, complex]] = {}
+
+
+def _reference_numbers(variant: algorithms.Variant, zero: tuple[str, ...], seed: int):
+    key = (variant.name, variant.convention, zero, seed)
+    if key not in _REFERENCES:
+        point = _sample(seed) | {role(r): 0 for r in zero}
+        values = {}
+        for name, value in algorithms.run(variant.steps(role)).items():
+            function = sp.lambdify(list(point), sp.sympify(value), modules=MODULES)
+            try:
+                values[name] = complex(function(*(complex(v) for v in point.values())))
+            except (ZeroDivisionError, OverflowError, ValueError, TypeError):
+                values[name] = complex("nan")
+        _REFERENCES[key] = values
+    return _REFERENCES[key]
+
+
+def _close(a: complex, b: complex) -> bool:
+    return abs(a - b) <= 1e-9 * (1 + abs(b))
 
 
 def match(algorithm: str, block: Block) -> tuple[Naming, bool] | None:
     """The naming under which the block is the algorithm (and True), or the most plausible
     naming when none is (and False); None when no naming keeps the reference's states."""
+    numbers = _Numbers(block)
     best: tuple[int, Naming] | None = None
     for names, left_out in namings(algorithm, block):
         missing = tuple(r for r in left_out if r != "epsilon")
         naming = Naming(names, None, tuple(r for r in left_out if r == "epsilon"))
-        claimed = algorithms.run(naming.steps(block))
         if not missing:
             for variant in variants(algorithm):
-                reference = algorithms.run(variant.steps(role))
-                reference = {
-                    k: sp.sympify(v).xreplace({role(r): 0 for r in naming.zero})
-                    for k, v in reference.items()
-                }
-                if _agrees(claimed, reference, (1, 2)):
+                if _agrees_on_numbers(numbers, naming, variant):
                     return Naming(names, variant, naming.zero), True
         score = _plausibility(names)
         if best is None or score > best[0]:
             best = (score, naming)
     return (best[1], False) if best is not None else None
+
+
+def _agrees_on_numbers(numbers: _Numbers, naming: Naming, variant: algorithms.Variant) -> bool:
+    for seed in SEEDS:
+        reference = _reference_numbers(variant, naming.zero, seed)
+        final: dict[str, complex] = {}
+        for target, value in zip(numbers.targets, numbers.run(naming, seed), strict=True):
+            final[str(naming.names.get(target, target))] = value
+        shared = [k for k in reference if k in final]
+        if "W" not in shared or not all(_close(final[k], reference[k]) for k in shared):
+            return False
+    return True
 
 
 def _plausibility(names: dict[sp.Symbol, Any]) -> int:
@@ -440,17 +489,26 @@ def local_steps(
     return found
 
 
-def failing_steps(algorithm: str, block: Block, naming: Naming) -> set[int]:
-    """The steps that agree with no variant of the reference, each taken on its own."""
+def failing_steps(
+    algorithm: str, block: Block, naming: Naming, numbers: _Numbers | None = None
+) -> set[int]:
+    """The steps that agree with no variant of the reference, each taken on its own (the
+    steps above it with the reference's values)."""
+    numbers = numbers or _Numbers(block)
     passing: set[int] = set()
     judged: set[int] = set()
     for variant in variants(algorithm):
-        for k, local, expected in local_steps(block, naming, variant):
-            if expected is None:
-                continue
-            judged.add(k)
-            if _agrees({"W": local}, {"W": expected}, (1, 2)):
-                passing.add(k)
+        agree: dict[int, bool] = {}
+        for seed in SEEDS:
+            reference = _reference_numbers(variant, naming.zero, seed)
+            local = numbers.run(naming, seed, reference)
+            for k, target in enumerate(numbers.targets):
+                expected = reference.get(str(naming.names.get(target, target)))
+                if expected is None:
+                    continue
+                agree[k] = agree.get(k, True) and _close(local[k], expected)
+        judged |= set(agree)
+        passing |= {k for k, ok in agree.items() if ok}
     return judged - passing
 
 
@@ -460,9 +518,10 @@ def blame(algorithm: str, block: Block) -> tuple[Naming, set[int]] | None:
     step is wrong depends on the naming)."""
     best: list[tuple[Naming, set[int]]] = []
     best_key: tuple[int, int] | None = None
+    numbers = _Numbers(block)
     for names, left_out in namings(algorithm, block):
         naming = Naming(names, None, tuple(r for r in left_out if r == "epsilon"))
-        failing = failing_steps(algorithm, block, naming)
+        failing = failing_steps(algorithm, block, naming, numbers)
         # fewest wrong lines, then the fewest lines read as intermediates
         key = (len(failing), sum(1 for r in names.values() if str(r).endswith("_step")))
         if best_key is None or key < best_key:
