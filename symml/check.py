@@ -682,6 +682,8 @@ def _definition_head(text: str, table: SymbolTable) -> str | None:
     return name
 
 
+# 1e-3 in notes is 10⁻³ (code's notation), never e − 3 after a 1
+SCIENTIFIC = re.compile(r"(?<![\w.\\{^_])(\d+(?:\.\d+)?)[eE]([-+]?\d+)(?![\w.])")
 # L(w, b) = …, H(p) = …, \ell(z) = …: a LaTeX definition head, a letter called on bare names
 LATEX_HEAD = re.compile(
     r"^\s*(?P<name>[A-Za-z])\((?P<args>\s*[A-Za-z](?:_\{?\w\}?)?(?:\s*,\s*[A-Za-z](?:_\{?\w\}?)?)*\s*)\)"
@@ -717,6 +719,7 @@ def _read(
 ) -> Reading:
     text = _leaky_slope(_distribution_calls(formula.text)[0])
     if not formula.unicode:
+        text = SCIENTIFIC.sub(lambda m: rf"{m[1]} \times 10^{{{m[2]}}}", text)
         head = _latex_head(text, table)
         if head is not None:
             table = table.with_(**{head: sp.Function(head, real=True)})
@@ -894,6 +897,12 @@ def _claim(
         if deriv is None or len(deriv.variables) != 1:
             return finding("skipped", "derivative", "only first derivatives in one variable")
         of = _expand(deriv.expr, ctx)
+        if isinstance(of, AppliedUndef) and not rhs.has(type(of)):
+            # f'(x) = 3x with f defined nowhere above: a claim about some f of elsewhere,
+            # not a rule for every f (which would mention f on the right too)
+            return finding(
+                "skipped", "derivative", f"{type(of).__name__} is not defined in this section"
+            )
         domain, positive_note = _positive_domain(of, rhs)
         verdict = _judged(
             lambda d, w, r: check_derivative(d, w, r, domain=domain, timeout=timeout),
@@ -1284,6 +1293,16 @@ def _check_update(
     blamed = update_roles.blame(algorithm, block) if named and algorithm else None
     if blamed is not None:
         return _blame_lines(algorithm, block, lines, blamed, borrowed, timeout)
+    if named:  # the block has not the named algorithm's states: maybe it recalls another one
+        for other in algorithms.REFERENCES:
+            found = update_roles.match(other, block)
+            if other == algorithm or found is None or not found[1]:
+                continue
+            verdict = _update_verdict(other, block, found[0], timeout)
+            how = f"as {other} (the heading names {algorithm}, whose state this block lacks)"
+            reading = found[0].describe()
+            read = f"; read with {reading}" if reading else ""
+            return every_line(str(verdict.status), f"{how}: {_detail(verdict)}{read}", how)
     if named:
         states = ", ".join(sorted(update_roles.reference_states(algorithm)))
         return every_line(
