@@ -119,7 +119,9 @@ UPDATE_LINE = re.compile(r"\\leftarrow|\\gets|:=|_\{[tk][-+]1\}")
 
 # a formula without one of these relations is no claim; with one of NOT_CHECKABLE it is a
 # statement symml does not check (an approximation, a membership, a limit)
-RELATION = re.compile(r"(?<![<>!:])=|\\(?:le|ge|leq|geq|neq|ne|lt|gt)(?![A-Za-z])|[<>≤≥≠]")
+RELATION = re.compile(
+    r"=|\\(?:le|ge|leq|geq|neq|ne|lt|gt|leftarrow|gets|coloneqq)(?![A-Za-z])|[<>≤≥≠←]"
+)
 NOT_CHECKABLE = re.compile(
     r"\\(?:approx|sim|simeq|propto|in|notin|subset|subseteq|to|rightarrow|mapsto|equiv)(?![A-Za-z])"
 )

@@ -211,15 +211,22 @@ def rows(body: str, first_line: int) -> list[Row]:
     return found
 
 
-SPACING = re.compile(r"\s*,?\s*\\q?quad\s*(?:\\text\{\s*(?:and|or|,)?\s*\}\s*(?:\\q?quad)?)?\s*")
+GAP = r"(?:\s|\\[,;:! ]|~)*"  # spaces and LaTeX spacing commands
+SPACING = re.compile(
+    rf"{GAP},?{GAP}(?:\\q?quad{GAP})+(?:\\(?:text|mbox|textrm)\{{\s*and\s*\}}{GAP}(?:\\q?quad{GAP})*)?"
+    rf"|{GAP},?{GAP}\\(?:text|mbox|textrm)\{{\s*and\s*\}}{GAP}"
+)
 RELATION = re.compile(r"(?<![<>!:\\])=|\\(?:le|ge|leq|geq|neq|leftarrow|gets)(?![A-Za-z])")
 
 
 def _side_by_side(text: str) -> list[str]:
-    """``f(x) = x^3 \\qquad f'(x) = 3x^2``: formulas set side by side with a ``\\quad``, each
-    with its own relation, are formulas of their own (a ``\\quad`` before words is not)."""
+    """``f(x) = x^3 \\qquad f'(x) = 3x^2``, ``A = 1 \\text{ and } B = 1``: formulas set side by
+    side with a ``\\quad`` or joined by "and", each with its own relation, are formulas of their
+    own (a ``\\quad`` before words, ``\\quad \\text{if } x = 0``, is not)."""
     pieces = [p.strip().rstrip(".,;").strip() for p in SPACING.split(text)]
-    if len(pieces) > 1 and all(RELATION.search(p) for p in pieces):
+    if len(pieces) > 1 and all(
+        RELATION.search(p) and not re.match(r"\\(?:text|mbox|textrm)\b", p) for p in pieces
+    ):
         return pieces
     return [text]
 

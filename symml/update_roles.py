@@ -73,6 +73,7 @@ HINTS: dict[str, tuple[str, ...]] = {
 STATE_FREE_ROLES = ("W", "g", "t", GRADIENT_FUNCTION)
 TIME_INDEX = re.compile(r"^(?P<base>.+?)_\(?(?P<index>[tk])(?P<shift>[+-]1)?\)?$")
 GRADIENT_NAMES = frozenset({"g", "grad", "gradient"})
+MAX_TARGETS = 6  # more targets than any reference keeps (Adam: 4 besides W): not matched
 
 
 def spec(role: str) -> SymbolSpec:
@@ -247,6 +248,9 @@ def normalize(steps: Iterable[tuple[Any, Any]], gradients: dict[Any, Any]) -> Bl
         final.append((target, value))
     if final[-1][0] != parameter:
         raise Unreadable("the last assignment is not the parameter's")
+    if not sp.sympify(final[-1][1]).has(parameter):
+        # m̂ = m/(1 − β₁ᵗ) last: the step of the parameter (W ← W − …) is not in the block
+        raise Unreadable(f"the block ends with {parameter}, which is not a step of the parameter")
     return Block(tuple(final), parameter, tuple(origin))
 
 
@@ -317,7 +321,7 @@ def namings(algorithm: str, block: Block) -> Iterable[tuple[dict[sp.Symbol, Any]
     block_states = block.states()
     free = sorted(block.scalars() - {_plain("t"), _plain("k")}, key=str)
     time = [s for s in block.scalars() if s.name in ("t", "k")]
-    if len(free) > len(scalars):
+    if len(free) > len(scalars) or len(others) > MAX_TARGETS:
         return
     pool = [*sorted(targets), *[None] * len(others)]
     for chosen in dict.fromkeys(itertools.permutations(pool, len(others))):
