@@ -1307,10 +1307,12 @@ def _check_update(
             return every_line(str(verdict.status), f"{how}: {_detail(verdict)}{read}", how)
     if named:
         states = ", ".join(sorted(update_roles.reference_states(algorithm)))
+        scalars = ", ".join(sorted(update_roles.reference_scalars(algorithm)))
         return every_line(
             UNREAD,
-            f"not checked: as {algorithm} (named by the heading), the block does not keep "
-            f"the reference's state ({states or 'its parameter'}) under any naming",
+            f"not checked: as {algorithm} (named by the heading), no naming of the block's "
+            f"names fits the reference's roles (it keeps {states or 'only the parameter'}, "
+            f"and reads {scalars})",
         )
     return every_line(
         "recorded",

@@ -108,6 +108,20 @@ def _nesterov_descent_velocity(s: Callable[[str], Any]) -> tuple[tuple[str, Any]
     return (("v_mom", v), ("W", s("W") + v))
 
 
+def _nesterov_torch(s: Callable[[str], Any]) -> tuple[tuple[str, Any], ...]:
+    v = s("beta") * s("v_mom") + s("g")
+    return (("v_mom", v), ("W", s("W") - s("eta") * (s("g") + s("beta") * v)))
+
+
+def _adam_eps_inside(s: Callable[[str], Any]) -> tuple[tuple[str, Any], ...]:
+    m = s("beta_1") * s("m") + (1 - s("beta_1")) * s("g")
+    v = s("beta_2") * s("v") + (1 - s("beta_2")) * s("g") ** 2
+    mhat = m / (1 - s("beta_1") ** s("t"))
+    vhat = v / (1 - s("beta_2") ** s("t"))
+    W = s("W") - s("eta") * mhat / sp.sqrt(vhat + s("epsilon"))
+    return (("m", m), ("v", v), ("mhat", mhat), ("vhat", vhat), ("W", W))
+
+
 CONVENTIONS: dict[str, tuple[algorithms.Variant, ...]] = {
     "momentum": (
         algorithms.Variant("v ← βv + ηg; W ← W − v", _momentum_eta_inside, "η inside the velocity"),
@@ -125,6 +139,18 @@ CONVENTIONS: dict[str, tuple[algorithms.Variant, ...]] = {
             "v ← βv − η∇L(W + βv); W ← W + v",
             _nesterov_descent_velocity,
             "a descent velocity (Sutskever 2013, as written in many notes)",
+        ),
+        algorithms.Variant(
+            "torch.optim.SGD(nesterov=True): v ← βv + g; W ← W − η(g + βv)",
+            _nesterov_torch,
+            "the gradient at W, and the look-ahead taken in the step (PyTorch's form)",
+        ),
+    ),
+    "adam": (
+        algorithms.Variant(
+            "ε inside the root: W ← W − η·m̂/√(v̂ + ε)",
+            _adam_eps_inside,
+            "ε inside the square root; torch.optim.Adam and the paper divide by √v̂ + ε",
         ),
     ),
 }
@@ -536,3 +562,7 @@ def blame(algorithm: str, block: Block) -> tuple[Naming, set[int]] | None:
         return None
     common = set.intersection(*(f for _, f in best))
     return best[0][0], common
+
+
+def reference_scalars(algorithm: str) -> set[str]:
+    return set().union(*(set(_roles_of(v)[1]) for v in variants(algorithm)))

@@ -265,8 +265,8 @@ def test_assignment_of_no_known_algorithm_is_recorded(tmp_path):
     assert rows[4].detail.startswith("not checked: no reference algorithm (gradient_descent,")
     assert rows[10].status == "unread"  # the heading names Adam: a claim left unread
     assert rows[10].detail == (
-        "not checked: as adam (named by the heading), the block does not keep the "
-        "reference's state (m, v) under any naming"
+        "not checked: as adam (named by the heading), no naming of the block's names fits "
+        "the reference's roles (it keeps m, v, and reads beta_1, beta_2, epsilon, eta)"
     )
 
 
@@ -580,3 +580,23 @@ def test_logs_of_names_are_meant_positive_and_sums_at_sizes(tmp_path):
     assert found[1].status == "proved" and "checked for p, q > 0" in found[1].detail
     assert found[5].status == "proved"
     assert found[7].status == "refuted" and "n=" not in found[7].detail.split("witness")[-1][:6]
+
+
+def test_conventions_in_use_are_not_refuted(tmp_path):
+    note = write(
+        tmp_path,
+        "# Nesterov\n\n$$\n\\begin{aligned}\nv_t &= \\mu v_{t-1} + g_t \\\\\n"
+        "w_t &= w_{t-1} - \\eta (g_t + \\mu v_t)\n\\end{aligned}\n$$\n\n"
+        "# Adam\n\n$$\n\\begin{aligned}\nm_t &= \\beta_1 m_{t-1} + (1-\\beta_1) g_t \\\\\n"
+        "v_t &= \\beta_2 v_{t-1} + (1-\\beta_2) g_t^2 \\\\\n\\hat m_t &= \\frac{m_t}{1-\\beta_1^t} \\\\\n"
+        "\\hat v_t &= \\frac{v_t}{1-\\beta_2^t} \\\\\n"
+        "\\theta_t &= \\theta_{t-1} - \\frac{\\alpha \\hat m_t}{\\sqrt{\\hat v_t + \\epsilon}}\n"
+        "\\end{aligned}\n$$\n\n# SGD with weight decay\n\n$$w \\leftarrow w - \\eta (g + \\lambda w)$$\n",
+    )
+    found = {f.line: f for f in check_file(note, timeout=10)}
+    assert {n: f.status for n, f in found.items()} == {
+        5: "proved", 6: "proved", 14: "proved", 15: "proved", 16: "proved", 17: "proved",
+        18: "proved", 24: "unread",
+    }  # fmt: skip
+    assert "torch.optim.SGD(nesterov=True)" in found[5].detail
+    assert "ε inside the square root" in found[14].detail
