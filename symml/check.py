@@ -1213,7 +1213,16 @@ def _check_rule(
 ) -> list[tuple[int, Finding]]:
     found = []
     for group in _groups(lines):
-        found += _check_update(group, earlier, headings, timeout)
+        try:
+            found += _check_update(group, earlier, headings, timeout)
+        except Exception as exc:  # a SymPy failure is a finding, not a traceback
+            detail = f"not checked: {type(exc).__name__}: {str(exc)[:150]}"
+            if isinstance(exc, update_roles.Unreadable):
+                detail = f"not checked: {exc}"
+            found += [
+                (i, Finding(f.path, f.line, f.text, UNREAD, "update_rule", detail))
+                for i, f, _ in group
+            ]
         earlier = group
     return found
 
@@ -1470,7 +1479,7 @@ def reason(finding: Finding) -> str:
     detail = finding.detail or finding.status
     if "': " in detail:
         detail = detail.rsplit("': ", 1)[1]
-    detail = re.sub(r"'[^']*'", "'…'", detail.split("; ")[0])
+    detail = re.sub(r"'[^'\s]*'", "'…'", detail.split("; ")[0])
     return detail[:100]
 
 

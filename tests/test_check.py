@@ -600,3 +600,12 @@ def test_conventions_in_use_are_not_refuted(tmp_path):
     }  # fmt: skip
     assert "torch.optim.SGD(nesterov=True)" in found[5].detail
     assert "ε inside the square root" in found[14].detail
+
+
+def test_an_update_numbers_cannot_run_is_unread(tmp_path):
+    note = write(tmp_path, "# SGD\n\n$$w_t = w_{t-1} - \\eta \\max(g_t, 0)$$\n")
+    (found,) = check_file(note, timeout=5)
+    assert (found.status, found.detail) == (
+        "unread",
+        "not checked: the update is not compared on numbers (KeyError)",
+    )
