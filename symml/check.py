@@ -1301,19 +1301,20 @@ def _check_update(
         reading = naming.describe()
         read = f"; read with {reading}" if reading else ""
         return every_line(str(verdict.status), f"{how}: {_detail(verdict)}{borrowed}{read}", how)
-    blamed = update_roles.blame(algorithm, block) if named and algorithm else None
-    if blamed is not None:
-        return _blame_lines(algorithm, block, lines, blamed, borrowed, timeout)
-    if named:  # the block has not the named algorithm's states: maybe it recalls another one
+    if named:  # not the named algorithm: maybe the section recalls another one (AdaGrad
+        # shown in the RMSProp section), which is no slip
         for other in algorithms.REFERENCES:
             found = update_roles.match(other, block)
             if other == algorithm or found is None or not found[1]:
                 continue
             verdict = _update_verdict(other, block, found[0], timeout)
-            how = f"as {other} (the heading names {algorithm}, whose state this block lacks)"
+            how = f"as {other} (the heading names {algorithm}; the block is {other})"
             reading = found[0].describe()
             read = f"; read with {reading}" if reading else ""
             return every_line(str(verdict.status), f"{how}: {_detail(verdict)}{read}", how)
+    blamed = update_roles.blame(algorithm, block) if named and algorithm else None
+    if blamed is not None:
+        return _blame_lines(algorithm, block, lines, blamed, borrowed, timeout)
     if named:
         states = ", ".join(sorted(update_roles.reference_states(algorithm)))
         scalars = ", ".join(sorted(update_roles.reference_scalars(algorithm)))

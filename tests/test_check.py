@@ -609,3 +609,20 @@ def test_an_update_numbers_cannot_run_is_unread(tmp_path):
         "unread",
         "not checked: the update is not compared on numbers (KeyError)",
     )
+
+
+def test_another_algorithm_recalled_under_a_heading_is_not_a_slip(tmp_path):
+    note = write(
+        tmp_path,
+        "# RMSProp\n\nRecall AdaGrad:\n\n$$\n\\begin{aligned}\ns_t &= s_{t-1} + g_t^2 \\\\\n"
+        "x_t &= x_{t-1} - \\frac{\\eta}{\\sqrt{s_t + \\epsilon}} g_t\n\\end{aligned}\n$$\n\n"
+        "RMSProp:\n\n$$\n\\begin{aligned}\ns_t &= \\gamma s_{t-1} + (1 - \\gamma) g_t \\\\\n"
+        "x_t &= x_{t-1} - \\frac{\\eta}{\\sqrt{s_t + \\epsilon}} g_t\n\\end{aligned}\n$$\n",
+    )
+    found = {f.line: f for f in check_file(note, timeout=10)}
+    assert {n: f.status for n, f in found.items()} == {
+        7: "proved", 8: "proved", 16: "refuted", 17: "proved"
+    }  # fmt: skip
+    assert found[7].detail.startswith(
+        "as adagrad (the heading names rmsprop; the block is adagrad)"
+    )
