@@ -219,7 +219,7 @@ def formulas(path: Path, text: str, *, read_code: bool = False) -> list[Formula]
         if display:
             context = document.not_a_claim(masked[previous_end:start])
         else:  # inline math: the sentence it sits in introduces it
-            sentence = re.split(r"(?<=[.!?:])\s+(?=[A-Z])|\n\s*\n", masked[:start])[-1]
+            sentence = re.split(r"(?<=[.!?])\s+(?=[A-Z])|\n\s*\n", masked[:start])[-1]
             context = document.not_a_claim(sentence)
         previous_end = end
         first = prose.count("\n", 0, inner) + 1
