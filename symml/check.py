@@ -53,6 +53,7 @@ class Formula:
     shown: str = ""  # the sheet's own lines when the text read was joined from several
     context: str = ""  # why the prose before it makes it not a claim ("" when it is one)
     section: int = 0  # definitions carry forward in document order within a section
+    inline: bool = False  # math inside a sentence ($…$, \(…\)), not a display
 
 
 @dataclass(frozen=True)
@@ -224,7 +225,11 @@ def formulas(path: Path, text: str, *, read_code: bool = False) -> list[Formula]
         previous_end = end
         first = prose.count("\n", 0, inner) + 1
         for row in document.rows(document.unescape(body) if escaped else body, first):
-            found.append(Formula(str(path), row.line, row.text, False, block, context=context))
+            found.append(
+                Formula(
+                    str(path), row.line, row.text, False, block, context=context, inline=not display
+                )
+            )
     sections = sorted(headings)
     found = [replace(f, section=sum(1 for h in sections if h < f.line - 1)) for f in found]
     return sorted(found, key=lambda f: f.line)
@@ -592,6 +597,7 @@ class _Context:
     defined_in: dict[Any, int] = field(default_factory=dict)  # name or function -> its display
     context: str = ""  # why the line being read is not a claim ("" when it is one)
     section: int = 0  # the section being read
+    inline: bool = False  # the formula being read sits in a sentence
     optimizer: bool = False  # a heading above names an optimizer
     bold: SymbolTable = field(default_factory=SymbolTable)  # shapes stated of bold names
 
@@ -633,6 +639,7 @@ def check_file(
         ctx.block = formula.block
         ctx.context = formula.context
         ctx.section = formula.section
+        ctx.inline = formula.inline
         ctx.optimizer = _named_algorithm(headings, formula.line)[0]
         finding = _check(formula, ctx, timeout, len(findings))
         if finding.kind not in ("update_rule", "expression") and finding.status != NOT_A_CLAIM:
@@ -862,6 +869,14 @@ def _claim(
         )
         and not rhs.has(lhs)
     ):
+        if ctx.inline and rhs.is_number:
+            # "for $\beta = 0$ we recover …": a value for the sentence, not for the section
+            return finding(
+                "defined",
+                "definition",
+                f"{lhs.name} = {sp.sstr(rhs)} in this sentence (a value in prose is not "
+                "carried forward)",
+            )
         ctx.definitions[lhs.name] = rhs
         ctx.defined_in[lhs.name] = ctx.block
         return finding("defined", "definition", f"{lhs.name} := {sp.sstr(rhs)}")

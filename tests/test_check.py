@@ -626,3 +626,14 @@ def test_another_algorithm_recalled_under_a_heading_is_not_a_slip(tmp_path):
     assert found[7].detail.startswith(
         "as adagrad (the heading names rmsprop; the block is adagrad)"
     )
+
+
+def test_a_value_in_prose_is_not_carried_forward(tmp_path):
+    note = write(
+        tmp_path,
+        "# S\n\nFor $\\beta = 0$ we recover gradient descent.\n\n"
+        "$$\\frac{1 - \\beta^2}{1 - \\beta} = 1 + \\beta$$\n",
+    )
+    found = check_file(note, timeout=5)
+    assert [(f.line, f.status) for f in found] == [(3, "defined"), (5, "proved")]
+    assert found[0].detail == "beta = 0 in this sentence (a value in prose is not carried forward)"
