@@ -882,7 +882,12 @@ def _claim(
         return finding("defined", "definition", f"{lhs.name} := {sp.sstr(rhs)}")
     if ctx.context:
         return finding(NOT_A_CLAIM, "claim", ctx.context)
-    rhs = _expand(rhs, ctx)
+    # the variable a claim differentiates by stays a variable, even if defined above
+    # (a = σ(z) above, ∂L/∂a = -1/a: a is not replaced by σ(z) on the right)
+    by = gradients[lhs][1] if lhs in gradients else None
+    if isinstance(lhs, sp.Derivative) and len(lhs.variables) == 1:
+        by = lhs.variables[0]
+    rhs = _expand(rhs, ctx, keep=by)
     if lhs in gradients:
         of, wrt = gradients[lhs]
         name = str(of)
@@ -913,7 +918,7 @@ def _claim(
         deriv = lhs if isinstance(lhs, sp.Derivative) else None
         if deriv is None or len(deriv.variables) != 1:
             return finding("skipped", "derivative", "only first derivatives in one variable")
-        of = _expand(deriv.expr, ctx)
+        of = _expand(deriv.expr, ctx, keep=deriv.variables[0])
         if isinstance(of, AppliedUndef) and not rhs.has(type(of)):
             # f'(x) = 3x with f defined nowhere above: a claim about some f of elsewhere,
             # not a rule for every f (which would mention f on the right too)
@@ -1149,13 +1154,18 @@ def _fresh_sum_indices(expr: Any) -> Any:
     return expr.replace(lambda e: isinstance(e, (sp.Sum, sp.Product)), rename)
 
 
-def _expand(expr: Any, ctx: _Context) -> Any:
-    """Replace functions and names defined earlier in the file by their definitions."""
+def _expand(expr: Any, ctx: _Context, keep: Any = None) -> Any:
+    """Replace functions and names defined earlier in the file by their definitions (except
+    ``keep``, the variable a derivative is taken by)."""
     if not isinstance(expr, sp.Basic):
         return expr
     for head, body in ctx.functions.items():
         expr = expr.replace(lambda e, h=head: isinstance(e, h), lambda e, b=body: b(*e.args))
-    subs = {sp.Symbol(n, real=True): v for n, v in ctx.definitions.items()}
+    subs = {
+        sp.Symbol(n, real=True): v
+        for n, v in ctx.definitions.items()
+        if keep is None or n != str(keep)
+    }
     return expr.xreplace(subs) if subs else expr
 
 

@@ -637,3 +637,15 @@ def test_a_value_in_prose_is_not_carried_forward(tmp_path):
     found = check_file(note, timeout=5)
     assert [(f.line, f.status) for f in found] == [(3, "defined"), (5, "proved")]
     assert found[0].detail == "beta = 0 in this sentence (a value in prose is not carried forward)"
+
+
+def test_the_variable_of_a_derivative_stays_a_variable(tmp_path):
+    note = write(
+        tmp_path,
+        "# Chain\n\n$$x = \\frac{a + b}{2}$$\n\n$$\\frac{d}{dx} x^2 = 2x$$\n\n"
+        "$$a_1 = \\sigma(z)$$\n\n$$L = -\\log a_1$$\n\n"
+        "$$\\frac{\\partial L}{\\partial a_1} = -\\frac{1}{a_1}$$\n",
+    )
+    assert statuses(note) == {
+        3: ["defined"], 5: ["proved"], 7: ["defined"], 9: ["defined"], 11: ["proved"]
+    }  # fmt: skip
