@@ -898,7 +898,8 @@ def _claim(
             )
         if defined is None:
             return finding("skipped", "derivative", f"{name} is not defined in this file")
-        definition = _fresh_sum_indices(defined)
+        # names defined above are replaced on both sides alike (ŷ = σ(z), then ∂L/∂y)
+        definition = _fresh_sum_indices(_expand(defined, ctx, keep=wrt))
         written = wrt
         definition, wrt, rhs, how = _elementwise(definition, wrt, rhs)
         definition, rhs, losses = _unknown_losses(definition, rhs, reading, lhs, ctx, written, wrt)

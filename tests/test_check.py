@@ -649,3 +649,18 @@ def test_the_variable_of_a_derivative_stays_a_variable(tmp_path):
     assert statuses(note) == {
         3: ["defined"], 5: ["proved"], 7: ["defined"], 9: ["defined"], 11: ["proved"]
     }  # fmt: skip
+
+
+def test_names_defined_above_are_replaced_on_both_sides_of_a_gradient(tmp_path):
+    note = write(
+        tmp_path,
+        "# B\n\n$$\\hat{y} = \\sigma(z)$$\n\n$$L = \\frac{1}{2}(\\hat{y} - y)^2$$\n\n"
+        "$$\\frac{\\partial L}{\\partial y} = y - \\hat{y}$$\n\n"
+        "$$\\frac{\\partial L}{\\partial \\hat{y}} = \\hat{y} - y$$\n\n"
+        "$$\\frac{\\partial L}{\\partial z} = (\\hat{y} - y) \\hat{y} (1 - \\hat{y})$$\n\n"
+        "$$\\frac{\\partial L}{\\partial z} = (\\hat{y} - y) (1 - \\hat{y})$$\n",
+    )
+    assert statuses(note) == {
+        3: ["defined"], 5: ["defined"], 7: ["proved"], 9: ["proved"], 11: ["proved"],
+        13: ["refuted"],
+    }  # fmt: skip
