@@ -27,24 +27,20 @@ from typing import Any
 import sympy as sp
 from sympy.core.function import AppliedUndef
 
-from symml import algorithms
+from symml import algorithms, document, shapes, update_roles
 from symml import functions as F
-from symml.domains import natural, nonnegative, positive, real, unit_open
+from symml.domains import positive, unit_open
 from symml.equality import Context
 from symml.errors import SymmlError
 from symml.files import read_text
-from symml.model import Domain, Property, Status, SymbolSpec, UpdateRule
+from symml.model import Property, Status
 from symml.parse.errors import LatexParseError
 from symml.parse.latex import FUNCTION_LETTERS, Reading, read_latex
 from symml.parse.table import SymbolTable
 from symml.parse.unicode import GREEK_CHARS, WORDS, read_unicode
 
-MATH_PATTERNS = (
-    re.compile(r"\$\$(.+?)\$\$", re.S),
-    re.compile(r"\\\[(.+?)\\\]", re.S),
-    re.compile(r"\\begin\{(?:equation|align)\*?\}(.+?)\\end\{(?:equation|align)\*?\}", re.S),
-    re.compile(r"(?<![\\$])\$([^$\n]+?)\$(?!\$)"),
-)
+UNREAD = "unread"
+NOT_A_CLAIM = "not-a-claim"  # the status of a line the prose before it presents as no claim
 
 
 @dataclass(frozen=True)
@@ -53,8 +49,11 @@ class Formula:
     line: int
     text: str
     unicode: bool  # plain Unicode math (code blocks) rather than LaTeX
-    block: int = 0  # definitions hold within one block (a code block or a display)
+    block: int = 0  # one code block or display: a name defined again in a later one is redefined
     shown: str = ""  # the sheet's own lines when the text read was joined from several
+    context: str = ""  # why the prose before it makes it not a claim ("" when it is one)
+    section: int = 0  # definitions carry forward in document order within a section
+    inline: bool = False  # math inside a sentence ($…$, \(…\)), not a display
 
 
 @dataclass(frozen=True)
@@ -84,7 +83,14 @@ class Finding:
 # The heading above a block of assignments names the algorithm; first match wins, so the
 # longer names come before the names they contain ("AdamW" before "Adam", "SGD with
 # Momentum" before "SGD").
-ALGORITHM_HEADINGS: tuple[tuple[str, str], ...] = (
+ALGORITHM_HEADINGS: tuple[tuple[str, str | None], ...] = (
+    # optimizers the catalog has no reference for: named, so no other one is guessed
+    ("adadelta", None),
+    ("adamax", None),
+    ("nadam", None),
+    ("yogi", None),
+    ("lamb", None),
+    ("lion", None),
     ("adamw", "adamw"),
     ("adam", "adam"),
     ("nesterov", "nesterov"),
@@ -96,29 +102,8 @@ ALGORITHM_HEADINGS: tuple[tuple[str, str], ...] = (
     ("gradient descent", "gradient_descent"),
 )
 
-# The roles of ``symml.algorithms``' references and their domains, as the catalog declares
-# them (derivations/p04_optimization.py), so the sheet is checked on the same values.
-ROLE_DOMAINS: dict[str, Domain] = {
-    "W": real,
-    "g": real,
-    "eta": positive,
-    "beta": unit_open,
-    "beta_1": unit_open,
-    "beta_2": unit_open,
-    "epsilon": positive,
-    "lambda": positive,
-    "v_mom": real,
-    "v": nonnegative,
-    "m": real,
-    "mhat": real,
-    "vhat": nonnegative,
-    "G": nonnegative,
-    "t": natural,
-}
 # names the reader already takes as calls: σ(z) is the sigmoid, f(x) a function
 CALLED_NAMES = frozenset({*FUNCTION_LETTERS, "sigma", "Phi"})
-GRADIENT_FUNCTION = "grad_L"  # ∂L/∂W(…): the gradient evaluated elsewhere than at W
-VELOCITY_ALGORITHMS = ("momentum", "nesterov")  # their v is the velocity v_mom, not Adam's v
 # ∂L/∂W directly followed by a bracket is the gradient as a function: ∂L/∂W(W - β·v)
 GRADIENT_CALL = (
     re.compile(r"∂(\w+)/∂(\w+)\("),
@@ -126,58 +111,127 @@ GRADIENT_CALL = (
 )
 
 
+# ∇_θ J(θ_{t-1}) in an update: the gradient at a point, a call (not ∇J times θ)
+NABLA_CALL = re.compile(
+    r"\\nabla(?:_\{(?:[^{}]|\{[^{}]*\})*\}|_\\?[A-Za-z]+)?\s*(?:[A-Za-z]|\\ell|\\mathcal\{[A-Z]\})\s*(?:\\left)?\("
+)
+UPDATE_LINE = re.compile(r"\\leftarrow|\\gets|:=|_\{[tk][-+]1\}")
+
+
+# a formula without one of these relations is no claim; with one of NOT_CHECKABLE it is a
+# statement symml does not check (an approximation, a membership, a limit)
+RELATION = re.compile(
+    r"=|\\(?:le|ge|leq|geq|neq|ne|lt|gt|leftarrow|gets|coloneqq)(?![A-Za-z])|[<>≤≥≠←]"
+)
+NOT_CHECKABLE = re.compile(
+    r"\\(?:approx|sim|simeq|propto|in|notin|subset|subseteq|to|rightarrow|mapsto|equiv)(?![A-Za-z])"
+)
+
+
 # -- finding formulas ------------------------------------------------------------------------
-def declarations(path: Path, text: str) -> tuple[SymbolTable, str]:
-    """The file's symbol table and its text with the declaration block blanked (lines kept)."""
+def file_symbols(path: Path, text: str) -> tuple[SymbolTable, SymbolTable, str]:
+    """The file's symbol table, the shapes it states of bold names (used where a formula
+    writes the name bold), and its text with the declaration blocks blanked (lines kept).
+
+    Shapes the notes state (``\\mathbf{x} \\in \\mathbb{R}^n``) are taken first; symml's own
+    declarations (front matter, a ```` ```symml ```` block, ``% symml:`` lines, a sidecar
+    ``FILE.symml``) win over them."""
     table = SymbolTable(default_size="n")
+    lines = text.splitlines()
+    own: list[tuple[str, str]] = []
     sidecar = path.with_name(path.name + ".symml")
     if sidecar.exists():
-        table = table.merged(
-            SymbolTable.parse(read_text(sidecar, "declarations"), source=str(sidecar))
-        )
-    lines = text.splitlines()
-    if path.suffix == ".md" and lines and lines[0].strip() == "---":
-        end = next((k for k in range(1, len(lines)) if lines[k].strip() == "---"), None)
-        if end is not None:
-            block = "\n".join(lines[1:end])
-            table = table.merged(SymbolTable.parse(block, source=f"{path}:front-matter"))
-            lines = [""] * (end + 1) + lines[end + 1 :]
+        own.append((read_text(sidecar, "declarations"), str(sidecar)))
+    if path.suffix == ".md":
+        header = document.front_matter(lines)
+        if header.end >= 0:
+            own.append((header.declarations, f"{path}:front-matter"))
+            lines = [""] * (header.end + 1) + lines[header.end + 1 :]
+        for fence in document.fences(lines):
+            if fence.language == "symml":
+                block = "\n".join(lines[fence.start + 1 : fence.end])
+                own.append((block, f"{path}:{fence.start + 1}"))
+                for k in range(fence.start, fence.end + 1):
+                    lines[k] = ""
     if path.suffix == ".tex":
         block = "\n".join(
             line.split("symml:", 1)[1] for line in lines if line.lstrip().startswith("% symml:")
         )
-        table = table.merged(SymbolTable.parse(block, source=str(path)))
-    return replace(table, default_size=table.default_size or "n"), "\n".join(lines)
+        own.append((block, str(path)))
+    declared = [SymbolTable.parse(block, source=source) for block, source in own]
+    plain, bold = shapes.stated(text, {n for d in declared for n in d.objects})
+    table = table.merged(plain)
+    for extra in declared:
+        table = table.merged(extra)
+    table = replace(table, default_size=table.default_size or "n")
+    return table, bold, "\n".join(lines)
 
 
-def formulas(path: Path, text: str) -> list[Formula]:
+def declarations(path: Path, text: str) -> tuple[SymbolTable, str]:
+    """The file's symbol table and its text with the declaration blocks blanked."""
+    table, _, blanked = file_symbols(path, text)
+    return table, blanked
+
+
+def formulas(path: Path, text: str, *, read_code: bool = False) -> list[Formula]:
+    """The formulas of a notes file in document order, one a row of a display."""
+    lines = text.splitlines()
     found: list[Formula] = []
+    hidden: set[int] = set()  # 0-based lines that are not prose or math (code)
+    headings = [h.line - 1 for h in _headings(text)]
+    block = 0
     if path.suffix == ".md":
-        in_code = False
-        block = 0
-        lines: list[tuple[int, str]] = []
-        for number, line in enumerate(text.splitlines(), 1):
-            if line.strip().startswith("```"):
-                if in_code:
-                    found += _code_formulas(str(path), lines, block)
-                    lines = []
-                in_code = not in_code
-                block += 1
+        for fence in document.fences(lines):
+            inside = lines[fence.start + 1 : fence.end]
+            hidden |= set(range(fence.start, fence.end + 1))
+            block += 1
+            if fence.language == "math":
+                body = "\n".join(inside)
+                for row in document.rows(body, fence.start + 2):
+                    found.append(Formula(str(path), row.line, row.text, False, block))
                 continue
-            if in_code and line.strip() and line.strip() not in ("...", "…"):
-                lines.append((number, line))
-        text = re.sub(r"```.*?```", lambda m: "\n" * m.group(0).count("\n"), text, flags=re.S)
+            bare = fence.language in ("", "unicode")
+            if read_code or (bare and not document.looks_like_program(inside)):
+                numbered = [
+                    (fence.start + 2 + k, line)
+                    for k, line in enumerate(inside)
+                    if line.strip() and line.strip() not in ("...", "…")
+                ]
+                found += _code_formulas(str(path), numbered, block)
+        if not read_code:
+            hidden |= document.indented_code(lines, hidden)
+    prose = "\n".join("" if k in hidden else line for k, line in enumerate(lines))
     taken: list[tuple[int, int]] = []
-    for pattern in MATH_PATTERNS:
-        for m in pattern.finditer(text):
-            if any(a <= m.start() < b for a, b in taken):
+    segments = []
+    for pattern, display, escaped in document.MATH_PATTERNS:
+        for m in pattern.finditer(prose):
+            if any(a <= m.start() < b or a < m.end() <= b for a, b in taken):
                 continue
             taken.append((m.start(), m.end()))
-            line = text.count("\n", 0, m.start()) + 1
-            for k, part in enumerate(re.split(r"\\\\", m.group(1))):
-                part = part.replace("&", " ").strip().rstrip(".,;")
-                if part:
-                    found.append(Formula(str(path), line + k, part, False, -m.start() - 1))
+            segments.append((m.start(), m.end(), m.start(1), m.group(1), display, escaped))
+    segments.sort()
+    words = list(prose)  # the prose with its math blanked, for what it says about the math
+    for start, end, *_ in segments:
+        words[start:end] = [c if c == "\n" else " " for c in prose[start:end]]
+    masked = "".join(words)
+    previous_end = 0
+    for start, end, inner, body, display, escaped in segments:
+        block += 1
+        if display:
+            context = document.not_a_claim(masked[previous_end:start])
+        else:  # inline math: the sentence it sits in introduces it
+            sentence = re.split(r"(?<=[.!?])\s+(?=[A-Z])|\n\s*\n", masked[:start])[-1]
+            context = document.not_a_claim(sentence)
+        previous_end = end
+        first = prose.count("\n", 0, inner) + 1
+        for row in document.rows(document.unescape(body) if escaped else body, first):
+            found.append(
+                Formula(
+                    str(path), row.line, row.text, False, block, context=context, inline=not display
+                )
+            )
+    sections = sorted(headings)
+    found = [replace(f, section=sum(1 for h in sections if h < f.line - 1)) for f in found]
     return sorted(found, key=lambda f: f.line)
 
 
@@ -330,6 +384,8 @@ def _information(formula: Formula, ctx: _Context, finding: Any, timeout: float) 
     )
     if defining and (_distribution_calls(sides[1])[1] or known):
         return _define_functional(formula, head, sides[1], ctx, finding)
+    if known and not defining and ctx.context:
+        return finding(NOT_A_CLAIM, "identity", ctx.context)
     if known and not defining:
         return _functional_claim(formula, sides, ctx, finding, timeout)
     return None
@@ -537,16 +593,31 @@ class _Context:
     assignments: list[tuple[int, Formula, Reading]] = field(default_factory=list)
     # functionals of distributions (H, D_KL): defined once, they hold for the whole document
     functionals: dict[tuple[str, int], Functional] = field(default_factory=dict)
+    block: int = 0  # the display being read
+    defined_in: dict[Any, int] = field(default_factory=dict)  # name or function -> its display
+    context: str = ""  # why the line being read is not a claim ("" when it is one)
+    section: int = 0  # the section being read
+    inline: bool = False  # the formula being read sits in a sentence
+    optimizer: bool = False  # a heading above names an optimizer
+    bold: SymbolTable = field(default_factory=SymbolTable)  # shapes stated of bold names
 
 
-def check_file(path: str | Path, *, timeout: float = 10.0) -> list[Finding]:
+def check_file(
+    path: str | Path, *, timeout: float = 10.0, read_code: bool = False
+) -> list[Finding]:
+    """The findings of every formula of a notes file, in document order.
+
+    Definitions carry forward from display to display within a section (a Markdown heading
+    starts a new one); a name defined again in a later display is redefined there, not
+    claimed equal to its earlier definition."""
     path = Path(path)
-    table, text = declarations(path, read_text(path, "notes"))
+    table, bold, text = file_symbols(path, read_text(path, "notes"))
     headings = _headings(text)
     findings: list[Finding] = []
     block = None
+    section = None
     functionals: dict[tuple[str, int], Functional] = {}
-    ctx = _Context(table, {}, {}, functionals=functionals)
+    ctx = _Context(table, {}, {}, functionals=functionals, bold=bold)
     earlier: list[tuple[int, Formula, Reading]] = []  # the previous update rule's lines
 
     def settle_rule() -> None:
@@ -557,28 +628,37 @@ def check_file(path: str | Path, *, timeout: float = 10.0) -> list[Finding]:
             earlier = ctx.assignments
             ctx.assignments = []
 
-    for formula in formulas(path, text):
-        if formula.block != block:  # a new block: earlier definitions no longer hold
-            settle_rule()
+    for formula in formulas(path, text, read_code=read_code):
+        if formula.block != block:
             block = formula.block
-            ctx = _Context(table, {}, {}, functionals=functionals)
-        finding = _check(formula, ctx, timeout, len(findings))
-        if finding.kind != "update_rule":
+            ctx.table = table  # families met under a Σ hold within their display
+        if formula.section != section:  # a new section: earlier definitions no longer hold
             settle_rule()
+            section = formula.section
+            ctx = _Context(table, {}, {}, functionals=functionals, bold=bold)
+        ctx.block = formula.block
+        ctx.context = formula.context
+        ctx.section = formula.section
+        ctx.inline = formula.inline
+        ctx.optimizer = _named_algorithm(headings, formula.line)[0]
+        finding = _check(formula, ctx, timeout, len(findings))
+        if finding.kind not in ("update_rule", "expression") and finding.status != NOT_A_CLAIM:
+            settle_rule()  # an update may run over several displays, with prose between
         findings.append(finding)
     settle_rule()
     return findings
 
 
-def _headings(text: str) -> list[tuple[int, str]]:
-    """Markdown headings by line, lower-cased (a ``#`` inside a code block is a comment)."""
+def _headings(text: str) -> list[Heading]:
+    """Markdown headings, lower-cased (a ``#`` inside a code block is a comment)."""
     found = []
     in_code = False
     for number, line in enumerate(text.splitlines(), 1):
         if line.strip().startswith("```"):
             in_code = not in_code
-        elif not in_code and line.lstrip().startswith("#"):
-            found.append((number, line.strip("#* :").lower()))
+        elif not in_code and re.match(r"^\s{0,3}#{1,6}(\s|$)", line):
+            level = len(line.strip()) - len(line.strip().lstrip("#"))
+            found.append(Heading(number, line.strip("#* :").lower(), level))
     return found
 
 
@@ -611,15 +691,64 @@ def _definition_head(text: str, table: SymbolTable) -> str | None:
     return name
 
 
-def _read(formula: Formula, table: SymbolTable) -> Reading:
+# 1e-3 in notes is 10⁻³ (code's notation), never e − 3 after a 1
+SCIENTIFIC = re.compile(r"(?<![\w.\\{^_])(\d+(?:\.\d+)?)[eE]([-+]?\d+)(?![\w.])")
+# L(w, b) = …, H(p) = …, \ell(z) = …: a LaTeX definition head, a letter called on bare names
+LATEX_HEAD = re.compile(
+    r"^\s*(?P<name>[A-Za-z])\((?P<args>\s*[A-Za-z](?:_\{?\w\}?)?(?:\s*,\s*[A-Za-z](?:_\{?\w\}?)?)*\s*)\)"
+    r"\s*=(?!=)"
+)
+
+
+def _latex_head(text: str, table: SymbolTable) -> str | None:
+    match = LATEX_HEAD.match(text)
+    if match is None or match["name"] in FUNCTION_LETTERS or table.get(match["name"]) is not None:
+        return None
+    return match["name"]
+
+
+def _called(text: str, names: Any) -> dict[str, Any]:
+    """The functions the document defined that this formula calls (``H'(p)``, ``L(w, b)``);
+    ``∂L/∂w`` does not call L, so there L stays the name of the defined quantity."""
+    found = {}
+    for function in names:
+        name = function.__name__
+        if len(name) == 1 and re.search(
+            rf"(?<![\\A-Za-z]){name}\s*(?:'+|\^\{{?\\prime\}}?)?\s*\(", text
+        ):
+            found[name] = function
+    return found
+
+
+def _read(
+    formula: Formula,
+    table: SymbolTable,
+    bold: SymbolTable | None = None,
+    functions: Any = (),
+) -> Reading:
     text = _leaky_slope(_distribution_calls(formula.text)[0])
+    if not formula.unicode:
+        text = SCIENTIFIC.sub(lambda m: rf"{m[1]} \times 10^{{{m[2]}}}", text)
+        head = _latex_head(text, table)
+        if head is not None:
+            table = table.with_(**{head: sp.Function(head, real=True)})
+        called = _called(text, functions)
+        if called:
+            table = table.with_(**called)
+    if bold is not None and not formula.unicode:  # shapes stated of \mathbf{x}, where bold
+        written = shapes.bold_names(text) & set(bold.objects)
+        if written:
+            table = table.with_(**{name: bold.get(name) for name in written})
     head = _definition_head(text, table) if formula.unicode else None
     if head is not None:
         table = table.with_(**{head: sp.Function(head, real=True)})
+    if not formula.unicode and UPDATE_LINE.search(text) and NABLA_CALL.search(text):
+        text = NABLA_CALL.sub(rf"\\operatorname{{{update_roles.GRADIENT_FUNCTION}}}(", text)
+        table = table.merged(SymbolTable.parse(f"function {update_roles.GRADIENT_FUNCTION}"))
     if ":=" in text and any(p.search(text) for p in GRADIENT_CALL):
         for pattern in GRADIENT_CALL:
-            text = pattern.sub(lambda m: f"{GRADIENT_FUNCTION}(", text)
-        table = table.merged(SymbolTable.parse(f"function {GRADIENT_FUNCTION}"))
+            text = pattern.sub(lambda m: f"{update_roles.GRADIENT_FUNCTION}(", text)
+        table = table.merged(SymbolTable.parse(f"function {update_roles.GRADIENT_FUNCTION}"))
     return (read_unicode if formula.unicode else read_latex)(text, symbols=table)
 
 
@@ -637,9 +766,19 @@ def _check(formula: Formula, ctx: _Context, timeout: float, index: int = 0) -> F
     indexed = _indexed_definition(formula, ctx, finding) if formula.unicode else None
     if indexed is not None:
         return indexed
+    if not formula.unicode and shapes.is_statement(formula.text):
+        return finding("notation", "notation", "a statement of shapes, read for the whole file")
     try:
-        reading = _read(formula, ctx.table)
+        reading = _read(formula, ctx.table, ctx.bold, tuple(ctx.functions))
     except (LatexParseError, SymmlError) as exc:
+        if not formula.unicode and not RELATION.search(formula.text):
+            return finding("skipped", "expression", f"no relation, not a claim (not read: {exc})")
+        if not formula.unicode and NOT_CHECKABLE.search(formula.text):
+            found = NOT_CHECKABLE.search(formula.text)
+            assert found is not None
+            return finding(
+                "skipped", "expression", f"{found.group(0)}: a statement symml does not check"
+            )
         undefined = _undefined_gradient(formula.text, ctx)
         if undefined is not None:  # no reading could check it: say why, and what failed
             return finding(
@@ -649,8 +788,16 @@ def _check(formula: Formula, ctx: _Context, timeout: float, index: int = 0) -> F
     if reading.families:  # a family met under Σ is a family in later lines too
         extra = {f: sp.IndexedBase(f, real=True) for f in reading.families if not ctx.table.get(f)}
         ctx.table = ctx.table.with_(**extra)
-        reading = _read(formula, ctx.table)
+        reading = _read(formula, ctx.table, ctx.bold, tuple(ctx.functions))
     expr = reading.expr
+    if (
+        reading.relation == "="
+        and _recurrence(expr, ctx)
+        and (ctx.optimizer or _reads_gradient(reading))
+    ):
+        reading = replace(reading, relation=":=")
+    if reading.relation == ":=" and ctx.context:
+        return finding(NOT_A_CLAIM, "update_rule", ctx.context)
     if reading.relation == ":=":
         ctx.assignments.append((index, formula, reading))
         return finding("recorded", "update_rule", "an assignment; checked with its block")
@@ -658,23 +805,58 @@ def _check(formula: Formula, ctx: _Context, timeout: float, index: int = 0) -> F
         return finding("skipped", "expression", "not a claim")
     lhs, rhs = expr.lhs, expr.rhs
     try:
-        return _claim(lhs, rhs, reading, ctx, finding, timeout)
+        return _claim(lhs, rhs, reading, ctx, finding, timeout, formula.text)
     except SymmlError as exc:
         return finding(str(Status.ERROR), "claim", str(exc))
     except Exception as exc:  # a SymPy failure is a finding, not a traceback
         return finding(str(Status.ERROR), "claim", f"{type(exc).__name__}: {str(exc)[:150]}")
 
 
+def _reads_gradient(reading: Reading) -> bool:
+    """A row that reads a gradient (∂L/∂W, ∇f, g_t): an optimizer's step, not an RNN's."""
+    if reading.gradients or reading.expr.rhs.has(sp.Derivative):
+        return True
+    names = {_base_name(s) for s in reading.expr.rhs.free_symbols}
+    return bool(names & update_roles.GRADIENT_NAMES)
+
+
+def _recurrence(expr: Any, ctx: _Context) -> bool:
+    """``m_t = β m_{t-1} + …`` (or ``x_{t+1} = x_t − …``) is an update step; so is a row
+    ``m̂_t = …`` that follows steps of the same update."""
+    lhs = expr.lhs
+    if not isinstance(lhs, sp.Symbol):
+        return False
+    match = update_roles.TIME_INDEX.match(lhs.name)
+    if match is None:
+        return False
+    previous = {"+1": "", None: "-1"}.get(match["shift"])
+    if previous is None:
+        return False
+    old = f"{match['base']}_{match['index']}{previous}"
+    if any(s.name == old for s in expr.rhs.free_symbols):
+        return True
+    return bool(ctx.assignments) and ctx.assignments[-1][1].section == ctx.section
+
+
 def _claim(
-    lhs: Any, rhs: Any, reading: Reading, ctx: _Context, finding: Any, timeout: float
+    lhs: Any,
+    rhs: Any,
+    reading: Reading,
+    ctx: _Context,
+    finding: Any,
+    timeout: float,
+    reading_text: str = "",
 ) -> Finding:
     from symml.verify import check_derivative, check_identity
 
     gradients = {s: (of, wrt) for s, of, wrt in reading.gradients}
     # a definition: f(z) = expr (f undefined so far) or L = expr
     if isinstance(lhs, AppliedUndef) and all(isinstance(a, sp.Symbol) for a in lhs.args):
+        if ctx.defined_in.get(type(lhs), ctx.block) != ctx.block:
+            del ctx.functions[type(lhs)]  # defined again in a later display: redefined
         if type(lhs) not in ctx.functions:
             ctx.functions[type(lhs)] = sp.Lambda(lhs.args, rhs)
+            ctx.defined_in[type(lhs)] = ctx.block
             jump = _jump(lhs, rhs, timeout)
             if jump is not None:
                 return finding(str(jump.status), "property", _detail(jump))
@@ -682,18 +864,42 @@ def _claim(
     if (
         isinstance(lhs, sp.Symbol)
         and lhs not in gradients
-        and lhs.name not in ctx.definitions
+        and (
+            lhs.name not in ctx.definitions or ctx.defined_in.get(lhs.name, ctx.block) != ctx.block
+        )
         and not rhs.has(lhs)
     ):
+        if ctx.inline and rhs.is_number:
+            # "for $\beta = 0$ we recover …": a value for the sentence, not for the section
+            return finding(
+                "defined",
+                "definition",
+                f"{lhs.name} = {sp.sstr(rhs)} in this sentence (a value in prose is not "
+                "carried forward)",
+            )
         ctx.definitions[lhs.name] = rhs
+        ctx.defined_in[lhs.name] = ctx.block
         return finding("defined", "definition", f"{lhs.name} := {sp.sstr(rhs)}")
-    rhs = _expand(rhs, ctx)
+    if ctx.context:
+        return finding(NOT_A_CLAIM, "claim", ctx.context)
+    # the variable a claim differentiates by stays a variable, even if defined above
+    # (a = σ(z) above, ∂L/∂a = -1/a: a is not replaced by σ(z) on the right)
+    by = gradients[lhs][1] if lhs in gradients else None
+    if isinstance(lhs, sp.Derivative) and len(lhs.variables) == 1:
+        by = lhs.variables[0]
+    rhs = _expand(rhs, ctx, keep=by)
     if lhs in gradients:
         of, wrt = gradients[lhs]
         name = str(of)
-        if name not in ctx.definitions:
+        defined = ctx.definitions.get(name)
+        if defined is None:  # L(w, b) = …: the body of the function the file defined
+            defined = next(
+                (body.expr for f, body in ctx.functions.items() if f.__name__ == name), None
+            )
+        if defined is None:
             return finding("skipped", "derivative", f"{name} is not defined in this file")
-        definition = _fresh_sum_indices(ctx.definitions[name])
+        # names defined above are replaced on both sides alike (ŷ = σ(z), then ∂L/∂y)
+        definition = _fresh_sum_indices(_expand(defined, ctx, keep=wrt))
         written = wrt
         definition, wrt, rhs, how = _elementwise(definition, wrt, rhs)
         definition, rhs, losses = _unknown_losses(definition, rhs, reading, lhs, ctx, written, wrt)
@@ -701,22 +907,137 @@ def _claim(
             return finding(
                 "skipped", "derivative", f"{name} as defined does not depend on {wrt}; declare how"
             )
-        verdict = check_derivative(definition, wrt, rhs, timeout=timeout)
+        domain, positive_note = _positive_domain(definition, rhs)
+        verdict = _judged(
+            lambda d, w, r: check_derivative(d, w, r, domain=domain, timeout=timeout),
+            (definition, wrt, rhs),
+        )
         kinked = _at_kinks(verdict, definition, finding)
-        return kinked or _report(verdict, "derivative", finding, notes=(*how, *losses))
+        notes = (*how, *losses, *positive_note)
+        return kinked or _report(verdict, "derivative", finding, notes=notes)
     if isinstance(lhs, (sp.Derivative, sp.Subs)):
         deriv = lhs if isinstance(lhs, sp.Derivative) else None
         if deriv is None or len(deriv.variables) != 1:
             return finding("skipped", "derivative", "only first derivatives in one variable")
-        of = _expand(deriv.expr, ctx)
-        verdict = check_derivative(of, deriv.variables[0], rhs, timeout=timeout)
-        return _at_kinks(verdict, of, finding) or _report(verdict, "derivative", finding)
+        of = _expand(deriv.expr, ctx, keep=deriv.variables[0])
+        if isinstance(of, AppliedUndef) and not rhs.has(type(of)):
+            # f'(x) = 3x with f defined nowhere above: a claim about some f of elsewhere,
+            # not a rule for every f (which would mention f on the right too)
+            return finding(
+                "skipped", "derivative", f"{type(of).__name__} is not defined in this section"
+            )
+        domain, positive_note = _positive_domain(of, rhs)
+        verdict = _judged(
+            lambda d, w, r: check_derivative(d, w, r, domain=domain, timeout=timeout),
+            (of, deriv.variables[0], rhs),
+        )
+        return _at_kinks(verdict, of, finding) or _report(
+            verdict, "derivative", finding, notes=positive_note
+        )
     left = _expand(lhs, ctx)
-    if _variables(left) != _variables(rhs):
+    # sides over different variables: a claim only when one side's variables are among the
+    # other's (c cancels: log Σ e^{z+c} = c + log Σ e^z); σ² = (1/m)Σ(x − μ)² defines σ²,
+    # and R(w) = … may be a call read as the product R·w
+    mine, theirs = _variables(left), _variables(rhs)
+    if mine != theirs and (
+        not (mine <= theirs or theirs <= mine)
+        or CALL_OR_PRODUCT.search(reading_text)
+        or isinstance(lhs, sp.Symbol)
+    ):
         return finding("skipped", "identity", "the two sides are not over the same variables")
     conditions, notes = _conditions(left, rhs)
-    verdict = check_identity(left, rhs, conditions=conditions or None, timeout=timeout)
-    return _report(verdict, "identity", finding, notes=tuple(notes))
+    domain, positive_note = _positive_domain(left, rhs)
+    verdict = _judged(
+        lambda a, b: check_identity(
+            a, b, domain=domain, conditions=conditions or None, timeout=timeout
+        ),
+        (left, rhs),
+    )
+    return _report(verdict, "identity", finding, notes=(*notes, *positive_note))
+
+
+def _positive_domain(*exprs: Any) -> tuple[dict[Any, Any] | None, tuple[str, ...]]:
+    names = set().union(*(_log_arguments(e) for e in exprs))
+    if not names:
+        return None, ()
+    listed = ", ".join(sorted(str(n) for n in names))
+    return {name: positive for name in names}, (
+        f"checked for {listed} > 0 (under a log or a root, as notes mean them)",
+    )
+
+
+NOT_REAL = re.compile(r"(?<![A-Za-z_])I(?![A-Za-z_])")
+SIZES = (2, 3)
+
+
+def _judged(check: Any, args: tuple[Any, ...]) -> Any:
+    """The engine's verdict, settled for notes: a Σ up to a size n that is not proved is
+    checked again with n = 2 and 3 written out (its sampling would give n any real value);
+    a refutation whose witness makes a side not real is none (the claim is meant where
+    both sides are real)."""
+    verdict = check(*args)
+    bounds = {
+        limit[2].name
+        for e in args
+        if isinstance(e, sp.Basic)
+        for total in e.atoms(sp.Sum, sp.Product)
+        for limit in total.limits
+        if isinstance(limit[2], sp.Symbol)
+    }
+    if bounds and verdict.status is not Status.PROVED:
+        verdict = _at_sizes(check, args, bounds)
+    witness = verdict.counterexample
+    if (
+        verdict.status is Status.REFUTED
+        and witness is not None
+        and (NOT_REAL.search(witness.lhs) or NOT_REAL.search(witness.rhs))
+    ):
+        return verdict.with_(
+            status=Status.INCONCLUSIVE,
+            detail=f"the sides differ only where one is not real ({witness.describe()}); "
+            "declare the domain (e.g. 'scalar p positive') to check it there",
+            counterexample=None,
+        )
+    return verdict
+
+
+def _at_sizes(check: Any, args: tuple[Any, ...], bounds: set[str]) -> Any:
+    verdicts = []
+    for size in SIZES:
+
+        def at(expr: Any, size: int = size) -> Any:
+            if not isinstance(expr, sp.Basic) or isinstance(expr, sp.Indexed):
+                return expr
+            subs = {s: sp.Integer(size) for s in expr.free_symbols if s.name in bounds}
+            return expr.xreplace(subs).doit()
+
+        verdict = check(*(at(a) for a in args))
+        where = ", ".join(f"{b}={size}" for b in sorted(bounds))
+        if verdict.status is not Status.PROVED and verdict.status is not Status.NUMERIC:
+            return verdict.with_(method=f"{verdict.method}, with the sums written out at {where}")
+        verdicts.append(verdict)
+    sizes = "; ".join(", ".join(f"{b}={n}" for b in sorted(bounds)) for n in SIZES)
+    return verdicts[0].with_(method=f"{verdicts[0].method}, with the sums written out at {sizes}")
+
+
+# ``R(w) = …``: a letter before a bracket may be a call the reader took for a product
+CALL_OR_PRODUCT = re.compile(r"(?<![\\A-Za-z_^])[A-Za-z]\s*(?:\\left)?\(")
+
+
+def _log_arguments(expr: Any) -> set[Any]:
+    """The names that are bare factors of a log's or a root's argument (log p, log(p/q),
+    √v): the quantities notes take positive (probabilities, variances)."""
+    if not isinstance(expr, sp.Basic):
+        return set()
+    found: set[Any] = set()
+    arguments = [e.args[0] for e in expr.atoms(sp.log)]
+    arguments += [e.base for e in expr.atoms(sp.Pow) if e.exp.is_Rational and not e.exp.is_integer]
+    for argument in arguments:
+        for factor in sp.Mul.make_args(argument):
+            base = factor.base if isinstance(factor, sp.Pow) else factor
+            if isinstance(base, sp.Symbol):
+                found.add(base)
+    return found
 
 
 def _elementwise(definition: Any, wrt: Any, rhs: Any) -> tuple[Any, Any, Any, tuple[str, ...]]:
@@ -834,13 +1155,18 @@ def _fresh_sum_indices(expr: Any) -> Any:
     return expr.replace(lambda e: isinstance(e, (sp.Sum, sp.Product)), rename)
 
 
-def _expand(expr: Any, ctx: _Context) -> Any:
-    """Replace functions and names defined earlier in the file by their definitions."""
+def _expand(expr: Any, ctx: _Context, keep: Any = None) -> Any:
+    """Replace functions and names defined earlier in the file by their definitions (except
+    ``keep``, the variable a derivative is taken by)."""
     if not isinstance(expr, sp.Basic):
         return expr
     for head, body in ctx.functions.items():
         expr = expr.replace(lambda e, h=head: isinstance(e, h), lambda e, b=body: b(*e.args))
-    subs = {sp.Symbol(n, real=True): v for n, v in ctx.definitions.items()}
+    subs = {
+        sp.Symbol(n, real=True): v
+        for n, v in ctx.definitions.items()
+        if keep is None or n != str(keep)
+    }
     return expr.xreplace(subs) if subs else expr
 
 
@@ -858,121 +1184,297 @@ def _report(verdict: Any, kind: str, finding: Any, notes: tuple[str, ...] = ()) 
 
 
 # -- update rules -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Heading:
+    line: int
+    title: str  # lower-cased
+    level: int
+
+
+def _named_algorithm(headings: list[Heading], line: int) -> tuple[bool, str | None, str]:
+    """Whether a heading above ``line`` (the nearest, then the headings it sits under) names
+    an optimizer; the catalog's name for it (None when the catalog has no reference); the
+    heading's words."""
+    limit = 99
+    for heading in reversed([h for h in headings if h.line < line]):
+        if heading.level >= limit:
+            continue
+        limit = heading.level
+        for key, algorithm in ALGORITHM_HEADINGS:
+            if key in heading.title:
+                return True, algorithm, key
+    return False, None, ""
+
+
+def _groups(
+    lines: list[tuple[int, Formula, Reading]],
+) -> list[list[tuple[int, Formula, Reading]]]:
+    """Assignments of one display are one update; a later display continues it when it
+    reads a name the update assigned (Adam's bias correction shown apart) and assigns
+    nothing it assigned already, else it starts another update."""
+    groups: list[list[tuple[int, Formula, Reading]]] = []
+    assigned: set[str] = set()
+    for entry in lines:
+        name = _base_name(entry[2].expr.lhs)
+        reads = {_base_name(s) for s in entry[2].expr.rhs.free_symbols}
+        new_display = not groups or entry[1].block != groups[-1][-1][1].block
+        if new_display and (not groups or name in assigned or not reads & assigned):
+            groups.append([])
+            assigned = set()
+        groups[-1].append(entry)
+        assigned.add(name)
+    return groups
+
+
+def _base_name(target: Any) -> str:
+    match = update_roles.TIME_INDEX.match(str(target))
+    return match["base"] if match else str(target)
+
+
 def _check_rule(
     lines: list[tuple[int, Formula, Reading]],
     earlier: list[tuple[int, Formula, Reading]],
-    headings: list[tuple[int, str]],
+    headings: list[Heading],
     timeout: float,
 ) -> list[tuple[int, Finding]]:
-    """A block of assignments checked as one step of the algorithm it claims to be."""
-    first = lines[0][1]
-    heading = next((title for number, title in reversed(headings) if number < first.line), "")
-    named = next((alg for key, alg in ALGORITHM_HEADINGS if key in heading), None)
-    candidates = [named] if named else list(algorithms.REFERENCES)
-    outcome: tuple[str, Any, str] | None = None
-    for algorithm in candidates:
-        try:
-            verdict, borrowed = _check_as(algorithm, lines, earlier, timeout)
-        except SymmlError as exc:
-            outcome = outcome or (algorithm, None, str(exc))
-            continue
-        if verdict.status in (Status.PROVED, Status.NUMERIC) or named:
-            outcome = (algorithm, verdict, borrowed)
-            break
-        if outcome is None or outcome[1] is None:
-            outcome = (algorithm, verdict, borrowed)
-    assert outcome is not None
-    algorithm, verdict, extra = outcome
-    how = f"as {algorithm} ({'named by the heading' if named else 'the best-matching reference'})"
-    if verdict is None:  # no reference fits: an assignment, not an algorithm the engine knows
-        status = "recorded"
-        detail = (
-            f"not checked: as {algorithm}, {extra}"
-            if named
-            else f"not checked: no reference algorithm ({', '.join(algorithms.REFERENCES)}) fits"
-        )
-    else:
-        status = str(verdict.status)
-        detail = f"{how}: {_detail(verdict)}{extra}"
     found = []
-    for k, (index, formula, _) in enumerate(lines):
-        text = detail if k == 0 or verdict is None else f"{how}: see line {first.line}"
+    for group in _groups(lines):
+        try:
+            found += _check_update(group, earlier, headings, timeout)
+        except Exception as exc:  # a SymPy failure is a finding, not a traceback
+            detail = f"not checked: {type(exc).__name__}: {str(exc)[:150]}"
+            if isinstance(exc, update_roles.Unreadable):
+                detail = f"not checked: {exc}"
+            found += [
+                (i, Finding(f.path, f.line, f.text, UNREAD, "update_rule", detail))
+                for i, f, _ in group
+            ]
+        earlier = group
+    return found
+
+
+def _block_of(lines: list[tuple[int, Formula, Reading]]) -> update_roles.Block:
+    steps = [(r.expr.lhs, r.expr.rhs) for _, _, r in lines]
+    parameter = _base_name(steps[-1][0])
+    gradients = {
+        symbol: of
+        for _, _, reading in lines
+        for symbol, of, wrt in reading.gradients
+        if _base_name(wrt) == parameter
+    }
+    return update_roles.normalize(steps, gradients)
+
+
+def _check_update(
+    lines: list[tuple[int, Formula, Reading]],
+    earlier: list[tuple[int, Formula, Reading]],
+    headings: list[Heading],
+    timeout: float,
+) -> list[tuple[int, Finding]]:
+    """A block of assignments checked as one step of the algorithm it claims to be, its
+    names matched to the reference's roles (``symml.update_roles``)."""
+    first = lines[0][1]
+    named, algorithm, key = _named_algorithm(headings, first.line)
+
+    def every_line(status: str, detail: str, how: str = "") -> list[tuple[int, Finding]]:
+        return [
+            (
+                index,
+                Finding(
+                    formula.path,
+                    formula.line,
+                    formula.text,
+                    status,
+                    "update_rule",
+                    detail if k == 0 or not how else f"{how}: see line {first.line}",
+                ),
+            )
+            for k, (index, formula, _) in enumerate(lines)
+        ]
+
+    if named and algorithm is None:
+        return every_line(UNREAD, f"not checked: the catalog has no reference for {key}")
+    try:
+        block = _block_of(lines)
+    except update_roles.Unreadable as exc:
+        return every_line(UNREAD if named else "recorded", f"not checked: {exc}")
+    borrowed = ""
+    if earlier:
+        try:
+            above = _block_of(earlier)
+        except update_roles.Unreadable:
+            above = None
+        if above is not None:
+            mine = set(block.targets)
+            before = [(t, v) for t, v in above.steps if t != above.parameter and t not in mine]
+            if {t for t, _ in before} & block.scalars():
+                block = update_roles.Block(
+                    tuple(before) + block.steps,
+                    block.parameter,
+                    (-1,) * len(before) + block.origin,
+                )
+                borrowed = f"; {', '.join(str(t) for t, _ in before)} as in the rule above"
+    candidates = [algorithm] if named else list(algorithms.REFERENCES)
+    for candidate in candidates:
+        assert candidate is not None
+        found = update_roles.match(candidate, block)
+        if found is None or not found[1]:
+            continue
+        naming = found[0]
+        verdict = _update_verdict(candidate, block, naming, timeout)
+        by = "named by the heading" if named else "the best-matching reference"
+        how = f"as {candidate} ({by})"
+        reading = naming.describe()
+        read = f"; read with {reading}" if reading else ""
+        return every_line(str(verdict.status), f"{how}: {_detail(verdict)}{borrowed}{read}", how)
+    if named:  # not the named algorithm: maybe the section recalls another one (AdaGrad
+        # shown in the RMSProp section), which is no slip
+        for other in algorithms.REFERENCES:
+            found = update_roles.match(other, block)
+            if other == algorithm or found is None or not found[1]:
+                continue
+            verdict = _update_verdict(other, block, found[0], timeout)
+            how = f"as {other} (the heading names {algorithm}; the block is {other})"
+            reading = found[0].describe()
+            read = f"; read with {reading}" if reading else ""
+            return every_line(str(verdict.status), f"{how}: {_detail(verdict)}{read}", how)
+    blamed = update_roles.blame(algorithm, block) if named and algorithm else None
+    if blamed is not None:
+        return _blame_lines(algorithm, block, lines, blamed, borrowed, timeout)
+    if named:
+        states = ", ".join(sorted(update_roles.reference_states(algorithm)))
+        scalars = ", ".join(sorted(update_roles.reference_scalars(algorithm)))
+        return every_line(
+            UNREAD,
+            f"not checked: as {algorithm} (named by the heading), no naming of the block's "
+            f"names fits the reference's roles (it keeps {states or 'only the parameter'}, "
+            f"and reads {scalars})",
+        )
+    return every_line(
+        "recorded",
+        f"not checked: no reference algorithm ({', '.join(algorithms.REFERENCES)}) fits",
+    )
+
+
+def _blame_lines(
+    algorithm: Any,
+    block: update_roles.Block,
+    lines: list[tuple[int, Formula, Reading]],
+    blamed: tuple[update_roles.Naming, set[int]],
+    borrowed: str,
+    timeout: float,
+) -> list[tuple[int, Finding]]:
+    """An update that is not the named algorithm under any naming: each line judged on its
+    own, with the reference's values for the lines above it; refuted are only the lines
+    wrong under every naming that makes the fewest lines wrong."""
+    from symml.equality import compare
+    from symml.verify import GOOD
+
+    naming, failing = blamed
+    how = f"as {algorithm} (named by the heading)"
+    reading = naming.describe()
+    read = f"; read with {reading}" if reading else ""
+    specs = {
+        name: update_roles.spec(name)
+        for name in (*update_roles.ROLE_DOMAINS, update_roles.GRADIENT_FUNCTION)
+    }
+    ctx = Context(specs, 0, timeout)
+    by_line: dict[int, tuple[str, str]] = {}
+    for k, line in enumerate(block.origin):
+        if line < 0:
+            continue  # a step borrowed from the update above
+        outcome = None
+        for variant in update_roles.variants(algorithm):
+            local, expected = next(
+                (loc, exp)
+                for j, loc, exp in update_roles.local_steps(block, naming, variant)
+                if j == k
+            )
+            if expected is None:
+                break
+            verdict = compare(local, expected, ctx)
+            if verdict.status in GOOD:
+                outcome = (
+                    str(verdict.status),
+                    f"{how}: this line, with the reference's values "
+                    f"for the lines above, against {variant.name}: {_detail(verdict)}",
+                )
+                break
+            if outcome is None and k in failing:
+                outcome = (
+                    str(verdict.status),
+                    f"{how}: this line, with the reference's values "
+                    f"for the lines above, against {variant.name}: {_detail(verdict)}",
+                )
+        if not failing:
+            outcome = None
+        by_line[line] = outcome or (
+            UNREAD,
+            f"not checked: {how}, the update differs from the reference under every naming; "
+            "this line is not judged on its own",
+        )
+    found = []
+    for number, (index, formula, _) in enumerate(lines):
+        status, detail = by_line.get(
+            number,
+            (UNREAD, f"not checked: {how}, a line naming the gradient, not a step"),
+        )
         found.append(
-            (index, Finding(formula.path, formula.line, formula.text, status, "update_rule", text))
+            (
+                index,
+                Finding(
+                    formula.path,
+                    formula.line,
+                    formula.text,
+                    status,
+                    "update_rule",
+                    f"{detail}{borrowed}{read}",
+                ),
+            )
         )
     return found
 
 
-def _check_as(
-    algorithm: str,
-    lines: list[tuple[int, Formula, Reading]],
-    earlier: list[tuple[int, Formula, Reading]],
-    timeout: float,
-) -> tuple[Any, str]:
-    """The verdict of ``symml verify``'s update-rule check on these lines read as
-    ``algorithm``, and a note if targets were taken from the rule above (AdamW's m̂, v̂)."""
-    from symml.verify import check_update_rule
+def _update_verdict(
+    algorithm: str, block: update_roles.Block, naming: update_roles.Naming, timeout: float
+) -> Any:
+    """``symml verify``'s comparison of one step with the reference, on the block's names
+    read as the roles of ``naming`` (against its variant, or every variant when none agrees)."""
+    from symml.equality import compare
+    from symml.verify import GOOD
 
-    steps = _roles(algorithm, lines)
-    needed = _reference_targets(algorithm)
-    assigned = {str(target) for target, _ in steps}
-    borrowed = ""
-    if earlier and needed - assigned:
-        before = [s for s in _roles(algorithm, earlier) if str(s[0]) not in assigned]
-        if {str(t) for t, _ in before} & (needed - assigned):
-            steps = before + steps
-            borrowed = f"; {', '.join(str(t) for t, _ in before)} as in the rule above"
-    if not assigned <= needed:  # else the check compares only the shared targets
-        unknown = ", ".join(sorted(assigned - needed))
-        raise SymmlError(f"the block assigns {unknown}, which the {algorithm} reference does not")
-    specs = {name: _spec(name) for name in (*ROLE_DOMAINS, GRADIENT_FUNCTION)}
-    rule = UpdateRule(
-        sheet="\n".join(f.text for _, f, _ in lines),
-        algorithm=algorithm,
-        assignments=tuple(steps),
-    )
-    return check_update_rule(rule, Context(specs, 0, timeout)), borrowed
-
-
-def _reference_targets(algorithm: str) -> set[str]:
-    names: set[str] = set()
-    for variant in algorithms.REFERENCES[algorithm]:
-        names |= {target for target, _ in variant.steps(lambda n: _spec(n).symbol)}
-    return names
-
-
-def _spec(role: str) -> SymbolSpec:
-    if role == GRADIENT_FUNCTION:
-        return SymbolSpec(role, sp.Function(role, real=True), "function", real)
-    domain = ROLE_DOMAINS[role]
-    return SymbolSpec(role, sp.Symbol(role, **domain.assumptions()), "scalar", domain)
-
-
-def _roles(algorithm: str, lines: list[tuple[int, Formula, Reading]]) -> list[tuple[Any, Any]]:
-    """The assignments with the sheet's names replaced by the references' roles: the
-    gradient ∂L/∂W of the weights W is g, and v is the velocity for momentum methods."""
-    weights = lines[-1][2].expr.lhs
-    rename = {"v": "v_mom"} if algorithm in VELOCITY_ALGORITHMS else {}
-    grad = _spec(GRADIENT_FUNCTION).symbol
-    steps = []
-    for _, _, reading in lines:
-        subs: dict[Any, Any] = {}
-        for symbol, _of, wrt in reading.gradients:
-            if str(wrt) == str(weights):
-                subs[symbol] = _spec("g").symbol
-        for symbol in reading.expr.free_symbols:
-            role = rename.get(symbol.name, symbol.name)
-            if symbol not in subs and role in ROLE_DOMAINS:
-                subs[symbol] = _spec(role).symbol
-        target, value = (
-            side.xreplace(subs).replace(
-                lambda e: isinstance(e, AppliedUndef) and e.func.__name__ == GRADIENT_FUNCTION,
-                lambda e: grad(*e.args),
-            )
-            for side in (reading.expr.lhs, reading.expr.rhs)
+    claimed = algorithms.run(naming.steps(block))
+    specs = {
+        name: update_roles.spec(name)
+        for name in (*update_roles.ROLE_DOMAINS, update_roles.GRADIENT_FUNCTION)
+    }
+    ctx = Context(specs, 0, timeout)
+    zero = {update_roles.role(r): 0 for r in naming.zero}
+    chosen = [naming.variant] if naming.variant else list(update_roles.variants(algorithm))
+    first_failure = None
+    for variant in chosen:
+        reference = {
+            k: sp.sympify(v).xreplace(zero)
+            for k, v in algorithms.run(variant.steps(update_roles.role)).items()
+        }
+        shared = [k for k in reference if k in claimed]
+        verdict = compare(
+            sp.Matrix([claimed[k] for k in shared]), sp.Matrix([reference[k] for k in shared]), ctx
         )
-        steps.append((target, value))
-    return steps
+        notes = tuple(f"written without {r}: compared with {r} = 0" for r in naming.zero)
+        if variant.convention:
+            notes += (f"differs from the framework in convention: {variant.convention}",)
+        if verdict.status in GOOD:
+            return verdict.with_(
+                method=f"one step against {variant.name}: {verdict.method}",
+                notes=verdict.notes + notes,
+            )
+        first_failure = first_failure or verdict.with_(
+            method=f"one step against {variant.name}: {verdict.method}",
+            detail=f"state ({', '.join(shared)}) after one step differs: {verdict.detail}",
+        )
+    assert first_failure is not None
+    return first_failure
 
 
 def _detail(verdict: Any) -> str:
@@ -981,3 +1483,106 @@ def _detail(verdict: Any) -> str:
     if witness and witness not in detail:  # verify's detail usually quotes it already
         detail = f"{detail}; witness {witness}"
     return "; ".join((detail, *verdict.notes))
+
+
+# -- the report ---------------------------------------------------------------------------------
+JUDGED = ("proved", "numeric", "refuted", "conditional")
+NOT_CLAIMS = ("defined", "notation", "recorded", NOT_A_CLAIM)
+
+
+def claim_class(finding: Finding) -> str:
+    """judged, unread (a claim left without a verdict) or not-a-claim."""
+    if finding.status in JUDGED:
+        return "judged"
+    if finding.status in NOT_CLAIMS or (
+        finding.status == "skipped" and finding.kind == "expression"
+    ):
+        return "not-a-claim"
+    return "unread"
+
+
+def reason(finding: Finding) -> str:
+    """An unread line's reason, without the text it quotes (so that lines group by it)."""
+    detail = finding.detail or finding.status
+    if "': " in detail:
+        detail = detail.rsplit("': ", 1)[1]
+    detail = re.sub(r"'[^'\s]*'", "'…'", detail.split("; ")[0])
+    return detail[:100]
+
+
+@dataclass(frozen=True)
+class Summary:
+    lines: int
+    judged: int
+    unread: int
+    not_claims: int
+    refuted: int
+    statuses: tuple[tuple[str, int], ...]
+    reasons: tuple[tuple[str, int], ...]  # the most common reasons lines were left unread
+
+    @property
+    def claims(self) -> int:
+        return self.judged + self.unread
+
+    def describe(self) -> str:
+        counts = ", ".join(f"{n} {s}" for s, n in self.statuses)
+        head = (
+            f"{self.lines} formula lines: {self.claims} claims, {self.judged} judged, "
+            f"{self.unread} unread, {self.not_claims} not a claim ({counts})"
+        )
+        if not self.reasons:
+            return head
+        top = "; ".join(f"{n}× {r}" for r, n in self.reasons)
+        return f"{head}\ntop unread reasons: {top}"
+
+
+def summary(findings: list[Finding]) -> Summary:
+    classes = [claim_class(f) for f in findings]
+    statuses: dict[str, int] = {}
+    for f in findings:
+        statuses[f.status] = statuses.get(f.status, 0) + 1
+    reasons: dict[str, int] = {}
+    for f, c in zip(findings, classes, strict=True):
+        if c == "unread":
+            reasons[reason(f)] = reasons.get(reason(f), 0) + 1
+    top = sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
+    return Summary(
+        lines=len(findings),
+        judged=classes.count("judged"),
+        unread=classes.count("unread"),
+        not_claims=classes.count("not-a-claim"),
+        refuted=sum(1 for f in findings if f.status == "refuted"),
+        statuses=tuple(sorted(statuses.items())),
+        reasons=tuple(top),
+    )
+
+
+def explain(path: Path, line: int, *, timeout: float = 10.0, read_code: bool = False) -> str:
+    """How the formulas on one line of a notes file were read and judged."""
+    table, bold, text = file_symbols(path, read_text(path, "notes"))
+    found = [f for f in formulas(path, text, read_code=read_code) if f.line == line]
+    if not found:
+        return f"{path}:{line}: no formula starts on this line (prose, code or a blank line)\n"
+    verdicts = [f for f in check_file(path, timeout=timeout, read_code=read_code) if f.line == line]
+    out = []
+    for k, formula in enumerate(found):
+        out.append(f"{path}:{line}: {formula.shown or formula.text}")
+        out.append(f"  formula: {formula.text}")
+        out.append(f"  read as: {'plain Unicode math' if formula.unicode else 'LaTeX'}")
+        if formula.context:
+            out.append(f"  {formula.context}")
+        try:
+            reading = _read(formula, table, bold)
+        except (LatexParseError, SymmlError) as exc:
+            out.append(f"  reading: not read: {exc}")
+        else:
+            relation = f" (relation {reading.relation})" if reading.relation else ""
+            out.append(f"  reading: {sp.sstr(reading.expr)}{relation}")
+            out += [f"    - {note}" for note in reading.notes]
+        if k < len(verdicts):
+            verdict = verdicts[k]
+            out.append(f"  claim kind: {verdict.kind or 'none'} ({claim_class(verdict)})")
+            out.append(f"  verdict: {verdict.status}")
+            if verdict.detail:
+                out.append(f"  method: {verdict.detail}")
+    return "\n".join(out) + "\n"

@@ -22,6 +22,22 @@ def add_commands(subparsers: Any) -> dict[str, Any]:
     check.add_argument("--json", action="store_true", help="machine-readable findings")
     check.add_argument("--timeout", type=float, default=10.0, help="seconds per claim")
     check.add_argument("--all", action="store_true", help="also list unread and skipped lines")
+    check.add_argument(
+        "--allow-unread",
+        action="store_true",
+        help="exit 0 when claims were left unread (or nothing was checked) but none refuted",
+    )
+    check.add_argument(
+        "--read-code",
+        action="store_true",
+        help="also read fenced code in a language and indented code as math",
+    )
+    check.add_argument(
+        "--explain",
+        type=int,
+        metavar="LINE",
+        help="show how the formulas on one line were read: reading, claim kind, method",
+    )
     return {"parse": cmd_parse, "check": cmd_check}
 
 
@@ -56,23 +72,35 @@ def _symbols(expr: Any) -> set[Any]:
 
 
 def cmd_check(catalog: Any, args: argparse.Namespace, out: TextIO) -> int:
-    from symml.check import check_file
+    """Exit 1 on a refuted claim; also, unless ``--allow-unread``, when claims were left
+    unread or nothing was checked (a file whose claims all went unread does not pass)."""
+    from symml.check import check_file, explain, summary
 
     findings = []
     for name in args.files:
         path = Path(name)
         if not path.exists() or path.suffix not in (".md", ".tex"):
             raise UsageError(f"'{name}': not an existing .md or .tex file")
-        findings += check_file(path, timeout=args.timeout)
-    shown = [f for f in findings if args.all or f.status not in ("unread", "skipped", "notation")]
+        if args.explain is not None:
+            out.write(explain(path, args.explain, timeout=args.timeout, read_code=args.read_code))
+            continue
+        findings += check_file(path, timeout=args.timeout, read_code=args.read_code)
+    if args.explain is not None:
+        return 0
+    shown = [f for f in findings if args.all or f.status not in HIDDEN]
+    tally = summary(findings)
     if args.json:
         json.dump([f.as_dict() for f in findings], out, indent=1, ensure_ascii=False)
         out.write("\n")
     else:
         for f in shown:
             out.write(f.describe() + "\n")
-        counts: dict[str, int] = {}
-        for f in findings:
-            counts[f.status] = counts.get(f.status, 0) + 1
-        out.write(", ".join(f"{v} {k}" for k, v in sorted(counts.items())) + "\n")
-    return 1 if any(f.status == "refuted" for f in findings) else 0
+        out.write(tally.describe() + "\n")
+    if tally.refuted:
+        return 1
+    if not args.allow_unread and (tally.unread or not tally.judged):
+        return 1
+    return 0
+
+
+HIDDEN = ("unread", "skipped", "notation", "not-a-claim")
