@@ -691,8 +691,6 @@ def _definition_head(text: str, table: SymbolTable) -> str | None:
     return name
 
 
-# 1e-3 in notes is 10⁻³ (code's notation), never e − 3 after a 1
-SCIENTIFIC = re.compile(r"(?<![\w.\\{^_])(\d+(?:\.\d+)?)[eE]([-+]?\d+)(?![\w.])")
 # L(w, b) = …, H(p) = …, \ell(z) = …: a LaTeX definition head, a letter called on bare names
 LATEX_HEAD = re.compile(
     r"^\s*(?P<name>[A-Za-z])\((?P<args>\s*[A-Za-z](?:_\{?\w\}?)?(?:\s*,\s*[A-Za-z](?:_\{?\w\}?)?)*\s*)\)"
@@ -728,7 +726,6 @@ def _read(
 ) -> Reading:
     text = _leaky_slope(_distribution_calls(formula.text)[0])
     if not formula.unicode:
-        text = SCIENTIFIC.sub(lambda m: rf"{m[1]} \times 10^{{{m[2]}}}", text)
         head = _latex_head(text, table)
         if head is not None:
             table = table.with_(**{head: sp.Function(head, real=True)})
@@ -742,6 +739,9 @@ def _read(
     head = _definition_head(text, table) if formula.unicode else None
     if head is not None:
         table = table.with_(**{head: sp.Function(head, real=True)})
+    if not formula.unicode and UPDATE_LINE.search(text):
+        # An update is elementwise: its bold θ, g, v are read as the catalog's scalars.
+        table = replace(table, bold_shapes=False)
     if not formula.unicode and UPDATE_LINE.search(text) and NABLA_CALL.search(text):
         text = NABLA_CALL.sub(rf"\\operatorname{{{update_roles.GRADIENT_FUNCTION}}}(", text)
         table = table.merged(SymbolTable.parse(f"function {update_roles.GRADIENT_FUNCTION}"))

@@ -349,7 +349,7 @@ def test_corpus_recall_floor(corpus_scores):
     claims = sum(s.claims for s in corpus_scores.values())
     judged = sum(s.judged for s in corpus_scores.values())
     assert claims == 78
-    assert judged >= 63  # measured: 63 of 78 (benchmarks/notes.py); a floor, not a goal
+    assert judged >= 68  # measured: 68 of 78 (benchmarks/notes.py); a floor, not a goal
 
 
 def test_foreign_front_matter_is_left_alone(tmp_path):

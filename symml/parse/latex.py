@@ -1008,7 +1008,9 @@ class _Parser:
             name, word = inner.base_name()
             if inner.peek().kind != "end":
                 raise inner.error("bold over more than a name", "make one letter bold")
-            if tok.text in SHAPED_BOLD and (len(name) == 1 or name in GREEK):
+            declared = name in self.s.table.declared
+            shaped = self.s.table.bold_shapes or declared
+            if tok.text in SHAPED_BOLD and shaped and (len(name) == 1 or name in GREEK):
                 self.s.bold.add(at)  # \mathbf{x} a vector, \mathbf{W} a matrix
             else:
                 self.s.note("bold face ignored: \\mathbf{x} is the name x")

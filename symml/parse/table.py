@@ -45,6 +45,9 @@ class SymbolTable:
     sigma: str = "sigmoid"  # or "generic": what an undeclared σ(·) means
     default_size: str | None = None  # bound of an unbounded Σ when nothing declares one
     declared: frozenset[str] = frozenset()
+    #: Whether an undeclared bold name is a vector/matrix (True) or the plain name: an
+    #: optimizer's update is elementwise, and its θ, g, v read as scalars match the catalog's.
+    bold_shapes: bool = True
 
     def get(self, name: str) -> Any:
         return self.objects.get(name)
@@ -61,6 +64,7 @@ class SymbolTable:
             sigma=other.sigma if other.sigma != "sigmoid" else self.sigma,
             default_size=other.default_size or self.default_size,
             declared=self.declared | other.declared,
+            bold_shapes=self.bold_shapes and other.bold_shapes,
         )
 
     @classmethod
