@@ -1,6 +1,7 @@
 """`matches` claims: the sheet's formulas against jax, optax and torch."""
 
 import io
+import json
 import math
 from dataclasses import replace
 
@@ -207,8 +208,38 @@ def test_cli_against_rejects_an_unknown_framework(capsys):
     err = capsys.readouterr().err
     assert err == (
         "symml: --against optax,tensorflow: unknown framework 'tensorflow'; use a "
-        "comma-separated list of jax, optax, torch, or 'all'\n"
+        "comma-separated list of jax, optax, torch, 'all' or 'none'\n"
     )
+
+
+def test_json_without_against_runs_the_installed_frameworks_and_caches_them(
+    monkeypatch, tmp_path
+):
+    monkeypatch.setenv("SYMML_CACHE_DIR", str(tmp_path))
+    runs = []
+    for _ in range(2):
+        out = io.StringIO()
+        assert main(["verify", "optim.rmsprop_step", "--json"], out=out) == 0
+        runs.append(json.loads(out.getvalue()))
+    first, second = ({v["claim"]: v for v in r["verdicts"] if v["kind"] == "matches"} for r in runs)
+    by_reference = {v["detail"].split(":")[0].split(";")[0]: v for v in first.values()}
+    assert by_reference["agrees with optax.rmsprop"]["status"] == "numeric"
+    if not available.unavailable("torch"):
+        torch_rms = by_reference["differs from torch.optim.RMSprop"]
+        assert torch_rms["status"] == "differs" and torch_rms["counterexample"] is not None
+        assert runs[0]["summary"]["differs"] == 1
+    assert not any(v["cached"] for v in first.values())
+    assert all(v["cached"] for v in second.values())  # keyed by the framework's version
+    assert [(v["status"], v["detail"]) for v in second.values()] == [
+        (v["status"], v["detail"]) for v in first.values()
+    ]
+
+
+def test_plain_verify_and_against_none_run_no_matches_claims():
+    for argv in (["optim.rmsprop_step"], ["optim.rmsprop_step", "--json", "--against", "none"]):
+        out = io.StringIO()
+        assert main(["verify", *argv, "--no-cache"], out=out) == 0
+        assert "matches" not in out.getvalue() and "rmsprop_step#1" in out.getvalue()
 
 
 def test_cli_errata_gain_the_frameworks_section(catalog):
