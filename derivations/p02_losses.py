@@ -357,6 +357,18 @@ P.also(
         "replaced by log(ŷᵢ/Σⱼ ŷⱼ)",
         agrees_when="Σᵢ ŷᵢ = 1 (ŷ from a softmax, as the sheet's note says)",
     ),
+    Matches(
+        sheet="L = -Σᵢ yᵢ · log(ŷᵢ)",
+        framework="torch",
+        reference="torch.nn.functional.cross_entropy (probability targets)",
+        inputs=(("input", sp.log(yhat_cls[i])), ("target", y_cls[i])),
+        over=(i, k),
+        sizes=((k, 4),),
+        expected=Status.DIFFERS,
+        difference="torch takes logits and normalises them with a log-softmax, so log ŷ is "
+        "replaced by log(ŷᵢ/Σⱼ ŷⱼ)",
+        agrees_when="Σᵢ ŷᵢ = 1 (ŷ from a softmax, as the sheet's note says)",
+    ),
 )
 P.also(
     "losses.focal",

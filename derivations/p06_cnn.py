@@ -213,3 +213,23 @@ P.also(
         note="One window covering the n values, no padding.",
     ),
 )
+P.also(
+    "cnn.max_pool",
+    *(
+        Matches(
+            sheet="Max: y = max(x₁, x₂, ..., xₙ)",
+            framework=framework,
+            reference=reference,
+            subject=sp.Max(*(x[n] for n in range(1, 5))),
+            inputs=((argument, x[i]),),
+            over=(i, N),
+            sizes=((N, 4),),
+            note="One window covering the n = 4 values, no padding: the sheet's max is "
+            "Max(x₁, x₂, x₃, x₄) there.",
+        )
+        for framework, reference, argument in (
+            ("jax", "jax.numpy.max", "a"),
+            ("torch", "torch.nn.functional.max_pool1d", "input"),
+        )
+    ),
+)

@@ -212,9 +212,7 @@ def test_cli_against_rejects_an_unknown_framework(capsys):
     )
 
 
-def test_json_without_against_runs_the_installed_frameworks_and_caches_them(
-    monkeypatch, tmp_path
-):
+def test_json_without_against_runs_the_installed_frameworks_and_caches_them(monkeypatch, tmp_path):
     monkeypatch.setenv("SYMML_CACHE_DIR", str(tmp_path))
     runs = []
     for _ in range(2):
