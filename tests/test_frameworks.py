@@ -3,6 +3,7 @@
 import io
 import json
 import math
+import re
 from dataclasses import replace
 
 import numpy as np
@@ -14,7 +15,7 @@ from symml import report
 from symml.catalog import validate
 from symml.cli import main
 from symml.errors import CatalogError
-from symml.frameworks import available, table
+from symml.frameworks import REFERENCES, available, table
 from symml.model import Matches, Run, Status
 from symml.verify import check_claim, verify
 
@@ -169,6 +170,95 @@ def test_catalog_refuses_a_reference_of_another_framework(catalog):
     formula, _, claim = _claim(catalog, "optim.adam_step", "optax.adam")
     with pytest.raises(CatalogError, match="optax.adam belongs to optax, not to 'torch'"):
         validate(replace(formula, claims=(replace(claim, framework="torch"),)))
+
+
+# -- the claims added for the schedulers, cross-entropy, pooling and multi-head attention -------
+_LARGEST = re.compile(r"largest difference (\S+) \((\S+) relative\)")
+
+
+@pytest.mark.parametrize(
+    "formula_id, reference, status, relative_below",
+    [
+        ("schedules.step", "torch.optim.lr_scheduler.StepLR", Status.NUMERIC, 1e-14),
+        ("schedules.exponential", "torch.optim.lr_scheduler.ExponentialLR", Status.NUMERIC, 1e-13),
+        ("schedules.cosine", "torch.optim.lr_scheduler.CosineAnnealingLR", Status.NUMERIC, 1e-12),
+        ("info.cross_entropy", "optax.softmax_cross_entropy", Status.DIFFERS, 1.0),
+        (
+            "info.cross_entropy",
+            "torch.nn.functional.cross_entropy (probability targets)",
+            Status.DIFFERS,
+            1.0,
+        ),
+        (
+            "losses.cce",
+            "torch.nn.functional.cross_entropy (probability targets)",
+            Status.DIFFERS,
+            1.0,
+        ),
+        (
+            "info.kl_divergence",
+            "torch.nn.functional.kl_div (reduction='sum')",
+            Status.NUMERIC,
+            1e-12,
+        ),
+        ("info.entropy", "sum of torch.special.entr", Status.NUMERIC, 1e-14),
+        ("cnn.max_pool", "jax.numpy.max", Status.NUMERIC, 1e-300),
+        ("cnn.max_pool", "torch.nn.functional.max_pool1d", Status.NUMERIC, 1e-300),
+        # jax.nn.dot_product_attention takes its softmax in float32
+        ("attention.multihead", "jax.nn.dot_product_attention (2 heads)", Status.NUMERIC, 1e-5),
+        (
+            "attention.multihead",
+            "torch.nn.functional.multi_head_attention_forward (2 heads)",
+            Status.NUMERIC,
+            1e-12,
+        ),
+    ],
+)
+def test_new_matches_claims_give_their_measured_verdict(
+    catalog, formula_id, reference, status, relative_below
+):
+    formula, _, claim = _claim(catalog, formula_id, reference)
+    if available.unavailable(claim.framework):
+        pytest.skip(available.unavailable(claim.framework))
+    verdict = check_claim(formula, claim)
+    assert verdict.status is status, verdict.detail
+    largest, relative = (float(v) for v in _LARGEST.search(verdict.method).groups())
+    if status is Status.NUMERIC:
+        assert relative < relative_below or largest == 0.0, verdict.method
+    else:  # a difference of the order of the values themselves, with its witness
+        assert 0.1 < relative <= relative_below, verdict.method
+        assert verdict.counterexample is not None and verdict.conditions
+
+
+@pytest.mark.parametrize(
+    "reference",
+    ["optax.softmax_cross_entropy", "torch.nn.functional.cross_entropy (probability targets)"],
+)
+def test_cross_entropy_witness_is_the_softmax_normalisation(catalog, reference):
+    formula, _, claim = _claim(catalog, "info.cross_entropy", reference)
+    if available.unavailable(claim.framework):
+        pytest.skip(available.unavailable(claim.framework))
+    verdict = check_claim(formula, claim)
+    point = verdict.counterexample.point
+    P = np.array([float(point[f"P[{n}]"]) for n in range(1, 5)])
+    Q = np.array([float(point[f"Q[{n}]"]) for n in range(1, 5)])
+    sheet, framework = float(verdict.counterexample.lhs), float(verdict.counterexample.rhs)
+    assert sheet == pytest.approx(-(P * np.log(Q)).sum(), rel=1e-4)
+    assert framework == pytest.approx(-(P * np.log(Q / Q.sum())).sum(), rel=1e-4)
+    # normalising Q makes them agree (the recorded setting)
+    assert claim.agrees_when.startswith("Σₓ Q(x) = 1")
+
+
+def test_torch_cosine_annealing_climbs_back_after_t_max_as_the_sheet_does(catalog):
+    """Unlike optax (which holds η_min), torch's CosineAnnealingLR follows the cosine past T."""
+    formula, _, claim = _claim(
+        catalog, "schedules.cosine", "torch.optim.lr_scheduler.CosineAnnealingLR"
+    )
+    if available.unavailable("torch"):
+        pytest.skip(available.unavailable("torch"))
+    call = REFERENCES[claim.reference].load()
+    at_2T = float(call(last_epoch=20.0, lr=1.0, T_max=10.0, eta_min=0.1))
+    assert at_2T == pytest.approx(1.0, rel=1e-12)  # η_max again at t = 2T
 
 
 # -- running them: skipped by default, --against, a missing framework ---------------------------
