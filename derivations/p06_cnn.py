@@ -176,6 +176,7 @@ P.also(
         reference="torch.nn.functional.conv2d (full padding)",
         inputs=(("input", g), ("weight", f)),
         expected=Status.DIFFERS,
+        badge="kernel not flipped",
         difference="torch's conv2d computes cross-correlation: the kernel is not flipped",
         agrees_when="the kernel is flipped first (torch.flip(f, (0, 1)))",
         **_FULL_MAP,

@@ -185,6 +185,7 @@ P.also(
         framework="optax",
         reference="optax.softmax_cross_entropy",
         inputs=(("logits", sp.log(Qd[x])), ("labels", Pd[x])),
+        badge="softmax of the logits",
         difference="optax takes logits and normalises them with a softmax, so log Q(x) is "
         "replaced by log(Q(x)/Σ Q)",
         **_SOFTMAX_CE,
@@ -194,6 +195,7 @@ P.also(
         framework="torch",
         reference="torch.nn.functional.cross_entropy (probability targets)",
         inputs=(("input", sp.log(Qd[x])), ("target", Pd[x])),
+        badge="softmax of the logits",
         difference="torch takes logits and normalises them with a log-softmax, so log Q(x) is "
         "replaced by log(Q(x)/Σ Q)",
         **_SOFTMAX_CE,

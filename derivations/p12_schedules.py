@@ -225,6 +225,7 @@ P.also(
             ("alpha", eta_min / eta_max),
         ),
         expected=Status.DIFFERS,
+        badge="holds η_min after T",
         difference="optax holds η_min after t = T; the sheet's cosine climbs back to η_max at 2T",
         agrees_when="0 ≤ t ≤ T",
     ),
@@ -237,6 +238,7 @@ P.also(
         reference="optax.join_schedules(linear warmup, linear decay)",
         inputs=(("count", t), ("eta_max", eta_max), ("t_warmup", t_warmup), ("t_total", t_total)),
         expected=Status.DIFFERS,
+        badge="jump at t_warmup",
         difference="the sheet's decay starts at η_max·(t_total - t_warmup)/t_total, a jump down "
         "from η_max at t_warmup, and goes negative after t_total; the linear warmup-then-decay "
         "schedule is continuous and stops at 0",

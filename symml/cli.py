@@ -328,26 +328,11 @@ def _cmd_verify(catalog: Catalog, args: argparse.Namespace, out: TextIO) -> int:
 def _frameworks(text: str | None, json_output: bool = False) -> tuple[str, ...]:
     """The frameworks ``--against`` names; unnamed, the installed defaults for ``--json``
     (an audit reads the convention notes there) and none for the table."""
-    from symml.model import FRAMEWORKS
+    from symml.frameworks import installed, parse_frameworks
 
     if text is None:
-        if not json_output:
-            return ()
-        from symml.frameworks import installed
-
-        return installed()
-    names = [n.strip() for n in text.split(",") if n.strip()]
-    if names in ([], ["none"]):
-        return ()
-    if names == ["all"]:
-        return FRAMEWORKS
-    unknown = [n for n in names if n not in FRAMEWORKS]
-    if unknown:
-        raise UsageError(
-            f"--against {text}: unknown framework '{unknown[0]}'; "
-            f"use a comma-separated list of {', '.join(FRAMEWORKS)}, 'all' or 'none'"
-        )
-    return tuple(names)
+        return installed() if json_output else ()
+    return parse_frameworks(text)
 
 
 def _cmd_grad(catalog: Catalog, args: argparse.Namespace, out: TextIO) -> int:

@@ -156,7 +156,10 @@ def test_catalog_names_an_unknown_reference_and_suggests_the_nearest(catalog):
 
 def test_catalog_requires_the_difference_and_the_agreeing_setting(catalog):
     formula, _, claim = _claim(catalog, "activations.gelu", "jax.nn.gelu")
-    with pytest.raises(CatalogError, match="record the difference and the setting under which"):
+    with pytest.raises(
+        CatalogError,
+        match="record the difference, the setting under which they agree and a few words",
+    ):
         validate(replace(formula, claims=(replace(claim, agrees_when=""),)))
 
 

@@ -1,6 +1,12 @@
 """The sheet against the frameworks: ``matches`` claims checked against jax, optax and torch."""
 
-from symml.frameworks.available import DEFAULT_FRAMEWORKS, fingerprint, installed, unavailable
+from symml.frameworks.available import (
+    DEFAULT_FRAMEWORKS,
+    fingerprint,
+    installed,
+    parse_frameworks,
+    unavailable,
+)
 from symml.frameworks.matching import Measurement, check
 from symml.frameworks.references import REFERENCES, Reference
 
@@ -12,5 +18,6 @@ __all__ = [
     "check",
     "fingerprint",
     "installed",
+    "parse_frameworks",
     "unavailable",
 ]

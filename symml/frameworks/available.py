@@ -8,6 +8,9 @@ import importlib.metadata
 import importlib.util
 from pathlib import Path
 
+from symml.errors import UsageError
+from symml.model import FRAMEWORKS
+
 _MODULES = {"jax": ("jax",), "optax": ("optax", "jax"), "torch": ("torch",)}
 _DISTRIBUTIONS = {
     "jax": ("jax", "jaxlib"),
@@ -62,3 +65,19 @@ def fingerprint(framework: str) -> str:
     for source in sorted(Path(__file__).resolve().parent.glob("*.py")):
         digest.update(source.read_bytes())
     return digest.hexdigest()[:16]
+
+
+def parse_frameworks(text: str) -> tuple[str, ...]:
+    """An ``--against`` value: a comma-separated list of frameworks, 'all' or 'none'."""
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if names in ([], ["none"]):
+        return ()
+    if names == ["all"]:
+        return FRAMEWORKS
+    unknown = [n for n in names if n not in FRAMEWORKS]
+    if unknown:
+        raise UsageError(
+            f"--against {text}: unknown framework '{unknown[0]}'; "
+            f"use a comma-separated list of {', '.join(FRAMEWORKS)}, 'all' or 'none'"
+        )
+    return tuple(names)
