@@ -74,6 +74,55 @@ def test_a_mutated_adam_rule_differs_from_optax_with_a_witness(catalog, name, ch
     assert set(verdict.counterexample.point) >= {"eta", "beta_1", "beta_2", "epsilon", "g"}
 
 
+def _mutated(catalog, formula_id, reference, change):
+    formula, _, claim = _claim(catalog, formula_id, reference)
+    rule = dict(claim.run.assignments)
+    change(rule, _symbols(formula))
+    return check_claim(
+        formula, replace(claim, run=replace(claim.run, assignments=tuple(rule.items())))
+    )
+
+
+@pytest.mark.parametrize(
+    "formula_id, reference, name, change",
+    [
+        (
+            "optim.adamw_step",
+            "optax.adamw",
+            "decoupled weight decay dropped",
+            lambda r, s: r.__setitem__(
+                s["W"], s["W"] - s["eta"] * s["mhat"] / (sp.sqrt(s["vhat"]) + s["epsilon"])
+            ),
+        ),
+        (
+            "optim.momentum_step",
+            "optax.sgd(momentum)",
+            "velocity as an average (1 - β)·g",
+            lambda r, s: r.__setitem__(
+                s["v_mom"], s["beta"] * s["v_mom"] + (1 - s["beta"]) * s["g"]
+            ),
+        ),
+        (
+            "optim.adam_step",
+            "torch.optim.Adam",
+            "bias correction of v̂ dropped",
+            lambda r, s: r.__setitem__(s["vhat"], s["v"]),
+        ),
+    ],
+)
+def test_other_mutated_rules_differ_from_their_framework(
+    catalog, formula_id, reference, name, change
+):
+    framework = reference.split(".")[0]
+    if available.unavailable(framework):
+        pytest.skip(available.unavailable(framework))
+    assert check_claim(*_claim(catalog, formula_id, reference)[::2]).status is Status.NUMERIC
+    verdict = _mutated(catalog, formula_id, reference, change)
+    assert verdict.status is Status.DIFFERS, (name, verdict.detail)
+    assert verdict.detail.startswith(f"differs from {reference}; step ")
+    assert verdict.counterexample is not None and "g" in verdict.counterexample.point
+
+
 def test_the_unmutated_adam_rule_agrees_with_optax(catalog):
     formula, number, claim = _claim(catalog, "optim.adam_step", "optax.adam")
     verdict = check_claim(formula, claim)
@@ -154,13 +203,14 @@ def test_catalog_names_an_unknown_reference_and_suggests_the_nearest(catalog):
         validate(replace(formula, claims=(bad,)))
 
 
-def test_catalog_requires_the_difference_and_the_agreeing_setting(catalog):
+@pytest.mark.parametrize("missing", ["agrees_when", "badge", "difference"])
+def test_catalog_requires_the_difference_and_the_agreeing_setting(catalog, missing):
     formula, _, claim = _claim(catalog, "activations.gelu", "jax.nn.gelu")
     with pytest.raises(
         CatalogError,
         match="record the difference, the setting under which they agree and a few words",
     ):
-        validate(replace(formula, claims=(replace(claim, agrees_when=""),)))
+        validate(replace(formula, claims=(replace(claim, **{missing: ""}),)))
 
 
 def test_catalog_requires_a_run_for_an_optimizer(catalog):
