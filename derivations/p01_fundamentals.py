@@ -256,6 +256,7 @@ P.formula(
 # -- The same functions in the frameworks (checked by `symml verify --against jax,torch`) -------
 _LEAKY = dict(
     expected=Status.DIFFERS,
+    badge="α > 1",
     difference="max(αz, z) returns αz for z > 0 once α > 1; the frameworks return z",
     agrees_when="α ≤ 1",
 )
@@ -296,6 +297,7 @@ P.also(
         reference="jax.nn.gelu",
         inputs=(("x", z),),
         expected=Status.DIFFERS,
+        badge="tanh approximation",
         difference="jax.nn.gelu approximates by default: 0.5z(1 + tanh(√(2/π)(z + 0.044715z³)))",
         agrees_when="jax.nn.gelu(z, approximate=False)",
     ),

@@ -353,7 +353,21 @@ P.also(
         over=(i, k),
         sizes=((k, 4),),
         expected=Status.DIFFERS,
+        badge="softmax of the logits",
         difference="optax takes logits and normalises them with a softmax, so log ŷ is "
+        "replaced by log(ŷᵢ/Σⱼ ŷⱼ)",
+        agrees_when="Σᵢ ŷᵢ = 1 (ŷ from a softmax, as the sheet's note says)",
+    ),
+    Matches(
+        sheet="L = -Σᵢ yᵢ · log(ŷᵢ)",
+        framework="torch",
+        reference="torch.nn.functional.cross_entropy (probability targets)",
+        inputs=(("input", sp.log(yhat_cls[i])), ("target", y_cls[i])),
+        over=(i, k),
+        sizes=((k, 4),),
+        expected=Status.DIFFERS,
+        badge="softmax of the logits",
+        difference="torch takes logits and normalises them with a log-softmax, so log ŷ is "
         "replaced by log(ŷᵢ/Σⱼ ŷⱼ)",
         agrees_when="Σᵢ ŷᵢ = 1 (ŷ from a softmax, as the sheet's note says)",
     ),

@@ -209,6 +209,7 @@ _NESTEROV = "v := β·v + ∂L/∂W(W - β·v)\nW := W - η·v"
 # gradient is taken there); the comparison observes that point of the sheet's rule.
 _NESTEROV_DIFFERS = dict(
     expected=Status.DIFFERS,
+    badge="look-ahead point",
     difference="the sheet takes the gradient at W - β·v; the frameworks' Nesterov step is "
     "Sutskever's, whose look-ahead point is W - η·β·v",
     agrees_when="η = 1 (then W - β·v is the look-ahead point)",
@@ -304,6 +305,7 @@ P.formula(
             (("lr", eta), ("eps", epsilon)),
             torch=dict(
                 expected=Status.DIFFERS,
+                badge="ε placement",
                 difference="ε outside the square root: W - η·g/(√G + ε)",
                 agrees_when="|g| ≫ √ε, where ε is negligible either way",
             ),
@@ -356,6 +358,7 @@ P.formula(
             (("lr", eta), ("alpha", beta), ("eps", epsilon)),
             torch=dict(
                 expected=Status.DIFFERS,
+                badge="ε placement",
                 difference="ε outside the square root: W - η·g/(√G + ε)",
                 agrees_when="|g| ≫ √ε, where ε is negligible either way",
             ),

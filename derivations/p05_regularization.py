@@ -126,6 +126,7 @@ P.also(
         subject=a / p,
         inputs=(("input", a), ("p", p)),
         expected=Status.DIFFERS,
+        badge="p keeps or drops",
         difference="torch's p is the drop probability: a kept unit becomes a/(1 - p), "
         "and a fraction p of the units is dropped, not kept",
         agrees_when="torch's p = 1 - (the sheet's p); the two coincide only at p = 1/2",

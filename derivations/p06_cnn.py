@@ -176,6 +176,7 @@ P.also(
         reference="torch.nn.functional.conv2d (full padding)",
         inputs=(("input", g), ("weight", f)),
         expected=Status.DIFFERS,
+        badge="kernel not flipped",
         difference="torch's conv2d computes cross-correlation: the kernel is not flipped",
         agrees_when="the kernel is flipped first (torch.flip(f, (0, 1)))",
         **_FULL_MAP,
@@ -211,5 +212,25 @@ P.also(
         over=(i, N),
         sizes=((N, 4),),
         note="One window covering the n values, no padding.",
+    ),
+)
+P.also(
+    "cnn.max_pool",
+    *(
+        Matches(
+            sheet="Max: y = max(x₁, x₂, ..., xₙ)",
+            framework=framework,
+            reference=reference,
+            subject=sp.Max(*(x[n] for n in range(1, 5))),
+            inputs=((argument, x[i]),),
+            over=(i, N),
+            sizes=((N, 4),),
+            note="One window covering the n = 4 values, no padding: the sheet's max is "
+            "Max(x₁, x₂, x₃, x₄) there.",
+        )
+        for framework, reference, argument in (
+            ("jax", "jax.numpy.max", "a"),
+            ("torch", "torch.nn.functional.max_pool1d", "input"),
+        )
     ),
 )

@@ -293,6 +293,7 @@ P.also(
         inputs=(("x", x_t), ("h", h_prev), ("W_r", W_r), ("W_z", W_z), ("W", W)),
         sizes=((H, 3), (D, 2)),
         expected=Status.DIFFERS,
+        badge="z and 1 − z swapped",
         difference="torch.nn.GRUCell computes (1 - z) ⊙ n + z ⊙ hₜ₋₁ (z and 1 - z swapped) "
         "and applies the reset gate after the product: n = tanh(W_x·xₜ + r ⊙ (W_h·hₜ₋₁))",
         agrees_when="z is replaced by 1 - z and r = 1 (then the two candidates coincide)",

@@ -148,6 +148,71 @@ P.also(
     ),
 )
 
+# -- multi-head attention in full: h = 2 heads of width dₖ = dᵥ = 1 (small, for 30 digits) ----
+W_Q = P.matrix(
+    "W_Q",
+    d_model,
+    h * d_k,
+    meaning="the query projections of all heads side by side: head i uses columns "
+    "(i−1)·dₖ+1 … i·dₖ (its WᵢQ); the layout of torch's in_proj_weight (transposed)",
+)
+W_K = P.matrix("W_K", d_model, h * d_k, meaning="the key projections of all heads side by side")
+W_V = P.matrix("W_V", d_model, h * d_v, meaning="the value projections of all heads side by side")
+_MH_SIZES = {n: 2, m: 2, d_model: 2, d_k: 1, d_v: 1, h: 2}
+
+
+def _multihead_in_full() -> sp.MatrixExpr:
+    """Concat(head₁, head₂)·W^O with every head_i as in attention.head: head i projects with
+    columns (i−1)·dₖ+1 … i·dₖ of W_Q, W_K (dᵥ of W_V), and Concat(head₁, head₂)·W^O is
+    head₁·(rows 1 … dᵥ of W^O) + head₂·(rows dᵥ+1 … 2dᵥ)."""
+    terms = [
+        _attention(
+            Q_in * W_Q[:, c * d_k : (c + 1) * d_k],
+            K_in * W_K[:, c * d_k : (c + 1) * d_k],
+            V_in * W_V[:, c * d_v : (c + 1) * d_v],
+            d_k,
+        )
+        * W_O[c * d_v : (c + 1) * d_v, :]
+        for c in range(_MH_SIZES[h])
+    ]
+    return sp.MatAdd(*terms)
+
+
+_MULTIHEAD = dict(
+    sheet="MultiHead(Q,K,V) = Concat(head₁,...,headₕ)·W^O",
+    subject=_multihead_in_full(),
+    inputs=(
+        ("query", Q_in),
+        ("key", K_in),
+        ("value", V_in),
+        ("W_Q", W_Q),
+        ("W_K", W_K),
+        ("W_V", W_V),
+        ("W_O", W_O),
+    ),
+    sizes=tuple(_MH_SIZES.items()),
+)
+P.also(
+    "attention.multihead",
+    Matches(
+        framework="jax",
+        reference="jax.nn.dot_product_attention (2 heads)",
+        rtol=1e-5,
+        note="Concat(head₁, head₂)·W^O with each head as in attention.head; jax.nn computes "
+        "each head's attention (its softmax in float32, hence agreement to float32 precision "
+        "only), the projections are matrix products.",
+        **_MULTIHEAD,
+    ),
+    Matches(
+        framework="torch",
+        reference="torch.nn.functional.multi_head_attention_forward (2 heads)",
+        note="nn.MultiheadAttention's computation with biases off: in_proj_weight stacks "
+        "W_Qᵀ, W_Kᵀ, W_Vᵀ (torch multiplies by Wᵀ), out_proj_weight is (W^O)ᵀ; torch's "
+        "head i takes the same columns as the sheet's head_i.",
+        **_MULTIHEAD,
+    ),
+)
+
 P.section("transformer")  # row vectors: one position of the sequence
 d = P.size("d", meaning="model width d_model")
 d_ff = P.size("d_ff", meaning="hidden width of the feed-forward network")

@@ -148,3 +148,56 @@ P.also(
         sizes=((k, 4),),
     ),
 )
+P.also(
+    "info.kl_divergence",
+    Matches(
+        sheet="D_KL(P||Q) = Σ P(x)·log(P(x)/Q(x))",
+        framework="torch",
+        reference="torch.nn.functional.kl_div (reduction='sum')",
+        inputs=(("input", sp.log(Qd[x])), ("target", Pd[x])),
+        over=(x, k),
+        sizes=((k, 4),),
+        note="kl_div(log Q, P) is Σ P·(log P - log Q): torch takes the log of the second "
+        "distribution first, the reverse of the sheet's reading order.",
+    ),
+)
+P.also(
+    "info.entropy",
+    Matches(
+        sheet="H(X) = -Σ P(x)·log P(x)",
+        framework="torch",
+        reference="sum of torch.special.entr",
+        inputs=(("input", Pd[x]),),
+        over=(x, k),
+        sizes=((k, 4),),
+    ),
+)
+_SOFTMAX_CE = dict(
+    over=(x, k),
+    sizes=((k, 4),),
+    expected=Status.DIFFERS,
+    agrees_when="Σₓ Q(x) = 1 (Q a distribution, as the sheet means it)",
+)
+P.also(
+    "info.cross_entropy",
+    Matches(
+        sheet="H(P,Q) = -Σ P(x)·log Q(x)",
+        framework="optax",
+        reference="optax.softmax_cross_entropy",
+        inputs=(("logits", sp.log(Qd[x])), ("labels", Pd[x])),
+        badge="softmax of the logits",
+        difference="optax takes logits and normalises them with a softmax, so log Q(x) is "
+        "replaced by log(Q(x)/Σ Q)",
+        **_SOFTMAX_CE,
+    ),
+    Matches(
+        sheet="H(P,Q) = -Σ P(x)·log Q(x)",
+        framework="torch",
+        reference="torch.nn.functional.cross_entropy (probability targets)",
+        inputs=(("input", sp.log(Qd[x])), ("target", Pd[x])),
+        badge="softmax of the logits",
+        difference="torch takes logits and normalises them with a log-softmax, so log Q(x) is "
+        "replaced by log(Q(x)/Σ Q)",
+        **_SOFTMAX_CE,
+    ),
+)

@@ -225,6 +225,7 @@ P.also(
             ("alpha", eta_min / eta_max),
         ),
         expected=Status.DIFFERS,
+        badge="holds η_min after T",
         difference="optax holds η_min after t = T; the sheet's cosine climbs back to η_max at 2T",
         agrees_when="0 ≤ t ≤ T",
     ),
@@ -237,9 +238,48 @@ P.also(
         reference="optax.join_schedules(linear warmup, linear decay)",
         inputs=(("count", t), ("eta_max", eta_max), ("t_warmup", t_warmup), ("t_total", t_total)),
         expected=Status.DIFFERS,
+        badge="jump at t_warmup",
         difference="the sheet's decay starts at η_max·(t_total - t_warmup)/t_total, a jump down "
         "from η_max at t_warmup, and goes negative after t_total; the linear warmup-then-decay "
         "schedule is continuous and stops at 0",
         agrees_when="t < t_warmup",
+    ),
+)
+
+
+# -- ... and in torch.optim.lr_scheduler, which counts calls of scheduler.step() ----------------
+_STEPS = sp.floor(t)  # torch's schedulers take integer steps: compared at t = ⌊t⌋
+P.also(
+    "schedules.step",
+    Matches(
+        sheet="η(t) = η₀ · γ^⌊t/k⌋",
+        framework="torch",
+        reference="torch.optim.lr_scheduler.StepLR",
+        inputs=(("last_epoch", _STEPS), ("lr", eta_0), ("step_size", k), ("gamma", gamma)),
+        note="After ⌊t⌋ calls of scheduler.step(); ⌊⌊t⌋/k⌋ = ⌊t/k⌋, so every real t is compared.",
+    ),
+)
+P.also(
+    "schedules.exponential",
+    Matches(
+        sheet="η(t) = η₀ · e^(-λt)",
+        framework="torch",
+        reference="torch.optim.lr_scheduler.ExponentialLR",
+        subject=_exp.subs(t, _STEPS),
+        inputs=(("last_epoch", _STEPS), ("lr", eta_0), ("gamma", sp.exp(-lam))),
+        note="At whole steps t (torch counts calls of scheduler.step()), with γ = e^(-λ).",
+    ),
+)
+P.also(
+    "schedules.cosine",
+    Matches(
+        sheet="η(t) = η_min + ½(η_max - η_min)(1 + cos(πt/T))",
+        framework="torch",
+        reference="torch.optim.lr_scheduler.CosineAnnealingLR",
+        subject=_cos.subs(t, _STEPS),
+        inputs=(("last_epoch", _STEPS), ("lr", eta_max), ("T_max", T), ("eta_min", eta_min)),
+        sizes=((T, 10),),
+        note="At whole steps t with T = 10 (T_max is an integer); η_max is the optimizer's "
+        "initial lr. Past T torch's cosine climbs back, as the sheet's does.",
     ),
 )

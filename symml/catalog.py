@@ -213,11 +213,14 @@ def _check_matches(fid: str, what: str, claim: Matches) -> None:
         raise CatalogError(fid, f"{what}: {claim.reference} needs {need}")
     if claim.rtol and not claim.note:
         raise CatalogError(fid, f"{what} loosens the tolerance (rtol); say why in its note")
-    if claim.expected is Status.DIFFERS and not (claim.difference and claim.agrees_when):
+    if claim.expected is Status.DIFFERS and not (
+        claim.difference and claim.agrees_when and claim.badge
+    ):
         raise CatalogError(
             fid,
-            f"{what} is expected to differ from {claim.reference}; record the difference "
-            "and the setting under which they agree (difference=..., agrees_when=...)",
+            f"{what} is expected to differ from {claim.reference}; record the difference, "
+            "the setting under which they agree and a few words for the sheet's mark "
+            "(difference=..., agrees_when=..., badge=...)",
         )
 
 

@@ -344,8 +344,9 @@ class Matches(Claim):
     restricts the inputs to the framework's preconditions (``W + 2P >= K``); the families in
     ``zero_outside`` are 0 outside their index ranges (zero padding). An input may be a whole
     indexed family, passed as an array of its shape. Optimizers give ``run`` instead of ``subject``.
-    ``difference`` says how the two differ and ``agrees_when`` under which setting they agree
-    (both required when the expected verdict is ``differs``). ``binding`` records that the
+    ``difference`` says how the two differ, ``agrees_when`` under which setting they agree and
+    ``badge`` names the difference in a few words for the cheat sheet (all three required when
+    the expected verdict is ``differs``). ``binding`` records that the
     sheet presents the formula as that framework's function, so a difference is ``refuted``.
     """
 
@@ -361,6 +362,7 @@ class Matches(Claim):
     run: Run | None = None
     difference: str = ""
     agrees_when: str = ""
+    badge: str = ""  # for the sheet: ≠ torch.optim.RMSprop (ε placement)
     binding: bool = False
     rtol: float = 0.0  # a looser tolerance where the framework computes in float32 (say why)
 

@@ -22,7 +22,7 @@ import sympy as sp
 from symml.catalog import Catalog
 from symml.errors import SymmlError
 from symml.explain import Judged, Phrase, as_markdown, judge, statement_phrase
-from symml.model import Derivative, Formula, Status
+from symml.model import Derivative, Formula, Matches, Status
 from symml.statement import Math, formula_line, gradient_line, sheet_tex
 from symml.verdict import Verdict
 
@@ -162,6 +162,29 @@ def escape(text: str) -> str:
 
 # -- the content of one entry ------------------------------------------------------------------
 @dataclass(frozen=True)
+class Mark:
+    """A framework function the formula agrees with or differs from (a ``matches`` verdict)."""
+
+    agrees: bool
+    reference: str
+    badge: str = ""  # what differs, in a few words
+
+    @property
+    def text(self) -> str:
+        """``= optax.adam`` or ``≠ torch.optim.RMSprop (ε placement)``."""
+        return f"{'=' if self.agrees else '≠'} {self.reference}" + (
+            f" ({self.badge})" if self.badge else ""
+        )
+
+    @property
+    def tex(self) -> str:
+        # pdflatex builds ≠ from two glyphs that text extraction reads as "=", so a difference
+        # is said in words: the PDF's text must not read as agreement
+        words = f"= {self.reference}" if self.agrees else f"differs from {self.reference}"
+        return escape(words + (f" ({self.badge})" if self.badge else ""))
+
+
+@dataclass(frozen=True)
 class Entry:
     """What the sheet shows for one formula, already as LaTeX math (None: not typeset)."""
 
@@ -171,6 +194,7 @@ class Entry:
     verdicts: tuple[Verdict, ...] = ()
     problem: str = ""
     judged: tuple[Judged, ...] = ()  # each claim's lines with their tags (symml.explain)
+    marks: tuple[Mark, ...] = ()  # the framework functions it agrees with or differs from
 
 
 Typesetter = Callable[[Formula], str]
@@ -239,8 +263,31 @@ def entries(
             continue
         shown = gradients(formula) if with_gradients else ()
         mine = tuple((verdicts or {}).get(formula.id, ()))
-        out.append(Entry(formula, tex, shown, mine, judged=_judged(formula, mine, report)))
+        claims = tuple(v for v in mine if v.kind != "matches")
+        marks = framework_marks(formula, mine)
+        out.append(
+            Entry(formula, tex, shown, mine, judged=_judged(formula, claims, report), marks=marks)
+        )
     return _placed(out)
+
+
+def framework_marks(formula: Formula, verdicts: Sequence[Verdict]) -> tuple[Mark, ...]:
+    """``= reference`` for each framework function the formula agrees with, ``≠ reference
+    (badge)`` for each it differs from; a comparison that did not run (its framework is not
+    installed) or failed has no mark."""
+    marks = []
+    for verdict in verdicts:
+        number = int(verdict.claim.split("#")[1]) if "#" in verdict.claim else 0
+        if verdict.kind != "matches" or not 1 <= number <= len(formula.claims):
+            continue
+        claim = formula.claims[number - 1]
+        if not isinstance(claim, Matches):
+            continue
+        if verdict.status is Status.NUMERIC:
+            marks.append(Mark(True, claim.reference))
+        elif verdict.status in (Status.DIFFERS, Status.REFUTED):
+            marks.append(Mark(False, claim.reference, claim.badge))
+    return tuple(marks)
 
 
 def _judged(formula: Formula, verdicts: Sequence[Verdict], report: TextIO) -> tuple[Judged, ...]:
@@ -314,6 +361,8 @@ PREAMBLE = r"""\documentclass[10pt]{article}
 \newcommand{\entry}[2]{\par\vspace{4pt plus 2pt minus 1pt}{\raggedright\textbf{#1}\hfill
   {\scriptsize\ttfamily\color{gray}#2}\par}\nobreak}
 \newcommand{\verdict}[2]{{\scriptsize\sffamily\color{#1}[#2]}}
+% The framework functions a formula agrees with (=) or differs from (≠), under it.
+\newcommand{\frameworks}[1]{\par\nobreak{\raggedright\scriptsize\sffamily\color{gray}#1\par}}
 % A statement with its verdict tag in front; a statement too wide to sit beside its tag goes
 % on the next line, centred, at full width.
 \newsavebox{\symmltag}
@@ -351,6 +400,24 @@ class SheetOptions:
     title: str = "ML formula sheet, checked by symml"
     figures: Mapping[int, Sequence[Path]] = field(default_factory=dict)
     with_verdicts: bool = True
+    frameworks: tuple[str, ...] = ()  # whose marks the sheet shows
+    missing: tuple[str, ...] = ()  # frameworks whose marks are left out: not installed
+
+
+def frameworks_note(options: SheetOptions) -> str:
+    """The header's sentence on the framework marks (empty when there are none)."""
+    if not options.frameworks and not options.missing:
+        return ""
+    note = ""
+    if options.frameworks:
+        note = (
+            f"Under a formula: the functions of {', '.join(options.frameworks)} that compute "
+            "the same (=) or differ in a convention (measured numerically by symml verify)"
+        )
+    if options.missing:
+        names = " and ".join(options.missing)
+        note += ("; " if note else "") + f"no marks for {names}: not installed here"
+    return note
 
 
 def build_tex(catalog: Catalog, built: Sequence[Entry], options: SheetOptions) -> str:
@@ -363,6 +430,8 @@ def build_tex(catalog: Catalog, built: Sequence[Entry], options: SheetOptions) -
         + (r"; marks: verdict of each claim the sheet makes" if options.with_verdicts else "")
         + r"}\par\smallskip"
     )
+    if frameworks_note(options):
+        lines.append(rf"{{\scriptsize\sffamily {escape(frameworks_note(options))}}}\par\smallskip")
     lines.append(r"\begin{multicols*}{3}")
     current = None
     for entry in built:
@@ -415,6 +484,8 @@ def entry_tex(entry: Entry, with_verdicts: bool) -> list[str]:
         lines.append(rf"\formula{_alt(shown)}{{{shown}}}")
     for gradient in entry.gradients:
         lines.append(rf"\formula{{{gradient}}}")
+    if entry.marks:
+        lines.append(rf"\frameworks{{{escape(' · ').join(m.tex for m in entry.marks)}}}")
     for group in _grouped([j for j in judged if j.line is not None]):
         line = group[0].line
         math = line.math.tex if line.math is not None else None
@@ -573,6 +644,8 @@ def build_markdown(catalog: Catalog, built: Sequence[Entry], options: SheetOptio
     only macros KaTeX knows."""
     parts = dict(catalog.parts)
     lines = [f"# {options.title}", ""]
+    if frameworks_note(options):
+        lines += [f"*{_md_text(frameworks_note(options))}*", ""]
     current = None
     for entry in built:
         formula = entry.formula
@@ -616,6 +689,8 @@ def entry_markdown(entry: Entry, with_verdicts: bool = True) -> list[str]:
         lines += ["$$", entry.tex, "$$", ""]
     for gradient in entry.gradients:
         lines += ["$$", gradient, "$$", ""]
+    if entry.marks:
+        lines += [_md_text("  ·  ".join(m.text for m in entry.marks)), ""]
     for group in _grouped([j for j in judged if j.line is not None]):
         lines += _judged_markdown(statement_phrase(group[0].line, entry.formula)[0], group)
     return lines

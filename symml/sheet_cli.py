@@ -14,6 +14,9 @@ from symml.catalog import Catalog
 from symml.errors import UsageError
 
 EXIT_OK, EXIT_FAILED = 0, 1
+# the sheet's framework marks unless --against says otherwise: torch's ~30 claims take about
+# as long as the rest of the catalog when the proof cache is cold, so it is marked when named
+SHEET_FRAMEWORKS = ("jax", "optax")
 
 
 def add_commands(subparsers: Any) -> dict[str, Any]:
@@ -33,6 +36,14 @@ def add_commands(subparsers: Any) -> dict[str, Any]:
     )
     sheet.add_argument(
         "--no-cache", action="store_true", help="check every claim afresh (as `verify --no-cache`)"
+    )
+    sheet.add_argument(
+        "--against",
+        metavar="FRAMEWORKS",
+        help="mark each formula with the framework functions it agrees with (=) or differs "
+        "from (≠): a comma-separated list of jax, optax, torch, 'all' or 'none' (default: "
+        "jax,optax, the quick ones; a framework not installed is left out with a note; the "
+        "verdicts come from the proof cache where it can)",
     )
     sheet.add_argument(
         "--format", choices=("tex", "md"), help="LaTeX or Markdown (default: from -o, else tex)"
@@ -97,17 +108,29 @@ def cmd_sheet(catalog: Catalog, args: argparse.Namespace, out: TextIO) -> int:
         writable(request.output)  # before the ~45 s of checking, not after
     formulas = [f for f in catalog if f.part in parts]
 
+    frameworks, missing = _marked_frameworks(args.against) if args.verdicts else ((), ())
     verdicts = {}
     if args.verdicts:
         from symml.verify import print_progress, verify
 
         ids = [f.id for f in formulas]
-        checked = verify(ids, catalog=catalog, progress=print_progress, use_cache=not args.no_cache)
+        checked = verify(
+            ids,
+            catalog=catalog,
+            progress=print_progress,
+            use_cache=not args.no_cache,
+            against=frameworks,
+        )
         verdicts = sheet.by_formula(checked)
 
     def source_text(figures: dict[int, list[Path]]) -> str:
         built = sheet.entries(formulas, verdicts=verdicts, with_gradients=not args.no_gradients)
-        options = sheet.SheetOptions(figures=figures, with_verdicts=args.verdicts)
+        options = sheet.SheetOptions(
+            figures=figures,
+            with_verdicts=args.verdicts,
+            frameworks=tuple(f for f in frameworks if f not in missing),
+            missing=missing,
+        )
         build = sheet.build_tex if request.format == "tex" else sheet.build_markdown
         return build(catalog, built, options)
 
@@ -153,6 +176,15 @@ def cmd_sheet(catalog: Catalog, args: argparse.Namespace, out: TextIO) -> int:
         for written in _move_into(products, request.output.parent):
             out.write(f"wrote {written}\n")
     return EXIT_OK
+
+
+def _marked_frameworks(text: str | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The frameworks whose marks the sheet shows, and those of them not installed (their
+    claims are skipped, so the sheet builds without them and says so)."""
+    from symml.frameworks import parse_frameworks, unavailable
+
+    chosen = SHEET_FRAMEWORKS if text is None else parse_frameworks(text)
+    return chosen, tuple(f for f in chosen if unavailable(f))
 
 
 def _check_dpi(dpi: float | None) -> None:

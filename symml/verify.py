@@ -398,8 +398,8 @@ def verify(
     def run(job: tuple[Formula, Claim]) -> Verdict:
         nonlocal done
         formula, claim = job
-        in_process = isinstance(claim, Matches)  # framework results depend on its version
-        key = cache.key(formula, claim, seed, timeout) if use_cache and not in_process else ""
+        in_process = isinstance(claim, Matches)  # a framework is imported once, here
+        key = _cache_key(formula, claim, seed, timeout) if use_cache else ""
         if key in stored:
             verdict = cache.revive(stored[key]).with_(expected=claim.expected)
         else:
@@ -424,6 +424,17 @@ def verify(
     if use_cache:
         cache.store(fresh)
     return verdicts
+
+
+def _cache_key(formula: Formula, claim: Claim, seed: int, timeout: float) -> str:
+    """The proof-cache key; a ``matches`` verdict also depends on the framework's installed
+    version (and is not cached when the framework is missing: installing it changes it)."""
+    base = cache.key(formula, claim, seed, timeout)
+    if not isinstance(claim, Matches):
+        return base
+    if frameworks.unavailable(claim.framework):
+        return ""
+    return f"{base}:{claim.framework}:{frameworks.fingerprint(claim.framework)}"
 
 
 def _claim_label(formula: Formula, claim: Claim) -> str:

@@ -1,7 +1,9 @@
 """`matches` claims: the sheet's formulas against jax, optax and torch."""
 
 import io
+import json
 import math
+import re
 from dataclasses import replace
 
 import numpy as np
@@ -13,7 +15,7 @@ from symml import report
 from symml.catalog import validate
 from symml.cli import main
 from symml.errors import CatalogError
-from symml.frameworks import available, table
+from symml.frameworks import REFERENCES, available, table
 from symml.model import Matches, Run, Status
 from symml.verify import check_claim, verify
 
@@ -70,6 +72,55 @@ def test_a_mutated_adam_rule_differs_from_optax_with_a_witness(catalog, name, ch
     assert verdict.detail.startswith("differs from optax.adam; step ")
     assert verdict.counterexample is not None
     assert set(verdict.counterexample.point) >= {"eta", "beta_1", "beta_2", "epsilon", "g"}
+
+
+def _mutated(catalog, formula_id, reference, change):
+    formula, _, claim = _claim(catalog, formula_id, reference)
+    rule = dict(claim.run.assignments)
+    change(rule, _symbols(formula))
+    return check_claim(
+        formula, replace(claim, run=replace(claim.run, assignments=tuple(rule.items())))
+    )
+
+
+@pytest.mark.parametrize(
+    "formula_id, reference, name, change",
+    [
+        (
+            "optim.adamw_step",
+            "optax.adamw",
+            "decoupled weight decay dropped",
+            lambda r, s: r.__setitem__(
+                s["W"], s["W"] - s["eta"] * s["mhat"] / (sp.sqrt(s["vhat"]) + s["epsilon"])
+            ),
+        ),
+        (
+            "optim.momentum_step",
+            "optax.sgd(momentum)",
+            "velocity as an average (1 - β)·g",
+            lambda r, s: r.__setitem__(
+                s["v_mom"], s["beta"] * s["v_mom"] + (1 - s["beta"]) * s["g"]
+            ),
+        ),
+        (
+            "optim.adam_step",
+            "torch.optim.Adam",
+            "bias correction of v̂ dropped",
+            lambda r, s: r.__setitem__(s["vhat"], s["v"]),
+        ),
+    ],
+)
+def test_other_mutated_rules_differ_from_their_framework(
+    catalog, formula_id, reference, name, change
+):
+    framework = reference.split(".")[0]
+    if available.unavailable(framework):
+        pytest.skip(available.unavailable(framework))
+    assert check_claim(*_claim(catalog, formula_id, reference)[::2]).status is Status.NUMERIC
+    verdict = _mutated(catalog, formula_id, reference, change)
+    assert verdict.status is Status.DIFFERS, (name, verdict.detail)
+    assert verdict.detail.startswith(f"differs from {reference}; step ")
+    assert verdict.counterexample is not None and "g" in verdict.counterexample.point
 
 
 def test_the_unmutated_adam_rule_agrees_with_optax(catalog):
@@ -152,10 +203,14 @@ def test_catalog_names_an_unknown_reference_and_suggests_the_nearest(catalog):
         validate(replace(formula, claims=(bad,)))
 
 
-def test_catalog_requires_the_difference_and_the_agreeing_setting(catalog):
+@pytest.mark.parametrize("missing", ["agrees_when", "badge", "difference"])
+def test_catalog_requires_the_difference_and_the_agreeing_setting(catalog, missing):
     formula, _, claim = _claim(catalog, "activations.gelu", "jax.nn.gelu")
-    with pytest.raises(CatalogError, match="record the difference and the setting under which"):
-        validate(replace(formula, claims=(replace(claim, agrees_when=""),)))
+    with pytest.raises(
+        CatalogError,
+        match="record the difference, the setting under which they agree and a few words",
+    ):
+        validate(replace(formula, claims=(replace(claim, **{missing: ""}),)))
 
 
 def test_catalog_requires_a_run_for_an_optimizer(catalog):
@@ -168,6 +223,95 @@ def test_catalog_refuses_a_reference_of_another_framework(catalog):
     formula, _, claim = _claim(catalog, "optim.adam_step", "optax.adam")
     with pytest.raises(CatalogError, match="optax.adam belongs to optax, not to 'torch'"):
         validate(replace(formula, claims=(replace(claim, framework="torch"),)))
+
+
+# -- the claims added for the schedulers, cross-entropy, pooling and multi-head attention -------
+_LARGEST = re.compile(r"largest difference (\S+) \((\S+) relative\)")
+
+
+@pytest.mark.parametrize(
+    "formula_id, reference, status, relative_below",
+    [
+        ("schedules.step", "torch.optim.lr_scheduler.StepLR", Status.NUMERIC, 1e-14),
+        ("schedules.exponential", "torch.optim.lr_scheduler.ExponentialLR", Status.NUMERIC, 1e-13),
+        ("schedules.cosine", "torch.optim.lr_scheduler.CosineAnnealingLR", Status.NUMERIC, 1e-12),
+        ("info.cross_entropy", "optax.softmax_cross_entropy", Status.DIFFERS, 1.0),
+        (
+            "info.cross_entropy",
+            "torch.nn.functional.cross_entropy (probability targets)",
+            Status.DIFFERS,
+            1.0,
+        ),
+        (
+            "losses.cce",
+            "torch.nn.functional.cross_entropy (probability targets)",
+            Status.DIFFERS,
+            1.0,
+        ),
+        (
+            "info.kl_divergence",
+            "torch.nn.functional.kl_div (reduction='sum')",
+            Status.NUMERIC,
+            1e-12,
+        ),
+        ("info.entropy", "sum of torch.special.entr", Status.NUMERIC, 1e-14),
+        ("cnn.max_pool", "jax.numpy.max", Status.NUMERIC, 1e-300),
+        ("cnn.max_pool", "torch.nn.functional.max_pool1d", Status.NUMERIC, 1e-300),
+        # jax.nn.dot_product_attention takes its softmax in float32
+        ("attention.multihead", "jax.nn.dot_product_attention (2 heads)", Status.NUMERIC, 1e-5),
+        (
+            "attention.multihead",
+            "torch.nn.functional.multi_head_attention_forward (2 heads)",
+            Status.NUMERIC,
+            1e-12,
+        ),
+    ],
+)
+def test_new_matches_claims_give_their_measured_verdict(
+    catalog, formula_id, reference, status, relative_below
+):
+    formula, _, claim = _claim(catalog, formula_id, reference)
+    if available.unavailable(claim.framework):
+        pytest.skip(available.unavailable(claim.framework))
+    verdict = check_claim(formula, claim)
+    assert verdict.status is status, verdict.detail
+    largest, relative = (float(v) for v in _LARGEST.search(verdict.method).groups())
+    if status is Status.NUMERIC:
+        assert relative < relative_below or largest == 0.0, verdict.method
+    else:  # a difference of the order of the values themselves, with its witness
+        assert 0.1 < relative <= relative_below, verdict.method
+        assert verdict.counterexample is not None and verdict.conditions
+
+
+@pytest.mark.parametrize(
+    "reference",
+    ["optax.softmax_cross_entropy", "torch.nn.functional.cross_entropy (probability targets)"],
+)
+def test_cross_entropy_witness_is_the_softmax_normalisation(catalog, reference):
+    formula, _, claim = _claim(catalog, "info.cross_entropy", reference)
+    if available.unavailable(claim.framework):
+        pytest.skip(available.unavailable(claim.framework))
+    verdict = check_claim(formula, claim)
+    point = verdict.counterexample.point
+    P = np.array([float(point[f"P[{n}]"]) for n in range(1, 5)])
+    Q = np.array([float(point[f"Q[{n}]"]) for n in range(1, 5)])
+    sheet, framework = float(verdict.counterexample.lhs), float(verdict.counterexample.rhs)
+    assert sheet == pytest.approx(-(P * np.log(Q)).sum(), rel=1e-4)
+    assert framework == pytest.approx(-(P * np.log(Q / Q.sum())).sum(), rel=1e-4)
+    # normalising Q makes them agree (the recorded setting)
+    assert claim.agrees_when.startswith("Σₓ Q(x) = 1")
+
+
+def test_torch_cosine_annealing_climbs_back_after_t_max_as_the_sheet_does(catalog):
+    """Unlike optax (which holds η_min), torch's CosineAnnealingLR follows the cosine past T."""
+    formula, _, claim = _claim(
+        catalog, "schedules.cosine", "torch.optim.lr_scheduler.CosineAnnealingLR"
+    )
+    if available.unavailable("torch"):
+        pytest.skip(available.unavailable("torch"))
+    call = REFERENCES[claim.reference].load()
+    at_2T = float(call(last_epoch=20.0, lr=1.0, T_max=10.0, eta_min=0.1))
+    assert at_2T == pytest.approx(1.0, rel=1e-12)  # η_max again at t = 2T
 
 
 # -- running them: skipped by default, --against, a missing framework ---------------------------
@@ -207,8 +351,36 @@ def test_cli_against_rejects_an_unknown_framework(capsys):
     err = capsys.readouterr().err
     assert err == (
         "symml: --against optax,tensorflow: unknown framework 'tensorflow'; use a "
-        "comma-separated list of jax, optax, torch, or 'all'\n"
+        "comma-separated list of jax, optax, torch, 'all' or 'none'\n"
     )
+
+
+def test_json_without_against_runs_the_installed_frameworks_and_caches_them(monkeypatch, tmp_path):
+    monkeypatch.setenv("SYMML_CACHE_DIR", str(tmp_path))
+    runs = []
+    for _ in range(2):
+        out = io.StringIO()
+        assert main(["verify", "optim.rmsprop_step", "--json"], out=out) == 0
+        runs.append(json.loads(out.getvalue()))
+    first, second = ({v["claim"]: v for v in r["verdicts"] if v["kind"] == "matches"} for r in runs)
+    by_reference = {v["detail"].split(":")[0].split(";")[0]: v for v in first.values()}
+    assert by_reference["agrees with optax.rmsprop"]["status"] == "numeric"
+    if not available.unavailable("torch"):
+        torch_rms = by_reference["differs from torch.optim.RMSprop"]
+        assert torch_rms["status"] == "differs" and torch_rms["counterexample"] is not None
+        assert runs[0]["summary"]["differs"] == 1
+    assert not any(v["cached"] for v in first.values())
+    assert all(v["cached"] for v in second.values())  # keyed by the framework's version
+    assert [(v["status"], v["detail"]) for v in second.values()] == [
+        (v["status"], v["detail"]) for v in first.values()
+    ]
+
+
+def test_plain_verify_and_against_none_run_no_matches_claims():
+    for argv in (["optim.rmsprop_step"], ["optim.rmsprop_step", "--json", "--against", "none"]):
+        out = io.StringIO()
+        assert main(["verify", *argv, "--no-cache"], out=out) == 0
+        assert "matches" not in out.getvalue() and "rmsprop_step#1" in out.getvalue()
 
 
 def test_cli_errata_gain_the_frameworks_section(catalog):

@@ -261,3 +261,49 @@ def test_sheet_dpi_out_of_range_is_a_usage_error(monkeypatch, capsys):
     code, _ = run(monkeypatch, ["sheet", "--no-verdicts", "--dpi", "5"])
     assert code == 2
     assert "--dpi 5: pick a resolution between 10 and 2400" in capsys.readouterr().err
+
+
+# -- framework marks: the matches verdicts under each formula ----------------------------------
+def test_sheet_marks_each_formula_with_the_framework_functions_it_agrees_with_or_not(monkeypatch):
+    pytest.importorskip("optax", reason="the marks are measured against optax")
+    from symml.frameworks import available
+
+    against = "optax,torch" if not available.unavailable("torch") else "optax"
+    code, text = run(monkeypatch, ["sheet", "--part", "4", "--no-plots", "--against", against])
+    assert code == 0
+    note = "Under a formula: the functions of " + against.replace(",", ", ")
+    assert note in text
+    assert r"\frameworks{= optax.rmsprop" in text
+    if "torch" in against:  # the ε placement, said in words (pdflatex's ≠ extracts as "=")
+        assert (
+            r"\frameworks{= optax.rmsprop \ensuremath{\cdot} differs from torch.optim.RMSprop "
+            r"(\ensuremath{\epsilon} placement)}" in text
+        )
+    code, markdown = run(
+        monkeypatch, ["sheet", "--part", "4", "--format", "md", "--against", against]
+    )
+    assert code == 0
+    if "torch" in against:
+        assert "= optax.rmsprop  ·  ≠ torch.optim.RMSprop (ε placement)\n" in markdown
+
+
+def test_sheet_without_torch_leaves_its_marks_out_and_says_so(monkeypatch):
+    pytest.importorskip("optax", reason="the marks are measured against optax")
+    from symml.frameworks import available
+
+    available.unavailable.cache_clear()
+    real = available.importlib.util.find_spec
+    monkeypatch.setattr(
+        available.importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "torch" else real(name, *a),
+    )
+    try:
+        code, text = run(
+            monkeypatch, ["sheet", "--part", "4", "--format", "md", "--against", "all"]
+        )
+    finally:
+        available.unavailable.cache_clear()
+    assert code == 0
+    assert "no marks for torch: not installed here" in text
+    assert "= optax.adam\n" in text and "torch.optim" not in text

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 FUNCTION, OPTIMIZER = "function", "optimizer"
+HEADS = 2  # the multi-head references split the projections into this many heads
 Gradient = Callable[[np.ndarray, int], np.ndarray]
 
 
@@ -201,6 +202,65 @@ def _kept_unit(input: Any, p: Any) -> Any:
     return kept[0] if kept.numel() else torch.zeros((), dtype=torch.float64)
 
 
+def _torch_schedule(kind: str, last_epoch: Any, lr: Any, **options: Any) -> Any:
+    """The learning rate a torch.optim.lr_scheduler sets after ``last_epoch`` calls of
+    ``scheduler.step()`` (an integer: torch's schedulers count calls, not a real t)."""
+    import torch
+
+    param = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+    optimizer = torch.optim.SGD([param], lr=float(lr))
+    scheduler = getattr(torch.optim.lr_scheduler, kind)(
+        optimizer, **{k: _plain(v) for k, v in options.items()}
+    )
+    for _ in range(int(round(float(last_epoch)))):
+        optimizer.step()
+        scheduler.step()
+    return torch.tensor(optimizer.param_groups[0]["lr"], dtype=torch.float64)
+
+
+def _plain(value: Any) -> Any:
+    """A scheduler's option as Python wants it: an int where it is whole, else a float."""
+    number = float(value)
+    return int(number) if number.is_integer() else number
+
+
+def _torch_multihead(query: Any, key: Any, value: Any, W_Q: Any, W_K: Any, W_V: Any, W_O: Any):
+    """torch's multi-head attention with the sheet's weights (row vectors, x·W) and no biases:
+    torch computes x·Wᵀ, so its in_proj_weight stacks W_Qᵀ, W_Kᵀ, W_Vᵀ and its out_proj is
+    W_Oᵀ; head i takes columns (i−1)·dₖ+1 … i·dₖ of each projection, as the sheet's heads."""
+    import torch
+
+    out, _ = torch.nn.functional.multi_head_attention_forward(
+        query[:, None, :],
+        key[:, None, :],
+        value[:, None, :],
+        W_O.shape[1],
+        HEADS,
+        torch.cat([W_Q.T, W_K.T, W_V.T]),
+        None,
+        None,
+        None,
+        False,
+        0.0,
+        W_O.T,
+        None,
+        training=False,
+        need_weights=False,
+    )
+    return out[:, 0, :]
+
+
+def _jax_multihead(jax: Any, query: Any, key: Any, value: Any, W_Q: Any, W_K: Any, W_V: Any, W_O):
+    """jax.nn.dot_product_attention over h = ``HEADS`` heads of the projected inputs (jax.nn has the
+    attention of each head; the projections and the concatenation are matrix products)."""
+
+    def split(x: Any) -> Any:
+        return x.reshape(1, x.shape[0], HEADS, x.shape[1] // HEADS)
+
+    out = jax.nn.dot_product_attention(split(query @ W_Q), split(key @ W_K), split(value @ W_V))
+    return out.reshape(query.shape[0], -1) @ W_O
+
+
 def _torch_optimizer(make: Callable[..., Any]) -> Callable[[], Callable]:
     def load() -> Callable[..., Any]:
         import torch
@@ -267,6 +327,18 @@ REFERENCES: Mapping[str, Reference] = {
                     )[:, 0, :]
                 )
             ),
+        ),
+        _ref(
+            "jax.nn.dot_product_attention (2 heads)",
+            "jax",
+            FUNCTION,
+            _jax_function(lambda j, o: lambda **a: _jax_multihead(j, **a)),
+        ),
+        _ref(
+            "jax.numpy.max",
+            "jax",
+            FUNCTION,
+            _jax_function(lambda j, o: lambda a: j.numpy.max(a)),
         ),
         _ref(
             "sum of jax.scipy.special.entr",
@@ -568,6 +640,69 @@ REFERENCES: Mapping[str, Reference] = {
             "torch",
             FUNCTION,
             _torch_function(lambda t: t.nn.functional.binary_cross_entropy),
+        ),
+        _ref(
+            "torch.nn.functional.multi_head_attention_forward (2 heads)",
+            "torch",
+            FUNCTION,
+            _torch_function(lambda t: _torch_multihead),
+        ),
+        _ref(
+            "torch.nn.functional.max_pool1d",
+            "torch",
+            FUNCTION,
+            _torch_function(
+                lambda t: (
+                    lambda input: t.nn.functional.max_pool1d(input[None, None], input.shape[0])[
+                        0, 0, 0
+                    ]
+                )
+            ),
+        ),
+        _ref(
+            "torch.nn.functional.cross_entropy (probability targets)",
+            "torch",
+            FUNCTION,
+            _torch_function(
+                lambda t: (
+                    lambda input, target: t.nn.functional.cross_entropy(input[None], target[None])
+                )
+            ),
+        ),
+        _ref(
+            "torch.nn.functional.kl_div (reduction='sum')",
+            "torch",
+            FUNCTION,
+            _torch_function(
+                lambda t: (
+                    lambda input, target: t.nn.functional.kl_div(input, target, reduction="sum")
+                )
+            ),
+        ),
+        _ref(
+            "sum of torch.special.entr",
+            "torch",
+            FUNCTION,
+            _torch_function(lambda t: lambda input: t.special.entr(input).sum()),
+        ),
+        # torch.optim.lr_scheduler, after `last_epoch` calls of scheduler.step()
+        _ref(
+            "torch.optim.lr_scheduler.StepLR",
+            "torch",
+            FUNCTION,
+            _torch_function(lambda t: lambda **a: _torch_schedule("StepLR", **a)),
+        ),
+        _ref(
+            "torch.optim.lr_scheduler.ExponentialLR",
+            "torch",
+            FUNCTION,
+            _torch_function(lambda t: lambda **a: _torch_schedule("ExponentialLR", **a)),
+        ),
+        _ref(
+            "torch.optim.lr_scheduler.CosineAnnealingLR",
+            "torch",
+            FUNCTION,
+            _torch_function(lambda t: lambda **a: _torch_schedule("CosineAnnealingLR", **a)),
         ),
         # torch.optim
         _ref(
