@@ -578,3 +578,36 @@ def test_scientific_notation_glued_to_a_letter_is_refused():
         "scientific notation followed by a letter, or a product with e?; "
         "write (1e-3) x for the number, or e^{…} for Euler's e"
     )
+
+
+def test_the_deadline_holds_when_its_alarm_lands_in_a_gc_callback():
+    # An exception raised inside a garbage-collector callback is printed and dropped: the
+    # alarm fires again until one lands where it can stop the reading.
+    import gc
+    import warnings
+
+    from symml.parse.deadline import ReadingTimeout, within
+
+    slept = []
+
+    def slow_callback(phase, info):
+        if phase == "start" and not slept:  # the first collection outlasts the deadline
+            slept.append(True)
+            time.sleep(0.4)
+
+    def busy_with_garbage():
+        gc.collect()  # runs past the deadline inside the callback
+        stop = time.monotonic() + 10
+        while time.monotonic() < stop:
+            sum(range(20_000))
+
+    gc.callbacks.append(slow_callback)
+    started = time.monotonic()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with pytest.raises(ReadingTimeout):
+                within(0.2, busy_with_garbage)
+    finally:
+        gc.callbacks.remove(slow_callback)
+    assert time.monotonic() - started < 3

@@ -8,6 +8,7 @@ worker or an outer reading, goes on with what it has left, and fires if it ends 
 
 from __future__ import annotations
 
+import gc
 import signal
 import threading
 import time
@@ -15,6 +16,8 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 R = TypeVar("R")
+#: How often the alarm fires again once the deadline has passed.
+REPEAT_SECONDS = 0.05
 
 
 class ReadingTimeout(Exception):
@@ -38,10 +41,13 @@ def within(seconds: float, fn: Callable[..., R], *args: Any) -> R:
     limit = seconds if outer_left <= 0 else min(seconds, outer_left)
     started = time.monotonic()
     previous = signal.signal(signal.SIGALRM, _expire)
-    signal.setitimer(signal.ITIMER_REAL, limit)
+    # Repeating after it first fires: an exception raised inside a garbage-collector callback
+    # or a __del__ is printed and dropped, and the reading would run on to its end.
+    signal.setitimer(signal.ITIMER_REAL, limit, REPEAT_SECONDS)
     try:
         return fn(*args)
     except _Expired:
+        signal.setitimer(signal.ITIMER_REAL, 0)
         if outer_left > 0 and limit >= outer_left and callable(previous):
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, previous)
@@ -56,4 +62,15 @@ def within(seconds: float, fn: Callable[..., R], *args: Any) -> R:
 
 
 def _expire(signum: int, frame: Any) -> None:
+    if _in_gc_callback(frame):
+        return  # it would be dropped there: the repeating alarm fires again
     raise _Expired
+
+
+def _in_gc_callback(frame: Any) -> bool:
+    callbacks = {getattr(c, "__code__", None) for c in gc.callbacks} - {None}
+    while callbacks and frame is not None:
+        if frame.f_code in callbacks:
+            return True
+        frame = frame.f_back
+    return False
