@@ -249,6 +249,8 @@ def _one(
 ) -> Gradient:
     if isinstance(wrt, sp.MatrixSymbol):
         return _matrix(expr, wrt, sizes, timeout, name)
+    if isinstance(expr, sp.MatrixExpr):
+        return _vector_by_scalar(expr, wrt, timeout, name)
     if size_assignments([expr])[0]:
         return _scalar_of_tensor(expr, wrt, timeout, name)
     value = calculus.scalar_derivative(expr, wrt)
@@ -287,6 +289,19 @@ def _matrix(
     value = _elementwise(expr, wrt, at, name)
     shown = ", ".join(f"{k}={v}" for k, v in at.items()) or "the given sizes"
     return Gradient(expr, wrt, value, None, f"elementwise at {shown} (no matrix form: {reason})")
+
+
+def _vector_by_scalar(expr: Any, wrt: Any, timeout: float, name: str) -> Gradient:
+    try:
+        result = bounded.run_bounded(
+            calculus.derivative_by_scalar, expr, wrt, timeout=timeout, step="∂(vector)/∂(scalar)"
+        )
+    except DerivationError as exc:
+        raise DerivationError(name, f"∂/∂{wrt}: {exc.problem}") from None
+    checked = (
+        f"SymPy's matrix derivative, cross-checked elementwise at {calculus.sizes_text(result)}"
+    )
+    return Gradient(expr, wrt, result.value, None, checked)
 
 
 def _elementwise(expr: Any, wrt: Any, at: Mapping[Any, int], name: str) -> Any:

@@ -9,8 +9,10 @@ from symml.calculus.derivative import (
     MatrixDerivative,
     check_assignments,
     claim_agrees,
+    derivative_by_scalar,
     matrix_derivative,
     same,
+    sizes_text,
     vector_jacobian_product,
 )
 from symml.calculus.differential import RULES, differential
@@ -35,6 +37,7 @@ __all__ = [
     "Mismatch",
     "check_assignments",
     "claim_agrees",
+    "derivative_by_scalar",
     "collapse_deltas",
     "derivatives_done",
     "differential",
@@ -48,6 +51,7 @@ __all__ = [
     "reference_derivative",
     "reverse_vjp",
     "same",
+    "sizes_text",
     "scalar_derivative",
     "vector_jacobian_product",
 ]

@@ -305,3 +305,32 @@ def claim_agrees(claimed: Any, result: MatrixDerivative) -> bool:
 
 def sizes_of(assignments: Sequence[Mapping[Any, int]]) -> str:
     return "; ".join(", ".join(f"{k}={v}" for k, v in a.items()) for a in assignments)
+
+
+def derivative_by_scalar(of: Any, wrt: sp.Symbol) -> MatrixDerivative:
+    """∂F/∂t of a vector expression F (a row or a column) by a scalar t, in F's shape.
+
+    SymPy's matrix ``diff`` by a scalar is taken only after it equals the element-wise
+    derivative (t standing in as a 1×1 matrix for the guard) at two or more assignments of
+    sizes; otherwise, or for a matrix F with several columns, a one-line refusal."""
+    if not isinstance(of, MatrixExpr) or 1 not in of.shape:
+        raise DerivationError(
+            sp.sstr(wrt),
+            "the derivative of a matrix with several columns by a scalar is not offered in "
+            "matrix form; differentiate one column, or an entry, instead",
+        )
+    value = sp.diff(of, wrt)
+    stand_in = sp.MatrixSymbol(f"{wrt}_1x1", 1, 1)
+    swap = {wrt: stand_in[0, 0]}
+    assignments = check_assignments([of])
+    column = (lambda m: m) if of.shape[1] == 1 else (lambda m: m.T)  # the guard reads columns
+    found = mismatch(column(value).xreplace(swap), column(of).xreplace(swap), stand_in, assignments)
+    if found is not None:
+        raise DerivationError(
+            sp.sstr(wrt),
+            f"SymPy's matrix derivative by {wrt} disagrees with the element-wise one at "
+            f"{found.sizes} (at {found.point}); it is not given",
+        )
+    return MatrixDerivative(
+        of, wrt, value, JACOBIAN, ("sympy matrix diff by a scalar",), tuple(assignments)
+    )
