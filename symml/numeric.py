@@ -492,7 +492,10 @@ def _inside(atom: Any, value: Any, specs: Mapping[str, SymbolSpec]) -> bool:
 
 
 def _holds(condition: Any, point: Mapping[Any, Any]) -> bool | None:
-    value = condition.xreplace(dict(point))
+    try:
+        value = condition.xreplace(dict(point))
+    except TypeError:  # p/q > 0 at q = 0: SymPy refuses to order zoo; the point is skipped
+        return None
     if value.has(sp.Sum):
         value = value.doit()
     if isinstance(value, sp.logic.boolalg.BooleanAtom):
