@@ -611,3 +611,32 @@ def test_the_deadline_holds_when_its_alarm_lands_in_a_gc_callback():
     finally:
         gc.callbacks.remove(slow_callback)
     assert time.monotonic() - started < 3
+
+
+@pytest.mark.parametrize(
+    ("latex", "condition"),
+    [
+        (r"\mathbb{1}[x > 0]", "x > 0"),
+        (r"\mathbb{1}_{x > 0}", "x > 0"),
+        (r"\mathbb{1}\{y = k\}", "Eq(k, y)"),
+        (r"\mathbb{1}[x \le 0]", "x <= 0"),
+    ],
+)
+def test_an_indicator_is_one_where_its_condition_holds(latex, condition):
+    value = read_latex(latex).expr
+    assert isinstance(value, sp.Piecewise)
+    assert value.args[0][0] == 1 and sp.sstr(value.args[0][1]) == condition
+    assert value.args[1] == (0, True)
+
+
+@pytest.mark.parametrize(
+    ("latex", "problem"),
+    [
+        (r"\mathbb{1}[x]", "an indicator of something that is not a relation"),
+        (r"\mathbb{1} x", r"\mathbb{1} without its condition"),
+    ],
+)
+def test_an_indicator_without_a_relation_is_refused(latex, problem):
+    with pytest.raises(LatexParseError) as info:
+        read_latex(latex)
+    assert problem in str(info.value)

@@ -867,6 +867,8 @@ class _Parser:
             letter = self.raw(self.group_span())
             if letter == "E":
                 return self.expectation(tok)
+            if letter == "1":
+                return self.indicator(tok)
             if letter == "I":
                 if not self.at("_"):
                     raise self.error(
@@ -2115,6 +2117,24 @@ class _Parser:
         if not limits:
             return sp.Integral(body, var)
         return sp.Integral(body, (var, limits["_"], limits["^"]))
+
+    def indicator(self, tok: Token) -> Any:
+        """𝟙[x > 0], 𝟙\\{y = k\\}, 𝟙_{x > 0}: 1 where the condition holds, else 0."""
+        if self.at("[", r"\{"):
+            closer = "]" if self.at("[") else r"\}"
+            close = self._matching(self.i, self.peek().text, closer)
+            span, self.i = (self.i + 1, close), close + 1
+        elif self.at("_"):
+            self.next()
+            span = self.group_span()
+        else:
+            raise self.error(r"\mathbb{1} without its condition", r"write \mathbb{1}[x > 0]", tok)
+        value, relation = self.sub(span).full()
+        if relation is None or relation == ":=":
+            raise self.error(
+                "an indicator of something that is not a relation", r"write \mathbb{1}[x > 0]", tok
+            )
+        return sp.Piecewise((sp.S.One, value), (sp.S.Zero, True))
 
     def expectation(self, tok: Token) -> Any:
         import sympy.stats as stats
