@@ -14,8 +14,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the checkout's symml, not an older installed copy
 
-from symml.catalog import load_catalog  # noqa: E402
-from symml.grad_table import counts, markdown, rows  # noqa: E402
+from symml.catalog.loader import load_catalog  # noqa: E402
+from symml.render.grad_table import counts, markdown, rows  # noqa: E402
 
 
 def main() -> None:

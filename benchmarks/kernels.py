@@ -29,7 +29,7 @@ import scipy.special as sx  # noqa: E402
 import sympy as sp  # noqa: E402
 
 from symml import load_catalog  # noqa: E402
-from symml.functions import elementary, sigmoid  # noqa: E402
+from symml.catalog.primitives import elementary, sigmoid  # noqa: E402
 from symml.kernels import kernel  # noqa: E402
 
 ROW = 1000  # row length of the axis formulas (softmax, LayerNorm)

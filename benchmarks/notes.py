@@ -18,7 +18,7 @@ sys.path.insert(0, str(ROOT / "tests" / "data"))
 
 from notes_corpus import NOTES, expected, score  # noqa: E402
 
-from symml.check import check_file  # noqa: E402
+from symml.read.check import check_file  # noqa: E402
 
 
 def main(timeout: float = 10.0) -> None:

@@ -14,7 +14,7 @@ sys.path.insert(0, str(ROOT / "tests" / "data"))
 
 from corpus import CORPUS  # noqa: E402
 
-from symml.parse import LatexParseError, SymbolTable, parse_latex  # noqa: E402
+from symml.read import LatexParseError, SymbolTable, parse_latex  # noqa: E402
 
 
 def main(repeats: int = 20) -> None:

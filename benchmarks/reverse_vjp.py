@@ -20,7 +20,7 @@ import sympy as sp
 from sympy.matrices.expressions.matexpr import MatrixExpr
 
 from symml.calculus import reverse_vjp
-from symml.catalog import load_catalog
+from symml.catalog.loader import load_catalog
 from symml.errors import DerivationError
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,4 +1,4 @@
 """The built-in catalog: one file per part of the reference formula sheet.
 
-Files here only declare (see ``symml.declare``); ``symml.catalog`` loads them by path.
+Files here only declare (see ``symml.catalog.declare``); ``symml.catalog.loader`` loads them by path.
 """

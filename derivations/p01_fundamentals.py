@@ -2,10 +2,9 @@
 
 import sympy as sp
 
-from symml.declare import Part
-from symml.domains import interval, positive, real, unit_open
-from symml.functions import Phi, leaky_relu, relu, sigmoid
-from symml.model import (
+from symml.catalog.declare import Part
+from symml.catalog.domains import interval, positive, real, unit_open
+from symml.catalog.model import (
     Convention,
     Derivative,
     Identity,
@@ -15,6 +14,7 @@ from symml.model import (
     Reading,
     Status,
 )
+from symml.catalog.primitives import Phi, leaky_relu, relu, sigmoid
 
 P = Part(1, "Neural network fundamentals")
 

@@ -2,8 +2,8 @@
 
 import sympy as sp
 
-from symml.declare import Part
-from symml.domains import (
+from symml.catalog.declare import Part
+from symml.catalog.domains import (
     binary,
     interval,
     nonnegative,
@@ -13,7 +13,7 @@ from symml.domains import (
     unit_closed,
     unit_open,
 )
-from symml.model import Convention, Derivative, Matches, Notation, Property, Reading, Status
+from symml.catalog.model import Convention, Derivative, Matches, Notation, Property, Reading, Status
 
 P = Part(2, "Loss functions")
 

@@ -8,8 +8,8 @@ what it stands for, so the verifier can expand it at concrete sizes.
 
 import sympy as sp
 
-from symml.declare import Part
-from symml.model import Derivative, Reading, Status
+from symml.catalog.declare import Part
+from symml.catalog.model import Derivative, Reading, Status
 
 P = Part(3, "Backpropagation")
 

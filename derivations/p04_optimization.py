@@ -3,9 +3,9 @@
 import sympy as sp
 from sympy.stats import Normal
 
-from symml.declare import Part
-from symml.domains import natural, nonnegative, positive, real, unit_open
-from symml.model import Convention, Matches, Property, Run, Status, UpdateRule
+from symml.catalog.declare import Part
+from symml.catalog.domains import natural, nonnegative, positive, real, unit_open
+from symml.catalog.model import Convention, Matches, Property, Run, Status, UpdateRule
 
 P = Part(4, "Optimization algorithms")
 

@@ -3,9 +3,9 @@
 import sympy as sp
 from sympy.stats import Bernoulli
 
-from symml.declare import Part
-from symml.domains import binary, interval, nonnegative, positive, real
-from symml.model import Convention, Derivative, Matches, Property, Status
+from symml.catalog.declare import Part
+from symml.catalog.domains import binary, interval, nonnegative, positive, real
+from symml.catalog.model import Convention, Derivative, Matches, Property, Status
 
 P = Part(5, "Regularization")
 

@@ -2,9 +2,9 @@
 
 import sympy as sp
 
-from symml.declare import Part
-from symml.domains import count, integer, natural
-from symml.model import Convention, Identity, Matches, Notation, Reading, Status
+from symml.catalog.declare import Part
+from symml.catalog.domains import count, integer, natural
+from symml.catalog.model import Convention, Identity, Matches, Notation, Reading, Status
 
 P = Part(6, "Convolutional neural networks")
 

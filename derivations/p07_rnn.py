@@ -2,10 +2,10 @@
 
 import sympy as sp
 
-from symml.declare import Part
-from symml.domains import unit_open
-from symml.functions import sigmoid
-from symml.model import Convention, Matches, Notation, Reading, Status
+from symml.catalog.declare import Part
+from symml.catalog.domains import unit_open
+from symml.catalog.model import Convention, Matches, Notation, Reading, Status
+from symml.catalog.primitives import sigmoid
 
 P = Part(7, "Recurrent neural networks")
 

@@ -5,9 +5,9 @@ Vectors are ROWS in this part (x is 1 × d and the FFN computes xW₁), as in Va
 
 import sympy as sp
 
-from symml.declare import Part
-from symml.domains import count, positive
-from symml.model import Convention, Matches, Notation, Reading, Status
+from symml.catalog.declare import Part
+from symml.catalog.domains import count, positive
+from symml.catalog.model import Convention, Matches, Notation, Reading, Status
 
 P = Part(8, "Transformers & attention")
 

@@ -2,9 +2,9 @@
 
 import sympy as sp
 
-from symml.declare import Part
-from symml.domains import count, nonnegative, real, unit_closed
-from symml.model import Convention, Identity, Notation, Reading, Status
+from symml.catalog.declare import Part
+from symml.catalog.domains import count, nonnegative, real, unit_closed
+from symml.catalog.model import Convention, Identity, Notation, Reading, Status
 
 P = Part(9, "Evaluation metrics")
 

@@ -2,9 +2,18 @@
 
 import sympy as sp
 
-from symml.declare import Part
-from symml.domains import nonnegative, real, unit_open
-from symml.model import Convention, Domain, Identity, Matches, Notation, Property, Reading, Status
+from symml.catalog.declare import Part
+from symml.catalog.domains import nonnegative, real, unit_open
+from symml.catalog.model import (
+    Convention,
+    Domain,
+    Identity,
+    Matches,
+    Notation,
+    Property,
+    Reading,
+    Status,
+)
 
 P = Part(10, "Probability & information theory")
 

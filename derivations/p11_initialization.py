@@ -3,8 +3,8 @@
 import sympy as sp
 from sympy.stats import Normal, Uniform
 
-from symml.declare import Part
-from symml.model import Convention, Domain, Notation, Property, Reading, Status
+from symml.catalog.declare import Part
+from symml.catalog.model import Convention, Domain, Notation, Property, Reading, Status
 
 P = Part(11, "Initialization")
 

@@ -2,9 +2,9 @@
 
 import sympy as sp
 
-from symml.declare import Part
-from symml.domains import interval, nonnegative, positive, real
-from symml.model import Convention, Matches, Property, Status
+from symml.catalog.declare import Part
+from symml.catalog.domains import interval, nonnegative, positive, real
+from symml.catalog.model import Convention, Matches, Property, Status
 
 P = Part(12, "Learning rate schedules")
 

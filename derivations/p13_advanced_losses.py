@@ -2,9 +2,9 @@
 
 import sympy as sp
 
-from symml.declare import Part
-from symml.domains import binary, nonnegative, positive, unit_open
-from symml.model import Convention, Matches, Notation, Reading, Status
+from symml.catalog.declare import Part
+from symml.catalog.domains import binary, nonnegative, positive, unit_open
+from symml.catalog.model import Convention, Matches, Notation, Reading, Status
 
 P = Part(13, "Advanced loss functions")
 

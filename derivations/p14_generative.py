@@ -4,9 +4,9 @@ import sympy as sp
 import sympy.stats
 from sympy.stats import Expectation, Normal
 
-from symml.declare import Part
-from symml.domains import nonnegative, positive, real, unit_open
-from symml.model import Convention, Notation, Property, Reading, Status
+from symml.catalog.declare import Part
+from symml.catalog.domains import nonnegative, positive, real, unit_open
+from symml.catalog.model import Convention, Notation, Property, Reading, Status
 
 
 def DataDistribution(name, density):

@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from symml import cli  # noqa: E402
+from symml.cli import main as cli  # noqa: E402
 
 DOCS = ROOT / "docs"
 

@@ -1,5 +1,5 @@
 import sys
 
-from symml.cli import main
+from symml.cli.main import main
 
 sys.exit(main())

@@ -7,10 +7,10 @@ from __future__ import annotations
 import functools
 
 from symml import load_catalog
+from symml.catalog.model import Formula
 from symml.kernels import NotKernelisable, kernel
 from symml.kernels.kernel import Kernel
 from symml.kernels.sampling import Sampler
-from symml.model import Formula
 
 CATALOG = load_catalog()
 

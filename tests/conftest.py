@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from symml.catalog import load_catalog
-from symml.sheet_source import default_sheet_path
+from symml.catalog.loader import load_catalog
+from symml.catalog.sheet_source import default_sheet_path
 
 
 @pytest.fixture(scope="session")

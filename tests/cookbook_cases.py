@@ -15,7 +15,7 @@ from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.diagonal import DiagMatrix
 from sympy.matrices.expressions.hadamard import HadamardProduct
 
-from symml.functions import sigmoid, softplus
+from symml.catalog.primitives import sigmoid, softplus
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from symml.cli import main
+from symml.cli.main import main
 from symml.errors import SymmlError
 
 #: The columns of the report, in order. The ones in ``MUST_BE_ZERO`` are asserted 0.
@@ -115,7 +115,7 @@ class Run:
 
 
 def run_cli(probe: str, argv: Sequence[str]) -> Run:
-    """``symml.cli.main(argv)`` in-process, counted: a traceback is any exception other than
+    """``symml.cli.main.main(argv)`` in-process, counted: a traceback is any exception other than
     argparse's SystemExit; an internal error is main's "internal error" line; an exit code
     must be 0, 1 or 2; a usage error (2) is one line on stderr."""
     out, err = io.StringIO(), io.StringIO()

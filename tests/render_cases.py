@@ -3,9 +3,9 @@ expected strings pin symml's rendering and not the engine's current numbers."""
 
 from __future__ import annotations
 
-from symml.model import Status
-from symml.numeric import Counterexample
-from symml.verdict import Verdict
+from symml.catalog.model import Status
+from symml.engine.verdict import Verdict
+from symml.evaluate.numeric import Counterexample
 
 VERDICTS = {
     "activations.sigmoid": (

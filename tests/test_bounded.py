@@ -1,4 +1,4 @@
-"""symml.bounded: symbolic steps run in killable worker processes, under a deadline.
+"""symml.runtime.bounded: symbolic steps run in killable worker processes, under a deadline.
 
 The functions sent to workers come from the standard library and sympy: functions of this
 module are not importable by name in a worker under ``--import-mode=importlib``.
@@ -15,9 +15,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import sympy as sp
 
-from symml import bounded
-from symml.bounded import configure, map_bounded, run_bounded, shutdown
 from symml.errors import DerivationError, SymbolicTimeout
+from symml.runtime import bounded
+from symml.runtime.bounded import configure, map_bounded, run_bounded, shutdown
 
 x = sp.Symbol("x")
 MARGIN = 1.5  # seconds allowed past a deadline for killing the worker and returning

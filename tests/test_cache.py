@@ -10,8 +10,8 @@ import multiprocessing
 import pytest
 import sympy as sp
 
-from symml import cache
-from symml.verify import verify
+from symml.engine import cache
+from symml.engine.checking import verify
 
 NESTEROV = "optim.nesterov_step"
 

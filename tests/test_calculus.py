@@ -15,9 +15,9 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 
 from symml import calculus
 from symml.calculus.expand import expanded
+from symml.catalog.model import Status
+from symml.engine.checking import check_derivative
 from symml.errors import DerivationError
-from symml.model import Status
-from symml.verify import check_derivative
 
 n = sp.Symbol("n", integer=True, positive=True)
 m = sp.Symbol("m", integer=True, positive=True)

@@ -16,10 +16,10 @@ from symml import calculus
 from symml.calculus.crosscheck import mismatch
 from symml.calculus.derivative import check_assignments
 from symml.calculus.nodes import GradientOf
-from symml.catalog import load_catalog
+from symml.catalog.loader import load_catalog
+from symml.catalog.model import Status
+from symml.engine.checking import check_claim
 from symml.errors import DerivationError
-from symml.model import Status
-from symml.verify import check_claim
 
 differential_module = importlib.import_module("symml.calculus.differential")
 layer = bp.Lf(bp.W * bp.x + bp.b)

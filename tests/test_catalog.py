@@ -5,10 +5,10 @@ import collections
 import pytest
 import sympy as sp
 
-from symml.model import Derivative, Status
-from symml.serialize import from_srepr
-from symml.sheet_source import part_titles, sheet_lines
-from symml.symbols import matches, referenced
+from symml.catalog.model import Derivative, Status
+from symml.catalog.sheet_source import part_titles, sheet_lines
+from symml.catalog.symbols import matches, referenced
+from symml.render.serialize import from_srepr
 
 
 def test_catalog_covers_all_fourteen_parts_with_at_least_110_entries(catalog):

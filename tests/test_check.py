@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from symml import parse_cli
-from symml.check import check_file, declarations
-from symml.parse.unicode import parse_unicode, unicode_to_latex
+from symml.cli import parse as parse_cli
+from symml.read.check import check_file, declarations
+from symml.read.unicode import parse_unicode, unicode_to_latex
 
 SHEET = Path("/work/shared/sheet/ml-formula-sheet.md")
 
@@ -311,7 +311,7 @@ import sys  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent / "data"))
 from notes_corpus import NOTES, expected, score  # noqa: E402
 
-from symml import document  # noqa: E402
+from symml.read import document  # noqa: E402
 
 
 def write(tmp_path, text: str, name: str = "notes.md") -> Path:

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from symml.cli import main
+from symml.cli.main import main
 
 
 def run(*argv: str) -> tuple[int, str]:
@@ -121,9 +121,9 @@ def test_verify_exit_1_on_a_new_discrepancy(catalog_dir):
         {
             "p01_mine.py": """
 import sympy as sp
-from symml.declare import Part
-from symml.domains import real
-from symml.model import Derivative
+from symml.catalog.declare import Part
+from symml.catalog.domains import real
+from symml.catalog.model import Derivative
 P = Part(1, "My notes")
 P.section("mine")
 z = P.scalar("z", real)

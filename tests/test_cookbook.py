@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import sympy as sp
 
-from symml.model import Status
-from symml.verify import check_derivative
+from symml.catalog.model import Status
+from symml.engine.checking import check_derivative
 
 sys.path.insert(0, str(Path(__file__).parent))
 from cookbook_cases import CASES  # noqa: E402
@@ -39,7 +39,7 @@ def test_mutated_twin_is_refuted_with_a_witness(case):
 def test_grad_answers_in_matrix_form_for_nearly_all():
     from symml.calculus.crosscheck import mismatch
     from symml.calculus.derivative import check_assignments
-    from symml.derive import grad
+    from symml.engine.derive import grad
 
     in_matrix_form = 0
     for case in CASES:

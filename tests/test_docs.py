@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from symml import cli, report, sheet
-from symml.verify import verify
+from symml.cli import main as cli
+from symml.engine.checking import verify
+from symml.render import report, sheet
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 REGENERATE = "run `python3 scripts/regenerate_docs.py` and review the diff"
@@ -42,7 +43,7 @@ def test_errata_is_what_verify_writes(catalog):
 
 @needs_tex
 def test_sheet_pdf_text_is_what_the_sheet_command_writes(tmp_path, monkeypatch):
-    monkeypatch.setattr(cli, "EXTENSIONS", ("symml.sheet_cli",))
+    monkeypatch.setattr(cli, "EXTENSIONS", ("symml.cli.sheet",))
     target = tmp_path / "sheet.pdf"
     argv = ["sheet", "--pdf", "--against", ",".join(ERRATA_FRAMEWORKS), "-o", str(target)]
     assert cli.main(argv, io.StringIO()) == 0

@@ -1,4 +1,4 @@
-"""Verdicts for people (symml.explain, symml.statement): the rendered text of a few entries in
+"""Verdicts for people (symml.render.explain, symml.render.statement): the rendered text of a few entries in
 each output format, and the pieces they are built from.
 
 The verdicts are made by hand (tests/render_cases.py), so these strings pin the rendering, not
@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 import sympy as sp
 
-from symml import explain, sheet
-from symml.model import Status
-from symml.numeric import Counterexample
-from symml.statement import formula_line, sheet_tex
-from symml.text import unicode_text
-from symml.verdict import Verdict
+from symml.catalog.model import Status
+from symml.engine.verdict import Verdict
+from symml.evaluate.numeric import Counterexample
+from symml.render import explain, sheet
+from symml.render.statement import formula_line, sheet_tex
+from symml.render.text import unicode_text
 
 sys.path.insert(0, str(Path(__file__).parent))
 from render_cases import SHOWN, VERDICTS  # noqa: E402

@@ -11,13 +11,13 @@ import pytest
 import sympy as sp
 from scipy.special import erf
 
-from symml import report
-from symml.catalog import validate
-from symml.cli import main
+from symml.catalog.building import validate
+from symml.catalog.model import Matches, Run, Status
+from symml.cli.main import main
+from symml.engine.checking import check_claim, verify
+from symml.engine.frameworks import REFERENCES, available, table
 from symml.errors import CatalogError
-from symml.frameworks import REFERENCES, available, table
-from symml.model import Matches, Run, Status
-from symml.verify import check_claim, verify
+from symml.render import report
 
 optax = pytest.importorskip("optax", reason="optax is a test dependency (pip install optax)")
 
@@ -418,7 +418,7 @@ def test_docs_frameworks_table_lists_every_matches_claim(catalog):
         listed.append((cells[0].strip("`"), cells[1].strip("`"), cells[2]))
     expected = table.rows(catalog)
     assert [(f, r) for f, r, _ in listed] == [(f, r) for f, r, _ in expected], (
-        "docs/frameworks.md is stale: python -m symml.frameworks.table docs/frameworks.md"
+        "docs/frameworks.md is stale: python -m symml.engine.frameworks.table docs/frameworks.md"
     )
     stale = [
         (f, r, got, want)

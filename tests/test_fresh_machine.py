@@ -7,14 +7,15 @@ import struct
 import pytest
 
 import symml
-from symml import cli, sheet
+from symml.cli import main as cli
+from symml.render import sheet
 
 # `symml.verify` is the function; the module of the same name is reached by its path.
-verify_module = importlib.import_module("symml.verify")
+verify_module = importlib.import_module("symml.engine.checking")
 
 
 def run(monkeypatch, *argv: str) -> tuple[int, str]:
-    monkeypatch.setattr(cli, "EXTENSIONS", ("symml.sheet_cli", "symml.parse_cli"))
+    monkeypatch.setattr(cli, "EXTENSIONS", ("symml.cli.sheet", "symml.cli.parse"))
     out = io.StringIO()
     return cli.main(list(argv), out=out), out.getvalue()
 

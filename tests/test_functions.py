@@ -4,7 +4,7 @@ import mpmath
 import pytest
 import sympy as sp
 
-from symml.functions import PRIMITIVES, Phi, elementary, leaky_relu, relu, sigmoid
+from symml.catalog.primitives import PRIMITIVES, Phi, elementary, leaky_relu, relu, sigmoid
 
 z = sp.Symbol("z", real=True)
 ALPHA = sp.Rational(1, 10)

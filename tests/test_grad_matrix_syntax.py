@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from symml.cli import main
+from symml.cli.main import main
 from symml.errors import ExpressionError
-from symml.expressions import parse_expression, parse_shape
+from symml.read.expressions import parse_expression, parse_shape
 
 
 def grad(capsys, *argv: str) -> tuple[int, str, str]:

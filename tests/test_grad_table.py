@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from symml.grad_table import CRASH, ELEMENTWISE, MATRIX_FORM, REFUSED, SCALAR, rows
+from symml.render.grad_table import CRASH, ELEMENTWISE, MATRIX_FORM, REFUSED, SCALAR, rows
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "grad-table.md"
 

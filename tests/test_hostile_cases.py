@@ -17,7 +17,7 @@ import pytest
 import sympy as sp
 
 from symml import kernel
-from symml.cli import main
+from symml.cli.main import main
 from symml.errors import UsageError
 
 REPO = Path(__file__).resolve().parents[1]

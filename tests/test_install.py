@@ -12,7 +12,7 @@ CHECKOUT = Path(__file__).resolve().parent.parent
 def test_installed_package_loads_the_catalog_outside_the_checkout(tmp_path):
     script = (
         "import json, symml\n"
-        "from symml.catalog import builtin_root\n"
+        "from symml.catalog.loader import builtin_root\n"
         "c = symml.load_catalog()\n"
         "print(json.dumps({'file': symml.__file__, 'root': str(builtin_root()), 'n': len(c)}))\n"
     )

@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from symml import cli, load_catalog
+from symml import load_catalog
+from symml.catalog.primitives import sigmoid
+from symml.cli import main as cli
 from symml.errors import UsageError
-from symml.functions import sigmoid
 from symml.kernels import MissingBackend, NotKernelisable, kernel
 from symml.kernels import rewrite as rw
 from symml.kernels.backends import get_backend
@@ -425,7 +426,7 @@ def test_lstm_cell_and_gate():
 
 
 def test_cli_prints_the_gradient_source(monkeypatch, capsys):
-    monkeypatch.setattr(cli, "EXTENSIONS", ("symml.kernels_cli",))
+    monkeypatch.setattr(cli, "EXTENSIONS", ("symml.cli.kernel",))
     out = io.StringIO()
     assert cli.main(["kernel", "activations.sigmoid", "--grad", "z"], out) == 0
     text = out.getvalue()

@@ -283,7 +283,7 @@ def _elementwise_cases():
 
 def _domain_point(formula, names, rng):
     """A Python float inside each argument's declared domain."""
-    from symml.numeric import sample_value
+    from symml.evaluate.numeric import sample_value
 
     specs = {s.name: s.domain for s in formula.symbols}
     return {a: float(sample_value(specs.get(a), rng)) for a in names}
@@ -304,7 +304,7 @@ def _piecewise_cases():
 def _straddling(formula, plain, conditions, name, rng):
     """The other arguments at a point of their domains, ``name`` an array of points of its
     domain, checked to lie on both sides of every condition that reads it."""
-    from symml.numeric import sample_value
+    from symml.evaluate.numeric import sample_value
 
     domain = next((s.domain for s in formula.symbols if s.name == name), None)
     point = _domain_point(formula, plain.args, rng)

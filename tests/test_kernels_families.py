@@ -13,9 +13,9 @@ import sympy as sp
 from sympy.core.function import AppliedUndef
 
 from symml import load_catalog
-from symml.explicit import explicit
+from symml.evaluate.explicit import explicit
+from symml.evaluate.numeric import sample_value
 from symml.kernels import kernel
-from symml.numeric import sample_value
 
 CATALOG = load_catalog()
 

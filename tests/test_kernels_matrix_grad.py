@@ -1,6 +1,6 @@
 """Gradient kernels of matrix formulas, checked against the elementwise Jacobian.
 
-The reference is independent of the kernels' matrix rules: ``symml.explicit`` writes the
+The reference is independent of the kernels' matrix rules: ``symml.evaluate.explicit`` writes the
 formula out element by element at concrete sizes, SymPy differentiates each element by each
 element of the variable, and Σ grad_out ⊙ ∂F/∂X is formed from that Jacobian.
 """
@@ -14,8 +14,8 @@ import pytest
 import sympy as sp
 
 from symml.calculus import elementwise_jacobian
-from symml.catalog import load_catalog
-from symml.explicit import elements, explicit, size_assignments
+from symml.catalog.loader import load_catalog
+from symml.evaluate.explicit import elements, explicit, size_assignments
 from symml.kernels import kernel
 
 CATALOG = load_catalog()

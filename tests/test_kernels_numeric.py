@@ -15,9 +15,9 @@ from sympy.core.function import AppliedUndef
 
 from symml import load_catalog
 from symml.calculus import drop_step_derivatives
-from symml.functions import elementary
+from symml.catalog.primitives import elementary
+from symml.evaluate.numeric import sample_value
 from symml.kernels import kernel
-from symml.numeric import sample_value
 
 CATALOG = load_catalog()
 

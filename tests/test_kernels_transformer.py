@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from symml.catalog import load_catalog
-from symml.explicit import elements, explicit, size_assignments
+from symml.catalog.loader import load_catalog
+from symml.evaluate.explicit import elements, explicit, size_assignments
 from symml.kernels import kernel
 
 CATALOG = load_catalog()

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import sympy as sp
 
-from symml import functions
-from symml.latex import collisions, latex, name_tex
+from symml.catalog import primitives as functions
+from symml.render.latex import collisions, latex, name_tex
 
 GOLDEN = Path(__file__).parent / "golden" / "latex.json"
 REGEN = os.environ.get("SYMML_REGEN_GOLDEN") == "1"

@@ -19,7 +19,12 @@ PACKAGE = Path(__file__).resolve().parent.parent / "symml"
 CALCULUS = PACKAGE / "calculus"
 NUMPY_NAMES = {"np", "numpy"}
 # Modules symml.calculus must not import: they call it (imports run one way).
-CALLERS = ("symml.kernels", "symml.derive", "symml.derivative_check", "symml.plots")
+CALLERS = (
+    "symml.kernels",
+    "symml.engine.derive",
+    "symml.engine.derivative_check",
+    "symml.render.plots",
+)
 
 
 def diff_calls(source: str) -> list[tuple[int, str]]:

@@ -8,7 +8,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from symml.parse import LatexParseError, parse_latex
+from symml.read import LatexParseError, parse_latex
 
 sys.path.insert(0, str(Path(__file__).parent / "data"))
 from corpus import CORPUS  # noqa: E402

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import sympy as sp
 
-from symml.functions import relu, sigmoid
-from symml.parse import LatexParseError, SymbolTable, parse_latex, read_latex
-from symml.parse.table import INDEX_ASSUMPTIONS as INDEX
+from symml.catalog.primitives import relu, sigmoid
+from symml.read import LatexParseError, SymbolTable, parse_latex, read_latex
+from symml.read.table import INDEX_ASSUMPTIONS as INDEX
 
 sys.path.insert(0, str(Path(__file__).parent / "data"))
 from corpus import CORPUS, RAISES, namespace  # noqa: E402
@@ -359,7 +359,7 @@ def test_a_subscripted_declared_name_before_a_parenthesis_is_not_a_call():
 )
 def test_unicode_words_are_names_and_capital_pairs_are_refused(text, expected):
     """Sheets spell names out: 'Prec' is one name, never P·r·e·c; 'TP' could be either."""
-    from symml.parse.unicode import parse_unicode
+    from symml.read.unicode import parse_unicode
 
     if expected is None:
         with pytest.raises(LatexParseError):
@@ -369,7 +369,7 @@ def test_unicode_words_are_names_and_capital_pairs_are_refused(text, expected):
 
 
 def test_declared_capital_pair_is_one_name():
-    from symml.parse.unicode import parse_unicode
+    from symml.read.unicode import parse_unicode
 
     tp, fp = sp.Symbol("TP"), sp.Symbol("FP")
     assert parse_unicode("Prec = TP / (TP + FP)", symbols={"TP": tp, "FP": fp}) == sp.Eq(
@@ -406,7 +406,7 @@ def test_sum_without_an_index_runs_over_the_one_subscript_or_the_entries_of_one_
     ],
 )
 def test_unicode_word_subscripts_floors_and_subscript_letters(text, expected):
-    from symml.parse.unicode import parse_unicode
+    from symml.read.unicode import parse_unicode
 
     table = SymbolTable(default_size="n")
     if expected is None:

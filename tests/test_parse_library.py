@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 import sympy as sp
 
-from symml.parse import LatexParseError, SymbolTable, read_latex
-from symml.parse.lexer import tokenize
-from symml.parse.library import LIBRARY, _library_read, cross_check
-from symml.parse.lowering import Lowering
+from symml.read import LatexParseError, SymbolTable, read_latex
+from symml.read.lexer import tokenize
+from symml.read.library import LIBRARY, _library_read, cross_check
+from symml.read.lowering import Lowering
 
 AGREES = f"{LIBRARY} reads the same structure"
 

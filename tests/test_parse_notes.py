@@ -8,8 +8,8 @@ import time
 import pytest
 import sympy as sp
 
-from symml.functions import Phi, gelu, relu, sigmoid
-from symml.parse import (
+from symml.catalog.primitives import Phi, gelu, relu, sigmoid
+from symml.read import (
     LatexParseError,
     SymbolTable,
     read_latex,
@@ -417,7 +417,7 @@ def test_still_refused(latex, expected):
 
 
 def test_the_second_reading_has_a_deadline(monkeypatch):
-    from symml.parse import library
+    from symml.read import library
 
     monkeypatch.setattr(library, "MAX_NESTING", 100)  # let the library try, and time it out
     monkeypatch.setattr(library, "DEADLINE_SECONDS", 0.3)
@@ -429,7 +429,7 @@ def test_the_second_reading_has_a_deadline(monkeypatch):
 
 
 def test_the_whole_reading_has_a_deadline(monkeypatch):
-    from symml.parse import latex, library
+    from symml.read import latex, library
 
     monkeypatch.setattr(library, "MAX_NESTING", 100)
     monkeypatch.setattr(latex, "READ_SECONDS", 0.2)
@@ -586,7 +586,7 @@ def test_the_deadline_holds_when_its_alarm_lands_in_a_gc_callback():
     import gc
     import warnings
 
-    from symml.parse.deadline import ReadingTimeout, within
+    from symml.read.deadline import ReadingTimeout, within
 
     slept = []
 

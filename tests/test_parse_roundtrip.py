@@ -13,9 +13,9 @@ import re
 
 import sympy as sp
 
-from symml.catalog import load_catalog
-from symml.latex import latex
-from symml.parse import LatexParseError, SymbolTable, parse_latex
+from symml.catalog.loader import load_catalog
+from symml.read import LatexParseError, SymbolTable, parse_latex
+from symml.render.latex import latex
 
 # What the printed text cannot say, so the reader refuses (each with a hint): nothing now.
 # The layer norms read back since 𝟙 and 𝕀 print their sizes (\mathbf{1}_{d \times 1}).

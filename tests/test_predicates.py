@@ -1,5 +1,5 @@
 """One list of predicates: every name the catalog accepts has a check (the import of
-symml.properties fails otherwise), and ``is_distribution``, which the catalog accepted
+symml.engine.properties fails otherwise), and ``is_distribution``, which the catalog accepted
 with no check behind it, now gives a verdict."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ from __future__ import annotations
 import sympy as sp
 
 from symml import check_claim, load_catalog
-from symml.model import PREDICATES, Property, Status
-from symml.properties import CHECKS
+from symml.catalog.model import PREDICATES, Property, Status
+from symml.engine.properties import CHECKS
 
 
 def test_every_predicate_the_catalog_accepts_has_a_check():

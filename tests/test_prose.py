@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 import sympy as sp
 
-from symml.sheet_source import sheet_lines
-from symml.verify import check_claim
+from symml.catalog.sheet_source import sheet_lines
+from symml.engine.checking import check_claim
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "prose.md"
 

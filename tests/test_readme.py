@@ -170,7 +170,7 @@ def test_shell_block_runs_as_printed(block, user_env, tmp_path):
 def test_the_readme_pdf_command_writes_a_pdf_and_nothing_else(user_env, tmp_path):
     if "symml sheet --pdf -o sheet.pdf" not in README.read_text(encoding="utf-8"):
         pytest.fail("the README no longer shows `symml sheet --pdf -o sheet.pdf`")
-    from symml import sheet
+    from symml.render import sheet
 
     if sheet.tex_engine() is None:
         pytest.skip("pdflatex missing: run .ci/install-tex.sh")

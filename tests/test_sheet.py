@@ -9,8 +9,9 @@ import subprocess
 
 import pytest
 
-from symml import cli, sheet
-from symml.model import Status
+from symml.catalog.model import Status
+from symml.cli import main as cli
+from symml.render import sheet
 
 needs_tex = pytest.mark.skipif(
     sheet.tex_engine() is None or shutil.which("pdftotext") is None,
@@ -19,7 +20,7 @@ needs_tex = pytest.mark.skipif(
 
 
 def run(monkeypatch, argv: list[str]) -> tuple[int, str]:
-    monkeypatch.setattr(cli, "EXTENSIONS", ("symml.sheet_cli",))
+    monkeypatch.setattr(cli, "EXTENSIONS", ("symml.cli.sheet",))
     out = io.StringIO()
     return cli.main(argv, out), out.getvalue()
 
@@ -57,7 +58,7 @@ def test_user_catalog_names_are_escaped(catalog_dir, monkeypatch):
         {
             "p01_odd.py": (
                 "import sympy as sp\n"
-                "from symml.declare import Part\n"
+                "from symml.catalog.declare import Part\n"
                 "P = Part(1, 'Odd & weird #1')\n"
                 "P.section('odd')\n"
                 "x = P.scalar('x')\n"
@@ -107,7 +108,7 @@ def compiled(tmp_path_factory, catalog):
     if sheet.tex_engine() is None:
         pytest.skip("pdflatex missing: run .ci/install-tex.sh")
     folder = tmp_path_factory.mktemp("sheet")
-    previous, cli.EXTENSIONS = cli.EXTENSIONS, ("symml.sheet_cli",)
+    previous, cli.EXTENSIONS = cli.EXTENSIONS, ("symml.cli.sheet",)
     try:
         out = io.StringIO()
         code = cli.main(["sheet", "--no-verdicts", "--pdf", "-o", str(folder / "s.tex")], out)
@@ -230,14 +231,14 @@ def test_plot_to_an_unwritable_path_says_so(monkeypatch, capsys, tmp_path):
     ],
 )
 def test_latex_command_prints_one_formula(monkeypatch, argv, expected):
-    monkeypatch.setattr(cli, "EXTENSIONS", ("symml.latex_cli",))
+    monkeypatch.setattr(cli, "EXTENSIONS", ("symml.cli.latex",))
     out = io.StringIO()
     assert cli.main(argv, out) == 0
     assert out.getvalue() == expected
 
 
 def test_latex_command_names_a_missing_variable(monkeypatch, capsys):
-    monkeypatch.setattr(cli, "EXTENSIONS", ("symml.latex_cli",))
+    monkeypatch.setattr(cli, "EXTENSIONS", ("symml.cli.latex",))
     assert cli.main(["latex", "activations.gelu", "--grad", "q"], io.StringIO()) == 2
     assert capsys.readouterr().err == (
         "symml: --grad q: 'activations.gelu' has no symbol 'q'; pick one of z, t\n"
@@ -266,7 +267,7 @@ def test_sheet_dpi_out_of_range_is_a_usage_error(monkeypatch, capsys):
 # -- framework marks: the matches verdicts under each formula ----------------------------------
 def test_sheet_marks_each_formula_with_the_framework_functions_it_agrees_with_or_not(monkeypatch):
     pytest.importorskip("optax", reason="the marks are measured against optax")
-    from symml.frameworks import available
+    from symml.engine.frameworks import available
 
     against = "optax,torch" if not available.unavailable("torch") else "optax"
     code, text = run(monkeypatch, ["sheet", "--part", "4", "--no-plots", "--against", against])
@@ -289,7 +290,7 @@ def test_sheet_marks_each_formula_with_the_framework_functions_it_agrees_with_or
 
 def test_sheet_without_torch_leaves_its_marks_out_and_says_so(monkeypatch):
     pytest.importorskip("optax", reason="the marks are measured against optax")
-    from symml.frameworks import available
+    from symml.engine.frameworks import available
 
     available.unavailable.cache_clear()
     real = available.importlib.util.find_spec

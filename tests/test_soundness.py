@@ -16,13 +16,14 @@ import pytest
 import sympy as sp
 
 import symml
-from symml import bounded, enclosure, numeric
+from symml.catalog.model import Domain, Status
+from symml.catalog.primitives import relu
+from symml.engine.checking import check_derivative, check_identity
 from symml.errors import SymbolicTimeout
-from symml.expressions import parse_expression
-from symml.functions import relu
-from symml.guard import SizeError
-from symml.model import Domain, Status
-from symml.verify import check_derivative, check_identity
+from symml.evaluate import enclosure, numeric
+from symml.read.expressions import parse_expression
+from symml.runtime import bounded
+from symml.runtime.guard import SizeError
 
 x, z, t = sp.symbols("x z t", real=True)
 
@@ -251,7 +252,7 @@ def test_check_identity_with_timeout_2_returns_within_a_few_seconds():
     start = time.perf_counter()
     verdict = check_identity(sp.Sum(x**k / k, (k, 1, 100_000)), -sp.log(1 - x), timeout=2)
     elapsed = time.perf_counter() - start
-    assert elapsed < 2 + symml.guard.grace(2) + 5  # the deadline, its grace, a worker start
+    assert elapsed < 2 + symml.runtime.guard.grace(2) + 5  # the deadline, its grace, a worker start
     assert verdict.status is Status.INCONCLUSIVE
     assert verdict.detail == (
         "check_identity was stopped after 4.5 s; raise timeout= to wait longer"

@@ -11,7 +11,7 @@ import sympy as sp
 from symml import calculus
 from symml.calculus import named
 from symml.calculus.nodes import Named, softmax_of
-from symml.cli import main
+from symml.cli.main import main
 
 n = sp.Symbol("n", integer=True, positive=True)
 z = sp.MatrixSymbol("z", n, 1)

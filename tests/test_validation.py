@@ -2,14 +2,14 @@
 
 import pytest
 
-from symml.catalog import load_catalog
+from symml.catalog.loader import load_catalog
 from symml.errors import CatalogError
 
 HEADER = """
 import sympy as sp
-from symml.declare import Part
-from symml.domains import real, unit_open
-from symml.model import Derivative, Identity, Status
+from symml.catalog.declare import Part
+from symml.catalog.domains import real, unit_open
+from symml.catalog.model import Derivative, Identity, Status
 P = Part(1, "Test part")
 P.section("demo")
 z = P.scalar("z", real)

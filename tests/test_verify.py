@@ -6,11 +6,11 @@ from dataclasses import replace
 import pytest
 import sympy as sp
 
-from symml.catalog import load_catalog
-from symml.explicit import size_assignments
-from symml.model import Derivative, Status
-from symml.numeric import evaluate
-from symml.verify import check_claim, check_derivative, check_identity, verify
+from symml.catalog.loader import load_catalog
+from symml.catalog.model import Derivative, Status
+from symml.engine.checking import check_claim, check_derivative, check_identity, verify
+from symml.evaluate.explicit import size_assignments
+from symml.evaluate.numeric import evaluate
 
 z = sp.Symbol("z", real=True)
 
@@ -236,7 +236,7 @@ def test_claims_checked_in_threads_agree_with_worker_processes():
 def test_a_claim_past_its_whole_deadline_is_inconclusive_not_a_hang(catalog, monkeypatch):
     import importlib
 
-    verify_module = importlib.import_module("symml.verify")  # the module, not symml.verify()
+    verify_module = importlib.import_module("symml.engine.checking")  # the module, not symml.verify()
 
     monkeypatch.setattr(verify_module, "CLAIM_DEADLINE_FACTOR", 1e-4)
     formula = catalog.get("backprop.grad_w1")

@@ -20,9 +20,9 @@ from sympy.core.function import AppliedUndef
 from sympy.matrices.expressions.matexpr import MatrixElement
 
 from symml.calculus.expand import expanded
+from symml.catalog.primitives import elementary
 from symml.errors import DerivationError
-from symml.functions import elementary
-from symml.numeric import concretize_functions, test_function
+from symml.evaluate.numeric import concretize_functions, test_function
 
 DIGITS = 50
 TOLERANCE = sp.Float(10) ** -30
@@ -168,7 +168,7 @@ def _both_sides(
     Every other matrix is a number before anything is expanded, and the reference is a set
     of central differences in the entries of ``wrt``. Unknown functions (a loss L, an
     activation σ, and σ′ or ∇L in the candidate) are replaced on both sides by the same
-    fixed test polynomials (``symml.numeric.test_function``): on the function once written
+    fixed test polynomials (``symml.evaluate.numeric.test_function``): on the function once written
     out in the entries of ``wrt``, and on the candidate at the point."""
     fixed = {**dict(sizes), **constants}
     explicit_wrt = wrt.xreplace(dict(sizes))
@@ -231,7 +231,7 @@ def _reference(
 
 @functools.lru_cache(maxsize=256)
 def _stand_in(name: str, arity: int, seed: int, partials: tuple[tuple[int, int], ...]) -> sp.Lambda:
-    """The test polynomial of ``name`` (``symml.numeric.test_function``), differentiated
+    """The test polynomial of ``name`` (``symml.evaluate.numeric.test_function``), differentiated
     ``count`` times in argument ``position`` for each (position, count) of ``partials``."""
     function = test_function(name, arity, seed)
     variables = function.variables
@@ -243,7 +243,7 @@ def _stand_in(name: str, arity: int, seed: int, partials: tuple[tuple[int, int],
 
 def concrete_functions(value: Any, seed: int) -> Any:
     """``value`` with every unknown function replaced by its test polynomial
-    (``symml.numeric.test_function``, the stand-ins ``concretize_functions`` uses),
+    (``symml.evaluate.numeric.test_function``, the stand-ins ``concretize_functions`` uses),
     innermost call first, so arguments that are numbers stay numbers. Calls f(a, …) and
     derivatives at a point, Subs(∂f(u…)/∂u_i, u, a) (what the expansion writes), are
     evaluated directly; any other form goes to ``concretize_functions``."""

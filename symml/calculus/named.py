@@ -17,6 +17,7 @@ from sympy.matrices.expressions.diagonal import DiagMatrix
 from sympy.matrices.expressions.matexpr import MatrixExpr
 
 from symml.calculus.nodes import Named, softmax_of
+from symml.calculus.sameness import same
 
 
 @dataclass(frozen=True)
@@ -29,8 +30,6 @@ class Form:
 
 def _softmax_jacobian(of: Any, wrt: sp.MatrixSymbol) -> tuple[MatrixExpr, str] | None:
     """∂softmax(z)/∂z = diag(s) − s sᵀ."""
-    from symml.calculus.derivative import same
-
     if not (isinstance(of, MatrixExpr) and wrt.shape[1] == 1 and of.shape == wrt.shape):
         return None
     maps = [e for e in sp.preorder_traversal(of) if isinstance(e, ElementwiseApplyFunction)]

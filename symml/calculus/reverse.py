@@ -24,9 +24,9 @@ from sympy.matrices.expressions.matexpr import MatrixExpr
 
 from symml.calculus.crosscheck import mismatch
 from symml.calculus.scalar import scalar_derivative
+from symml.catalog.primitives import relu
 from symml.errors import DerivationError
-from symml.explicit import size_assignments
-from symml.functions import relu
+from symml.evaluate.explicit import size_assignments
 
 Slope = Callable[[sp.Expr], sp.Expr]
 

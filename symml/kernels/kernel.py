@@ -23,6 +23,7 @@ from sympy.core.function import AppliedUndef, Derivative, Subs
 from sympy.stats.rv import RandomSymbol
 
 from symml import calculus
+from symml.catalog.model import Formula, SymbolSpec, UpdateRule
 from symml.errors import UsageError
 from symml.kernels import lane, rewrite
 from symml.kernels.backends import (
@@ -43,7 +44,6 @@ from symml.kernels.lower import (
 )
 from symml.kernels.nodes import Log1p, MaxOver, XDivY, XLog1pY, XLogY
 from symml.kernels.printer import FULL, SCALAR, InPlaceEmitter, KernelPrinter, expand_ml
-from symml.model import Formula, SymbolSpec, UpdateRule
 
 GRAD_OUT = "grad_out"
 RESERVED = {"xp", "sx", "rt", "np", "axis", "n_axis", "out", "outs"}
@@ -977,7 +977,7 @@ def _size_of(expr: Any) -> Any:
 def resolve(target: Formula | sp.Basic | str, catalog: Any = None) -> Formula | sp.Basic:
     if isinstance(target, str):
         if catalog is None:
-            from symml.catalog import load_catalog
+            from symml.catalog.loader import load_catalog
 
             catalog = load_catalog()
         return catalog.get(target)

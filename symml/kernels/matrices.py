@@ -19,8 +19,9 @@ import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
 from symml import calculus
+from symml.catalog.model import SymbolSpec
+from symml.catalog.primitives import relu
 from symml.errors import DerivationError, UsageError
-from symml.functions import relu
 from symml.kernels import rewrite
 from symml.kernels.errors import NotKernelisable
 from symml.kernels.nodes import (
@@ -33,7 +34,6 @@ from symml.kernels.nodes import (
     SumTo,
     TransposeNode,
 )
-from symml.model import SymbolSpec
 
 
 def _is_ones(e: Any) -> bool:

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from symml.functions import Phi, relu, sigmoid, softplus
+from symml.catalog.primitives import Phi, relu, sigmoid, softplus
 from symml.kernels.backends import into_outs, numpy_value, out_layout, writes_an_input
 from symml.kernels.nodes import (
     NODES,

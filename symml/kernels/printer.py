@@ -17,7 +17,7 @@ from typing import Any
 import sympy as sp
 from sympy.printing.numpy import NumPyPrinter
 
-from symml.functions import Phi, gelu, leaky_relu, relu, sigmoid, softplus
+from symml.catalog.primitives import Phi, gelu, leaky_relu, relu, sigmoid, softplus
 from symml.kernels.nodes import (
     ArgmaxMask,
     AxisLogSumExp,

@@ -16,7 +16,7 @@ from typing import Any
 
 import sympy as sp
 
-from symml.functions import sigmoid, softplus
+from symml.catalog.primitives import sigmoid, softplus
 from symml.kernels.nodes import (
     AxisLogSumExp,
     AxisSoftmax,

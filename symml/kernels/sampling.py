@@ -23,9 +23,9 @@ from sympy.stats.crv_types import NormalDistribution, UniformDistribution
 from sympy.stats.frv_types import BernoulliDistribution
 from sympy.stats.rv import RandomSymbol, pspace
 
+from symml.catalog.model import Formula
 from symml.errors import UsageError
 from symml.kernels.errors import NotKernelisable
-from symml.model import Formula
 
 Draw = Callable[[np.random.Generator, tuple[int, ...], np.dtype, list[Any]], Any]
 

@@ -16,10 +16,10 @@ from typing import Any
 
 import sympy as sp
 
+from symml.catalog.model import Formula
 from symml.errors import UsageError
 from symml.kernels.errors import NotKernelisable
 from symml.kernels.nodes import ConvolveFull, CorrelateValid, SumTo
-from symml.model import Formula
 
 
 def _parts(expr: Any) -> tuple[Any, Any, Any] | None:

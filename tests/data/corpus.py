@@ -11,7 +11,7 @@ from typing import Any
 
 import sympy as sp
 
-from symml import functions as F
+from symml.catalog import primitives as F
 
 RAISES = "RAISES"
 

@@ -1,0 +1,1 @@
+"""The command line: ``symml <command>``, one module per command group."""
