@@ -11,7 +11,7 @@ import pytest
 import sympy as sp
 from scipy.special import erf
 
-from symml.catalog.building import validate
+from symml.catalog.validation import validate
 from symml.catalog.model import Matches, Run, Status
 from symml.cli.main import main
 from symml.engine.checking import check_claim, verify

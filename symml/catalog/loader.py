@@ -120,8 +120,8 @@ def load_catalog(root: str | Path | None = None) -> Catalog:
     index = read_index(version)
     if index is not None:
         return Catalog(str(folder), index, {})
-    from symml.catalog import building  # deferred: start-up (list needs none)
+    from symml.catalog import validation  # deferred: start-up (only a new version needs it)
 
-    loaded, index = building.load_and_validate(files, version)
+    loaded, index = validation.load_and_validate(files, version)
     write_index(index)
     return Catalog(str(folder), index, loaded)

@@ -39,15 +39,18 @@ def add_commands(subparsers: Any) -> dict[str, Any]:
 
 def cmd_grad(catalog: Catalog, args: argparse.Namespace, out: TextIO) -> int:
     from symml.engine.derive import grad, printed, variables, vjp
-    from symml.read.expressions import parse_expression, parse_shape
-    from symml.render.latex import latex
 
     if bool(args.id) == bool(args.expr):
         raise UsageError("give a formula ID or --expr EXPRESSION (one of the two)")
     if args.shape and not args.expr:
         raise UsageError("--shape declares the matrices of --expr; a formula has its own shapes")
-    shapes = dict(parse_shape(text) for text in args.shape)
-    target = parse_expression(args.expr, shapes=shapes) if args.expr else catalog.get(args.id)
+    if args.expr:
+        from symml.read.expressions import parse_expression, parse_shape
+
+        shapes = dict(parse_shape(text) for text in args.shape)
+        target = parse_expression(args.expr, shapes=shapes)
+    else:
+        target = catalog.get(args.id)
     shown: list[dict[str, str]] = []
 
     def show(result: Any) -> None:
@@ -55,6 +58,8 @@ def cmd_grad(catalog: Catalog, args: argparse.Namespace, out: TextIO) -> int:
             # --expr as the user wrote it; SymPy's own form of a 1×1 product is index sums
             shown.append({**result.as_dict(), **({"of": args.expr} if args.expr else {})})
         elif args.latex:
+            from symml.render.latex import latex
+
             wrt = latex(result.wrt)
             out.write(
                 rf"\frac{{\partial f}}{{\partial {wrt}}} = {printed(result.shown, printer=latex)}"

@@ -316,7 +316,9 @@ class _Pool:
                     break
                 self.changed.wait()
             self.starting += 1
-            context = self.context = self.context or _new_context()
+            context = _fork_context()
+            if context is None:
+                context = self.context = self.context or _new_context()
         # Started outside the lock: a spawned worker takes about a second to be ready.
         try:
             worker = _Worker(context)
@@ -393,13 +395,35 @@ def _main_script_hidden() -> Iterator[None]:
                 sys.modules["__main__"] = main
 
 
+#: Modules a fork server imports once, so that each worker forked from it starts warm: what
+#: bounded steps run (``symml`` itself imports nothing until a name is used).
+PRELOAD = ("sympy", __name__, "symml.engine.checking", "symml.engine.derive")
+#: Libraries that start threads of their own (invisible to ``threading``); a process that
+#: has imported one is never forked.
+THREADED_LIBRARIES = ("jax", "torch", "numba", "dask", "tensorflow", "cupy")
+
+
+def _fork_context() -> BaseContext | None:
+    """A plain fork when it is safe: POSIX, one thread, no threaded library loaded.
+
+    A one-shot command (``symml grad``) has imported what its step needs, so a fork starts
+    the worker in milliseconds, where a fork server or spawn first imports SymPy again
+    (most of a second). With other threads alive a fork can copy a held lock, so then the
+    fork server is used."""
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return None
+    if threading.active_count() != 1 or any(name in sys.modules for name in THREADED_LIBRARIES):
+        return None
+    return multiprocessing.get_context("fork")
+
+
 def _new_context() -> BaseContext:
     if "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
         # The fork server imports these once, so each new worker (a fork of it) starts in
         # milliseconds instead of importing sympy for a second. The preload list belongs to
         # the process-wide fork server; it has no effect if that server is already running.
-        context.set_forkserver_preload(["sympy", "symml", __name__])
+        context.set_forkserver_preload(list(PRELOAD))
         return context
     return multiprocessing.get_context("spawn")
 
