@@ -32,8 +32,9 @@ from sympy.stats.rv import RandomSymbol
 
 from symml.catalog import primitives as functions
 from symml.catalog.model import Formula
+from symml.notation import ACCENT_WORDS, GREEK_NAMES
 
-_DECORATIONS = {"hat": r"\hat", "tilde": r"\tilde", "bar": r"\bar"}
+_DECORATIONS = {word: accent for accent, word in ACCENT_WORDS.items()}
 
 # Suffixes the catalog adds only to keep names of one section apart (y_vec vs y vs y_cls).
 TAGS = frozenset({"vec", "cls", "prob", "sign", "score", "label"})
@@ -52,11 +53,6 @@ _SPECIAL_NAMES = {
     "E_log_px_z": r"\mathbb{E}_{q}\left[\log p\left(x \mid z\right)\right]",
 }
 
-_GREEK = frozenset(
-    "alpha beta gamma delta epsilon varepsilon zeta eta theta vartheta iota kappa lambda mu nu "
-    "xi pi varpi rho varrho sigma varsigma tau upsilon phi varphi chi psi omega "
-    "Gamma Delta Theta Lambda Xi Pi Sigma Upsilon Phi Psi Omega".split()
-)
 _UPSTREAM = re.compile(r"^d(?P<of>[A-Za-z]+?)_d(?P<wrt>[A-Za-z]+?)_?(?P<sub>\d*)$")
 _DECORATED = re.compile(r"^(?P<base>[A-Za-z]+?)(?P<mark>hat|tilde|bar)$")
 _DIGITS = re.compile(r"^(?P<letters>[A-Za-z]+?)(?P<digits>\d+)$")
@@ -64,7 +60,7 @@ _DIGITS = re.compile(r"^(?P<letters>[A-Za-z]+?)(?P<digits>\d+)$")
 
 def _word(text: str) -> str:
     """One name piece: a Greek letter, a single letter, a number, or an upright word."""
-    if text in _GREEK:
+    if text in GREEK_NAMES:
         return "\\" + text
     if len(text) == 1 or text.isdigit():
         return text
@@ -76,7 +72,7 @@ def _word(text: str) -> str:
 
 def _head(text: str) -> str:
     match = _DECORATED.match(text)
-    if match and (len(match["base"]) == 1 or match["base"] in _GREEK):
+    if match and (len(match["base"]) == 1 or match["base"] in GREEK_NAMES):
         return rf"{_DECORATIONS[match['mark']]}{{{_word(match['base'])}}}"
     return _word(text)
 
@@ -127,7 +123,7 @@ def _factor_rank(factor: Any) -> int:
     """Where a factor goes in a product as a person writes it."""
     if factor.is_Number:
         return 0
-    if isinstance(factor, sp.Symbol) and factor.name.split("_")[0] in _GREEK:
+    if isinstance(factor, sp.Symbol) and factor.name.split("_")[0] in GREEK_NAMES:
         return 1
     if isinstance(factor, sp.Pow) and factor.exp == sp.S.Half:
         return 1
@@ -154,7 +150,7 @@ def _term_rank(term: Any) -> tuple[int, int]:
     body = -term if negative and not isinstance(term, sp.MatrixExpr) else term
     led = isinstance(body, sp.Mul) and min(_factor_rank(f) for f in body.args) == 1
     greek_led = led and any(
-        isinstance(f, sp.Symbol) and f.name.split("_")[0] in _GREEK for f in body.args
+        isinstance(f, sp.Symbol) and f.name.split("_")[0] in GREEK_NAMES for f in body.args
     )
     return (int(negative), 0 if greek_led else 1)
 

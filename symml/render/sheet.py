@@ -24,6 +24,13 @@ from symml.catalog.model import Derivative, Formula, Matches, Status
 from symml.engine.derive import grad
 from symml.engine.verdict import Verdict
 from symml.errors import SymmlError
+from symml.notation import (
+    COMBINING_ACCENTS,
+    MATH_SYMBOLS,
+    SUBSCRIPTS,
+    SUPERSCRIPTS,
+    greek_tex,
+)
 from symml.render.explain import Judged, Phrase, as_markdown, judge, statement_phrase
 from symml.render.statement import Math, correction_math, formula_line, gradient_line, sheet_tex
 
@@ -53,45 +60,6 @@ _SPECIAL = {
     ">": r"\textgreater{}",
     "|": r"\textbar{}",
 }
-_MATH_CHARS = {
-    "≤": r"\leq",
-    "≥": r"\geq",
-    "≠": r"\neq",
-    "≈": r"\approx",
-    "∈": r"\in",
-    "∉": r"\notin",
-    "∑": r"\sum",
-    "∏": r"\prod",
-    "→": r"\to",
-    "↦": r"\mapsto",
-    "√": r"\surd",
-    "∞": r"\infty",
-    "×": r"\times",
-    "·": r"\cdot",
-    "−": "-",
-    "∘": r"\circ",
-    "⊙": r"\odot",
-    "‖": r"\|",
-    "∂": r"\partial",
-    "∇": r"\nabla",
-    "ℝ": r"\mathbb{R}",
-    "⌊": r"\lfloor",
-    "⌋": r"\rfloor",
-    "⌈": r"\lceil",
-    "⌉": r"\rceil",
-    "±": r"\pm",
-    "∼": r"\sim",
-    "∀": r"\forall",
-    "∃": r"\exists",
-    "⇒": r"\Rightarrow",
-    "⊤": r"\top",
-    "ᵀ": r"^{\top}",
-    "∫": r"\int",
-    "∪": r"\cup",
-    "∩": r"\cap",
-    "⊆": r"\subseteq",
-    "ℓ": r"\ell",
-}
 _TEXT_CHARS = {
     "—": "---",
     "–": "--",
@@ -106,23 +74,11 @@ _TEXT_CHARS = {
     "ö": r"\"o",
     "\u00a0": "~",
 }
-_SUB = str.maketrans("₀₁₂₃₄₅₆₇₈₉₊₋ₜᵢⱼₖₙₘ", "0123456789+-tijknm")
-_SUP = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻ⁿ", "0123456789+-n")
-_COMBINING = {"\u0302": r"\hat", "\u0303": r"\tilde", "\u0304": r"\bar", "\u0307": r"\dot"}
 
 
-def _greek(char: str) -> str | None:
-    name = unicodedata.name(char, "")
-    match = re.fullmatch(r"GREEK (SMALL|CAPITAL) LETTER (\w+)", name)
-    if not match:
-        return None
-    letter = match[2].lower()
-    letter = {"lamda": "lambda"}.get(letter, letter)
-    if match[1] == "CAPITAL":
-        capital = letter.capitalize()
-        known = "Gamma Delta Theta Lambda Xi Pi Sigma Upsilon Phi Psi Omega".split()
-        return "\\" + capital if capital in known else letter[0].upper()
-    return "\\" + ("epsilon" if letter == "epsilon" else letter)
+def _script(value: str) -> str:
+    """A sub- or superscript's content as LaTeX (a Greek subscript, ᵧ, is a letter)."""
+    return greek_tex(value) or value
 
 
 def escape(text: str) -> str:
@@ -134,26 +90,26 @@ def escape(text: str) -> str:
     out: list[str] = []
     chars = unicodedata.normalize("NFD", text)
     for index, char in enumerate(chars):
-        if char in _COMBINING:
+        if char in COMBINING_ACCENTS:
             continue
         following = chars[index + 1] if index + 1 < len(chars) else ""
-        accent = _COMBINING.get(following)
+        accent = COMBINING_ACCENTS.get(following)
         if char in _SPECIAL:
             out.append(_SPECIAL[char])
         elif char.isascii():
             out.append(rf"$\{accent[1:]}{{{char}}}$" if accent and char.isalpha() else char)
         elif char in _TEXT_CHARS:
             out.append(_TEXT_CHARS[char])
-        elif char in _MATH_CHARS:
-            out.append(rf"\ensuremath{{{_MATH_CHARS[char]}}}")
-        elif (greek := _greek(char)) is not None:
+        elif char in MATH_SYMBOLS:
+            out.append(rf"\ensuremath{{{MATH_SYMBOLS[char]}}}")
+        elif (greek := greek_tex(char)) is not None:
             out.append(
                 rf"\ensuremath{{{accent}{{{greek}}}}}" if accent else rf"\ensuremath{{{greek}}}"
             )
-        elif char.translate(_SUB) != char:
-            out.append(rf"\ensuremath{{_{{{char.translate(_SUB)}}}}}")
-        elif char.translate(_SUP) != char:
-            out.append(rf"\ensuremath{{^{{{char.translate(_SUP)}}}}}")
+        elif char in SUBSCRIPTS:
+            out.append(rf"\ensuremath{{_{{{_script(SUBSCRIPTS[char])}}}}}")
+        elif char in SUPERSCRIPTS:
+            out.append(rf"\ensuremath{{^{{{_script(SUPERSCRIPTS[char])}}}}}")
         elif unicodedata.combining(char):
             continue
         else:

@@ -17,6 +17,7 @@ import sympy as sp
 from sympy.core.relational import Relational
 
 from symml.catalog.model import Claim, Derivative, Formula, Identity, Notation, Property, UpdateRule
+from symml.notation import SUBSCRIPTS, SUPERSCRIPTS, greek_tex
 from symml.render.latex import latex
 from symml.render.text import unicode_text
 
@@ -55,16 +56,6 @@ def assignment_math(target: Any, value: Any, names: Sequence[str] = ()) -> Math:
 
 # -- the sheet's own Unicode notation, as TeX -----------------------------------------------
 _FUNCTIONS = {"tanh", "exp", "log", "max", "min", "sin", "cos", "det"}
-_SUB = dict(zip("₀₁₂₃₄₅₆₇₈₉ᵢⱼₖₗₘₙₜ", "0123456789ijklmnt", strict=False))
-_SUP = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹ⁿᵀ", "0123456789nT", strict=False))
-
-
-def _greek(char: str) -> str | None:
-    match = re.fullmatch(r"GREEK (SMALL|CAPITAL) LETTER (\w+)", unicodedata.name(char, ""))
-    if not match:
-        return None
-    letter = {"lamda": "lambda"}.get(match[2].lower(), match[2].lower())
-    return "\\" + (letter.capitalize() if match[1] == "CAPITAL" else letter)
 
 
 def sheet_tex(text: str) -> str:
@@ -90,10 +81,10 @@ def sheet_tex(text: str) -> str:
             out.append(rf"\hat{{{char}}}")
             index += 2
             continue
-        if char in _SUB or char in _SUP:
-            table, mark = (_SUB, "_") if char in _SUB else (_SUP, "^")
+        if char in SUBSCRIPTS or char in SUPERSCRIPTS:
+            table, mark = (SUBSCRIPTS, "_") if char in SUBSCRIPTS else (SUPERSCRIPTS, "^")
             run = re.match(f"[{''.join(table)}]+", chars[index:])[0]
-            body = "".join(table[c] for c in run).replace("T", r"\top")
+            body = "".join(greek_tex(table[c]) or table[c] for c in run).replace("T", r"\top")
             out.append(f"{mark}{{{body}}}")
             index += len(run)
             continue
@@ -108,7 +99,7 @@ def sheet_tex(text: str) -> str:
             out.append(r"^{\top}")
             index += 2
             continue
-        greek = _greek(char)
+        greek = greek_tex(char)
         if greek is not None:
             out.append(greek + " ")
         elif char.isascii():
