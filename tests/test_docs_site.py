@@ -3,9 +3,9 @@ from the docstrings build with warnings as errors."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
-import os
 from pathlib import Path
 
 import pytest
