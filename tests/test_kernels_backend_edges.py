@@ -211,9 +211,8 @@ def jax_32bit():
 
 
 def _wired(k):
-    """The kernel with its body checked, as ``build`` is to wrap it (the kernel module's
-    side of the fix: ``chosen.checked(plan.name, _compile(portable, chosen, "portable"))``)."""
-    object.__setattr__(k, "_portable", k._backend.checked(k.name, k._portable))
+    """The kernel as built: ``build`` wraps its portable body in the backend's check
+    (``chosen.checked(plan.name, chosen.compile(portable, "portable"))``)."""
     return k
 
 

@@ -57,7 +57,9 @@ def test_layer_norm_sums_its_squares_in_one_dot_and_stays_accurate(dtype):
 
 
 def test_sum_squares_is_the_squared_sum_on_any_axis():
-    rt = kernel("activations.softmax")._backend.rt
+    from symml.kernels.backends import get_backend
+
+    rt = get_backend("numpy").rt
     u = np.random.default_rng(6).normal(size=(3, 5, 7))
     for axis in (-1, 0, 1):
         np.testing.assert_allclose(

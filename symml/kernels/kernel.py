@@ -16,7 +16,7 @@ from __future__ import annotations
 import numbers
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import sympy as sp
@@ -40,6 +40,9 @@ from symml.kernels.plan import (
 from symml.kernels.sampling import Sampler, sampler
 from symml.kernels.source import check_code_names, fast_source, portable_source
 from symml.kernels.windows import convolution_plan
+
+if TYPE_CHECKING:
+    from symml.catalog.loader import Catalog
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,13 @@ class Kernel:
             f"Kernel({self.name!r}{of}, args={self.args}, outputs={self.outputs}, "
             f"backend={self.backend!r})"
         )
+
+    @property
+    def portable(self) -> Callable[..., Any]:
+        """The portable body, ``portable(*values, axis=…)`` → a tuple of raw results (before
+        reduced outputs are squeezed and dtypes and out= honoured): the whole-array
+        expressions every backend can run, checked as the backend checks a call."""
+        return self._portable
 
     @property
     def loops(self) -> numba.Loops | None:
@@ -520,7 +530,7 @@ def kernel(
     backend: str = "numpy",
     axis: int = -1,
     step: bool = False,
-    catalog: Any = None,
+    catalog: Catalog | None = None,
 ) -> Kernel | dict[str, Kernel] | Sampler:
     """A fast, stable array function of a formula (or its gradient).
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sympy as sp
 from sympy.core.function import AppliedUndef, Derivative, Subs
@@ -27,6 +27,9 @@ from symml.kernels.errors import NotKernelisable
 from symml.kernels.lower import Lowered, free_positions, lower, recognise_max
 from symml.kernels.nodes import Log1p, MaxOver, XDivY, XLog1pY, XLogY
 from symml.kernels.printer import expand_ml
+
+if TYPE_CHECKING:
+    from symml.catalog.loader import Catalog
 
 #: The argument a vector-Jacobian product kernel takes the upstream gradient by.
 GRAD_OUT = "grad_out"
@@ -243,7 +246,7 @@ def _size_of(expr: Any) -> Any:
     raise NotKernelisable("a per-element value with no sum to tell its axis length")
 
 
-def resolve(target: Formula | sp.Basic | str, catalog: Any = None) -> Formula | sp.Basic:
+def resolve(target: Formula | sp.Basic | str, catalog: Catalog | None = None) -> Formula | sp.Basic:
     """A formula id looked up in the catalog (loaded when none is given); anything else as is."""
     if isinstance(target, str):
         if catalog is None:

@@ -14,6 +14,7 @@ type, compiled on first use); ``kernel.Kernel`` runs a call through them when th
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Callable, Iterator
@@ -393,12 +394,21 @@ class Loops:
         self.name = name
         #: Every loop compiled so far, by (mode, mask, dtype).
         self.compiled: dict[tuple[str, tuple[bool, ...], Any], Callable[..., Any]] = {}
+
+    @functools.cached_property
+    def unguarded(self) -> Plan | None:
+        """The plan without its division guards, or None when it has none to drop (or has
+        log guards)."""
         # Only division guards are worth dropping in a loop: an xlogy guard skips the log of
         # every element whose weight is 0 (half of them with 0/1 labels), which the unguarded
         # loop would compute (BCE float64 at 10⁶: 8.3 guarded, 10–15 ms unguarded).
-        logs = any(e.has(XLogY, XLog1pY) for e in plan.outputs)
-        self.unguarded = None if logs else unguarded_plan(plan)
-        self.numpy_simd_wins = numpy_simd_wins(plan)
+        logs = any(e.has(XLogY, XLog1pY) for e in self.plan.outputs)
+        return None if logs else unguarded_plan(self.plan)
+
+    @functools.cached_property
+    def numpy_simd_wins(self) -> bool:
+        """``numpy_simd_wins`` of the plan, decided once."""
+        return numpy_simd_wins(self.plan)
 
     def loop(self, mode: str, key: tuple[bool, ...], dtype: Any) -> Callable[..., Any]:
         """The compiled loop of this mode ("plain", "count" over the unguarded plan, "fixup")
