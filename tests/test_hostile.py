@@ -23,7 +23,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from symml.kernels.kernel import GRAD_OUT
+from symml.kernels.plan import GRAD_OUT
 
 sys.path.insert(0, str(Path(__file__).parent))
 import hostile as H  # noqa: E402

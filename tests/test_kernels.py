@@ -17,8 +17,8 @@ from symml.errors import UsageError
 from symml.kernels import MissingBackend, NotKernelisable, kernel
 from symml.kernels import rewrite as rw
 from symml.kernels.backends import get_backend
-from symml.kernels.kernel import unguarded_plan
 from symml.kernels.nodes import LogSigmoid, ReduceSum, Softmax, XDivY, XLogY
+from symml.kernels.plan import unguarded_plan
 
 CATALOG = load_catalog()
 DTYPES = [np.float64, np.float32]
@@ -521,7 +521,7 @@ def test_guarded_body_runs_alone_when_out_overlaps_an_input():
 
 def test_unguarded_plan_keeps_guards_that_a_comparison_could_hide():
     y, p = sp.symbols("y p")
-    from symml.kernels.kernel import Plan
+    from symml.kernels.plan import Plan
 
     plan = Plan(
         "t",

@@ -18,7 +18,7 @@ import sympy as sp
 from symml import load_catalog
 from symml.errors import UsageError
 from symml.kernels import NotKernelisable, kernel
-from symml.kernels.kernel import code_name
+from symml.kernels.source import code_name
 
 sys.path.insert(0, str(Path(__file__).parent))
 from catalog_kernels import catalog_kernels  # noqa: E402
@@ -47,7 +47,7 @@ def _collides(args):
 def _colliding_kernels():
     """(formula id, wrt) of every catalog kernel, and gradient kernel, whose arguments are
     named as the numba loop's locals were, and that numba runs as a loop."""
-    from symml.kernels.numba_backend import loopable
+    from symml.kernels.backends.numba import loopable
 
     cases = []
     for f, k in catalog_kernels():
@@ -83,11 +83,9 @@ def _values(formula, names, dtype):
 def _loop_result(fused, values, dtype):
     """The numba loop itself on these arrays (on float32 a plan of NumPy SIMD functions
     otherwise runs the NumPy body)."""
-    from symml.kernels.numba_backend import _loop
-
     flat = [v.reshape(-1) for v in values]
     outs = [np.empty(flat[0].shape, dtype) for _ in fused.outputs]
-    _loop(fused, "plain", tuple(True for _ in values), dtype)(*flat, *outs)
+    fused.loops.loop("plain", tuple(True for _ in values), dtype)(*flat, *outs)
     return [o.reshape(values[0].shape) for o in outs]
 
 
@@ -114,7 +112,7 @@ def test_numba_loop_names_never_shadow_an_argument(formula_id, wrt, dtype):
 
 def test_numba_loop_takes_arguments_named_as_its_locals_and_modules():
     pytest.importorskip("numba", reason="numba is not installed")
-    from symml.kernels.numba_backend import compile_loop, numba_source
+    from symml.kernels.backends.numba import compile_loop, numba_source
 
     names = ["i", "x", "x_i", "r0", "out0", "bad", "_c0", "_h0", "math", "nb", "_F", "_expit"]
     i, x, x_i, r0, out0, bad, c0, h0, math_, nb_, F, expit = sp.symbols(names, real=True)
@@ -137,7 +135,7 @@ def test_numba_loop_takes_arguments_named_as_its_locals_and_modules():
         got = fused(**values)
         assert got.dtype == dtype
         np.testing.assert_allclose(got, want, rtol=rtol)
-        assert any(isinstance(key, tuple) for key in fused._loops)  # the loop ran
+        assert any(isinstance(key, tuple) for key in fused.loops.compiled)  # the loop ran
         # The counting and fix-up loops (of guarded plans) name their locals the same way.
         mask = tuple(a != "_h0" for a in plain.args)
         flat = [v if a == "_h0" else v.reshape(-1) for a, v in values.items()]
@@ -171,7 +169,7 @@ def test_numba_step_schedule_at_nan_and_past_two_to_the_63(dtype):
     assert got.dtype == dtype
     np.testing.assert_array_equal(got, want)
     assert np.isnan(got[0]) and got[1] == 0 and got[5] == dtype(0.1 * 0.25)
-    (loop,) = [v for key, v in fused._loops.items() if isinstance(key, tuple)]
+    (loop,) = fused.loops.compiled.values()
     if dtype == np.float32:  # np.floor of a float32 is a float32: no float → double
         (signature,) = loop.signatures
         assert "fpext float" not in loop.inspect_llvm(signature)
@@ -213,9 +211,8 @@ def jax_32bit():
 
 
 def _wired(k):
-    """The kernel with its body checked, as ``build`` is to wrap it (the kernel module's
-    side of the fix: ``chosen.checked(plan.name, _compile(portable, chosen, "portable"))``)."""
-    object.__setattr__(k, "_portable", k._backend.checked(k.name, k._portable))
+    """The kernel as built: ``build`` wraps its portable body in the backend's check
+    (``chosen.checked(plan.name, chosen.compile(portable, "portable"))``)."""
     return k
 
 
@@ -329,9 +326,9 @@ def _straddling(formula, plain, conditions, name, rng):
 
 def _code_names(k):
     """The code name of each symbol of a kernel's plan."""
-    from symml.kernels.kernel import _names
+    from symml.kernels.source import code_names
 
-    return {s: n for s, n in _names(k.plan).items() if isinstance(s, sp.Symbol)}
+    return {s: n for s, n in code_names(k.plan).items() if isinstance(s, sp.Symbol)}
 
 
 @pytest.mark.parametrize("backend", ["numba"])

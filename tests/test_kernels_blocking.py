@@ -13,7 +13,7 @@ import pytest
 
 from symml.kernels import blocking, kernel
 
-kernel_module = importlib.import_module("symml.kernels.kernel")  # the module, not the function
+inplace_module = importlib.import_module("symml.kernels.backends.inplace")
 
 N_ROWS, ROW = 37, 11  # 37 rows: the last block is short
 
@@ -25,13 +25,13 @@ def blocked(monkeypatch):
     monkeypatch.setattr(blocking, "last_level_cache_bytes", lambda: 1024)
     monkeypatch.setattr(blocking, "BLOCK_BYTES", 4 * 5 * ROW)
     calls = []
-    real = kernel_module.run_blocked
+    real = inplace_module.run_blocked
 
     def counting(body, plan, *args):
         calls.append(plan.rows // plan.rows_per_block + 1)
         return real(body, plan, *args)
 
-    monkeypatch.setattr(kernel_module, "run_blocked", counting)
+    monkeypatch.setattr(inplace_module, "run_blocked", counting)
     yield calls
     assert calls and all(blocks >= 3 for blocks in calls), calls
 
@@ -104,7 +104,7 @@ def test_a_body_of_one_call_runs_in_one_piece(monkeypatch, formula, arg):
     """σ and softmax are one library call each: no temporaries for a block to keep in cache."""
     monkeypatch.setattr(blocking, "last_level_cache_bytes", lambda: 1024)
     monkeypatch.setattr(blocking, "BLOCK_BYTES", 4 * 5 * ROW)
-    monkeypatch.setattr(kernel_module, "run_blocked", pytest.fail)
+    monkeypatch.setattr(inplace_module, "run_blocked", pytest.fail)
     z = np.random.default_rng(3).normal(size=(N_ROWS, ROW))
     got = kernel(formula)(**{arg: z})
     assert got.shape == z.shape and np.isfinite(got).all()
@@ -142,7 +142,7 @@ def test_shifted_overlap_runs_in_one_piece(monkeypatch):
     overwrite what block k+1 still has to read); the kernel runs unblocked instead."""
     monkeypatch.setattr(blocking, "last_level_cache_bytes", lambda: 1024)
     monkeypatch.setattr(blocking, "BLOCK_BYTES", 4 * 5 * ROW)
-    monkeypatch.setattr(kernel_module, "run_blocked", pytest.fail)
+    monkeypatch.setattr(inplace_module, "run_blocked", pytest.fail)
     z = np.linspace(-5, 5, N_ROWS * ROW + 1)
     k = kernel("activations.sigmoid")
     want = 1 / (1 + np.exp(-z[:-1]))

@@ -1,5 +1,5 @@
-"""The fast lane (symml/kernels/lane.py) gives what the general call gives, and leaves to the
-general call everything it does not check for."""
+"""The fast lane (``InPlace.lane``, symml/kernels/backends/inplace.py) gives what the general
+call gives, and leaves to the general call everything it does not check for."""
 
 from __future__ import annotations
 
@@ -133,9 +133,9 @@ def test_arrays_larger_than_the_cache_are_left_to_blocking(monkeypatch):
     monkeypatch.setattr(blocking, "last_level_cache_bytes", lambda: 1024)
     monkeypatch.setattr(blocking, "BLOCK_BYTES", 800)
     blocked = []
-    kernel_module = importlib.import_module("symml.kernels.kernel")  # not the function
-    real = kernel_module.run_blocked
-    monkeypatch.setattr(kernel_module, "run_blocked", lambda *a: blocked.append(1) or real(*a))
+    inplace_module = importlib.import_module("symml.kernels.backends.inplace")
+    real = inplace_module.run_blocked
+    monkeypatch.setattr(inplace_module, "run_blocked", lambda *a: blocked.append(1) or real(*a))
     g = kernel("losses.bce", grad="yhat_prob")
     y = np.tile([0.0, 1.0], 500)
     p = np.full(1000, 0.25)

@@ -14,7 +14,7 @@ import pytest
 from symml.errors import UsageError
 from symml.kernels import kernel
 from symml.kernels.backends import out_layout
-from symml.kernels.kernel import fast_source
+from symml.kernels.source import fast_source
 
 STEPS = [
     "optim.momentum_step",

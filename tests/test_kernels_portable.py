@@ -27,7 +27,7 @@ from symml.kernels import NotKernelisable, kernel  # noqa: E402
 def _both_bodies(k, arrays):
     values = [np.asarray(arrays[a], dtype=float) for a in k.args]
     fast = k(**dict(zip(k.args, values, strict=True)))
-    portable = k._portable(*values, axis=-1)
+    portable = k.portable(*values, axis=-1)
     fast = fast if isinstance(fast, tuple) else (fast,)
     return fast, portable
 

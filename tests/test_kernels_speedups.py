@@ -13,7 +13,8 @@ import sympy as sp
 
 from symml import load_catalog
 from symml.kernels import kernel
-from symml.kernels.kernel import build, fast_source, plan_for
+from symml.kernels.kernel import build, plan_for
+from symml.kernels.source import fast_source
 
 CATALOG = load_catalog()
 
@@ -56,7 +57,9 @@ def test_layer_norm_sums_its_squares_in_one_dot_and_stays_accurate(dtype):
 
 
 def test_sum_squares_is_the_squared_sum_on_any_axis():
-    rt = kernel("activations.softmax")._backend.rt
+    from symml.kernels.backends import get_backend
+
+    rt = get_backend("numpy").rt
     u = np.random.default_rng(6).normal(size=(3, 5, 7))
     for axis in (-1, 0, 1):
         np.testing.assert_allclose(
@@ -99,8 +102,8 @@ def test_fused_unguarded_pass_with_fix_up_equals_the_guarded_numpy_kernel(backen
 
 def test_numba_fix_up_loop_recomputes_only_non_finite_elements():
     pytest.importorskip("numba", reason="numba is not installed")
-    from symml.kernels.kernel import unguarded_plan
-    from symml.kernels.numba_backend import numba_source
+    from symml.kernels.backends.numba import numba_source
+    from symml.kernels.plan import unguarded_plan
 
     k = kernel("losses.bce", grad="yhat_prob", backend="numba")
     counted = numba_source(unguarded_plan(k.plan), (True, True), "count")
@@ -111,19 +114,19 @@ def test_numba_fix_up_loop_recomputes_only_non_finite_elements():
 
 def test_numba_leaves_float32_simd_functions_to_numpy():
     pytest.importorskip("numba", reason="numba is not installed")
-    from symml.kernels.numba_backend import _numpy_simd_wins
+    from symml.kernels.backends.numba import numpy_simd_wins
 
     z = np.linspace(-100, 100, 101).astype(np.float32)
     sig = kernel("activations.sigmoid", backend="numba")
-    assert _numpy_simd_wins(sig)
+    assert numpy_simd_wins(sig.plan)
     np.testing.assert_array_equal(sig(z=z), kernel("activations.sigmoid")(z=z))
-    assert not [k for k in sig._loops if k[0] == "plain"]  # no loop compiled for float32
+    assert not [k for k in sig.loops.compiled if k[0] == "plain"]  # no loop compiled for float32
     # Φ has no SIMD loop in NumPy either: GELU keeps its fused loop.
-    assert not _numpy_simd_wins(kernel("activations.gelu", backend="numba"))
-    assert not _numpy_simd_wins(kernel("losses.bce", grad="yhat_prob", backend="numba"))
+    assert not numpy_simd_wins(kernel("activations.gelu", backend="numba").plan)
+    assert not numpy_simd_wins(kernel("losses.bce", grad="yhat_prob", backend="numba").plan)
     # BCE's logs are NumPy's vectorised log (log1p through rt.log1p): the NumPy body wins.
     bce = kernel("losses.bce", backend="numba")
-    assert _numpy_simd_wins(bce)
+    assert numpy_simd_wins(bce.plan)
     y = np.array([0, 1, 0, 1, 0.5], np.float32)
     p = np.array([0, 1, 0.25, 1e-30, 0.5], np.float32)
     np.testing.assert_array_equal(
@@ -177,7 +180,7 @@ def test_log1p_edges_are_numpys_even_when_out_is_the_input(dtype):
 
 
 def test_bce_body_takes_log1p_on_the_log_and_negates_no_term():
-    from symml.kernels.kernel import unguarded_plan
+    from symml.kernels.plan import unguarded_plan
 
     k = kernel("losses.bce")
     body = fast_source(unguarded_plan(k.plan), (True, True))
@@ -228,14 +231,14 @@ def _softmax_reference(rows):
 def test_softmax_skips_the_shift_only_where_exp_cannot_overflow_or_underflow(
     monkeypatch, dtype, offset, shifted
 ):
-    import symml.kernels.backends as backends
+    import symml.kernels.backends.runtime as runtime
 
     if dtype == np.float32 and offset == 60.0:
         offset = 40.0  # float32's exp overflows at 88.7
     seen = []
-    real = backends._unshifted_exp_is_exact
+    real = runtime.unshifted_exp_is_exact
     monkeypatch.setattr(
-        backends, "_unshifted_exp_is_exact", lambda *a: seen.append(real(*a)) or seen[-1]
+        runtime, "unshifted_exp_is_exact", lambda *a: seen.append(real(*a)) or seen[-1]
     )
     rng = np.random.default_rng(4)
     z = (rng.normal(size=(6, 50)) * 3 + offset).astype(dtype)
@@ -248,13 +251,13 @@ def test_softmax_skips_the_shift_only_where_exp_cannot_overflow_or_underflow(
 
 
 def test_softmax_row_sum_cannot_overflow_without_the_shift():
-    from symml.kernels.backends import _unshifted_exp_is_exact
+    from symml.kernels.backends.runtime import unshifted_exp_is_exact
 
     limit = np.log(np.finfo(np.float64).max) - np.log(1000) - 1
-    assert _unshifted_exp_is_exact(np.array([[0.0], [limit]]), np.dtype(np.float64), 1000)
-    assert not _unshifted_exp_is_exact(np.array([[limit + 0.01]]), np.dtype(np.float64), 1000)
-    assert not _unshifted_exp_is_exact(np.array([[-1e-9]]), np.dtype(np.float64), 1000)
-    assert not _unshifted_exp_is_exact(np.array([[np.nan]]), np.dtype(np.float64), 1000)
+    assert unshifted_exp_is_exact(np.array([[0.0], [limit]]), np.dtype(np.float64), 1000)
+    assert not unshifted_exp_is_exact(np.array([[limit + 0.01]]), np.dtype(np.float64), 1000)
+    assert not unshifted_exp_is_exact(np.array([[-1e-9]]), np.dtype(np.float64), 1000)
+    assert not unshifted_exp_is_exact(np.array([[np.nan]]), np.dtype(np.float64), 1000)
     z = np.full((2, 1000), limit)
     got = kernel("activations.softmax")(z_vec=z)
     np.testing.assert_allclose(got, 1e-3, rtol=1e-12)
@@ -277,10 +280,11 @@ def _dsigmoid_reference(z):
 def test_sigmoid_in_blocks_is_right_beyond_exps_range_in_every_layout(
     monkeypatch, dtype, layout, function, reference
 ):
-    import symml.kernels.backends as backends
+    import symml.kernels.backends.runtime as runtime
+    from symml.kernels.backends import get_backend
 
-    monkeypatch.setattr(backends, "EXPIT_BLOCK_BYTES", 64 * np.dtype(dtype).itemsize)
-    rt = backends.get_backend("numpy").rt
+    monkeypatch.setattr(runtime, "EXPIT_BLOCK_BYTES", 64 * np.dtype(dtype).itemsize)
+    rt = get_backend("numpy").rt
     top = 800.0 if dtype == np.float64 else 100.0  # beyond exp's range, in a middle block
     z = np.linspace(-top, top, 1001).astype(dtype)
     z[::97] = [np.nan, np.inf, -np.inf, 0.0, -0.0, 1e-30, 5.0, -5.0, 30.0, -30.0, 700.0][
@@ -370,7 +374,7 @@ def test_numba_float32_loops_compute_in_float32(formula_id, wrt):
     for got, want in zip(_as_tuple(fused(**values)), _as_tuple(plain(**values)), strict=True):
         assert got.dtype == np.float32
         np.testing.assert_allclose(got, want, rtol=2e-6)
-    (loop,) = [v for key, v in fused._loops.items() if isinstance(key, tuple)]
+    (loop,) = fused.loops.compiled.values()
     (signature,) = loop.signatures
     assert all("float64" not in str(t) for t in signature)
     assert "fpext float" not in loop.inspect_llvm(signature)  # no float → double in the loop

@@ -34,6 +34,7 @@ from symml.kernels.nodes import (
     SumTo,
     TransposeNode,
 )
+from symml.kernels.plan import GRAD_OUT, Plan, stabilise
 
 
 def _is_ones(e: Any) -> bool:
@@ -138,9 +139,7 @@ def vjp(e: Any, wrt: sp.MatrixSymbol, g: Any) -> Any:
         raise NotKernelisable(f"no gradient: {exc.problem}") from None
 
 
-def matrix_plan(expr: Any, specs: Mapping[str, SymbolSpec], name: str, wrt: Any) -> Any:
-    from symml.kernels.kernel import GRAD_OUT, Plan, stabilise
-
+def matrix_plan(expr: Any, specs: Mapping[str, SymbolSpec], name: str, wrt: Any) -> Plan:
     args_extra: list[str] = []
     value_name = "value"
     if wrt is not None:

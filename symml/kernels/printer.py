@@ -314,6 +314,10 @@ class InPlaceEmitter:
         self._memo[expr] = result
         return result
 
+    def define(self, symbol: Any, expr: Any) -> None:
+        """A common subexpression: ``symbol`` stands for ``expr``'s operand from now on."""
+        self._memo[symbol] = self.operand(expr)
+
     def _new(self, call: str, args: list[tuple[str, int, str]], **kw: Any) -> tuple[str, int, str]:
         cls = kw.pop("cls", max((a[1] for a in args), default=SCALAR))
         kind = kw.pop("kind", "f")

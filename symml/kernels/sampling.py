@@ -26,6 +26,11 @@ from sympy.stats.rv import RandomSymbol, pspace
 from symml.catalog.model import Formula
 from symml.errors import UsageError
 from symml.kernels.errors import NotKernelisable
+from symml.kernels.plan import why_not
+
+#: Makes the kernel of an expression (``kernel.kernel``); a kernel has ``args`` and takes
+#: them by name.
+MakeKernel = Callable[[sp.Basic], Any]
 
 Draw = Callable[[np.random.Generator, tuple[int, ...], np.dtype, list[Any]], Any]
 
@@ -304,15 +309,13 @@ def _cast(v: Any, dtype: np.dtype) -> Any:
     return np.asarray(v).astype(dtype) if np.ndim(v) else dtype.type(v)
 
 
-def _evaluator(expr: Any) -> Callable[[Mapping[str, Any]], Any]:
+def _evaluator(expr: Any, make_kernel: MakeKernel) -> Callable[[Mapping[str, Any]], Any]:
     """An expression of the parameters as a function of the value dict (a kernel when it has
     symbols, else a constant)."""
-    from symml.kernels.kernel import kernel
-
     if not expr.free_symbols:
         value = float(expr)
         return lambda values: value
-    k = kernel(expr)
+    k = make_kernel(expr)
     return lambda values: k(**{a: values[a] for a in k.args})
 
 
@@ -320,10 +323,10 @@ def random_symbols(expr: Any) -> list[RandomSymbol]:
     return sorted(expr.atoms(RandomSymbol), key=str) if isinstance(expr, sp.Basic) else []
 
 
-def sampler(formula: Formula | sp.Basic) -> Sampler:
-    """The sampling kernel of a formula whose expression holds random symbols."""
-    from symml.kernels.kernel import kernel, why_not
-
+def sampler(formula: Formula | sp.Basic, make_kernel: MakeKernel) -> Sampler:
+    """The sampling kernel of a formula whose expression holds random symbols. ``make_kernel``
+    makes the kernel of an expression without them (``kernel.kernel``): the formula's value
+    once its random symbols are drawn, and their distributions' parameters."""
     f = formula if isinstance(formula, Formula) else None
     expr = f.expr if f else formula
     name = f.id if f else sp.sstr(expr)[:40]
@@ -336,7 +339,11 @@ def sampler(formula: Formula | sp.Basic) -> Sampler:
         if rule is None:
             raise NotKernelisable(f"no sampler for a {type(dist).__name__}", f.id if f else None)
         params = tuple(sp.sympify(a) for a in dist.args)
-        draws.append(RandomDraw(str(r.symbol), rule, params, tuple(_evaluator(p) for p in params)))
+        draws.append(
+            RandomDraw(
+                str(r.symbol), rule, params, tuple(_evaluator(p, make_kernel) for p in params)
+            )
+        )
         plain[r] = sp.Symbol(str(r.symbol), real=True)
     value = expr.xreplace(plain)
     reason = why_not(value)
@@ -353,7 +360,7 @@ def sampler(formula: Formula | sp.Basic) -> Sampler:
         compute: Callable[[Mapping[str, Any]], Any] = lambda values: values[str(value)]  # noqa: E731
         body = f"    return {value}"
     else:
-        k = kernel(value)
+        k = make_kernel(value)
         compute = lambda values: k(**{a: values[a] for a in k.args})  # noqa: E731
         body = f"    return {sp.sstr(value)}"
     lines = [

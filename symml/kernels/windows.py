@@ -20,6 +20,7 @@ from symml.catalog.model import Formula
 from symml.errors import UsageError
 from symml.kernels.errors import NotKernelisable
 from symml.kernels.nodes import ConvolveFull, CorrelateValid, SumTo
+from symml.kernels.plan import GRAD_OUT, Plan
 
 
 def _parts(expr: Any) -> tuple[Any, Any, Any] | None:
@@ -45,11 +46,9 @@ def _parts(expr: Any) -> tuple[Any, Any, Any] | None:
     return rest, kernel.base, shifted.base
 
 
-def convolution_plan(expr: Any, formula: Formula | None, name: str, wrt: Any = None) -> Any:
+def convolution_plan(expr: Any, formula: Formula | None, name: str, wrt: Any = None) -> Plan | None:
     """The plan of a 2-D convolution (or of its gradient by either family), or None when
     ``expr`` is not one."""
-    from symml.kernels.kernel import GRAD_OUT, Plan
-
     parts = _parts(expr)
     if parts is None:
         return None

@@ -1,25 +1,19 @@
-"""Array backends: the modules a kernel's generated source runs against.
+"""The runtime every backend's generated source calls as ``rt.…``.
 
-``xp`` is the array namespace, ``sx`` the special functions (expit, log_expit, xlogy, ndtr),
-``rt`` the operations with no single library call (stable softmax and friends) or with a
-faster form than the library's (σ, σ′, log1p, Φ), written once against ``xp``. numba is an
-optional fused backend; asking for one that is not installed raises a one-line
-error naming the extra to install.
+``rt`` holds the operations with no single library call (stable softmax and friends) or with
+a faster form than the library's (σ, σ′, log1p, Φ), written once against the backend's array
+namespace ``xp``; on NumPy float arrays they take their fast forms.
 """
 
 from __future__ import annotations
 
 import functools
-import importlib
 import math
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from symml.errors import UsageError
-from symml.kernels.errors import MissingBackend
 from symml.kernels.normal_cdf import BLOCK_BYTES as NDTR_BLOCK_BYTES
 from symml.kernels.normal_cdf import ndtr_float32_block, ndtr_float64_block
 
@@ -126,7 +120,7 @@ class Runtime:
             shape[axis] = 1
             return xp.full(tuple(shape), -np.inf, dtype=u.dtype)
         top = xp.max(u, axis=axis, keepdims=True)
-        if self._inplace(u) and _unshifted_exp_is_exact(top, u.dtype, u.shape[axis]):
+        if self._inplace(u) and unshifted_exp_is_exact(top, u.dtype, u.shape[axis]):
             e = np.exp(u)
             return np.log(np.sum(e, axis=axis, keepdims=True))
         # An all −inf row would give −inf − −inf = nan; its logsumexp is −inf.
@@ -141,7 +135,7 @@ class Runtime:
             # Four passes over the array (three where the shift is not needed), the writing
             # ones into ``out``, which may be ``u``: the maximum is taken before any write.
             top = u.max(axis=axis, keepdims=True)
-            if _unshifted_exp_is_exact(top, u.dtype, u.shape[axis]):
+            if unshifted_exp_is_exact(top, u.dtype, u.shape[axis]):
                 e = np.exp(u, out=out)
             else:
                 e = np.subtract(u, _finite_or_zero(top), out=out)
@@ -157,7 +151,7 @@ class Runtime:
         writing no squared temporary. The terms are non-negative, so the dot's other order
         of summation changes the result by about an ulp, as the pairwise sum's own error."""
         # Rows longer than 8192 would make OpenBLAS split each dot over its threads (see
-        # kernel.DOT_CHUNK): slow whenever the other cores are busy.
+        # inplace.DOT_CHUNK): slow whenever the other cores are busy.
         if (
             self._inplace(u)
             and u.dtype.kind == "f"
@@ -317,64 +311,10 @@ def _in_blocks(
     return result
 
 
-def numpy_value(v: Any) -> bool:
-    """A NumPy array or a number: what the in-place and fused bodies take. Anything else (a
-    dask array) runs the portable body."""
-    return isinstance(v, np.ndarray | np.generic | float | int)
-
-
-def out_layout(outs: Sequence[Any], values: Sequence[Any]) -> tuple[int | None, ...] | None:
-    """Where each out= buffer lies: None (no buffer), −1 (apart from every input array) or
-    the index of the input that is the very same memory (an optimizer state updated in
-    place). None overall when a buffer overlaps an input any other way (a shifted or strided
-    view, or two inputs that are one array): a body cannot write it while still reading."""
-    layout: list[int | None] = []
-    for o in outs:
-        if o is None:
-            layout.append(None)
-            continue
-        found = -1
-        for j, v in enumerate(values):
-            if not isinstance(v, np.ndarray) or not (o is v or np.may_share_memory(o, v)):
-                continue
-            if found >= 0 or not (o is v or same_view(o, v)):
-                return None
-            found = j
-        layout.append(found)
-    return tuple(layout)
-
-
-def into_outs(results: Sequence[Any], outs: Sequence[Any]) -> list[Any]:
-    """Each result in its out= buffer where one was given: copied there when the body wrote
-    it elsewhere (a fresh array, or one deferred past the inputs its buffer overlapped)."""
-    final = []
-    for r, o in zip(results, outs, strict=True):
-        if o is not None and r is not o:
-            o[...] = r
-        final.append(r if o is None else o)
-    return final
-
-
-def writes_an_input(layout: tuple[int | None, ...] | None) -> bool:
-    """Whether an ``out_layout`` puts some output into an input's memory: then a second,
-    guarded pass over the flagged elements would read inputs the first pass overwrote, so
-    the guarded body runs alone."""
-    return layout is not None and any(j is not None and j >= 0 for j in layout)
-
-
-def same_view(a: np.ndarray, b: np.ndarray) -> bool:
-    """Whether two arrays are the very same memory (an out= that is its input)."""
-    return (
-        a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
-        and a.shape == b.shape
-        and a.strides == b.strides
-    )
-
-
 _LOG_MAX = {np.dtype(t): math.log(float(np.finfo(t).max)) for t in (np.float32, np.float64)}
 
 
-def _unshifted_exp_is_exact(top: np.ndarray, dtype: np.dtype, length: int) -> bool:
+def unshifted_exp_is_exact(top: np.ndarray, dtype: np.dtype, length: int) -> bool:
     """Whether exp(u) and its row sums may be taken without subtracting the row maxima
     ``top``, saving a pass: every maximum is at least 0, so exp(maximum) ≥ 1, the row sum is
     at least 1, and an element whose exp underflows has a softmax that underflows too; and
@@ -397,90 +337,10 @@ def _finite_or_zero(top: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(top), top, 0)
 
 
-@dataclass(frozen=True)
-class Backend:
-    """A backend: its modules and whether NumPy's in-place body may be used."""
-
-    name: str
-    xp: Any
-    sx: Any
-    rt: Runtime
-    inplace: bool
-
-    def checked(self, name: str, body: Callable[..., Any]) -> Callable[..., Any]:
-        """Kernel ``name``'s compiled body, checking its arguments first where this backend
-        could not honour them: on jax, ``jax_float64_check``; on the others (nothing to
-        check) the body itself, so a call costs nothing more."""
-        if self.name != "jax":
-            return body
-        import jax
-
-        @functools.wraps(body)
-        def checked_body(*values: Any, **options: Any) -> Any:
-            jax_float64_check(jax, name, values)
-            return body(*values, **options)
-
-        return checked_body
-
-
-def jax_float64_check(jax: Any, name: str, values: Sequence[Any]) -> None:
-    """A one-line error for a float64 argument (a NumPy array or scalar, or a jax array made
-    while 64-bit mode was on) when jax runs in 32-bit mode, its default: jax would compute in
-    float32 and the result come back float32, or float32 values in a float64 array (BCE at
-    ŷ = 1 − 1e-12: −0.0 instead of 1e-12). Float64 stays float64 or is refused; the user's
-    jax configuration is theirs to change. A float64 array jax already truncated on
-    conversion is float32 here, and computes as float32 in, float32 out."""
-    if jax.config.jax_enable_x64:
-        return
-    if any(getattr(v, "dtype", None) == np.float64 for v in values):
-        raise UsageError(
-            f"kernel '{name}' on jax: float64 input but jax runs in 32-bit mode "
-            "(jax_enable_x64 is off): call jax.config.update('jax_enable_x64', True) before "
-            "building kernels, or pass float32 arrays"
-        )
-
-
-BACKENDS = ("numpy", "numba", "jax", "cupy")
-#: Backends symml had and removed, with the reason a caller is told.
-REMOVED = {
-    "numexpr": "it was slower than the numpy backend in all 24 cells of benchmarks/kernels.py "
-    "(docs/changelog.md); use backend='numpy' or 'numba'",
-}
-_EXTRAS = {
-    "numba": ("numba", "numba"),
-    "jax": ("jax", "jax"),
-    "cupy": ("cupy", "cupy"),
-}
-
-
-def _need(backend: str) -> Any:
-    package, extra = _EXTRAS[backend]
-    try:
-        return importlib.import_module(package)
-    except ImportError:
-        raise MissingBackend(backend, package, extra) from None
-
-
-def get_backend(name: str) -> Backend:
-    """The backend called ``name``; numba runs on the NumPy namespace."""
-    if name in REMOVED:
-        raise UsageError(f"backend '{name}' was removed: {REMOVED[name]}")
-    if name not in BACKENDS:
-        raise UsageError(f"unknown backend '{name}'; choose one of {', '.join(BACKENDS)}")
-    import scipy.special as sx
-
-    if name == "numpy":
-        return Backend("numpy", np, sx, Runtime(np, sx), True)
-    if name == "numba":
-        _need(name)
-        return Backend(name, np, sx, Runtime(np, sx), True)
-    if name == "jax":
-        _need("jax")
-        import jax.numpy as jnp
-        import jax.scipy.special as jsx
-
-        return Backend("jax", jnp, jsx, Runtime(jnp, jsx), False)
-    _need("cupy")
-    cupy = importlib.import_module("cupy")
-    csx = importlib.import_module("cupyx.scipy.special")
-    return Backend("cupy", cupy, csx, Runtime(cupy, csx), False)
+def same_view(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether two arrays are the very same memory (an out= that is its input)."""
+    return (
+        a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
+        and a.shape == b.shape
+        and a.strides == b.strides
+    )

@@ -7,10 +7,15 @@ scalar arguments only (Adam's 1 − β₁ᵗ) are evaluated once, before the loo
 an element are computed before any is stored, so ``out=`` may be the state arrays the
 step reads (Adam's m, v, W). Other plans (reductions, matrices) and arrays of different
 shapes or layouts run the NumPy body.
+
+``Loops`` is a kernel's compiled loops (one per mode, mask of array arguments and float
+type, compiled on first use); ``kernel.Kernel`` runs a call through them when they take it.
 """
 
 from __future__ import annotations
 
+import functools
+import math
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -19,7 +24,16 @@ import numpy as np
 import sympy as sp
 
 from symml.catalog.primitives import Phi, relu, sigmoid, softplus
-from symml.kernels.backends import into_outs, numpy_value, out_layout, writes_an_input
+from symml.kernels.backends import numpy as numpy_backend
+from symml.kernels.backends.base import (
+    Backend,
+    into_outs,
+    need,
+    numpy_value,
+    out_layout,
+    out_list,
+    writes_an_input,
+)
 from symml.kernels.nodes import (
     NODES,
     DSigmoid,
@@ -32,7 +46,9 @@ from symml.kernels.nodes import (
     XLog1pY,
     XLogY,
 )
+from symml.kernels.plan import Plan, unguarded_plan
 from symml.kernels.printer import KernelPrinter
+from symml.kernels.source import code_name, code_names
 
 SCALAR_NODES = (Log1p, Expm1, LogSigmoid, XLogY, XLog1pY, XDivY, Quotient, FMod, DSigmoid)
 
@@ -176,7 +192,7 @@ class NumbaPrinter(KernelPrinter):
         return "(" + " or ".join(self._print(a) for a in expr.args) + ")"
 
 
-def loopable(plan: Any) -> bool:
+def loopable(plan: Plan) -> bool:
     """Elementwise, with a scalar form for every function."""
     if plan.matrix or plan.axis_source or any(plan.reduced):
         return False
@@ -245,7 +261,7 @@ def _numbered(prefix: str, taken: set[str]) -> Iterator[Any]:
     return sp.numbered_symbols(prefix, real=True)
 
 
-def numba_source(plan: Any, arrays: tuple[bool, ...], mode: str = "plain") -> str:
+def numba_source(plan: Plan, arrays: tuple[bool, ...], mode: str = "plain") -> str:
     """One loop over the flattened arrays; ``arrays`` says which arguments are arrays.
 
     ``mode``: "plain" stores every element; "count" also returns how many elements have a
@@ -254,9 +270,7 @@ def numba_source(plan: Any, arrays: tuple[bool, ...], mode: str = "plain") -> st
 
     Every name the loop makes up is chosen apart from the arguments' code names, and an
     argument named as a module the loop reads (``math``, ``nb``, a helper) is renamed."""
-    from symml.kernels.kernel import _names, code_name
-
-    names = _names(plan)
+    names = code_names(plan)
     # The arguments' own names too: a made-up symbol _h0 or _c0 must not be one of theirs.
     taken = set(names.values()) | {code_name(a) for a in plan.args} | set(plan.args)
     taken |= {str(s) for s in names} | set(LOOP_GLOBALS)
@@ -318,8 +332,6 @@ def numba_source(plan: Any, arrays: tuple[bool, ...], mode: str = "plain") -> st
 
 def compile_loop(source: str, name: str, dtype: Any = np.float64) -> Callable[..., Any]:
     """The loop compiled for arrays of ``dtype``: its numbers are of that type."""
-    import math
-
     import numba as nb
 
     namespace: dict[str, Any] = {"nb": nb, "math": math, "np": np, FLOAT: np.dtype(dtype).type}
@@ -328,81 +340,18 @@ def compile_loop(source: str, name: str, dtype: Any = np.float64) -> Callable[..
     return nb.njit(parallel=True, cache=False, error_model="numpy")(namespace["fused"])
 
 
-def run_loop(kernel: Any, values: list[Any], out: Any, dtype: Any) -> list[Any] | None:
-    """The loop's results, or None when these arguments need the NumPy body (no array,
-    arrays of different shapes or not C-contiguous, or an array that is not NumPy's: a dask
-    array next to NumPy ones was taken for a number, and the loop refused it)."""
-    from symml.kernels.kernel import _outs
-
-    shape = None
-    arrays = []
-    for v in values:
-        if not numpy_value(v):
-            return None
-        is_array = isinstance(v, np.ndarray) and v.ndim > 0
-        if is_array:
-            if not v.flags.c_contiguous or (shape is not None and v.shape != shape):
-                return None
-            shape = v.shape
-        arrays.append(is_array)
-    if shape is None or (dtype == np.float32 and _numpy_simd_wins(kernel)):
-        return None
-    key = tuple(arrays)
-    outs = _outs(out, len(kernel.outputs), kernel.name)
-    # An out= that is an input is safe here (each element's inputs are read before its
-    # outputs are stored); one overlapping an input at an offset is not: a later element
-    # would read what an earlier one stored. Those outputs go to fresh arrays, copied after.
-    layout = out_layout(outs, values)
-    targets = [
-        o
-        if layout is not None
-        and isinstance(o, np.ndarray)
-        and o.shape == shape
-        and o.dtype == dtype
-        and o.flags.c_contiguous
-        else np.empty(shape, dtype)
-        for o in outs
-    ]
-    # Numbers in the arrays' type, as on the NumPy path: a float64 β₁ would make the whole
-    # float32 loop float64 arithmetic.
-    cast = np.dtype(dtype).type
-    flat = [v.reshape(-1) if a else cast(v) for v, a in zip(values, arrays, strict=True)]
-    flat_targets = [t.reshape(-1) for t in targets]
-    # No np.errstate: compiled code does not consult NumPy's error state (error_model="numpy"
-    # gives IEEE results, inf and nan, without raising).
-    if _loop(kernel, "unguarded", key, dtype) is not None and not writes_an_input(layout):
-        # As on the NumPy backend: the guards (0·log 0, 0/0) cost a branch and a second
-        # division per element; run without them, then recompute with them only the elements
-        # that came out nan or ±inf (none, on data away from the endpoints).
-        if _loop(kernel, "count", key, dtype)(*flat, *flat_targets):
-            _loop(kernel, "fixup", key, dtype)(*flat, *flat_targets)
-    else:
-        _loop(kernel, "plain", key, dtype)(*flat, *flat_targets)
-    return into_outs(targets, outs)
+def backend() -> Backend:
+    """numba, on the NumPy namespace (a plan it cannot loop over runs NumPy's bodies)."""
+    need("numba", "numba", "numba")
+    return numpy_backend.backend("numba")
 
 
-def _loop(kernel: Any, mode: str, key: tuple[bool, ...], dtype: Any) -> Any:
-    """The compiled loop of this mode for this mask of array arguments and float type
-    (compiled on first use); for "unguarded", the plan without guards, or None when it has
-    none."""
-    cache = kernel._loops
-    found = cache.get((mode, key, dtype))
-    if found is not None:
-        return found
-    if "unguarded" not in cache:
-        from symml.kernels.kernel import unguarded_plan
-
-        # Only division guards are worth dropping in a loop: an xlogy guard skips the log of
-        # every element whose weight is 0 (half of them with 0/1 labels), which the unguarded
-        # loop would compute (BCE float64 at 10⁶: 8.3 guarded, 10–15 ms unguarded).
-        logs = any(e.has(XLogY, XLog1pY) for e in kernel.plan.outputs)
-        cache["unguarded"] = None if logs else unguarded_plan(kernel.plan)
-    if mode == "unguarded":
-        return cache["unguarded"]
-    plan = cache["unguarded"] if mode == "count" else kernel.plan
-    source = numba_source(plan, key, "fixup" if mode == "fixup" else mode)
-    cache[(mode, key, dtype)] = compile_loop(source, kernel.name, dtype)
-    return cache[(mode, key, dtype)]
+#: The first line of a looped kernel's source.
+LOOP_NOTE = (
+    "# _F: the arrays' float type (np.float32 or np.float64); numbers in the loop are of it\n"
+)
+#: The first line of the source of a kernel numba cannot loop over.
+NOT_LOOPABLE_NOTE = "# numba: not elementwise (a reduction or a matrix product): NumPy body\n"
 
 
 #: float32 functions NumPy evaluates with SIMD loops (AVX2/AVX-512) and a numba loop calls
@@ -425,72 +374,100 @@ NUMPY_SIMD_FLOAT32 = (
 SCALAR_BOTH = (sp.erf, sp.erfc, Phi, Expm1, softplus, LogSigmoid)
 
 
-def _numpy_simd_wins(kernel: Any) -> bool:
+def numpy_simd_wins(plan: Plan) -> bool:
     """Whether, on float32, the NumPy body beats the loop: the plan's functions are SIMD in
     NumPy and scalar in numba (σ: 2.1 vs 4.5 ms, LSTM cell: 13 vs 42 ms at N = 10⁶), with
     none that is scalar in both (Φ, erf), where fusing the passes still wins."""
-    cache = kernel._loops
-    if "numpy_simd" not in cache:
-        atoms = {type(f) for e in kernel.plan.outputs for f in e.atoms(sp.Function)}
-        atoms |= {sp.exp for e in kernel.plan.outputs if e.atoms(sp.exp)}
-        cache["numpy_simd"] = any(issubclass(a, NUMPY_SIMD_FLOAT32) for a in atoms) and not any(
-            issubclass(a, SCALAR_BOTH) for a in atoms
-        )
-    return cache["numpy_simd"]
-
-
-def numba_kernel(plan, formula, expr, wrt, backend, axis, portable):
-    from symml.kernels.kernel import Kernel, _compile
-
-    if not loopable(plan):
-        note = "# numba: not elementwise (a reduction or a matrix product): NumPy body\n"
-        return _numpy_body(note, plan, formula, expr, wrt, backend, axis, portable)
-
-    class NumbaKernel(Kernel):
-        _loops: dict = {}
-
-        def _run(self, values, axis, out, dtype):  # type: ignore[override]
-            if dtype not in (np.float32, np.float64):  # float16, float128: no loop of them
-                return super()._run(values, axis, out, dtype)
-            results = run_loop(self, values, out, dtype)
-            return results if results is not None else super()._run(values, axis, out, dtype)
-
-    k = NumbaKernel(
-        plan.name,
-        plan.args,
-        plan.output_names,
-        "# _F: the arrays' float type (np.float32 or np.float64); numbers in the loop are of it\n"
-        + numba_source(plan, tuple(True for _ in plan.args)),
-        formula,
-        expr,
-        wrt,
-        "numba",
-        axis,
-        plan,
-        backend,
-        _compile(portable, backend, "portable"),
+    atoms = {type(f) for e in plan.outputs for f in e.atoms(sp.Function)}
+    atoms |= {sp.exp for e in plan.outputs if e.atoms(sp.exp)}
+    return any(issubclass(a, NUMPY_SIMD_FLOAT32) for a in atoms) and not any(
+        issubclass(a, SCALAR_BOTH) for a in atoms
     )
-    object.__setattr__(k, "_loops", {})  # one compiled loop per mask of array arguments
-    return k
 
 
-def _numpy_body(note, plan, formula, expr, wrt, backend, axis, portable):
-    """A kernel numba cannot loop over: the NumPy bodies, with a note saying why."""
-    from symml.kernels.kernel import Kernel, _compile, fast_source
+class Loops:
+    """A loopable kernel's compiled loops, by (mode, mask of array arguments, float type),
+    compiled on first use."""
 
-    plain = plan.matrix or plan.axes > 1
-    fast = "" if plain else fast_source(plan, tuple(True for _ in plan.args))
-    return Kernel(
-        plan.name,
-        plan.args,
-        plan.output_names,
-        note + portable + "\n" + fast,
-        formula,
-        expr,
-        wrt,
-        backend.name,
-        axis,
-        plan,
-        backend,
-        _compile(portable, backend, "portable"),
-    )
+    def __init__(self, plan: Plan, name: str) -> None:
+        self.plan = plan
+        self.name = name
+        #: Every loop compiled so far, by (mode, mask, dtype).
+        self.compiled: dict[tuple[str, tuple[bool, ...], Any], Callable[..., Any]] = {}
+
+    @functools.cached_property
+    def unguarded(self) -> Plan | None:
+        """The plan without its division guards, or None when it has none to drop (or has
+        log guards)."""
+        # Only division guards are worth dropping in a loop: an xlogy guard skips the log of
+        # every element whose weight is 0 (half of them with 0/1 labels), which the unguarded
+        # loop would compute (BCE float64 at 10⁶: 8.3 guarded, 10–15 ms unguarded).
+        logs = any(e.has(XLogY, XLog1pY) for e in self.plan.outputs)
+        return None if logs else unguarded_plan(self.plan)
+
+    @functools.cached_property
+    def numpy_simd_wins(self) -> bool:
+        """``numpy_simd_wins`` of the plan, decided once."""
+        return numpy_simd_wins(self.plan)
+
+    def loop(self, mode: str, key: tuple[bool, ...], dtype: Any) -> Callable[..., Any]:
+        """The compiled loop of this mode ("plain", "count" over the unguarded plan, "fixup")
+        for this mask of array arguments and float type."""
+        found = self.compiled.get((mode, key, dtype))
+        if found is not None:
+            return found
+        plan = self.unguarded if mode == "count" else self.plan
+        source = numba_source(plan, key, mode)
+        self.compiled[(mode, key, dtype)] = compile_loop(source, self.name, dtype)
+        return self.compiled[(mode, key, dtype)]
+
+    def run(self, values: list[Any], out: Any, dtype: Any) -> list[Any] | None:
+        """The loop's results, or None when these arguments need the NumPy body (no array,
+        arrays of different shapes or not C-contiguous, or an array that is not NumPy's: a
+        dask array next to NumPy ones was taken for a number, and the loop refused it)."""
+        shape = None
+        arrays = []
+        for v in values:
+            if not numpy_value(v):
+                return None
+            is_array = isinstance(v, np.ndarray) and v.ndim > 0
+            if is_array:
+                if not v.flags.c_contiguous or (shape is not None and v.shape != shape):
+                    return None
+                shape = v.shape
+            arrays.append(is_array)
+        if shape is None or (dtype == np.float32 and self.numpy_simd_wins):
+            return None
+        key = tuple(arrays)
+        outs = out_list(out, len(self.plan.outputs), self.name)
+        # An out= that is an input is safe here (each element's inputs are read before its
+        # outputs are stored); one overlapping an input at an offset is not: a later element
+        # would read what an earlier one stored. Those outputs go to fresh arrays, copied
+        # after.
+        layout = out_layout(outs, values)
+        targets = [
+            o
+            if layout is not None
+            and isinstance(o, np.ndarray)
+            and o.shape == shape
+            and o.dtype == dtype
+            and o.flags.c_contiguous
+            else np.empty(shape, dtype)
+            for o in outs
+        ]
+        # Numbers in the arrays' type, as on the NumPy path: a float64 β₁ would make the
+        # whole float32 loop float64 arithmetic.
+        cast = np.dtype(dtype).type
+        flat = [v.reshape(-1) if a else cast(v) for v, a in zip(values, arrays, strict=True)]
+        flat_targets = [t.reshape(-1) for t in targets]
+        # No np.errstate: compiled code does not consult NumPy's error state
+        # (error_model="numpy" gives IEEE results, inf and nan, without raising).
+        if self.unguarded is not None and not writes_an_input(layout):
+            # As on the NumPy backend: the guards (0·log 0, 0/0) cost a branch and a second
+            # division per element; run without them, then recompute with them only the
+            # elements that came out nan or ±inf (none, on data away from the endpoints).
+            if self.loop("count", key, dtype)(*flat, *flat_targets):
+                self.loop("fixup", key, dtype)(*flat, *flat_targets)
+        else:
+            self.loop("plain", key, dtype)(*flat, *flat_targets)
+        return into_outs(targets, outs)
