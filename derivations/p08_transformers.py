@@ -161,18 +161,21 @@ W_V = P.matrix("W_V", d_model, h * d_v, meaning="the value projections of all he
 _MH_SIZES = {n: 2, m: 2, d_model: 2, d_k: 1, d_v: 1, h: 2}
 
 
-def _multihead_in_full() -> sp.MatrixExpr:
+def _multihead_in_full(
+    q=Q_in, k=K_in, v=V_in, w_q=W_Q, w_k=W_K, w_v=W_V, w_o=W_O, dk=d_k, dv=d_v
+) -> sp.MatrixExpr:
     """Concat(head₁, head₂)·W^O with every head_i as in attention.head: head i projects with
     columns (i−1)·dₖ+1 … i·dₖ of W_Q, W_K (dᵥ of W_V), and Concat(head₁, head₂)·W^O is
-    head₁·(rows 1 … dᵥ of W^O) + head₂·(rows dᵥ+1 … 2dᵥ)."""
+    head₁·(rows 1 … dᵥ of W^O) + head₂·(rows dᵥ+1 … 2dᵥ). The transformer block's claim
+    passes its own sequence and weights (self-attention: q = k = v)."""
     terms = [
         _attention(
-            Q_in * W_Q[:, c * d_k : (c + 1) * d_k],
-            K_in * W_K[:, c * d_k : (c + 1) * d_k],
-            V_in * W_V[:, c * d_v : (c + 1) * d_v],
-            d_k,
+            q * w_q[:, c * dk : (c + 1) * dk],
+            k * w_k[:, c * dk : (c + 1) * dk],
+            v * w_v[:, c * dv : (c + 1) * dv],
+            dk,
         )
-        * W_O[c * d_v : (c + 1) * d_v, :]
+        * w_o[c * dv : (c + 1) * dv, :]
         for c in range(_MH_SIZES[h])
     ]
     return sp.MatAdd(*terms)
@@ -243,6 +246,27 @@ gamma_2 = P.matrix("gamma_2", 1, d, meaning="γ of the second LayerNorm of the b
 beta_2 = P.matrix("beta_2", 1, d, meaning="β of the second LayerNorm of the block")
 xp = P.matrix("xp", 1, d, meaning="x' (output of the attention sub-layer)")
 xpp = P.matrix("xpp", 1, d, meaning="x'' (output of the block)")
+# the whole block over a sequence, for its comparison with torch (transformer.block_ffn's claim)
+n_seq = P.size("n", meaning="number of positions in the sequence X")
+d_head = P.size("d_k", meaning="width of each head's queries, keys and values (d/h)")
+X = P.matrix("X", n_seq, d, meaning="the sequence, one position per row (x is one of its rows)")
+W_Q_block = P.matrix(
+    "W_Q",
+    d,
+    d,
+    meaning="the block's query projections of all heads side by side (attention.multihead's "
+    "W_Q with d_model = d)",
+)
+W_K_block = P.matrix("W_K", d, d, meaning="the block's key projections of all heads side by side")
+W_V_block = P.matrix("W_V", d, d, meaning="the block's value projections of all heads side by side")
+W_O_block = P.matrix("W_O", d, d, meaning="the block's output projection W^O")
+MHA_X = P.matrix(
+    "MHA_X",
+    n_seq,
+    d,
+    meaning="MultiHead(X, X, X), self-attention over the sequence: MHA_x is its row of x",
+)
+Xp = P.matrix("Xp", n_seq, d, meaning="the x' of every position of the sequence, one per row")
 
 
 def _normalized(row):
@@ -336,7 +360,7 @@ P.formula(
         ),
     ),
 )
-P.formula(
+block_attention = P.formula(
     "transformer.block_attention",
     "Transformer block: attention sub-layer",
     sheet="x' = LayerNorm(x + MultiHeadAttention(x))",
@@ -349,7 +373,7 @@ P.formula(
     ),
     conventions=(POST_LN,),
 )
-P.formula(
+block_ffn = P.formula(
     "transformer.block_ffn",
     "Transformer block: feed-forward sub-layer",
     sheet="x'' = LayerNorm(x' + FFN(x'))",
@@ -368,5 +392,66 @@ P.also(
         inputs=(("input", x), ("weight", gamma), ("bias", beta), ("eps", epsilon)),
         sizes=((d, 4),),
         note="γ·x̂ read elementwise, the reading the catalog marks correct.",
+    ),
+)
+
+
+# -- the whole post-LN block over a sequence, against torch's encoder layer ---------------------
+# n = 3 positions, d = 4, h = 2 heads of width dₖ = dᵥ = 2, d_ff = 3. The catalog side is computed
+# in steps (numbers pass between them): expanding the composition into one expression at these
+# sizes does not finish in minutes.
+_BLOCK_SIZES = {n_seq: 3, d: 4, d_head: 2, d_ff: 3}
+
+
+def _each_row(expr, sequences) -> sp.MatrixExpr:
+    """``expr``, written for one position, at every position of the sequence: each 1 × d
+    symbol replaced by that row of the n × d matrix it stands for, the rows stacked."""
+    rows = [
+        expr.xreplace({one: whole[r, :] for one, whole in sequences.items()})
+        for r in range(_BLOCK_SIZES[n_seq])
+    ]
+    return sp.BlockMatrix([[row] for row in rows])
+
+
+P.also(
+    "transformer.block_ffn",
+    Matches(
+        sheet="x'' = LayerNorm(x' + FFN(x'))",
+        framework="torch",
+        reference="torch.nn.TransformerEncoderLayer (post-LN, 2 heads)",
+        steps=(
+            (
+                MHA_X,
+                _multihead_in_full(
+                    X, X, X, W_Q_block, W_K_block, W_V_block, W_O_block, d_head, d_head
+                ),
+            ),
+            (Xp, _each_row(block_attention.expr, {x: X, MHA_x: MHA_X})),
+        ),
+        subject=_each_row(block_ffn.expr, {xp: Xp}),
+        inputs=(
+            ("src", X),
+            ("W_Q", W_Q_block),
+            ("W_K", W_K_block),
+            ("W_V", W_V_block),
+            ("W_O", W_O_block),
+            ("W_1", W_1),
+            ("b_1", b_1),
+            ("W_2", W_2),
+            ("b_2", b_2),
+            ("gamma_1", gamma_1),
+            ("beta_1", beta_1),
+            ("gamma_2", gamma_2),
+            ("beta_2", beta_2),
+            ("eps", epsilon),
+        ),
+        sizes=tuple(_BLOCK_SIZES.items()),
+        note="The whole block over a sequence of n = 3 positions (d = 4, h = 2 heads of width "
+        "2, d_ff = 3), computed in steps: MultiHead(X, X, X) as in attention.multihead, then "
+        "every row through transformer.block_attention and this formula. torch's "
+        "in_proj_weight stacks W_Qᵀ, W_Kᵀ, W_Vᵀ, out_proj.weight is (W^O)ᵀ, "
+        "linear1/linear2 are W₁ᵀ, b₁ and W₂ᵀ, b₂ (nn.Linear computes x·Wᵀ + b), norm1/norm2 "
+        "are (γ₁, β₁), (γ₂, β₂) with layer_norm_eps = ε; the attention's biases are 0 (the "
+        "sheet has none), dropout 0, eval mode.",
     ),
 )

@@ -219,6 +219,15 @@ def test_catalog_requires_a_run_for_an_optimizer(catalog):
         validate(replace(formula, claims=(replace(claim, run=None),)))
 
 
+def test_catalog_requires_a_matrix_symbol_for_each_step(catalog):
+    formula, _, claim = _claim(catalog, "transformer.block_ffn", _ENCODER)
+    (_, value), rest = claim.steps[0], claim.steps[1:]
+    wrong = replace(claim, steps=((_symbols(formula)["epsilon"], value), *rest))
+    with pytest.raises(CatalogError, match="each of its steps gives its value to a matrix symbol"):
+        validate(replace(formula, claims=(wrong,)))
+    validate(formula)
+
+
 def test_catalog_refuses_a_reference_of_another_framework(catalog):
     formula, _, claim = _claim(catalog, "optim.adam_step", "optax.adam")
     with pytest.raises(CatalogError, match="optax.adam belongs to optax, not to 'torch'"):
@@ -265,6 +274,12 @@ _LARGEST = re.compile(r"largest difference (\S+) \((\S+) relative\)")
             Status.NUMERIC,
             1e-12,
         ),
+        (
+            "transformer.block_ffn",
+            "torch.nn.TransformerEncoderLayer (post-LN, 2 heads)",
+            Status.NUMERIC,
+            1e-12,
+        ),
     ],
 )
 def test_new_matches_claims_give_their_measured_verdict(
@@ -281,6 +296,89 @@ def test_new_matches_claims_give_their_measured_verdict(
     else:  # a difference of the order of the values themselves, with its witness
         assert 0.1 < relative <= relative_below, verdict.method
         assert verdict.counterexample is not None and verdict.conditions
+
+
+# -- the whole post-LN block against nn.TransformerEncoderLayer, computed in steps --------------
+_ENCODER = "torch.nn.TransformerEncoderLayer (post-LN, 2 heads)"
+
+
+def _rows(expr, count):
+    """``expr`` (1 × d, written with the free row index r) at rows 0 … count-1, stacked."""
+    return sp.BlockMatrix([[expr(r)] for r in range(count)])
+
+
+def _pre_ln(catalog, formula, claim):
+    """The block with LayerNorm before each sub-layer (pre-LN, torch's norm_first=True), built
+    from the catalog's own layer norm, FFN and the claim's multi-head attention step:
+    x' = x + MHA(LN₁(x)), x'' = x' + FFN(LN₂(x'))."""
+    s = _symbols(formula)
+    layer_norm = catalog.get("transformer.layer_norm")
+    t = _symbols(layer_norm)
+    ffn = catalog.get("transformer.ffn").expr
+    X, Xp, MHA_X = s["X"], s["Xp"], s["MHA_X"]
+    count = dict(claim.sizes)[s["n"]]
+
+    def norm(row, gamma, beta):
+        return layer_norm.expr.xreplace({t["x"]: row, t["gamma"]: gamma, t["beta"]: beta})
+
+    XN = sp.MatrixSymbol("XN", *X.shape)
+    multihead = dict(claim.steps)[MHA_X].xreplace({X: XN})
+    steps = (
+        (XN, _rows(lambda r: norm(X[r, :], s["gamma_1"], s["beta_1"]), count)),
+        (MHA_X, multihead),
+        (Xp, X + MHA_X),
+    )
+    subject = _rows(
+        lambda r: Xp[r, :] + ffn.xreplace({t["x"]: norm(Xp[r, :], s["gamma_2"], s["beta_2"])}),
+        count,
+    )
+    return replace(claim, steps=steps, subject=subject)
+
+
+def test_a_pre_ln_block_differs_from_the_post_ln_encoder_layer_with_a_witness(catalog):
+    if available.unavailable("torch"):
+        pytest.skip(available.unavailable("torch"))
+    formula, _, claim = _claim(catalog, "transformer.block_ffn", _ENCODER)
+    verdict = check_claim(formula, _pre_ln(catalog, formula, claim))
+    assert verdict.status is Status.DIFFERS, verdict.detail
+    assert verdict.detail.startswith(f"differs from {_ENCODER}; component ")
+    witness = verdict.counterexample
+    assert witness is not None
+    assert {"epsilon", "X[0, 0]", "W_Q[0, 0]", "gamma_1[0, 0]", "b_2[0, 3]"} <= set(witness.point)
+    assert abs(float(witness.lhs) - float(witness.rhs)) > 1e-3
+    largest, relative = (float(v) for v in _LARGEST.search(verdict.method).groups())
+    assert relative > 0.01, verdict.method
+
+
+def test_steps_evaluate_the_numbers_of_the_expanded_expression(catalog):
+    """Multi-head attention's torch claim computed as one step (the matrix expression with
+    numbers for its matrices) measures exactly what its expanded entries measure."""
+    if available.unavailable("torch"):
+        pytest.skip(available.unavailable("torch"))
+    reference = "torch.nn.functional.multi_head_attention_forward (2 heads)"
+    formula, _, claim = _claim(catalog, "attention.multihead", reference)
+    target = sp.MatrixSymbol("MH", *formula.lhs.shape)
+    staged = replace(claim, steps=((target, claim.subject),), subject=target)
+    expanded, stepped = check_claim(formula, claim), check_claim(formula, staged)
+    assert stepped.status is expanded.status is Status.NUMERIC
+    assert stepped.method == expanded.method.replace(" at 30 digits,", " at 30 digits in 1 step,")
+
+
+def test_the_block_claim_is_skipped_without_torch(catalog, monkeypatch):
+    available.unavailable.cache_clear()
+    real = available.importlib.util.find_spec
+    monkeypatch.setattr(
+        available.importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "torch" else real(name, *a),
+    )
+    try:
+        formula, _, claim = _claim(catalog, "transformer.block_ffn", _ENCODER)
+        verdict = check_claim(formula, claim)
+    finally:
+        available.unavailable.cache_clear()
+    assert verdict.status is Status.INCONCLUSIVE
+    assert verdict.method.startswith("skipped: torch is not installed")
 
 
 @pytest.mark.parametrize(

@@ -345,6 +345,10 @@ class Matches(Claim):
     restricts the inputs to the framework's preconditions (``W + 2P >= K``); the families in
     ``zero_outside`` are 0 outside their index ranges (zero padding). An input may be a whole
     indexed family, passed as an array of its shape. Optimizers give ``run`` instead of ``subject``.
+    ``steps`` computes the catalog side in stages, for a composition of formulas too large to
+    expand into one expression: each ``(target, expression)`` (target a matrix symbol) is
+    evaluated numerically at the sampled point and its entries feed the later steps and
+    ``subject`` as the target's elements.
     ``difference`` says how the two differ, ``agrees_when`` under which setting they agree and
     ``badge`` names the difference in a few words for the cheat sheet (all three required when
     the expected verdict is ``differs``). ``binding`` records that the
@@ -360,6 +364,7 @@ class Matches(Claim):
     sizes: tuple[tuple[Any, int], ...] = ()
     where: tuple[Any, ...] = ()
     zero_outside: tuple[Any, ...] = ()
+    steps: tuple[tuple[Any, Any], ...] = ()
     run: Run | None = None
     difference: str = ""
     agrees_when: str = ""
@@ -378,6 +383,7 @@ class Matches(Claim):
         ]
         if self.subject is not None:
             exprs.append(self.subject)
+        exprs.extend(e for pair in self.steps for e in pair)
         exprs.extend(self.where)
         if self.run is not None:
             exprs.extend(self.run.expressions())

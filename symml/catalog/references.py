@@ -250,6 +250,64 @@ def _torch_multihead(query: Any, key: Any, value: Any, W_Q: Any, W_K: Any, W_V: 
     return out[:, 0, :]
 
 
+def _torch_encoder_layer(
+    src: Any,
+    W_Q: Any,
+    W_K: Any,
+    W_V: Any,
+    W_O: Any,
+    W_1: Any,
+    b_1: Any,
+    W_2: Any,
+    b_2: Any,
+    gamma_1: Any,
+    beta_1: Any,
+    gamma_2: Any,
+    beta_2: Any,
+    eps: Any,
+) -> Any:
+    """nn.TransformerEncoderLayer(norm_first=False, dropout=0, relu) over one sequence (rows of
+    ``src``), in eval mode, with the sheet's weights: its self-attention as in
+    ``_torch_multihead`` (in_proj_weight stacks W_Qᵀ, W_Kᵀ, W_Vᵀ, out_proj is W_Oᵀ, their biases
+    0), linear1/linear2 are W₁ᵀ, b₁ and W₂ᵀ, b₂ (nn.Linear computes x·Wᵀ + b), norm1/norm2 are
+    (γ₁, β₁) and (γ₂, β₂) with layer_norm_eps = ε."""
+    import torch
+
+    layer = torch.nn.TransformerEncoderLayer(
+        src.shape[1],
+        HEADS,
+        W_1.shape[1],
+        dropout=0.0,
+        activation="relu",
+        layer_norm_eps=float(eps),
+        batch_first=True,
+        norm_first=False,
+        dtype=torch.float64,
+    )
+    layer.eval()
+    attention = layer.self_attn
+    with torch.no_grad():
+        attention.in_proj_weight.copy_(torch.cat([W_Q.T, W_K.T, W_V.T]))
+        attention.in_proj_bias.zero_()
+        attention.out_proj.weight.copy_(W_O.T)
+        attention.out_proj.bias.zero_()
+        for linear, weight, bias in ((layer.linear1, W_1, b_1), (layer.linear2, W_2, b_2)):
+            linear.weight.copy_(weight.T)
+            linear.bias.copy_(bias.reshape(-1))
+        for norm, gain, shift in ((layer.norm1, gamma_1, beta_1), (layer.norm2, gamma_2, beta_2)):
+            norm.weight.copy_(gain.reshape(-1))
+            norm.bias.copy_(shift.reshape(-1))
+    # one thread for a 3 × 4 sequence: on a busy machine torch's intra-op threads wait for
+    # each other (10–60 ms a call against 0.5 ms), and there is nothing this small to split
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with torch.no_grad():
+            return layer(src[None])[0]
+    finally:
+        torch.set_num_threads(threads)
+
+
 def _jax_multihead(jax: Any, query: Any, key: Any, value: Any, W_Q: Any, W_K: Any, W_V: Any, W_O):
     """jax.nn.dot_product_attention over h = ``HEADS`` heads of the projected inputs (jax.nn has the
     attention of each head; the projections and the concatenation are matrix products)."""
@@ -646,6 +704,12 @@ REFERENCES: Mapping[str, Reference] = {
             "torch",
             FUNCTION,
             _torch_function(lambda t: _torch_multihead),
+        ),
+        _ref(
+            "torch.nn.TransformerEncoderLayer (post-LN, 2 heads)",
+            "torch",
+            FUNCTION,
+            _torch_function(lambda t: _torch_encoder_layer),
         ),
         _ref(
             "torch.nn.functional.max_pool1d",

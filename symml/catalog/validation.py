@@ -141,6 +141,8 @@ def _check_matches(fid: str, what: str, claim: Matches) -> None:
     if (reference.kind == OPTIMIZER) != (claim.run is not None):
         need = "a Run of the update rule" if reference.kind == OPTIMIZER else "no Run"
         raise CatalogError(fid, f"{what}: {claim.reference} needs {need}")
+    if any(not isinstance(target, sp.MatrixSymbol) for target, _ in claim.steps):
+        raise CatalogError(fid, f"{what}: each of its steps gives its value to a matrix symbol")
     if claim.rtol and not claim.note:
         raise CatalogError(fid, f"{what} loosens the tolerance (rtol); say why in its note")
     if claim.expected is Status.DIFFERS and not (

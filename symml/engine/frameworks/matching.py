@@ -16,6 +16,7 @@ from typing import Any
 import mpmath
 import numpy as np
 import sympy as sp
+from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
 from symml.catalog.model import Formula, Matches, Status, SymbolSpec
 from symml.catalog.primitives import elementary
@@ -74,7 +75,8 @@ def _verdict(claim: Matches, found: Measurement) -> Verdict:
     runs = "runs" if claim.run is not None else "inputs"
     how = (
         f"numeric, float64 {claim.reference} against the catalog "
-        f"{'rule run step by step' if claim.run is not None else 'formula at 30 digits'}, "
+        f"{'rule run step by step' if claim.run is not None else 'formula at 30 digits'}"
+        f"{_in_steps(len(claim.steps))}, "
         f"{found.inputs} random and {found.extreme} extreme {runs}"
     )
     if claim.rtol:
@@ -99,6 +101,10 @@ def _verdict(claim: Matches, found: Measurement) -> Verdict:
         counterexample=witness,
         conditions=(claim.agrees_when,) if claim.agrees_when else (),
     )
+
+
+def _in_steps(count: int) -> str:
+    return "" if not count else f" in {count} step{'' if count == 1 else 's'}"
 
 
 def _factor(ratio: float) -> str:
@@ -184,9 +190,22 @@ def _compare_values(
     sizes = dict(claim.sizes)
     ranges = _ranges(claim.over, sizes)
     zero = claim.zero_outside
-    subject = _spread(
-        claim.subject if claim.subject is not None else formula.expr, ranges, sizes, zero
-    )
+    source = claim.subject if claim.subject is not None else formula.expr
+    steps = [(_sized(target, sizes), _sized(value, sizes)) for target, value in claim.steps]
+    if steps:  # matrix expressions evaluated as such, with numbers for their matrices
+        subject = _sized(source, sizes)
+        targets = {target for target, _ in steps}
+        given = [
+            sp.ImmutableMatrix(m.as_explicit())
+            for m in sorted(
+                set().union(*(v.atoms(sp.MatrixSymbol) for _, v in [*steps, (None, subject)])),
+                key=sp.default_sort_key,
+            )
+            if m not in targets
+        ]
+    else:
+        subject = _spread(source, ranges, sizes, zero)
+        given = []
     inputs: dict[str, Any] = {}
     for name, value in claim.inputs:
         if isinstance(value, (bool, str)):
@@ -197,12 +216,21 @@ def _compare_values(
             inputs[name] = _spread(value, ranges, sizes, zero)
     symbolic = [subject, *(v for v in inputs.values() if isinstance(v, sp.Basic))]
     standing = [_prepare(a, sizes) for a in (*formula.assumptions, *claim.where)]
-    atoms = free_atoms([*symbolic, *standing])
+    atoms = free_atoms([*symbolic, *standing, *given, *(value for _, value in steps)])
+    known = set(atoms)
+    plain = {  # inputs that are sampled atoms (a whole matrix symbol, ε): no evaluation needed
+        name: list(value) if isinstance(value, sp.MatrixBase) else [value]
+        for name, value in inputs.items()
+        if isinstance(value, sp.Basic)
+        and all(a in known for a in (value if isinstance(value, sp.MatrixBase) else [value]))
+    }
     evaluators = {
         name: _mp_function(atoms, value)
         for name, value in [("subject", subject), *inputs.items()]
-        if isinstance(value, sp.Basic)
+        if isinstance(value, sp.Basic) and name not in plain and not (steps and name == "subject")
     }
+    if steps:
+        evaluators["subject"] = _staged(atoms, steps, subject)
     holds = [_mp_function(atoms, a) for a in standing]
     call = reference.load()
     random_points, extreme_points = points(atoms, specs, seed, RANDOM_POINTS)
@@ -215,7 +243,9 @@ def _compare_values(
             expected = _mp_values(evaluators["subject"], atoms, point)
             args = {
                 name: (
-                    _as_float(_mp_values(evaluators[name], atoms, point), value)
+                    _as_float([point[a] for a in plain[name]], value)
+                    if name in plain
+                    else _as_float(_mp_values(evaluators[name], atoms, point), value)
                     if name in evaluators
                     else value
                 )
@@ -274,6 +304,125 @@ def _with_counts(found: Measurement, inputs: int, extreme: int) -> Measurement:
 
 def _mp_function(atoms: Sequence[Any], expr: Any) -> Callable[..., Any]:
     return sp.lambdify(list(atoms), expr, modules="mpmath", dummify=True)
+
+
+def _sized(expr: Any, sizes: Mapping[Any, int]) -> Any:
+    return sp.sympify(expr).subs(sizes) if sizes else sp.sympify(expr)
+
+
+def _staged(
+    atoms: Sequence[Any], steps: Sequence[tuple[Any, Any]], subject: Any
+) -> Callable[..., Any]:
+    """The catalog side of a claim with ``steps``: each step's matrix expression evaluated
+    with numbers for its matrices (mpmath numbers in arrays, at the working precision) and
+    its value given to its target, then ``subject``. Numbers pass between the steps and
+    through the products, never expressions: nothing is expanded into entries."""
+    position = {a: k for k, a in enumerate(atoms)}
+    program = [(target, _MatrixValue(value, position)) for target, value in steps]
+    last = _MatrixValue(subject, position)
+
+    def evaluate(*values: Any) -> Any:
+        known: dict[Any, Any] = {}
+        for target, value in program:
+            known[target] = value(values, known)
+        return last(values, known)
+
+    return evaluate
+
+
+class _MatrixValue:
+    """A matrix expression as a function of the atoms' values: every node of the expression
+    (a product, a sum, ⊙, an elementwise power or function, a transpose, a slice, a block
+    matrix, ones) computed from its arguments' arrays, each shared subexpression once."""
+
+    def __init__(self, expr: Any, position: Mapping[Any, int]) -> None:
+        self.expr = expr
+        self.position = position
+        self.scalars: dict[Any, tuple[list[Any], Callable[..., Any]]] = {}
+        self.bodies: dict[Any, Any] = {}
+        self.cells: dict[Any, list[int]] = {}
+
+    def __call__(self, values: Sequence[Any], known: Mapping[Any, Any]) -> np.ndarray:
+        return self._value(self.expr, values, known, {})
+
+    def _scalar(self, expr: Any, values: Sequence[Any]) -> Any:
+        if expr not in self.scalars:
+            names = free_atoms([expr])
+            self.scalars[expr] = (names, _mp_function(names, expr))
+        names, function = self.scalars[expr]
+        return function(*(values[self.position[a]] for a in names))
+
+    def _value(self, e: Any, values: Sequence[Any], known: Mapping[Any, Any], memo: dict) -> Any:
+        if e in memo:
+            return memo[e]
+        result = self._node(e, values, known, memo)
+        memo[e] = result
+        return result
+
+    def _node(self, e: Any, values: Sequence[Any], known: Mapping[Any, Any], memo: dict) -> Any:
+        def arg(a: Any) -> Any:
+            return self._value(a, values, known, memo)
+
+        if not isinstance(e, (sp.MatrixExpr, sp.MatrixBase)):
+            return self._scalar(e, values)
+        if isinstance(e, sp.MatrixSymbol):
+            if e in known:
+                return known[e]
+            rows, cols = (int(k) for k in e.shape)
+            if e not in self.cells:
+                self.cells[e] = [self.position[e[i, j]] for i in range(rows) for j in range(cols)]
+            cells = [values[k] for k in self.cells[e]]
+            return np.array(cells, dtype=object).reshape(rows, cols)
+        if isinstance(e, sp.MatrixBase):
+            cells = [self._scalar(c, values) for c in e]
+            return np.array(cells, dtype=object).reshape(e.rows, e.cols)
+        if isinstance(e, (sp.OneMatrix, sp.ZeroMatrix, sp.Identity)):
+            one = mpmath.mpf(1) if isinstance(e, sp.OneMatrix) else mpmath.mpf(0)
+            out = np.full(tuple(int(k) for k in e.shape), one, dtype=object)
+            if isinstance(e, sp.Identity):
+                np.fill_diagonal(out, mpmath.mpf(1))
+            return out
+        if isinstance(e, sp.MatAdd):
+            total = arg(e.args[0])
+            for a in e.args[1:]:
+                total = total + arg(a)
+            return total
+        if isinstance(e, sp.MatMul):
+            factors = [a for a in e.args if isinstance(a, (sp.MatrixExpr, sp.MatrixBase))]
+            coefficient = sp.Mul(*(a for a in e.args if a not in factors))
+            product = arg(factors[0])
+            for f in factors[1:]:
+                product = np.dot(product, arg(f))
+            return product if coefficient == 1 else product * arg(coefficient)
+        if isinstance(e, sp.HadamardProduct):
+            product = arg(e.args[0])
+            for a in e.args[1:]:
+                product = product * arg(a)
+            return product
+        if isinstance(e, sp.HadamardPower):
+            return arg(e.base) ** arg(e.exp)
+        if isinstance(e, sp.Transpose):
+            return arg(e.arg).T
+        if isinstance(e, sp.MatrixSlice):
+            (r0, r1, rs), (c0, c1, cs) = (
+                tuple(int(k) for k in part) for part in (e.rowslice, e.colslice)
+            )
+            return arg(e.parent)[r0:r1:rs, c0:c1:cs]
+        if isinstance(e, sp.BlockMatrix):
+            blocks = e.blocks
+            return np.block(
+                [[arg(blocks[i, j]) for j in range(blocks.cols)] for i in range(blocks.rows)]
+            )
+        if isinstance(e, ElementwiseApplyFunction):
+            if e.function not in self.bodies:
+                var = sp.Dummy("u")
+                body = _mp_function([var], e.function(var))
+                self.bodies[e.function] = np.frompyfunc(body, 1, 1)
+            return self.bodies[e.function](arg(e.expr))
+        raise SymmlError(
+            f"a matches claim's steps cannot evaluate {type(e).__name__} numerically; "
+            "write that step with products, sums, ⊙, elementwise functions and slices"
+        )
 
 
 def _badness(got: np.ndarray, want: np.ndarray, rtol: float) -> tuple[int, float]:
