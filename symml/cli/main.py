@@ -63,7 +63,10 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
                 "symml with stdout open (or redirected to a file)"
             )
         check_options(args)
-        catalog = load_catalog(args.catalog)
+        # a command that reads no catalog entry says so (set_defaults(needs_catalog=False));
+        # a --catalog the user names is loaded (and refused if it is not one) all the same
+        needed = getattr(args, "needs_catalog", True) or args.catalog is not None
+        catalog = load_catalog(args.catalog) if needed else None
         code = args.handler(catalog, args, out)
         out.flush()  # a full disk or a closed pipe is reported here, not at interpreter exit
         return code

@@ -36,8 +36,9 @@ def add_commands(subparsers: Any) -> dict[str, Any]:
         metavar="LINE",
         help="show how the formulas on one line were read: reading, claim kind, method",
     )
-    parse.set_defaults(handler=cmd_parse)
-    check.set_defaults(handler=cmd_check)
+    # neither reads the catalog: the reader has its own tables, check its own references
+    parse.set_defaults(handler=cmd_parse, needs_catalog=False)
+    check.set_defaults(handler=cmd_check, needs_catalog=False)
     return {"parse": cmd_parse, "check": cmd_check}
 
 
