@@ -19,6 +19,7 @@ in .tex, or a sidecar ``FILE.symml``; the format is ``symml.parse.table``'s.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -163,8 +164,25 @@ def file_symbols(path: Path, text: str) -> tuple[SymbolTable, SymbolTable, str]:
     table = table.merged(plain)
     for extra in declared:
         table = table.merged(extra)
-    table = replace(table, default_size=table.default_size or "n")
+    table = replace(
+        table, default_size=table.default_size or "n", index_sizes=_index_sizes("\n".join(lines))
+    )
     return table, bold, "\n".join(lines)
+
+
+# Σ_{i=1}^{N}, \sum_{i = 1}^N: an index letter and the one-letter bound the file writes for it
+WRITTEN_RANGE = re.compile(
+    r"\\sum_\{\s*([A-Za-z])\s*=\s*1\s*\}\s*\^\s*(?:\{\s*([A-Za-z])\s*\}|([A-Za-z]))"
+)
+
+
+def _index_sizes(text: str) -> dict[str, str]:
+    """The bound an unbounded ``\\sum_i`` of this file runs to: the one the file writes for
+    the same letter elsewhere (``\\sum_{i=1}^{N}``), when it writes only one."""
+    seen: dict[str, set[str]] = {}
+    for m in WRITTEN_RANGE.finditer(text):
+        seen.setdefault(m[1], set()).add(m[2] or m[3])
+    return {index: next(iter(b)) for index, b in seen.items() if len(b) == 1}
 
 
 def declarations(path: Path, text: str) -> tuple[SymbolTable, str]:
@@ -953,7 +971,26 @@ def _claim(
         ),
         (left, rhs),
     )
+    constraint = _constraint(left, rhs)
+    if constraint is not None and verdict.status not in (Status.PROVED, Status.NUMERIC):
+        return finding("skipped", "identity", constraint)
     return _report(verdict, "identity", finding, notes=(*notes, *positive_note))
+
+
+def _constraint(left: Any, right: Any) -> str | None:
+    """``Σ_j p_j = 1``: a number on one side, a sum over the entries of a family on the
+    other — what the notes require of p (a condition), not an identity for every p."""
+    for one, other in ((left, right), (right, left)):
+        if not (isinstance(one, sp.Basic) and isinstance(other, sp.Basic)):
+            continue
+        if one.free_symbols or not other.has(sp.Indexed) or not other.has(sp.Sum):
+            continue
+        families = ", ".join(sorted({str(i.base) for i in other.atoms(sp.Indexed)}))
+        return (
+            f"a condition on {families} (a sum of its entries set to {sp.sstr(one)}), "
+            "not an identity: not checked"
+        )
+    return None
 
 
 def _positive_domain(*exprs: Any) -> tuple[dict[Any, Any] | None, tuple[str, ...]]:
@@ -972,9 +1009,11 @@ SIZES = (2, 3)
 
 def _judged(check: Any, args: tuple[Any, ...]) -> Any:
     """The engine's verdict, settled for notes: a Σ up to a size n that is not proved is
-    checked again with n = 2 and 3 written out (its sampling would give n any real value);
-    a refutation whose witness makes a side not real is none (the claim is meant where
-    both sides are real)."""
+    checked again with n = 2 and 3 written out (its sampling would give n any real value),
+    and so is a claim about entries z_i, z_k of free indices, with every value of the
+    indices at those sizes (sampled apart, z_i and z_k would be two unrelated numbers even
+    where i = k); a refutation whose witness makes a side not real is none (the claim is
+    meant where both sides are real)."""
     verdict = check(*args)
     bounds = {
         limit[2].name
@@ -984,8 +1023,9 @@ def _judged(check: Any, args: tuple[Any, ...]) -> Any:
         for limit in total.limits
         if isinstance(limit[2], sp.Symbol)
     }
-    if bounds and verdict.status is not Status.PROVED:
-        verdict = _at_sizes(check, args, bounds)
+    free = _free_indices(args)
+    if (bounds or free) and verdict.status is not Status.PROVED:
+        verdict = _at_sizes(check, args, bounds, free)
     witness = verdict.counterexample
     if (
         verdict.status is Status.REFUTED
@@ -1001,22 +1041,50 @@ def _judged(check: Any, args: tuple[Any, ...]) -> Any:
     return verdict
 
 
-def _at_sizes(check: Any, args: tuple[Any, ...], bounds: set[str]) -> Any:
+def _free_indices(args: tuple[Any, ...]) -> list[Any]:
+    """The integer symbols that index an entry (z_k, δ_{ik}) and no Σ binds."""
+    found: set[Any] = set()
+    for e in args:
+        if not isinstance(e, sp.Basic):
+            continue
+        for entry in e.atoms(sp.Indexed, sp.KroneckerDelta):
+            indices = entry.indices if isinstance(entry, sp.Indexed) else entry.args
+            found |= {s for i in indices for s in i.free_symbols if s.is_integer and s.is_Symbol}
+        found -= {limit[0] for total in e.atoms(sp.Sum, sp.Product) for limit in total.limits}
+    return sorted(found, key=sp.default_sort_key)
+
+
+def _at_sizes(check: Any, args: tuple[Any, ...], bounds: set[str], free: Any = ()) -> Any:
     verdicts = []
+    shown = []
     for size in SIZES:
+        for values in itertools.product(range(1, size + 1), repeat=len(free)):
+            if len(free) > 2 and size > SIZES[0]:
+                break  # three free indices: every case of equal and unequal at the first size
 
-        def at(expr: Any, size: int = size) -> Any:
-            if not isinstance(expr, sp.Basic) or isinstance(expr, sp.Indexed):
-                return expr
-            subs = {s: sp.Integer(size) for s in expr.free_symbols if s.name in bounds}
-            return expr.xreplace(subs).doit()
+            def at(expr: Any, size: int = size, values: Any = values) -> Any:
+                if not isinstance(expr, sp.Basic):
+                    return expr
+                subs = {s: sp.Integer(size) for s in expr.free_symbols if s.name in bounds}
+                subs.update(zip(free, map(sp.Integer, values), strict=True))
+                done = expr.xreplace(subs)
+                return done if isinstance(done, sp.Indexed) else done.doit()
 
-        verdict = check(*(at(a) for a in args))
-        where = ", ".join(f"{b}={size}" for b in sorted(bounds))
-        if verdict.status is not Status.PROVED and verdict.status is not Status.NUMERIC:
-            return verdict.with_(method=f"{verdict.method}, with the sums written out at {where}")
-        verdicts.append(verdict)
-    sizes = "; ".join(", ".join(f"{b}={n}" for b in sorted(bounds)) for n in SIZES)
+            verdict = check(*(at(a) for a in args))
+            where = ", ".join(
+                [f"{b}={size}" for b in sorted(bounds)]
+                + [f"{i}={v}" for i, v in zip(free, values, strict=True)]
+            )
+            if verdict.status is not Status.PROVED and verdict.status is not Status.NUMERIC:
+                return verdict.with_(
+                    method=f"{verdict.method}, with the sums written out at {where}"
+                )
+            verdicts.append(verdict)
+        shown.append(", ".join(f"{b}={size}" for b in sorted(bounds)))
+    sizes = "; ".join(shown)
+    if free:
+        names = ", ".join(map(str, free))
+        sizes = f"{sizes} (every value of {names})" if bounds else f"every {names} in 1..3"
     return verdicts[0].with_(method=f"{verdicts[0].method}, with the sums written out at {sizes}")
 
 

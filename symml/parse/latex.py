@@ -239,7 +239,11 @@ def _read(text: str, table: SymbolTable, aliases: _Aliases) -> Reading:
         try:
             expr, relation = _Parser(state, 0, len(tokens) - 1).full()
         except LatexParseError:
-            raise
+            if state.inferred <= families:
+                raise
+            # ∂/∂z_k read before Σ_j e^{z_j} showed z a family: read again knowing it
+            families = families | frozenset(state.inferred)
+            continue
         except RecursionError:
             raise LatexParseError(text, 0, text[:20], "nested too deeply", "simplify") from None
         except Exception as exc:  # SymPy refusing a construction (shape mismatch, …)
@@ -1253,6 +1257,13 @@ class _Parser:
                 )
                 indices = self._indices(sub_span, base)
                 return base[tuple(indices)]
+            if name == "delta" and not bold and table.get("delta") is None:
+                letters = [t for t in self.toks[sub_span[0] : sub_span[1]] if t.text != ","]
+                if len(letters) == 2 and all(t.kind == "letter" for t in letters):
+                    # δ_{ik} with two index letters: Kronecker's (1 where i = k, else 0)
+                    a, b = (self._index(t.text) for t in letters)
+                    self.s.note(f"δ_{{{a}{b}}} read as Kronecker's delta (1 where {a} = {b})")
+                    return sp.KroneckerDelta(a, b)
             sub_name = _subscript_name(sub_text)
             if sub_name is None:
                 raise self.error(
@@ -1934,6 +1945,17 @@ class _Parser:
                 dim = ind.indices.index(index)
                 self.s.note(f"Σ_{index} runs to the size {ind.base.shape[dim]} of {ind.base}")
                 return ind.base.shape[dim]
+        # in notes (a default size set), 1/N Σ_i runs to N; a bare reading refuses
+        written = self._mean_bound(tok) if self.s.table.default_size else None
+        if written is not None:
+            self.s.note(f"Σ_{index} runs to {written}, the N of the 1/{written} before it")
+            return written
+        size = self.s.table.index_sizes.get(str(index))
+        if size is not None:
+            bound = self.s.table.get(size)
+            bound = bound if isinstance(bound, sp.Expr) else sp.Symbol(size, real=True)
+            self.s.note(f"Σ_{index} runs to {size}, as Σ_{{{index}=1}}^{{{size}}} elsewhere")
+            return bound
         if self.s.table.default_size:
             size = self.s.table.get(self.s.table.default_size)
             size = (
@@ -1948,6 +1970,25 @@ class _Parser:
             r"write \sum_{i=1}^{n} or declare the family ('indexed y n')",
             tok,
         )
+
+    def _mean_bound(self, tok: Token) -> Any:
+        """The N of ``\\frac{1}{N}`` (or ``\\frac1N``) written just before the Σ ``tok``: the
+        mean over the range, whose N is the range's size."""
+        at = next((j for j in range(self.i - 1, -1, -1) if self.toks[j] is tok), None)
+        if at is None:
+            return None
+        texts = [t.text for t in self.toks[max(0, at - 7) : at]]
+        letter = None
+        if len(texts) >= 3 and texts[-3:-1] == [r"\frac", "1"]:
+            letter = self.toks[at - 1]
+        elif len(texts) == 7 and texts[:5] == [r"\frac", "{", "1", "}", "{"] and texts[6] == "}":
+            letter = self.toks[at - 2]
+        if letter is None or letter.kind != "letter" or not letter.text.isascii():
+            return None
+        declared = self.s.table.get(letter.text)
+        if declared is not None:
+            return declared if isinstance(declared, sp.Symbol) else None
+        return sp.Symbol(letter.text, real=True)
 
     def cases(self, tok: Token) -> Any:
         rows, end = self._rows("cases", tok)
