@@ -36,7 +36,7 @@ from symml.errors import SymmlError
 from symml.files import read_text
 from symml.model import Property, Status
 from symml.parse.errors import LatexParseError
-from symml.parse.latex import FUNCTION_LETTERS, Reading, read_latex
+from symml.parse.latex import FUNCTION_LETTERS, NoteExpectation, Reading, read_latex
 from symml.parse.table import SymbolTable
 from symml.parse.unicode import GREEK_CHARS, WORDS, read_unicode
 
@@ -165,7 +165,10 @@ def file_symbols(path: Path, text: str) -> tuple[SymbolTable, SymbolTable, str]:
     for extra in declared:
         table = table.merged(extra)
     table = replace(
-        table, default_size=table.default_size or "n", index_sizes=_index_sizes("\n".join(lines))
+        table,
+        default_size=table.default_size or "n",
+        index_sizes=_index_sizes("\n".join(lines)),
+        expectations=True,
     )
     return table, bold, "\n".join(lines)
 
@@ -736,6 +739,26 @@ def _called(text: str, names: Any) -> dict[str, Any]:
     return found
 
 
+# p(x), q(z), P(y): a density or a probability of one plain name (not p(1 - p), a product)
+DENSITY_CALL = re.compile(
+    r"(?<![\\A-Za-z_^])(?P<name>[pqPQ])\s*(?:\\left)?\(\s*\\?[A-Za-z]+(?:_\{?\w+\}?)?\s*(?:\\right)?\)"
+)
+
+
+def _densities(text: str, table: SymbolTable) -> dict[str, Any]:
+    """The undeclared p, q, P, Q this formula calls on one name: unknown positive
+    functions (a density or a probability), so that (log p)' = p'/p."""
+    found = {}
+    for m in DENSITY_CALL.finditer(text):
+        name = m["name"]
+        if table.get(name) is not None or name in found:
+            continue
+        bare = re.search(rf"(?<![\\A-Za-z_^]){name}(?![A-Za-z\s(']|\s*\\left\(|\s*\()", text)
+        if bare is None:
+            found[name] = sp.Function(name, positive=True)
+    return found
+
+
 def _read(
     formula: Formula,
     table: SymbolTable,
@@ -750,6 +773,10 @@ def _read(
         called = _called(text, functions)
         if called:
             table = table.with_(**called)
+    if not formula.unicode:
+        densities = _densities(text, table)
+        if densities:
+            table = table.with_(**densities)
     if bold is not None and not formula.unicode:  # shapes stated of \mathbf{x}, where bold
         written = shapes.bold_names(text) & set(bold.objects)
         if written:
@@ -900,6 +927,15 @@ def _claim(
         return finding("defined", "definition", f"{lhs.name} := {sp.sstr(rhs)}")
     if ctx.context:
         return finding(NOT_A_CLAIM, "claim", ctx.context)
+    if _has_expectation(lhs, rhs, *_defined_expectations(lhs, rhs, ctx)):
+        if gradients or _has_derivative(lhs, rhs) or _expanded_gradient(gradients, ctx):
+            return finding(
+                "skipped",
+                "derivative",
+                "a derivative and an expectation: not checked (they commute only where "
+                "the distribution does not depend on the variable)",
+            )
+        return _expectation_claim(_expand(lhs, ctx), _expand(rhs, ctx), finding, timeout)
     # the variable a claim differentiates by stays a variable, even if defined above
     # (a = σ(z) above, ∂L/∂a = -1/a: a is not replaced by σ(z) on the right)
     by = gradients[lhs][1] if lhs in gradients else None
@@ -991,6 +1027,230 @@ def _constraint(left: Any, right: Any) -> str | None:
             "not an identity: not checked"
         )
     return None
+
+
+def _has_expectation(*exprs: Any) -> bool:
+    return any(isinstance(e, sp.Basic) and e.has(NoteExpectation) for e in exprs)
+
+
+def _defined_expectations(lhs: Any, rhs: Any, ctx: _Context) -> list[Any]:
+    """The definitions with an 𝔼 of the names and functions this claim mentions."""
+    names = {str(s) for side in (lhs, rhs) if isinstance(side, sp.Basic) for s in side.free_symbols}
+    heads = {
+        type(f)
+        for side in (lhs, rhs)
+        if isinstance(side, sp.Basic)
+        for f in side.atoms(AppliedUndef)
+    }
+    found = [v for n, v in ctx.definitions.items() if n in names]
+    found += [body.expr for head, body in ctx.functions.items() if head in heads]
+    return found
+
+
+def _has_derivative(*exprs: Any) -> bool:
+    return any(isinstance(e, sp.Basic) and e.has(sp.Derivative, sp.Subs) for e in exprs)
+
+
+def _expanded_gradient(gradients: dict[Any, Any], ctx: _Context) -> bool:
+    """A gradient ∂L/∂θ whose L the file defined with an expectation."""
+    for of, _ in gradients.values():
+        defined = ctx.definitions.get(str(of))
+        if _has_expectation(defined):
+            return True
+    return False
+
+
+# -- expectations ----------------------------------------------------------------------------
+# A claim with 𝔼 is proved when linearity alone gives it (constants out, sums split, 𝔼[c] = c,
+# an inner 𝔼 a constant): every 𝔼[monomial] is then an unknown number, and an identity that
+# holds for every value of those numbers holds for the true moments. Otherwise it is tried on
+# finite distributions (two or three points, random weights): a difference there is a
+# distribution the claim fails for, the witness; one that fails only for dependent variables
+# is conditional on independence.
+LAW_TRIALS = 40
+
+
+def _expectations(*exprs: Any) -> list[Any]:
+    found: set[Any] = set()
+    for e in exprs:
+        if isinstance(e, sp.Basic):
+            found |= e.atoms(NoteExpectation)
+    return sorted(found, key=sp.default_sort_key)
+
+
+def _outside(expr: Any) -> set[Any]:
+    """The names of ``expr`` outside every 𝔼."""
+    if not isinstance(expr, sp.Basic):
+        return set()
+    hidden = expr.replace(lambda e: isinstance(e, NoteExpectation), lambda e: sp.Integer(0))
+    return set(hidden.free_symbols) if isinstance(hidden, sp.Basic) else set()
+
+
+def _linear(expr: Any, randoms: set[Any], moments: dict[Any, Any]) -> Any:
+    """``expr`` with each 𝔼 split by linearity into constants times unknown moments."""
+
+    def split(node: Any) -> Any:
+        inner = sp.expand(node.argument, power_exp=False, log=False, power_base=False)
+        total = sp.Integer(0)
+        for term in sp.Add.make_args(inner):
+            constant, random = term.as_independent(*randoms, as_Add=False)
+            if random == 1:
+                total += constant
+                continue
+            key = (random, node.law)
+            if key not in moments:
+                under = "" if node.law == 0 else f"_{node.law}"
+                moments[key] = sp.Symbol(f"E{under}[{sp.sstr(random)}]", real=True)
+            total += constant * moments[key]
+        return total
+
+    return expr.replace(lambda e: isinstance(e, NoteExpectation), split)
+
+
+def _expectation_claim(left: Any, right: Any, finding: Any, timeout: float) -> Finding:
+    from symml.verify import check_identity
+
+    nodes = _expectations(left, right)
+    randoms = {r for node in nodes for r in node.randoms}
+    outside = sorted(map(str, (_outside(left) | _outside(right)) & randoms))
+    if outside:
+        return finding(
+            "skipped",
+            "identity",
+            f"{', '.join(outside)} outside 𝔼: a claim about random quantities, not checked",
+        )
+    moments: dict[Any, Any] = {}
+    flat_left, flat_right = (_linear(e, randoms, moments) for e in (left, right))
+    verdict = check_identity(flat_left, flat_right, timeout=timeout)
+    if verdict.status is Status.PROVED:
+        return finding(
+            "proved", "identity", f"by linearity of 𝔼 (constants out, sums split): {verdict.method}"
+        )
+    names_left = _outside(left) | {s for n in _expectations(left) for s in _names_in(n)}
+    names_right = _outside(right) | {s for n in _expectations(right) for s in _names_in(n)}
+    one_sided = sorted(map(str, (names_left ^ names_right) - randoms))
+    if one_sided:
+        return finding(
+            "skipped",
+            "identity",
+            f"{', '.join(one_sided)} on one side only: names for moments? not checked",
+        )
+    if any(isinstance(e, sp.Basic) and e.has(AppliedUndef) for e in (left, right)):
+        return finding(
+            "unread",
+            "identity",
+            "not proved by linearity of 𝔼; 𝔼 of an unknown function is not tried on distributions",
+        )
+    ordered = sorted(randoms, key=str)
+    constants = sorted(
+        ((names_left | names_right) - randoms) - {m for m in moments.values()}, key=str
+    )
+    general = _law_witness(left, right, ordered, constants, independent=False)
+    if general is None:
+        return finding(
+            "numeric",
+            "identity",
+            f"holds on {LAW_TRIALS} sampled distributions of two and three points (not "
+            "by linearity alone)",
+        )
+    if len(ordered) > 1 and len({n.law for n in nodes}) == 1:
+        apart = _law_witness(left, right, ordered, constants, independent=True)
+        if apart is None:
+            names = ", ".join(map(str, ordered))
+            return finding(
+                "conditional",
+                "identity",
+                f"holds when {names} are independent (on {LAW_TRIALS} sampled independent "
+                f"laws), not in general: witness {general}",
+            )
+        general = apart
+    return finding("refuted", "identity", f"fails for a finite distribution: witness {general}")
+
+
+def _names_in(node: Any) -> set[Any]:
+    return set(node.argument.free_symbols) | {
+        s for inner in node.argument.atoms(NoteExpectation) for s in _names_in(inner)
+    }
+
+
+def _law_witness(
+    left: Any, right: Any, randoms: list[Any], constants: list[Any], *, independent: bool
+) -> str | None:
+    """A finite distribution (and values of the constants) where the two sides differ,
+    described in words, or None when none of the sampled ones is."""
+    import random as _random
+
+    rng = _random.Random(17 + independent)
+    laws = sorted({n.law for n in _expectations(left, right)}, key=str)
+    for trial in range(LAW_TRIALS):
+        size = 2 if trial % 2 == 0 else 3
+        low = -2 if trial % 4 < 2 else 0
+        values = {c: sp.Rational(rng.randint(1, 9), rng.choice([1, 2, 4])) for c in constants}
+        if independent:
+            marginals = [
+                [(sp.Integer(rng.randint(low, 3)), rng.randint(1, 4)) for _ in range(size)]
+                for _ in randoms
+            ]
+            points = []
+            for combo in itertools.product(*marginals):
+                weight = 1
+                for _, w in combo:
+                    weight *= w
+                points.append(({r: v for r, (v, _) in zip(randoms, combo, strict=True)}, weight))
+            weights = {law: [w for _, w in points] for law in laws}
+            at = [p for p, _ in points]
+        else:
+            at = [{r: sp.Integer(rng.randint(low, 3)) for r in randoms} for _ in range(size)]
+            weights = {law: [rng.randint(1, 4) for _ in range(size)] for law in laws}
+        probabilities = {law: [sp.Rational(w, sum(ws)) for w in ws] for law, ws in weights.items()}
+
+        def mean(node: Any, at: Any = at, probabilities: Any = probabilities) -> Any:
+            return sum(
+                (
+                    p * node.argument.xreplace(point)
+                    for p, point in zip(probabilities[node.law], at, strict=True)
+                ),
+                sp.Integer(0),
+            )
+
+        sides = []
+        for side in (left, right):
+            done = side.replace(lambda e: isinstance(e, NoteExpectation), mean)
+            sides.append(sp.sympify(done).xreplace(values))
+        try:
+            numbers = [complex(sp.N(v, 30)) for v in sides]
+        except (TypeError, ValueError, ZeroDivisionError):
+            continue
+        if any(
+            abs(v.imag) > 1e-12 or v.real != v.real or abs(v.real) == float("inf") for v in numbers
+        ):
+            continue
+        a, b = numbers[0].real, numbers[1].real
+        if abs(a - b) <= 1e-9 * (1 + abs(a) + abs(b)):
+            continue
+        return _describe_law(randoms, at, probabilities, values, sides, independent)
+    return None
+
+
+def _describe_law(
+    randoms: list[Any], at: Any, probabilities: Any, values: Any, sides: Any, independent: bool
+) -> str:
+    names = ", ".join(map(str, randoms))
+    if len(randoms) > 1:
+        names = f"({names})"
+    laws = []
+    for law, ps in probabilities.items():
+        where = "" if law == 0 else f" under {law}"
+        rows = []
+        for point, p in zip(at, ps, strict=True):
+            value = ", ".join(str(point[r]) for r in randoms)
+            rows.append(f"({value}) w.p. {p}" if len(randoms) > 1 else f"{value} w.p. {p}")
+        laws.append(f"{names} = {'; '.join(rows)}{where}")
+    kind = " (independent)" if independent else ""
+    constants = ", ".join(f"{c}={v}" for c, v in values.items())
+    shown = "; ".join(laws) + kind + (f", {constants}" if constants else "")
+    lhs, rhs = (sp.sstr(sp.nsimplify(v) if v.is_Rational else sp.N(v, 12)) for v in sides)
+    return f"{shown}: lhs={lhs}, rhs={rhs}"
 
 
 def _positive_domain(*exprs: Any) -> tuple[dict[Any, Any] | None, tuple[str, ...]]:

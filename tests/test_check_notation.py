@@ -62,3 +62,82 @@ def test_unbounded_sum_runs_to_the_bound_the_file_writes(tmp_path):
 
 def test_a_sum_set_to_a_number_is_a_condition_not_refuted(tmp_path):
     assert verdicts(tmp_path, r"\sum_j p_j = 1") == ["skipped"]
+
+
+# -- expectations: linear, tried on finite distributions ---------------------------------------
+@pytest.mark.parametrize(
+    "line",
+    [
+        r"\mathbb{E}[aX+b] = a\mathbb{E}[X]+b",
+        r"\mathbb{E}[X + Y] = \mathbb{E}[X] + \mathbb{E}[Y]",
+        r"\mathbb{E}[(X-\mathbb{E}[X])^2] = \mathbb{E}[X^2] - \mathbb{E}[X]^2",
+        r"\mathbb{E}_{x\sim p}[f(x) + g(x)] = \mathbb{E}_{x\sim p}[f(x)] + \mathbb{E}_{x\sim p}[g(x)]",
+        r"\mathbb{E}_{x \sim p}[c] = c",
+        r"\mathbb{E}_{x}[3x - 1] = 3\mathbb{E}_{x}[x] - 1",
+    ],
+)
+def test_expectation_linearity_is_proved(tmp_path, line):
+    assert verdicts(tmp_path, line) == ["proved"]
+
+
+@pytest.mark.parametrize(
+    "line, shown",
+    [
+        (r"\mathbb{E}[X^2] = \mathbb{E}[X]^2", "X = "),
+        (r"\mathbb{E}[e^{X}] = e^{\mathbb{E}[X]}", "X = "),
+        (r"\mathbb{E}[(X-\mathbb{E}[X])^3] = 0", "X = "),
+        (r"\mathbb{E}_{x \sim p}[x] = \mathbb{E}_{x \sim q}[x]", "under q"),
+    ],
+)
+def test_expectation_slips_are_refuted_by_a_finite_distribution(tmp_path, line, shown):
+    path = tmp_path / "notes.md"
+    path.write_text(f"$${line}$$\n", encoding="utf-8")
+    (finding,) = check_file(path, timeout=5)
+    assert finding.status == "refuted" and "w.p." in finding.detail and shown in finding.detail
+
+
+def test_expectation_of_a_product_needs_independence(tmp_path):
+    path = tmp_path / "notes.md"
+    path.write_text(r"$$\mathbb{E}[XY] = \mathbb{E}[X]\mathbb{E}[Y]$$" + "\n", encoding="utf-8")
+    (finding,) = check_file(path, timeout=5)
+    assert finding.status == "conditional" and "independent" in finding.detail
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        r"\mathbb{E}[X] = \mu",  # a name for the mean
+        r"\mathbb{E}[X^2] = \sigma^2 + \mu^2",
+        r"\mathbb{E}_{x\sim p}[f(x)] = f(\mathbb{E}_{x\sim p}[x])",  # unknown f: not sampled
+        r"\mathbb{E}[a x] = a \mathbb{E}[x]",  # which is random? refused
+        r"\nabla_\theta \mathbb{E}_{x \sim p}[f(x, \theta)] = \mathbb{E}_{x \sim p}[\nabla_\theta f(x, \theta)]",
+    ],
+)
+def test_expectation_claims_not_settled_are_never_refuted(tmp_path, line):
+    (status,) = verdicts(tmp_path, line)
+    assert status in ("skipped", "unread")
+
+
+# -- densities: unknown positive functions -----------------------------------------------------
+@pytest.mark.parametrize(
+    "line, status",
+    [
+        (r"\frac{d}{dx} \log p(x) = \frac{p'(x)}{p(x)}", "proved"),
+        (r"\frac{d}{dx} \log p(x) = p'(x)", "refuted"),
+        (
+            r"\nabla_\theta \log p(x \mid \theta) = \frac{\nabla_\theta p(x \mid \theta)}{p(x \mid \theta)}",
+            "proved",
+        ),
+        (
+            r"\frac{\partial}{\partial \theta} \log p(x \mid \theta) = \frac{1}{p(x \mid \theta)}",
+            "refuted",
+        ),
+        (r"\log \frac{p(x)}{q(x)} = \log p(x) - \log q(x)", "proved"),
+    ],
+)
+def test_densities_are_unknown_positive_functions(tmp_path, line, status):
+    assert verdicts(tmp_path, line) == [status]
+
+
+def test_p_of_an_expression_of_p_stays_a_product_question(tmp_path):
+    assert verdicts(tmp_path, r"p(1-p) = p - p^2") == ["unread"]

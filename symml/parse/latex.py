@@ -86,6 +86,33 @@ MATRIX_ENVIRONMENTS = frozenset("matrix pmatrix bmatrix".split())
 READ_SECONDS = 10.0  # for one formula, both readings (the library's has its own, shorter)
 
 
+class NoteExpectation(sp.Function):
+    """𝔼 as notes write it: ``(argument, (random symbols…), distribution)``, the
+    distribution a name (``x \\sim p``) or 0 (the one the text means). Left unevaluated;
+    ``symml check`` compares claims with it by linearity and on finite distributions."""
+
+    nargs = 3
+
+    @property
+    def argument(self) -> Any:
+        return self.args[0]
+
+    @property
+    def randoms(self) -> tuple[Any, ...]:
+        return tuple(self.args[1])
+
+    @property
+    def law(self) -> Any:
+        return self.args[2]
+
+    def _eval_is_real(self) -> bool | None:
+        return self.args[0].is_real
+
+    def _sympystr(self, printer: Any) -> str:
+        under = "" if self.law == 0 else f"_{printer.doprint(self.law)}"
+        return f"E{under}[{printer.doprint(self.args[0])}]"
+
+
 class _Ones:
     """``\\mathbf{1}`` before its shape is known: it takes the shape of what it is added to."""
 
@@ -1415,7 +1442,7 @@ class _Parser:
             if given is not None:
                 if not _undefined(head):
                     raise self.error(f"{label}(a \\mid b) of a known function", "check it", tok)
-                head = sp.Function(f"{label}_given", real=True)
+                head = sp.Function(f"{label}_given", **_density_assumptions(label))
                 self.s.note(f"{label}(a | b) read as {head}(a, b): a function of a given b")
                 args = self._arguments((self.i + 1, given)) + self._arguments((given + 1, close))
             else:
@@ -2180,6 +2207,8 @@ class _Parser:
     def expectation(self, tok: Token) -> Any:
         import sympy.stats as stats
 
+        if self.s.table.expectations:
+            return self.note_expectation(tok)
         if self.at("_"):
             raise self.error(
                 r"\mathbb{E} with a subscript", r"declare the random symbols instead", tok
@@ -2197,6 +2226,78 @@ class _Parser:
             )
         self.s.note("𝔼[·] read as an unevaluated expectation")
         return stats.Expectation(inner)
+
+    def note_expectation(self, tok: Token) -> Any:
+        """``\\mathbb{E}[aX + b]``, ``\\mathbb{E}_{x \\sim p}[f(x)]``, ``\\mathbb{E}_x[…]``: a
+        ``NoteExpectation``. The random symbols are those of the subscript, else the
+        capitals of the argument (X, Y), else its one name; anything else is refused."""
+        randoms: list[Any] = []
+        law: Any = sp.S.Zero
+        if self.at("_"):
+            self.next()
+            span = self.group_span()
+            marks = [j for j in range(*span) if self.toks[j].text == r"\sim"]
+            if len(marks) > 1:
+                raise self.error(r"two \sim under \mathbb{E}", r"write \mathbb{E}_{x \sim p}", tok)
+            names = (span[0], marks[0]) if marks else span
+            if marks:
+                law_text = self.raw((marks[0] + 1, span[1])).strip()
+                law_text = re.sub(r"\\(mathcal|mathrm|text|operatorname)", "", law_text)
+                law_name = re.sub(r"[^A-Za-z0-9_]", "", law_text.split("(")[0])
+                if not law_name:
+                    raise self.error(
+                        r"\mathbb{E} over an unnamed distribution", r"write x \sim p", tok
+                    )
+                law = sp.Symbol(law_name)
+            for part in self._arguments(names):
+                parts = part.args if isinstance(part, sp.Tuple) else (part,)
+                for name in parts:
+                    if not isinstance(name, sp.Symbol):
+                        raise self.error(
+                            f"\\mathbb{{E}} over {name}, not one scalar name",
+                            r"write \mathbb{E}_{x}[…] with plain scalar names",
+                            tok,
+                        )
+                    randoms.append(name)
+        if self.at("[") or self.at("("):
+            opener = self.peek().text
+            close = self._matching(self.i, opener, "]" if opener == "[" else ")")
+        else:
+            raise self.error(r"\mathbb{E} without brackets", r"write \mathbb{E}[X]", tok)
+        inner = self.sub((self.i + 1, close)).whole()
+        self.i = close + 1
+        if not isinstance(inner, sp.Expr) or isinstance(inner, MatrixExpr):
+            raise self.error(
+                r"\mathbb{E} of a vector or matrix", "write the expectation of a scalar", tok
+            )
+        if inner.has(sp.Sum, sp.Product, sp.Indexed, sp.Derivative, sp.Integral):
+            raise self.error(
+                r"\mathbb{E} of a sum over an index or a derivative",
+                "write it out, or check it by hand",
+                tok,
+            )
+        nested = inner.atoms(NoteExpectation)
+        names = inner.xreplace({e: sp.Dummy() for e in nested}).free_symbols
+        names = {s for s in names if not isinstance(s, sp.Dummy)}
+        if not randoms:
+            randoms = sorted((s for s in names if re.fullmatch(r"[A-Z](_\w+)?", s.name)), key=str)
+        if not randoms and len(names) == 1:
+            randoms = list(names)
+        if not randoms:
+            listed = ", ".join(sorted(map(str, names))) or "no name"
+            raise self.error(
+                f"\\mathbb{{E}}[…] over {listed}: which one is random?",
+                r"write \mathbb{E}_{x}[…], or capitals X, Y for the random variables",
+                tok,
+            )
+        shown = ", ".join(map(str, randoms))
+        self.s.note(f"𝔼[·] read as a linear expectation over the random {shown}")
+        return NoteExpectation(inner, sp.Tuple(*randoms), law)
+
+
+def _density_assumptions(label: str) -> dict[str, bool]:
+    """p(a | b), q(a | b), P(y | x): a density or a probability, positive; another f(a | b) real."""
+    return {"positive": True} if label in ("p", "q", "P", "Q") else {"real": True}
 
 
 def _full_tex(name: str) -> str:

@@ -51,6 +51,9 @@ class SymbolTable:
     #: The bound a file writes for an index letter (``\\sum_{i=1}^{N}`` somewhere): an
     #: unbounded ``\\sum_i`` of the same file runs to it.
     index_sizes: Mapping[str, str] = field(default_factory=dict)
+    #: Whether ``\\mathbb{E}[…]`` of plain names is read as a note's expectation
+    #: (``NoteExpectation``, linear; symml check) rather than refused.
+    expectations: bool = False
 
     def get(self, name: str) -> Any:
         return self.objects.get(name)
@@ -69,6 +72,7 @@ class SymbolTable:
             declared=self.declared | other.declared,
             bold_shapes=self.bold_shapes and other.bold_shapes,
             index_sizes={**self.index_sizes, **other.index_sizes},
+            expectations=self.expectations or other.expectations,
         )
 
     @classmethod
