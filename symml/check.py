@@ -824,6 +824,9 @@ def _check(formula: Formula, ctx: _Context, timeout: float, index: int = 0) -> F
             return finding(
                 "skipped", "expression", f"{found.group(0)}: a statement symml does not check"
             )
+        shape = _shape_slip(formula, ctx, exc, timeout)
+        if shape is not None:
+            return finding("refuted", "derivative", shape)
         undefined = _undefined_gradient(formula.text, ctx)
         if undefined is not None:  # no reading could check it: say why, and what failed
             return finding(
@@ -855,6 +858,77 @@ def _check(formula: Formula, ctx: _Context, timeout: float, index: int = 0) -> F
         return finding(str(Status.ERROR), "claim", str(exc))
     except Exception as exc:  # a SymPy failure is a finding, not a traceback
         return finding(str(Status.ERROR), "claim", f"{type(exc).__name__}: {str(exc)[:150]}")
+
+
+def _top_level_equals(text: str) -> list[str]:
+    """``text`` cut at its ``=`` signs outside braces and brackets."""
+    parts, depth, start = [], 0, 0
+    for k, c in enumerate(text):
+        depth += c in "({["
+        depth -= c in ")}]"
+        if c == "=" and depth == 0 and text[k - 1 : k] not in (":", "<", ">", "!", "\\"):
+            parts.append(text[start:k])
+            start = k + 1
+    return [*parts, text[start:]]
+
+
+def _shape_text(shape: tuple[Any, ...]) -> str:
+    return " × ".join(map(str, shape))
+
+
+def _shape_slip(formula: Formula, ctx: _Context, exc: Exception, timeout: float) -> str | None:
+    """``∂(aᵀWb)/∂W = b aᵀ`` with W m×n: the gradient of a scalar by W has W's shape, and a
+    right side of another shape is wrong whatever its entries — the refutation, naming the
+    shapes (and saying when the right side is the gradient transposed, numerator layout)."""
+    from sympy.matrices.expressions.matexpr import MatrixExpr
+
+    from symml.verify import check_derivative
+
+    if "different shapes" not in str(exc) or formula.unicode:
+        return None
+    parts = _top_level_equals(formula.text)
+    if len(parts) != 2:
+        return None
+    try:
+        left, right = (
+            _read(replace(formula, text=part), ctx.table, ctx.bold, tuple(ctx.functions))
+            for part in parts
+        )
+    except (LatexParseError, SymmlError):
+        return None
+    a, b = left.expr, right.expr
+    if left.relation is not None or right.relation is not None:
+        return None
+    if isinstance(a, sp.Derivative) and a.variable_count == ((a.variables[0], 1),):
+        body, wrt = a.expr, a.variables[0]
+        if isinstance(body, MatrixExpr) and body.shape != (1, 1):
+            return None
+        what = f"∂({sp.sstr(body)})/∂{wrt}"
+    else:
+        named = [(of, by) for s, of, by in left.gradients if s == a]
+        if not named:
+            return None
+        body, wrt = None, named[0][1]
+        what = f"∂{named[0][0]}/∂{wrt}"
+    if not (isinstance(wrt, MatrixExpr) and isinstance(b, MatrixExpr)) or b.shape == wrt.shape:
+        return None
+    stated = {**ctx.bold.objects, **ctx.table.objects}
+    for symbol in {wrt, *b.atoms(sp.MatrixSymbol)}:
+        known = stated.get(str(symbol.name)) if isinstance(symbol, sp.MatrixSymbol) else None
+        if known is None or getattr(known, "shape", None) != symbol.shape:
+            return None  # a shape the reader guessed (an undeclared bold name): no verdict
+    found = (
+        f"shapes: {what} is a gradient, of {wrt}'s shape {_shape_text(wrt.shape)}; "
+        f"the right side {sp.sstr(b)} is {_shape_text(b.shape)}"
+    )
+    if body is not None and b.T.shape == wrt.shape:
+        try:
+            transposed = check_derivative(body, wrt, b.T, timeout=timeout)
+        except Exception:  # a failure here only loses the remark
+            transposed = None
+        if transposed is not None and transposed.status is Status.PROVED:
+            found += f" — the gradient transposed (numerator layout); write it with {wrt}'s shape"
+    return found
 
 
 def _reads_gradient(reading: Reading) -> bool:

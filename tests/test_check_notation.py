@@ -141,3 +141,34 @@ def test_densities_are_unknown_positive_functions(tmp_path, line, status):
 
 def test_p_of_an_expression_of_p_stays_a_product_question(tmp_path):
     assert verdicts(tmp_path, r"p(1-p) = p - p^2") == ["unread"]
+
+
+# -- gradient shapes ---------------------------------------------------------------------------
+SHAPES = r"With \(\mathbf{x} \in \mathbb{R}^{n}\), \(\boldsymbol{\delta} \in \mathbb{R}^{m}\) and \(\mathbf{W} \in \mathbb{R}^{m \times n}\)."
+
+
+def test_a_gradient_of_the_wrong_shape_is_refuted_naming_the_shapes(tmp_path):
+    path = tmp_path / "notes.md"
+    path.write_text(
+        SHAPES
+        + "\n\n$$\\frac{\\partial}{\\partial \\mathbf{W}} \\left( \\boldsymbol{\\delta}^\\top "
+        "\\mathbf{W} \\mathbf{x} \\right) = \\mathbf{x} \\boldsymbol{\\delta}^\\top$$\n\n"
+        "$$\\frac{\\partial}{\\partial \\mathbf{W}} \\left( \\boldsymbol{\\delta}^\\top "
+        "\\mathbf{W} \\mathbf{x} \\right) = \\boldsymbol{\\delta} \\mathbf{x}^\\top$$\n",
+        encoding="utf-8",
+    )
+    wrong, right = [f for f in check_file(path, timeout=5) if f.line > 1]
+    assert wrong.status == "refuted"
+    assert "m × n" in wrong.detail and "n × m" in wrong.detail and "transposed" in wrong.detail
+    assert right.status == "proved"
+
+
+def test_a_shape_the_reader_guessed_refutes_nothing(tmp_path):
+    # δ is not declared: its shape (n) is the reader's default, so no shape verdict
+    path = tmp_path / "notes.md"
+    path.write_text(
+        r"With \(\mathbf{x} \in \mathbb{R}^{n}\), \(\mathbf{W} \in \mathbb{R}^{m \times n}\)."
+        "\n\n$$\\frac{\\partial L}{\\partial \\mathbf{W}} = \\boldsymbol{\\delta} \\mathbf{x}^\\top$$\n",
+        encoding="utf-8",
+    )
+    assert [f.status for f in check_file(path, timeout=5) if f.line > 1] == ["unread"]
