@@ -753,7 +753,8 @@ def _densities(text: str, table: SymbolTable) -> dict[str, Any]:
         name = m["name"]
         if table.get(name) is not None or name in found:
             continue
-        bare = re.search(rf"(?<![\\A-Za-z_^]){name}(?![A-Za-z\s(']|\s*\\left\(|\s*\()", text)
+        unlawful = re.sub(rf"\\sim\s*{name}(?![A-Za-z(])", " ", text)  # x \sim p: the law
+        bare = re.search(rf"(?<![\\A-Za-z_^]){name}(?![A-Za-z\s(']|\s*\\left\(|\s*\()", unlawful)
         if bare is None:
             found[name] = sp.Function(name, positive=True)
     return found
@@ -1081,10 +1082,25 @@ def _claim(
         ),
         (left, rhs),
     )
-    constraint = _constraint(left, rhs)
+    constraint = _constraint(left, rhs) or _undefined_mean(left, rhs)
     if constraint is not None and verdict.status not in (Status.PROVED, Status.NUMERIC):
         return finding("skipped", "identity", constraint)
     return _report(verdict, "identity", finding, notes=(*notes, *positive_note))
+
+
+def _undefined_mean(left: Any, right: Any) -> str | None:
+    """``Σ_i (x_i − x̄)² = Σ_i x_i² − n x̄²`` with x̄ defined nowhere: x̄ is the mean of the
+    family x the claim sums, not any number — not refuted."""
+    sides = [e for e in (left, right) if isinstance(e, sp.Basic)]
+    families = {str(i.base) for e in sides for i in e.atoms(sp.Indexed)}
+    names = {s.name for e in sides for s in e.free_symbols}
+    means = sorted(f for f in families if f"{f}bar" in names)
+    if not means:
+        return None
+    return (
+        f"{means[0]}bar is not defined here: presumably the mean of {means[0]}; define it "
+        f"(\\bar{{{means[0]}}} = \\frac{{1}}{{n}}\\sum_i {means[0]}_i) to check the line"
+    )
 
 
 def _constraint(left: Any, right: Any) -> str | None:

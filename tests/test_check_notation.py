@@ -172,3 +172,21 @@ def test_a_shape_the_reader_guessed_refutes_nothing(tmp_path):
         encoding="utf-8",
     )
     assert [f.status for f in check_file(path, timeout=5) if f.line > 1] == ["unread"]
+
+
+def test_a_mean_defined_nowhere_refutes_nothing_and_defined_it_is_used(tmp_path):
+    line = r"\frac{1}{n}\sum_i (x_i - \bar{x})^2 = \frac{1}{n}\sum_i x_i^2 - \bar{x}^2"
+    assert verdicts(tmp_path, line) == ["skipped"]
+    defined = r"\bar{x} = \frac1n \sum_i x_i"
+    slip = r"\frac{1}{n}\sum_i (x_i - \bar{x})^2 = \frac{1}{n}\sum_i x_i^2 + \bar{x}^2"
+    assert verdicts(tmp_path, defined, line, slip) == ["defined", "proved", "refuted"]
+
+
+def test_a_moment_named_above_is_used_in_the_claims_below(tmp_path):
+    lines = (
+        r"\mu = \mathbb{E}[X]",
+        r"\mathbb{E}[(X-\mu)^2] = \mathbb{E}[X^2] - \mu^2",
+        r"\mathbb{E}[(X-\mu)^2] = \mathbb{E}[X^2] + \mu^2",
+        r"\mathbb{E}[\mathbb{E}[X]] = \mathbb{E}[X]",
+    )
+    assert verdicts(tmp_path, *lines) == ["defined", "proved", "refuted", "proved"]

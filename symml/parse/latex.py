@@ -2283,7 +2283,7 @@ class _Parser:
             randoms = sorted((s for s in names if re.fullmatch(r"[A-Z](_\w+)?", s.name)), key=str)
         if not randoms and len(names) == 1:
             randoms = list(names)
-        if not randoms:
+        if not randoms and names:
             listed = ", ".join(sorted(map(str, names))) or "no name"
             raise self.error(
                 f"\\mathbb{{E}}[…] over {listed}: which one is random?",
