@@ -37,7 +37,7 @@ from symml.files import read_text
 from symml.model import Property, Status
 from symml.parse.errors import LatexParseError
 from symml.parse.latex import FUNCTION_LETTERS, NoteExpectation, Reading, read_latex
-from symml.parse.table import SymbolTable
+from symml.parse.table import INDEX_ASSUMPTIONS, SymbolTable
 from symml.parse.unicode import GREEK_CHARS, WORDS, read_unicode
 
 UNREAD = "unread"
@@ -1031,6 +1031,7 @@ def _claim(
         definition = _fresh_sum_indices(_expand(defined, ctx, keep=wrt))
         written = wrt
         definition, wrt, rhs, how = _elementwise(definition, wrt, rhs)
+        definition, wrt, rhs = _family_entries(definition, wrt, rhs)
         definition, rhs, losses = _unknown_losses(definition, rhs, reading, lhs, ctx, written, wrt)
         if not _mentions(definition, wrt):
             return finding(
@@ -1426,8 +1427,14 @@ def _at_sizes(check: Any, args: tuple[Any, ...], bounds: set[str], free: Any = (
                 + [f"{i}={v}" for i, v in zip(free, values, strict=True)]
             )
             if verdict.status is not Status.PROVED and verdict.status is not Status.NUMERIC:
+                witness = verdict.counterexample
+                if witness is not None and free:  # the indices' values belong to the witness
+                    point = {str(i): str(v) for i, v in zip(free, values, strict=True)}
+                    point.update({b: str(size) for b in sorted(bounds)})
+                    witness = replace(witness, point={**point, **witness.point})
                 return verdict.with_(
-                    method=f"{verdict.method}, with the sums written out at {where}"
+                    method=f"{verdict.method}, with the sums written out at {where}",
+                    counterexample=witness,
                 )
             verdicts.append(verdict)
         shown.append(", ".join(f"{b}={size}" for b in sorted(bounds)))
@@ -1470,6 +1477,54 @@ def _elementwise(definition: Any, wrt: Any, rhs: Any) -> tuple[Any, Any, Any, tu
     entry = bases[0][sp.Symbol("i", integer=True, nonnegative=True, real=True)]
     note = f"read entry by entry: ∂/∂{entry}, with {wrt} on the right the same entry {entry}"
     return definition, entry, rhs.xreplace({wrt: entry}), (note,)
+
+
+ENTRY_NAME = re.compile(r"(?P<base>.+)_(?P<index>[a-z])")
+
+
+def _family_entries(definition: Any, wrt: Any, rhs: Any) -> tuple[Any, Any, Any]:
+    """``∂s_i/∂z_k`` where s_i is defined over the family z (``Σ_j e^{z_j}``): the claim
+    read before z showed itself a family names z_k a symbol; it is the entry z[k], on the
+    right side too."""
+    if not isinstance(definition, sp.Basic):
+        return definition, wrt, rhs
+    bases = {str(b.label): b for b in definition.atoms(sp.IndexedBase)}
+    subs = {}
+    for side in (wrt, rhs):
+        for symbol in side.free_symbols if isinstance(side, sp.Basic) else ():
+            match = ENTRY_NAME.fullmatch(symbol.name)
+            if match and match["base"] in bases and not symbol.is_integer:
+                index = sp.Symbol(match["index"], **INDEX_ASSUMPTIONS)
+                subs[symbol] = bases[match["base"]][index]
+    if not subs:
+        return definition, wrt, rhs
+    return definition, wrt.xreplace(subs), rhs.xreplace(subs) if isinstance(rhs, sp.Basic) else rhs
+
+
+def _entry_definitions(expr: Any, ctx: _Context, keep: Any) -> dict[Any, Any]:
+    """``s_k`` where the file defined ``s_i := f(i)`` (i an index of the definition): f(k)."""
+    found = {}
+    for symbol in expr.free_symbols:
+        match = ENTRY_NAME.fullmatch(symbol.name)
+        if match is None or symbol.name in ctx.definitions or str(symbol) == str(keep):
+            continue
+        for name, value in ctx.definitions.items():
+            defined = ENTRY_NAME.fullmatch(name)
+            if defined is None or defined["base"] != match["base"]:
+                continue
+            index = next(
+                (
+                    s
+                    for s in getattr(value, "free_symbols", ())
+                    if s.name == defined["index"] and s.is_integer
+                ),
+                None,
+            )
+            if index is not None:
+                found[symbol] = value.xreplace(
+                    {index: sp.Symbol(match["index"], **INDEX_ASSUMPTIONS)}
+                )
+    return found
 
 
 def _unknown_losses(
@@ -1585,6 +1640,7 @@ def _expand(expr: Any, ctx: _Context, keep: Any = None) -> Any:
         for n, v in ctx.definitions.items()
         if keep is None or n != str(keep)
     }
+    subs.update(_entry_definitions(expr, ctx, keep))
     return expr.xreplace(subs) if subs else expr
 
 

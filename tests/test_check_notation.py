@@ -190,3 +190,31 @@ def test_a_moment_named_above_is_used_in_the_claims_below(tmp_path):
         r"\mathbb{E}[\mathbb{E}[X]] = \mathbb{E}[X]",
     )
     assert verdicts(tmp_path, *lines) == ["defined", "proved", "refuted", "proved"]
+
+
+def test_softmax_jacobian_in_the_entries_defined_above(tmp_path):
+    lines = (
+        r"s_i = \frac{e^{z_i}}{\sum_j e^{z_j}}",
+        r"\frac{\partial s_i}{\partial z_k} = s_i (\delta_{ik} - s_k)",
+        r"\frac{\partial s_i}{\partial z_k} = s_i (1 - s_k)",
+    )
+    assert verdicts(tmp_path, *lines) == ["defined", "proved", "refuted"]
+    path = tmp_path / "notes.md"
+    (slip,) = [f for f in check_file(path, timeout=5) if f.status == "refuted"]
+    assert "i=1, k=2, n=2" in slip.detail  # the witness names the sizes and the indices
+
+
+def test_cross_entropy_gradient_by_an_entry(tmp_path):
+    lines = (
+        r"L = -\sum_k y_k \log \hat{y}_k",
+        r"\frac{\partial L}{\partial \hat{y}_k} = -\frac{y_k}{\hat{y}_k}",
+        r"\frac{\partial L}{\partial \hat{y}_k} = \frac{y_k}{\hat{y}_k}",
+    )
+    assert verdicts(tmp_path, *lines) == ["defined", "proved", "refuted"]
+
+
+def test_two_letter_subscript_of_a_family_is_an_entry_not_a_product(tmp_path):
+    grad = r"\frac{\partial}{\partial w_k} \frac{1}{2}\sum_i (y_i - \sum_j w_j x_{ij})^2 = "
+    right = r"-\sum_i (y_i - \sum_j w_j x_{ij}) x_{ik}"
+    wrong = r"\sum_i (y_i - \sum_j w_j x_{ij}) x_{ik}"
+    assert verdicts(tmp_path, grad + right, grad + wrong) == ["proved", "refuted"]

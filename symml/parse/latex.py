@@ -1404,6 +1404,13 @@ class _Parser:
             inner = self.sub(span)
             if all(t.kind == "letter" for t in toks) and len(toks) == 1:
                 indices = [self._index(toks[0].text)]
+            elif rank is None and 1 < len(toks) <= 3 and all(t.kind == "letter" for t in toks):
+                # x_{ij} of a family: the entry (i, j), as notes mean it — never x at i·j
+                indices = [self._index(t.text) for t in toks]
+                shown = ", ".join(t.text for t in toks)
+                self.s.note(
+                    f"{base}_{{{''.join(t.text for t in toks)}}} read as the entry ({shown})"
+                )
             else:
                 indices = [inner.whole()]
             self.s.bound[:] = save
