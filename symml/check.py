@@ -853,6 +853,15 @@ def _check(formula: Formula, ctx: _Context, timeout: float, index: int = 0) -> F
     if reading.relation != "=":
         return finding("skipped", "expression", "not a claim")
     lhs, rhs = expr.lhs, expr.rhs
+    related = _related_densities(expr)
+    if related is not None:  # only a proof stands: p(x) and p(y) may be different densities
+        try:
+            found = _claim(lhs, rhs, reading, ctx, finding, timeout, formula.text)
+        except Exception:  # noqa: BLE001 — any failure here is the refusal below
+            found = None
+        if found is not None and found.status != "refuted":
+            return found
+        return finding("skipped", "identity", related)
     try:
         return _claim(lhs, rhs, reading, ctx, finding, timeout, formula.text)
     except SymmlError as exc:
@@ -932,6 +941,24 @@ def _shape_slip(formula: Formula, ctx: _Context, exc: Exception, timeout: float)
     return found
 
 
+def _related_densities(expr: Any) -> str | None:
+    """``log p(x, y) = log p(x) + log p(y | x)``: one density name called on different
+    arguments names different densities (joint, marginal, conditional) that the rules of
+    probability relate — a claim between them is never refuted as if they were unrelated."""
+    calls: dict[str, set[Any]] = {}
+    for call in expr.atoms(AppliedUndef) if isinstance(expr, sp.Basic) else ():
+        name = type(call).__name__.removesuffix("_given")
+        if call.is_positive and name in ("p", "q", "P", "Q"):
+            calls.setdefault(name, set()).add((type(call).__name__, call.args))
+    several = sorted(n for n, args in calls.items() if len(args) > 1)
+    if not several:
+        return None
+    return (
+        f"{several[0]} called on different arguments: densities the rules of probability "
+        "relate (joint, marginal, conditional), not checked"
+    )
+
+
 def _reads_gradient(reading: Reading) -> bool:
     """A row that reads a gradient (∂L/∂W, ∇f, g_t): an optimizer's step, not an RNN's."""
     if reading.gradients or reading.expr.rhs.has(sp.Derivative):
@@ -972,6 +999,13 @@ def _claim(
     gradients = {s: (of, wrt) for s, of, wrt in reading.gradients}
     # a definition: f(z) = expr (f undefined so far) or L = expr
     if isinstance(lhs, AppliedUndef) and all(isinstance(a, sp.Symbol) for a in lhs.args):
+        if rhs.has(type(lhs)):  # p(x, y) = p(x) p(y): a factorisation, not a definition
+            return finding(
+                "skipped",
+                "identity",
+                f"{type(lhs).__name__} on both sides: a factorisation or an assumption about "
+                f"{type(lhs).__name__}, not checked",
+            )
         if ctx.defined_in.get(type(lhs), ctx.block) != ctx.block:
             del ctx.functions[type(lhs)]  # defined again in a later display: redefined
         if type(lhs) not in ctx.functions:
@@ -1075,6 +1109,8 @@ def _claim(
         or isinstance(lhs, sp.Symbol)
     ):
         return finding("skipped", "identity", "the two sides are not over the same variables")
+    if _positive_calls(left, rhs):  # log(p(x) q(x)) of densities: the logs split
+        left, rhs = (sp.expand_log(e, deep=True, force=False) for e in (left, rhs))
     conditions, notes = _conditions(left, rhs)
     domain, positive_note = _positive_domain(left, rhs)
     verdict = _judged(
@@ -1101,6 +1137,13 @@ def _undefined_mean(left: Any, right: Any) -> str | None:
     return (
         f"{means[0]}bar is not defined here: presumably the mean of {means[0]}; define it "
         f"(\\bar{{{means[0]}}} = \\frac{{1}}{{n}}\\sum_i {means[0]}_i) to check the line"
+    )
+
+
+def _positive_calls(*exprs: Any) -> bool:
+    """Whether a side calls an unknown positive function (a density p(x))."""
+    return any(
+        isinstance(e, sp.Basic) and any(f.is_positive for f in e.atoms(AppliedUndef)) for e in exprs
     )
 
 
@@ -1202,7 +1245,8 @@ def _expectation_claim(left: Any, right: Any, finding: Any, timeout: float) -> F
     from symml.verify import check_identity
 
     nodes = _expectations(left, right)
-    randoms = {r for node in nodes for r in node.randoms}
+    # a random name replaced by its definition above (X = Y + Z) leaves its names random
+    randoms = {s for node in nodes for r in node.randoms for s in getattr(r, "free_symbols", ())}
     outside = sorted(map(str, (_outside(left) | _outside(right)) & randoms))
     if outside:
         return finding(
@@ -1634,7 +1678,10 @@ def _expand(expr: Any, ctx: _Context, keep: Any = None) -> Any:
     if not isinstance(expr, sp.Basic):
         return expr
     for head, body in ctx.functions.items():
-        expr = expr.replace(lambda e, h=head: isinstance(e, h), lambda e, b=body: b(*e.args))
+        expr = expr.replace(
+            lambda e, h=head, b=body: isinstance(e, h) and len(e.args) == len(b.variables),
+            lambda e, b=body: b(*e.args),
+        )
     subs = {
         sp.Symbol(n, real=True): v
         for n, v in ctx.definitions.items()

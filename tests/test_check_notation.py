@@ -218,3 +218,32 @@ def test_two_letter_subscript_of_a_family_is_an_entry_not_a_product(tmp_path):
     right = r"-\sum_i (y_i - \sum_j w_j x_{ij}) x_{ik}"
     wrong = r"\sum_i (y_i - \sum_j w_j x_{ij}) x_{ik}"
     assert verdicts(tmp_path, grad + right, grad + wrong) == ["proved", "refuted"]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        r"\log p(x, y) = \log p(x) + \log p(y \mid x)",  # the chain rule of probability
+        r"p(y \mid x) = \frac{p(x \mid y) p(y)}{p(x)}",  # Bayes
+        r"p(x, y) = p(x) p(y)",  # independence: an assumption
+    ],
+)
+def test_densities_of_different_arguments_are_never_refuted(tmp_path, line):
+    assert verdicts(tmp_path, line) == ["skipped"]
+
+
+def test_logs_of_densities_split(tmp_path):
+    lines = (
+        r"\log (p(x) q(x)) = \log p(x) + \log q(x)",
+        r"\log q(z) - \log p(z) = \log \frac{q(z)}{p(z)}",
+    )
+    assert verdicts(tmp_path, *lines) == ["proved", "proved"]
+
+
+def test_a_random_name_defined_above_keeps_its_names_random(tmp_path):
+    lines = (
+        r"X = Y + Z",
+        r"\mathbb{E}[X^2] = \mathbb{E}[X]^2",
+        r"\mathbb{E}[X] = \mathbb{E}[Y] + \mathbb{E}[Z]",
+    )
+    assert verdicts(tmp_path, *lines) == ["defined", "refuted", "proved"]
