@@ -85,7 +85,6 @@ def test_expectation_linearity_is_proved(tmp_path, line):
     [
         (r"\mathbb{E}[X^2] = \mathbb{E}[X]^2", "X = "),
         (r"\mathbb{E}[e^{X}] = e^{\mathbb{E}[X]}", "X = "),
-        (r"\mathbb{E}[(X-\mathbb{E}[X])^3] = 0", "X = "),
         (r"\mathbb{E}_{x \sim p}[x] = \mathbb{E}_{x \sim q}[x]", "under q"),
     ],
 )
@@ -110,12 +109,19 @@ def test_expectation_of_a_product_needs_independence(tmp_path):
         r"\mathbb{E}[X^2] = \sigma^2 + \mu^2",
         r"\mathbb{E}_{x\sim p}[f(x)] = f(\mathbb{E}_{x\sim p}[x])",  # unknown f: not sampled
         r"\mathbb{E}[a x] = a \mathbb{E}[x]",  # which is random? refused
+        r"\mathbb{E}[(X-\mathbb{E}[X])^3] = 0",  # a moment's value: true of symmetric laws
+        r"\mathbb{E}_{z \sim \mathcal{N}(0,1)}[z^2] = 1",  # a law given with its parameters
         r"\nabla_\theta \mathbb{E}_{x \sim p}[f(x, \theta)] = \mathbb{E}_{x \sim p}[\nabla_\theta f(x, \theta)]",
     ],
 )
 def test_expectation_claims_not_settled_are_never_refuted(tmp_path, line):
     (status,) = verdicts(tmp_path, line)
     assert status in ("skipped", "unread")
+
+
+def test_expectation_over_pairs(tmp_path):
+    line = r"\mathbb{E}_{(x, y) \sim \mathcal{D}}[x y + 2] = \mathbb{E}_{(x, y) \sim \mathcal{D}}[y x] + 2"
+    assert verdicts(tmp_path, line) == ["proved"]
 
 
 # -- densities: unknown positive functions -----------------------------------------------------

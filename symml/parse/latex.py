@@ -2247,11 +2247,17 @@ class _Parser:
             if len(marks) > 1:
                 raise self.error(r"two \sim under \mathbb{E}", r"write \mathbb{E}_{x \sim p}", tok)
             names = (span[0], marks[0]) if marks else span
+            if self.toks[names[0]].text == "(" and names[1] - 1 > names[0]:
+                if self._matching(names[0], "(", ")") == names[1] - 1:  # (x, y) ∼ D
+                    names = (names[0] + 1, names[1] - 1)
             if marks:
                 law_text = self.raw((marks[0] + 1, span[1])).strip()
                 law_text = re.sub(r"\\(mathcal|mathrm|text|operatorname)", "", law_text)
-                law_name = re.sub(r"[^A-Za-z0-9_]", "", law_text.split("(")[0])
-                if not law_name:
+                law_name = re.sub(r"[^A-Za-z0-9_]", "", law_text.split("(")[0].split("[")[0])
+                given = law_text[len(law_text.split("(")[0].split("[")[0]) :]
+                if given.strip():  # N(0, 1), U[0, 1]: a law with its parameters, kept
+                    law_name += re.sub(r"\s+", "", given)
+                if not law_name or not law_name[0].isalpha():
                     raise self.error(
                         r"\mathbb{E} over an unnamed distribution", r"write x \sim p", tok
                     )
