@@ -621,6 +621,7 @@ class _Context:
     inline: bool = False  # the formula being read sits in a sentence
     optimizer: bool = False  # a heading above names an optimizer
     bold: SymbolTable = field(default_factory=SymbolTable)  # shapes stated of bold names
+    laws: frozenset[str] = frozenset()  # names the text gives a distribution (X ∼ N(0, 1))
 
 
 def check_file(
@@ -634,11 +635,12 @@ def check_file(
     path = Path(path)
     table, bold, text = file_symbols(path, read_text(path, "notes"))
     headings = _headings(text)
+    laws = _stated_laws(text)
     findings: list[Finding] = []
     block = None
     section = None
     functionals: dict[tuple[str, int], Functional] = {}
-    ctx = _Context(table, {}, {}, functionals=functionals, bold=bold)
+    ctx = _Context(table, {}, {}, functionals=functionals, bold=bold, laws=laws)
     earlier: list[tuple[int, Formula, Reading]] = []  # the previous update rule's lines
 
     def settle_rule() -> None:
@@ -656,7 +658,7 @@ def check_file(
         if formula.section != section:  # a new section: earlier definitions no longer hold
             settle_rule()
             section = formula.section
-            ctx = _Context(table, {}, {}, functionals=functionals, bold=bold)
+            ctx = _Context(table, {}, {}, functionals=functionals, bold=bold, laws=laws)
         ctx.block = formula.block
         ctx.context = formula.context
         ctx.section = formula.section
@@ -668,6 +670,24 @@ def check_file(
         findings.append(finding)
     settle_rule()
     return findings
+
+
+# X \sim \mathcal{N}(0, 1), X \in \{0, 1\}: the text gives the law of X (not under an 𝔼)
+LAW_STATED = re.compile(
+    r"(?<![A-Za-z\\])(?P<name>[A-Za-z]|\\[a-z]+)\s*(?:\\sim|∼|\\in\s*\\\{|∈\s*\{)"
+)
+EXPECTATION_UNDER = re.compile(r"\\mathbb\{E\}_\{(?:[^{}]|\{(?:[^{}]|\{[^{}]*\})*\})*\}")
+
+
+def _stated_laws(text: str) -> frozenset[str]:
+    """The names whose distribution the notes state (outside an 𝔼's own subscript)."""
+    from symml.parse.latex import read_name
+
+    found = set()
+    for m in LAW_STATED.finditer(EXPECTATION_UNDER.sub(" ", text)):
+        name = read_name(m["name"]) or m["name"].lstrip("\\")
+        found.add(name)
+    return frozenset(found)
 
 
 def _headings(text: str) -> list[Heading]:
@@ -1044,7 +1064,9 @@ def _claim(
                 "a derivative and an expectation: not checked (they commute only where "
                 "the distribution does not depend on the variable)",
             )
-        return _expectation_claim(_expand(lhs, ctx), _expand(rhs, ctx), finding, timeout)
+        return _expectation_claim(
+            _expand(lhs, ctx), _expand(rhs, ctx), finding, timeout, laws=ctx.laws
+        )
     # the variable a claim differentiates by stays a variable, even if defined above
     # (a = σ(z) above, ∂L/∂a = -1/a: a is not replaced by σ(z) on the right)
     by = gradients[lhs][1] if lhs in gradients else None
@@ -1241,7 +1263,9 @@ def _linear(expr: Any, randoms: set[Any], moments: dict[Any, Any]) -> Any:
     return expr.replace(lambda e: isinstance(e, NoteExpectation), split)
 
 
-def _expectation_claim(left: Any, right: Any, finding: Any, timeout: float) -> Finding:
+def _expectation_claim(
+    left: Any, right: Any, finding: Any, timeout: float, laws: frozenset[str] = frozenset()
+) -> Finding:
     from symml.verify import check_identity
 
     nodes = _expectations(left, right)
@@ -1262,11 +1286,13 @@ def _expectation_claim(left: Any, right: Any, finding: Any, timeout: float) -> F
             "proved", "identity", f"by linearity of 𝔼 (constants out, sums split): {verdict.method}"
         )
     given = sorted({str(n.law) for n in nodes if not re.fullmatch(r"\w+", str(n.law))})
+    given += sorted(f"of {r}" for r in map(str, randoms) if r in laws)
     if given:
         return finding(
             "skipped",
             "identity",
-            f"𝔼 under the given distribution {given[0]}: only what linearity gives is checked",
+            f"𝔼 under the given distribution {given[0]} (the text states it): only what "
+            "linearity gives is checked",
         )
     for side in (left, right):
         if isinstance(side, sp.Basic) and not side.free_symbols and not side.has(NoteExpectation):

@@ -253,3 +253,9 @@ def test_a_random_name_defined_above_keeps_its_names_random(tmp_path):
         r"\mathbb{E}[X] = \mathbb{E}[Y] + \mathbb{E}[Z]",
     )
     assert verdicts(tmp_path, *lines) == ["defined", "refuted", "proved"]
+
+
+def test_a_law_the_text_states_leaves_only_linearity(tmp_path):
+    prose = r"Let $X \sim \text{Bernoulli}(p)$."
+    lines = (r"\mathbb{E}[X^2] = \mathbb{E}[X]", r"\mathbb{E}[Y^2] = \mathbb{E}[Y]")
+    assert verdicts(tmp_path, *lines, prose=prose) == ["skipped", "refuted"]
