@@ -1141,7 +1141,8 @@ def _claim(
         ),
         (left, rhs),
     )
-    constraint = _constraint(left, rhs) or _undefined_mean(left, rhs)
+    written = reading.expr.lhs, reading.expr.rhs  # before the definitions above replace names
+    constraint = _constraint(*written, ctx.definitions) or _undefined_mean(left, rhs)
     if constraint is not None and verdict.status not in (Status.PROVED, Status.NUMERIC):
         return finding("skipped", "identity", constraint)
     return _report(verdict, "identity", finding, notes=(*notes, *positive_note))
@@ -1169,15 +1170,20 @@ def _positive_calls(*exprs: Any) -> bool:
     )
 
 
-def _constraint(left: Any, right: Any) -> str | None:
+def _constraint(left: Any, right: Any, defined: Any = ()) -> str | None:
     """``Σ_j p_j = 1``: a number on one side, a sum over the entries of a family on the
-    other — what the notes require of p (a condition), not an identity for every p."""
+    other — what the notes require of p (a condition), not an identity for every p. A family
+    whose entries the file defined (``ŷ_j = …``) is no free p."""
+    entries = {m["base"] for n in defined if (m := ENTRY_NAME.fullmatch(n))}
     for one, other in ((left, right), (right, left)):
         if not (isinstance(one, sp.Basic) and isinstance(other, sp.Basic)):
             continue
         if one.free_symbols or not other.has(sp.Indexed) or not other.has(sp.Sum):
             continue
-        families = ", ".join(sorted({str(i.base) for i in other.atoms(sp.Indexed)}))
+        free = {str(i.base) for i in other.atoms(sp.Indexed)} - entries
+        if not free:
+            continue
+        families = ", ".join(sorted(free))
         return (
             f"a condition on {families} (a sum of its entries set to {sp.sstr(one)}), "
             "not an identity: not checked"
@@ -1612,6 +1618,29 @@ def _entry_definitions(expr: Any, ctx: _Context, keep: Any) -> dict[Any, Any]:
     return found
 
 
+def _defined_entries(expr: Any, ctx: _Context, keep: Any) -> dict[Any, Any]:
+    """``ŷ[j]`` under a Σ where the file defined ``ŷ_j := f(j)``: f at that index."""
+    found = {}
+    for entry in expr.atoms(sp.Indexed):
+        if len(entry.indices) != 1 or entry == keep or str(entry.base) == str(keep):
+            continue
+        for name, value in ctx.definitions.items():
+            defined = ENTRY_NAME.fullmatch(name)
+            if defined is None or defined["base"] != str(entry.base.label):
+                continue
+            index = next(
+                (
+                    s
+                    for s in getattr(value, "free_symbols", ())
+                    if s.name == defined["index"] and s.is_integer
+                ),
+                None,
+            )
+            if index is not None:
+                found[entry] = value.xreplace({index: entry.indices[0]})
+    return found
+
+
 def _unknown_losses(
     definition: Any, rhs: Any, reading: Reading, lhs: Any, ctx: _Context, wrt: Any, entry: Any
 ) -> tuple[Any, Any, tuple[str, ...]]:
@@ -1729,6 +1758,7 @@ def _expand(expr: Any, ctx: _Context, keep: Any = None) -> Any:
         if keep is None or n != str(keep)
     }
     subs.update(_entry_definitions(expr, ctx, keep))
+    subs.update(_defined_entries(expr, ctx, keep))
     return expr.xreplace(subs) if subs else expr
 
 

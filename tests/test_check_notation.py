@@ -259,3 +259,13 @@ def test_a_law_the_text_states_leaves_only_linearity(tmp_path):
     prose = r"Let $X \sim \text{Bernoulli}(p)$."
     lines = (r"\mathbb{E}[X^2] = \mathbb{E}[X]", r"\mathbb{E}[Y^2] = \mathbb{E}[Y]")
     assert verdicts(tmp_path, *lines, prose=prose) == ["skipped", "refuted"]
+
+
+def test_entries_defined_above_are_used_under_a_sum(tmp_path):
+    lines = (
+        r"\hat{y}_j = \frac{\exp(o_j)}{\sum_k \exp(o_k)}",
+        r"\sum_j \hat{y}_j = 1",
+        r"\sum_j \hat{y}_j = 2",
+        r"\frac{\partial \hat{y}_j}{\partial o_j} = \hat{y}_j (1 - \hat{y}_j)",
+    )
+    assert verdicts(tmp_path, *lines) == ["defined", "proved", "refuted", "proved"]
