@@ -1456,6 +1456,8 @@ def _judged(check: Any, args: tuple[Any, ...]) -> Any:
     indices at those sizes (sampled apart, z_i and z_k would be two unrelated numbers even
     where i = k); a refutation whose witness makes a side not real is none (the claim is
     meant where both sides are real)."""
+    # Σ_i w_i² by w_i: the bound i is renamed, apart from the free i
+    args = tuple(_fresh_sum_indices(a) if isinstance(a, sp.Basic) else a for a in args)
     verdict = check(*args)
     bounds = {
         limit[2].name

@@ -269,3 +269,12 @@ def test_entries_defined_above_are_used_under_a_sum(tmp_path):
         r"\frac{\partial \hat{y}_j}{\partial o_j} = \hat{y}_j (1 - \hat{y}_j)",
     )
     assert verdicts(tmp_path, *lines) == ["defined", "proved", "refuted", "proved"]
+
+
+def test_a_sum_index_written_again_outside_the_sum(tmp_path):
+    lines = (
+        r"\frac{\partial}{\partial w_i} \sum_i w_i^2 = 2 w_i",
+        r"\frac{\partial}{\partial w_i} \frac{1}{2}\sum_i (w_i x_i - y_i)^2 = (w_i x_i - y_i) x_i",
+        r"\frac{\partial}{\partial w_i} \sum_i w_i^2 = 2 \sum_i w_i",
+    )
+    assert verdicts(tmp_path, *lines) == ["proved", "proved", "refuted"]
