@@ -1095,7 +1095,7 @@ def _claim(
             )
         domain, positive_note = _positive_domain(definition, rhs)
         verdict = _judged(
-            lambda d, w, r: check_derivative(d, w, r, domain=domain, timeout=timeout),
+            lambda d, w, r, t=timeout: check_derivative(d, w, r, domain=domain, timeout=t),
             (definition, wrt, rhs),
         )
         kinked = _at_kinks(verdict, definition, finding)
@@ -1114,7 +1114,7 @@ def _claim(
             )
         domain, positive_note = _positive_domain(of, rhs)
         verdict = _judged(
-            lambda d, w, r: check_derivative(d, w, r, domain=domain, timeout=timeout),
+            lambda d, w, r, t=timeout: check_derivative(d, w, r, domain=domain, timeout=t),
             (of, deriv.variables[0], rhs),
         )
         return _at_kinks(verdict, of, finding) or _report(
@@ -1136,8 +1136,8 @@ def _claim(
     conditions, notes = _conditions(left, rhs)
     domain, positive_note = _positive_domain(left, rhs)
     verdict = _judged(
-        lambda a, b: check_identity(
-            a, b, domain=domain, conditions=conditions or None, timeout=timeout
+        lambda a, b, t=timeout: check_identity(
+            a, b, domain=domain, conditions=conditions or None, timeout=t
         ),
         (left, rhs),
     )
@@ -1445,6 +1445,7 @@ def _positive_domain(*exprs: Any) -> tuple[dict[Any, Any] | None, tuple[str, ...
     )
 
 
+SYMBOLIC_SUM_BUDGET = 2.0  # seconds for a proof at symbolic sizes before writing sums out
 NOT_REAL = re.compile(r"(?<![A-Za-z_])I(?![A-Za-z_])")
 SIZES = (2, 3)
 
@@ -1458,7 +1459,6 @@ def _judged(check: Any, args: tuple[Any, ...]) -> Any:
     meant where both sides are real)."""
     # Σ_i w_i² by w_i: the bound i is renamed, apart from the free i
     args = tuple(_fresh_sum_indices(a) if isinstance(a, sp.Basic) else a for a in args)
-    verdict = check(*args)
     bounds = {
         limit[2].name
         for e in args
@@ -1468,6 +1468,9 @@ def _judged(check: Any, args: tuple[Any, ...]) -> Any:
         if isinstance(limit[2], sp.Symbol)
     }
     free = _free_indices(args)
+    # sums up to a symbolic n: a short first try for a proof at every n (SymPy's sums can
+    # run to the deadline), then the sums written out
+    verdict = check(*args, t=SYMBOLIC_SUM_BUDGET) if bounds or free else check(*args)
     if (bounds or free) and verdict.status is not Status.PROVED:
         verdict = _at_sizes(check, args, bounds, free)
     witness = verdict.counterexample
