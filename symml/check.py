@@ -759,14 +759,15 @@ def _called(text: str, names: Any) -> dict[str, Any]:
     return found
 
 
-# p(x), q(z), P(y): a density or a probability of one plain name (not p(1 - p), a product)
+# p(x), q(z), P(y): a density or a probability of one plain name (not p(1 - p), a product;
+# not Q(s), often a value function)
 DENSITY_CALL = re.compile(
-    r"(?<![\\A-Za-z_^])(?P<name>[pqPQ])\s*(?:\\left)?\(\s*\\?[A-Za-z]+(?:_\{?\w+\}?)?\s*(?:\\right)?\)"
+    r"(?<![\\A-Za-z_^])(?P<name>[pqP])\s*(?:\\left)?\(\s*\\?[A-Za-z]+(?:_\{?\w+\}?)?\s*(?:\\right)?\)"
 )
 
 
 def _densities(text: str, table: SymbolTable) -> dict[str, Any]:
-    """The undeclared p, q, P, Q this formula calls on one name: unknown positive
+    """The undeclared p, q, P this formula calls on one name: unknown positive
     functions (a density or a probability), so that (log p)' = p'/p."""
     found = {}
     for m in DENSITY_CALL.finditer(text):
