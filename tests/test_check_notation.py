@@ -278,3 +278,10 @@ def test_a_sum_index_written_again_outside_the_sum(tmp_path):
         r"\frac{\partial}{\partial w_i} \sum_i w_i^2 = 2 \sum_i w_i",
     )
     assert verdicts(tmp_path, *lines) == ["proved", "proved", "refuted"]
+
+
+def test_kronecker_delta_under_a_sum_sifts(tmp_path):
+    assert verdicts(tmp_path, r"\sum_j \delta_{ij} x_j = x_i", r"\sum_j \delta_{ij} = 1") == [
+        "proved",
+        "proved",
+    ]

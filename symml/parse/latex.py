@@ -1261,6 +1261,14 @@ class _Parser:
         bold: bool = False,
     ) -> Any:
         table = self.s.table
+        if sub_span is not None and name == "delta" and not bold and table.get("delta") is None:
+            letters = [t for t in self.toks[sub_span[0] : sub_span[1]] if t.text != ","]
+            if len(letters) == 2 and all(t.kind == "letter" for t in letters):
+                # δ_{ik} with two index letters: Kronecker's (1 where i = k, else 0), under a
+                # Σ too (Σ_j δ_ij x_j = x_i), never a family
+                a, b = (self._index(t.text) for t in letters)
+                self.s.note(f"δ_{{{a}{b}}} read as Kronecker's delta (1 where {a} = {b})")
+                return sp.KroneckerDelta(a, b)
         if sub_span is not None:
             sub_text = self.raw(sub_span)
             index_syms = self._index_symbols(sub_span)
@@ -1284,13 +1292,6 @@ class _Parser:
                 )
                 indices = self._indices(sub_span, base)
                 return base[tuple(indices)]
-            if name == "delta" and not bold and table.get("delta") is None:
-                letters = [t for t in self.toks[sub_span[0] : sub_span[1]] if t.text != ","]
-                if len(letters) == 2 and all(t.kind == "letter" for t in letters):
-                    # δ_{ik} with two index letters: Kronecker's (1 where i = k, else 0)
-                    a, b = (self._index(t.text) for t in letters)
-                    self.s.note(f"δ_{{{a}{b}}} read as Kronecker's delta (1 where {a} = {b})")
-                    return sp.KroneckerDelta(a, b)
             sub_name = _subscript_name(sub_text)
             if sub_name is None:
                 raise self.error(
