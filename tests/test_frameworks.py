@@ -11,8 +11,8 @@ import pytest
 import sympy as sp
 from scipy.special import erf
 
-from symml.catalog.validation import validate
 from symml.catalog.model import Matches, Run, Status
+from symml.catalog.validation import validate
 from symml.cli.main import main
 from symml.engine.checking import check_claim, verify
 from symml.engine.frameworks import REFERENCES, available, table

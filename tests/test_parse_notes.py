@@ -389,7 +389,7 @@ def test_norms_refused(latex, expected):
             r"a(\mathbf{q}, \mathbf{k}_i)",
             a_f(sp.MatrixSymbol("q", n, 1), sp.MatrixSymbol("k_i", n, 1)),
         ),
-        (r"P(y \mid x)", sp.Function("P_given", **R)(sp.Symbol("y", **R), x)),
+        (r"P(y \mid x)", sp.Function("P_given", positive=True)(sp.Symbol("y", **R), x)),
         (r"\mathbf{g}_t'", sp.MatrixSymbol("g_t'", n, 1)),
         (r"g_t'", sp.Symbol("g_t'", **R)),
         (r"f''(x)", sp.Derivative(sp.Function("f", **R)(x), (x, 2))),

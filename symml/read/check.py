@@ -19,6 +19,7 @@ in .tex, or a sidecar ``FILE.symml``; the format is ``symml.read.table``'s.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -39,8 +40,8 @@ from symml.read import declared_shapes as shapes
 from symml.read import document, update_roles
 from symml.read.errors import LatexParseError
 from symml.read.files import read_text
-from symml.read.latex import FUNCTION_LETTERS, Reading, read_latex
-from symml.read.table import SymbolTable
+from symml.read.latex import FUNCTION_LETTERS, NoteExpectation, Reading, read_latex, read_name
+from symml.read.table import INDEX_ASSUMPTIONS, SymbolTable
 from symml.read.unicode import GREEK_CHARS, WORDS, read_unicode
 
 UNREAD = "unread"
@@ -167,8 +168,28 @@ def file_symbols(path: Path, text: str) -> tuple[SymbolTable, SymbolTable, str]:
     table = table.merged(plain)
     for extra in declared:
         table = table.merged(extra)
-    table = replace(table, default_size=table.default_size or "n")
+    table = replace(
+        table,
+        default_size=table.default_size or "n",
+        index_sizes=_index_sizes("\n".join(lines)),
+        expectations=True,
+    )
     return table, bold, "\n".join(lines)
+
+
+# Σ_{i=1}^{N}, \sum_{i = 1}^N: an index letter and the one-letter bound the file writes for it
+WRITTEN_RANGE = re.compile(
+    r"\\sum_\{\s*([A-Za-z])\s*=\s*1\s*\}\s*\^\s*(?:\{\s*([A-Za-z])\s*\}|([A-Za-z]))"
+)
+
+
+def _index_sizes(text: str) -> dict[str, str]:
+    """The bound an unbounded ``\\sum_i`` of this file runs to: the one the file writes for
+    the same letter elsewhere (``\\sum_{i=1}^{N}``), when it writes only one."""
+    seen: dict[str, set[str]] = {}
+    for m in WRITTEN_RANGE.finditer(text):
+        seen.setdefault(m[1], set()).add(m[2] or m[3])
+    return {index: next(iter(b)) for index, b in seen.items() if len(b) == 1}
 
 
 def declarations(path: Path, text: str) -> tuple[SymbolTable, str]:
@@ -603,6 +624,7 @@ class _Context:
     inline: bool = False  # the formula being read sits in a sentence
     optimizer: bool = False  # a heading above names an optimizer
     bold: SymbolTable = field(default_factory=SymbolTable)  # shapes stated of bold names
+    laws: frozenset[str] = frozenset()  # names the text gives a distribution (X ∼ N(0, 1))
 
 
 def check_file(
@@ -616,11 +638,12 @@ def check_file(
     path = Path(path)
     table, bold, text = file_symbols(path, read_text(path, "notes"))
     headings = _headings(text)
+    laws = _stated_laws(text)
     findings: list[Finding] = []
     block = None
     section = None
     functionals: dict[tuple[str, int], Functional] = {}
-    ctx = _Context(table, {}, {}, functionals=functionals, bold=bold)
+    ctx = _Context(table, {}, {}, functionals=functionals, bold=bold, laws=laws)
     earlier: list[tuple[int, Formula, Reading]] = []  # the previous update rule's lines
 
     def settle_rule() -> None:
@@ -638,7 +661,7 @@ def check_file(
         if formula.section != section:  # a new section: earlier definitions no longer hold
             settle_rule()
             section = formula.section
-            ctx = _Context(table, {}, {}, functionals=functionals, bold=bold)
+            ctx = _Context(table, {}, {}, functionals=functionals, bold=bold, laws=laws)
         ctx.block = formula.block
         ctx.context = formula.context
         ctx.section = formula.section
@@ -650,6 +673,22 @@ def check_file(
         findings.append(finding)
     settle_rule()
     return findings
+
+
+# X \sim \mathcal{N}(0, 1), X \in \{0, 1\}: the text gives the law of X (not under an 𝔼)
+LAW_STATED = re.compile(
+    r"(?<![A-Za-z\\])(?P<name>[A-Za-z]|\\[a-z]+)\s*(?:\\sim|∼|\\in\s*\\\{|∈\s*\{)"
+)
+EXPECTATION_UNDER = re.compile(r"\\mathbb\{E\}_\{(?:[^{}]|\{(?:[^{}]|\{[^{}]*\})*\})*\}")
+
+
+def _stated_laws(text: str) -> frozenset[str]:
+    """The names whose distribution the notes state (outside an 𝔼's own subscript)."""
+    found = set()
+    for m in LAW_STATED.finditer(EXPECTATION_UNDER.sub(" ", text)):
+        name = read_name(m["name"]) or m["name"].lstrip("\\")
+        found.add(name)
+    return frozenset(found)
 
 
 def _headings(text: str) -> list[Heading]:
@@ -721,6 +760,28 @@ def _called(text: str, names: Any) -> dict[str, Any]:
     return found
 
 
+# p(x), q(z), P(y): a density or a probability of one plain name (not p(1 - p), a product;
+# not Q(s), often a value function)
+DENSITY_CALL = re.compile(
+    r"(?<![\\A-Za-z_^])(?P<name>[pqP])\s*(?:\\left)?\(\s*\\?[A-Za-z]+(?:_\{?\w+\}?)?\s*(?:\\right)?\)"
+)
+
+
+def _densities(text: str, table: SymbolTable) -> dict[str, Any]:
+    """The undeclared p, q, P this formula calls on one name: unknown positive
+    functions (a density or a probability), so that (log p)' = p'/p."""
+    found = {}
+    for m in DENSITY_CALL.finditer(text):
+        name = m["name"]
+        if table.get(name) is not None or name in found:
+            continue
+        unlawful = re.sub(rf"\\sim\s*{name}(?![A-Za-z(])", " ", text)  # x \sim p: the law
+        bare = re.search(rf"(?<![\\A-Za-z_^]){name}(?![A-Za-z\s(']|\s*\\left\(|\s*\()", unlawful)
+        if bare is None:
+            found[name] = sp.Function(name, positive=True)
+    return found
+
+
 def _read(
     formula: Formula,
     table: SymbolTable,
@@ -735,6 +796,10 @@ def _read(
         called = _called(text, functions)
         if called:
             table = table.with_(**called)
+    if not formula.unicode:
+        densities = _densities(text, table)
+        if densities:
+            table = table.with_(**densities)
     if bold is not None and not formula.unicode:  # shapes stated of \mathbf{x}, where bold
         written = shapes.bold_names(text) & set(bold.objects)
         if written:
@@ -782,6 +847,9 @@ def _check(formula: Formula, ctx: _Context, timeout: float, index: int = 0) -> F
             return finding(
                 "skipped", "expression", f"{found.group(0)}: a statement symml does not check"
             )
+        shape = _shape_slip(formula, ctx, exc, timeout)
+        if shape is not None:
+            return finding("refuted", "derivative", shape)
         undefined = _undefined_gradient(formula.text, ctx)
         if undefined is not None:  # no reading could check it: say why, and what failed
             return finding(
@@ -807,12 +875,108 @@ def _check(formula: Formula, ctx: _Context, timeout: float, index: int = 0) -> F
     if reading.relation != "=":
         return finding("skipped", "expression", "not a claim")
     lhs, rhs = expr.lhs, expr.rhs
+    related = _related_densities(expr)
+    if related is not None:  # only a proof stands: p(x) and p(y) may be different densities
+        try:
+            found = _claim(lhs, rhs, reading, ctx, finding, timeout, formula.text)
+        except Exception:  # noqa: BLE001 — any failure here is the refusal below
+            found = None
+        if found is not None and found.status != "refuted":
+            return found
+        return finding("skipped", "identity", related)
     try:
         return _claim(lhs, rhs, reading, ctx, finding, timeout, formula.text)
     except SymmlError as exc:
         return finding(str(Status.ERROR), "claim", str(exc))
     except Exception as exc:  # a SymPy failure is a finding, not a traceback
         return finding(str(Status.ERROR), "claim", f"{type(exc).__name__}: {str(exc)[:150]}")
+
+
+def _top_level_equals(text: str) -> list[str]:
+    """``text`` cut at its ``=`` signs outside braces and brackets."""
+    parts, depth, start = [], 0, 0
+    for k, c in enumerate(text):
+        depth += c in "({["
+        depth -= c in ")}]"
+        if c == "=" and depth == 0 and text[k - 1 : k] not in (":", "<", ">", "!", "\\"):
+            parts.append(text[start:k])
+            start = k + 1
+    return [*parts, text[start:]]
+
+
+def _shape_text(shape: tuple[Any, ...]) -> str:
+    return " × ".join(map(str, shape))
+
+
+def _shape_slip(formula: Formula, ctx: _Context, exc: Exception, timeout: float) -> str | None:
+    """``∂(aᵀWb)/∂W = b aᵀ`` with W m×n: the gradient of a scalar by W has W's shape, and a
+    right side of another shape is wrong whatever its entries — the refutation, naming the
+    shapes (and saying when the right side is the gradient transposed, numerator layout)."""
+    from sympy.matrices.expressions.matexpr import MatrixExpr
+
+    if "different shapes" not in str(exc) or formula.unicode:
+        return None
+    parts = _top_level_equals(formula.text)
+    if len(parts) != 2:
+        return None
+    try:
+        left, right = (
+            _read(replace(formula, text=part), ctx.table, ctx.bold, tuple(ctx.functions))
+            for part in parts
+        )
+    except (LatexParseError, SymmlError):
+        return None
+    a, b = left.expr, right.expr
+    if left.relation is not None or right.relation is not None:
+        return None
+    if isinstance(a, sp.Derivative) and a.variable_count == ((a.variables[0], 1),):
+        body, wrt = a.expr, a.variables[0]
+        if isinstance(body, MatrixExpr) and body.shape != (1, 1):
+            return None
+        what = f"∂({sp.sstr(body)})/∂{wrt}"
+    else:
+        named = [(of, by) for s, of, by in left.gradients if s == a]
+        if not named:
+            return None
+        body, wrt = None, named[0][1]
+        what = f"∂{named[0][0]}/∂{wrt}"
+    if not (isinstance(wrt, MatrixExpr) and isinstance(b, MatrixExpr)) or b.shape == wrt.shape:
+        return None
+    stated = {**ctx.bold.objects, **ctx.table.objects}
+    for symbol in {wrt, *b.atoms(sp.MatrixSymbol)}:
+        known = stated.get(str(symbol.name)) if isinstance(symbol, sp.MatrixSymbol) else None
+        if known is None or getattr(known, "shape", None) != symbol.shape:
+            return None  # a shape the reader guessed (an undeclared bold name): no verdict
+    found = (
+        f"shapes: {what} is a gradient, of {wrt}'s shape {_shape_text(wrt.shape)}; "
+        f"the right side {sp.sstr(b)} is {_shape_text(b.shape)}"
+    )
+    if body is not None and b.T.shape == wrt.shape:
+        try:
+            transposed = check_derivative(body, wrt, b.T, timeout=timeout)
+        except Exception:  # a failure here only loses the remark
+            transposed = None
+        if transposed is not None and transposed.status is Status.PROVED:
+            found += f" — the gradient transposed (numerator layout); write it with {wrt}'s shape"
+    return found
+
+
+def _related_densities(expr: Any) -> str | None:
+    """``log p(x, y) = log p(x) + log p(y | x)``: one density name called on different
+    arguments names different densities (joint, marginal, conditional) that the rules of
+    probability relate — a claim between them is never refuted as if they were unrelated."""
+    calls: dict[str, set[Any]] = {}
+    for call in expr.atoms(AppliedUndef) if isinstance(expr, sp.Basic) else ():
+        name = type(call).__name__.removesuffix("_given")
+        if call.is_positive and name in ("p", "q", "P", "Q"):
+            calls.setdefault(name, set()).add((type(call).__name__, call.args))
+    several = sorted(n for n, args in calls.items() if len(args) > 1)
+    if not several:
+        return None
+    return (
+        f"{several[0]} called on different arguments: densities the rules of probability "
+        "relate (joint, marginal, conditional), not checked"
+    )
 
 
 def _reads_gradient(reading: Reading) -> bool:
@@ -854,6 +1018,13 @@ def _claim(
     gradients = {s: (of, wrt) for s, of, wrt in reading.gradients}
     # a definition: f(z) = expr (f undefined so far) or L = expr
     if isinstance(lhs, AppliedUndef) and all(isinstance(a, sp.Symbol) for a in lhs.args):
+        if rhs.has(type(lhs)):  # p(x, y) = p(x) p(y): a factorisation, not a definition
+            return finding(
+                "skipped",
+                "identity",
+                f"{type(lhs).__name__} on both sides: a factorisation or an assumption about "
+                f"{type(lhs).__name__}, not checked",
+            )
         if ctx.defined_in.get(type(lhs), ctx.block) != ctx.block:
             del ctx.functions[type(lhs)]  # defined again in a later display: redefined
         if type(lhs) not in ctx.functions:
@@ -884,6 +1055,17 @@ def _claim(
         return finding("defined", "definition", f"{lhs.name} := {sp.sstr(rhs)}")
     if ctx.context:
         return finding(NOT_A_CLAIM, "claim", ctx.context)
+    if _has_expectation(lhs, rhs, *_defined_expectations(lhs, rhs, ctx)):
+        if gradients or _has_derivative(lhs, rhs) or _expanded_gradient(gradients, ctx):
+            return finding(
+                "skipped",
+                "derivative",
+                "a derivative and an expectation: not checked (they commute only where "
+                "the distribution does not depend on the variable)",
+            )
+        return _expectation_claim(
+            _expand(lhs, ctx), _expand(rhs, ctx), finding, timeout, laws=ctx.laws
+        )
     # the variable a claim differentiates by stays a variable, even if defined above
     # (a = σ(z) above, ∂L/∂a = -1/a: a is not replaced by σ(z) on the right)
     by = gradients[lhs][1] if lhs in gradients else None
@@ -904,6 +1086,7 @@ def _claim(
         definition = _fresh_sum_indices(_expand(defined, ctx, keep=wrt))
         written = wrt
         definition, wrt, rhs, how = _elementwise(definition, wrt, rhs)
+        definition, wrt, rhs = _family_entries(definition, wrt, rhs)
         definition, rhs, losses = _unknown_losses(definition, rhs, reading, lhs, ctx, written, wrt)
         if not _mentions(definition, wrt):
             return finding(
@@ -911,7 +1094,7 @@ def _claim(
             )
         domain, positive_note = _positive_domain(definition, rhs)
         verdict = _judged(
-            lambda d, w, r: check_derivative(d, w, r, domain=domain, timeout=timeout),
+            lambda d, w, r, t=timeout: check_derivative(d, w, r, domain=domain, timeout=t),
             (definition, wrt, rhs),
         )
         kinked = _at_kinks(verdict, definition, finding)
@@ -930,7 +1113,7 @@ def _claim(
             )
         domain, positive_note = _positive_domain(of, rhs)
         verdict = _judged(
-            lambda d, w, r: check_derivative(d, w, r, domain=domain, timeout=timeout),
+            lambda d, w, r, t=timeout: check_derivative(d, w, r, domain=domain, timeout=t),
             (of, deriv.variables[0], rhs),
         )
         return _at_kinks(verdict, of, finding) or _report(
@@ -947,15 +1130,306 @@ def _claim(
         or isinstance(lhs, sp.Symbol)
     ):
         return finding("skipped", "identity", "the two sides are not over the same variables")
+    if _positive_calls(left, rhs):  # log(p(x) q(x)) of densities: the logs split
+        left, rhs = (sp.expand_log(e, deep=True, force=False) for e in (left, rhs))
     conditions, notes = _conditions(left, rhs)
     domain, positive_note = _positive_domain(left, rhs)
     verdict = _judged(
-        lambda a, b: check_identity(
-            a, b, domain=domain, conditions=conditions or None, timeout=timeout
+        lambda a, b, t=timeout: check_identity(
+            a, b, domain=domain, conditions=conditions or None, timeout=t
         ),
         (left, rhs),
     )
+    written = reading.expr.lhs, reading.expr.rhs  # before the definitions above replace names
+    constraint = _constraint(*written, ctx.definitions) or _undefined_mean(left, rhs)
+    if constraint is not None and verdict.status not in (Status.PROVED, Status.NUMERIC):
+        return finding("skipped", "identity", constraint)
     return _report(verdict, "identity", finding, notes=(*notes, *positive_note))
+
+
+def _undefined_mean(left: Any, right: Any) -> str | None:
+    """``Σ_i (x_i − x̄)² = Σ_i x_i² − n x̄²`` with x̄ defined nowhere: x̄ is the mean of the
+    family x the claim sums, not any number — not refuted."""
+    sides = [e for e in (left, right) if isinstance(e, sp.Basic)]
+    families = {str(i.base) for e in sides for i in e.atoms(sp.Indexed)}
+    names = {s.name for e in sides for s in e.free_symbols}
+    means = sorted(f for f in families if f"{f}bar" in names)
+    if not means:
+        return None
+    return (
+        f"{means[0]}bar is not defined here: presumably the mean of {means[0]}; define it "
+        f"(\\bar{{{means[0]}}} = \\frac{{1}}{{n}}\\sum_i {means[0]}_i) to check the line"
+    )
+
+
+def _positive_calls(*exprs: Any) -> bool:
+    """Whether a side calls an unknown positive function (a density p(x))."""
+    return any(
+        isinstance(e, sp.Basic) and any(f.is_positive for f in e.atoms(AppliedUndef)) for e in exprs
+    )
+
+
+def _constraint(left: Any, right: Any, defined: Any = ()) -> str | None:
+    """``Σ_j p_j = 1``: a number on one side, a sum over the entries of a family on the
+    other — what the notes require of p (a condition), not an identity for every p. A family
+    whose entries the file defined (``ŷ_j = …``) is no free p."""
+    entries = {m["base"] for n in defined if (m := ENTRY_NAME.fullmatch(n))}
+    for one, other in ((left, right), (right, left)):
+        if not (isinstance(one, sp.Basic) and isinstance(other, sp.Basic)):
+            continue
+        if one.free_symbols or not other.has(sp.Indexed) or not other.has(sp.Sum):
+            continue
+        free = {str(i.base) for i in other.atoms(sp.Indexed)} - entries
+        if not free:
+            continue
+        families = ", ".join(sorted(free))
+        return (
+            f"a condition on {families} (a sum of its entries set to {sp.sstr(one)}), "
+            "not an identity: not checked"
+        )
+    return None
+
+
+def _has_expectation(*exprs: Any) -> bool:
+    return any(isinstance(e, sp.Basic) and e.has(NoteExpectation) for e in exprs)
+
+
+def _defined_expectations(lhs: Any, rhs: Any, ctx: _Context) -> list[Any]:
+    """The definitions with an 𝔼 of the names and functions this claim mentions."""
+    names = {str(s) for side in (lhs, rhs) if isinstance(side, sp.Basic) for s in side.free_symbols}
+    heads = {
+        type(f)
+        for side in (lhs, rhs)
+        if isinstance(side, sp.Basic)
+        for f in side.atoms(AppliedUndef)
+    }
+    found = [v for n, v in ctx.definitions.items() if n in names]
+    found += [body.expr for head, body in ctx.functions.items() if head in heads]
+    return found
+
+
+def _has_derivative(*exprs: Any) -> bool:
+    return any(isinstance(e, sp.Basic) and e.has(sp.Derivative, sp.Subs) for e in exprs)
+
+
+def _expanded_gradient(gradients: dict[Any, Any], ctx: _Context) -> bool:
+    """A gradient ∂L/∂θ whose L the file defined with an expectation."""
+    for of, _ in gradients.values():
+        defined = ctx.definitions.get(str(of))
+        if _has_expectation(defined):
+            return True
+    return False
+
+
+# -- expectations ----------------------------------------------------------------------------
+# A claim with 𝔼 is proved when linearity alone gives it (constants out, sums split, 𝔼[c] = c,
+# an inner 𝔼 a constant): every 𝔼[monomial] is then an unknown number, and an identity that
+# holds for every value of those numbers holds for the true moments. Otherwise it is tried on
+# finite distributions (two or three points, random weights): a difference there is a
+# distribution the claim fails for, the witness; one that fails only for dependent variables
+# is conditional on independence.
+LAW_TRIALS = 40
+
+
+def _expectations(*exprs: Any) -> list[Any]:
+    found: set[Any] = set()
+    for e in exprs:
+        if isinstance(e, sp.Basic):
+            found |= e.atoms(NoteExpectation)
+    return sorted(found, key=sp.default_sort_key)
+
+
+def _outside(expr: Any) -> set[Any]:
+    """The names of ``expr`` outside every 𝔼."""
+    if not isinstance(expr, sp.Basic):
+        return set()
+    hidden = expr.replace(lambda e: isinstance(e, NoteExpectation), lambda e: sp.Integer(0))
+    return set(hidden.free_symbols) if isinstance(hidden, sp.Basic) else set()
+
+
+def _linear(expr: Any, randoms: set[Any], moments: dict[Any, Any]) -> Any:
+    """``expr`` with each 𝔼 split by linearity into constants times unknown moments."""
+
+    def split(node: Any) -> Any:
+        inner = sp.expand(node.argument, power_exp=False, log=False, power_base=False)
+        total = sp.Integer(0)
+        for term in sp.Add.make_args(inner):
+            constant, random = term.as_independent(*randoms, as_Add=False)
+            if random == 1:
+                total += constant
+                continue
+            key = (random, node.law)
+            if key not in moments:
+                under = "" if node.law == 0 else f"_{node.law}"
+                moments[key] = sp.Symbol(f"E{under}[{sp.sstr(random)}]", real=True)
+            total += constant * moments[key]
+        return total
+
+    return expr.replace(lambda e: isinstance(e, NoteExpectation), split)
+
+
+def _expectation_claim(
+    left: Any, right: Any, finding: Any, timeout: float, laws: frozenset[str] = frozenset()
+) -> Finding:
+    nodes = _expectations(left, right)
+    # a random name replaced by its definition above (X = Y + Z) leaves its names random
+    randoms = {s for node in nodes for r in node.randoms for s in getattr(r, "free_symbols", ())}
+    outside = sorted(map(str, (_outside(left) | _outside(right)) & randoms))
+    if outside:
+        return finding(
+            "skipped",
+            "identity",
+            f"{', '.join(outside)} outside 𝔼: a claim about random quantities, not checked",
+        )
+    moments: dict[Any, Any] = {}
+    flat_left, flat_right = (_linear(e, randoms, moments) for e in (left, right))
+    verdict = check_identity(flat_left, flat_right, timeout=timeout)
+    if verdict.status is Status.PROVED:
+        return finding(
+            "proved", "identity", f"by linearity of 𝔼 (constants out, sums split): {verdict.method}"
+        )
+    given = sorted({str(n.law) for n in nodes if not re.fullmatch(r"\w+", str(n.law))})
+    given += sorted(f"of {r}" for r in map(str, randoms) if r in laws)
+    if given:
+        return finding(
+            "skipped",
+            "identity",
+            f"𝔼 under the given distribution {given[0]} (the text states it): only what "
+            "linearity gives is checked",
+        )
+    for side in (left, right):
+        if isinstance(side, sp.Basic) and not side.free_symbols and not side.has(NoteExpectation):
+            return finding(
+                "skipped",
+                "identity",
+                f"a moment set to {sp.sstr(side)}: a fact about the distribution the text "
+                "means (or a condition), not checked",
+            )
+    names_left = _outside(left) | {s for n in _expectations(left) for s in _names_in(n)}
+    names_right = _outside(right) | {s for n in _expectations(right) for s in _names_in(n)}
+    one_sided = sorted(map(str, (names_left ^ names_right) - randoms))
+    if one_sided:
+        return finding(
+            "skipped",
+            "identity",
+            f"{', '.join(one_sided)} on one side only: names for moments? not checked",
+        )
+    if any(isinstance(e, sp.Basic) and e.has(AppliedUndef) for e in (left, right)):
+        return finding(
+            "unread",
+            "identity",
+            "not proved by linearity of 𝔼; 𝔼 of an unknown function is not tried on distributions",
+        )
+    ordered = sorted(randoms, key=str)
+    constants = sorted(
+        ((names_left | names_right) - randoms) - {m for m in moments.values()}, key=str
+    )
+    general = _law_witness(left, right, ordered, constants, independent=False)
+    if general is None:
+        return finding(
+            "numeric",
+            "identity",
+            f"holds on {LAW_TRIALS} sampled distributions of two and three points (not "
+            "by linearity alone)",
+        )
+    if len(ordered) > 1 and len({n.law for n in nodes}) == 1:
+        apart = _law_witness(left, right, ordered, constants, independent=True)
+        if apart is None:
+            names = ", ".join(map(str, ordered))
+            return finding(
+                "conditional",
+                "identity",
+                f"holds when {names} are independent (on {LAW_TRIALS} sampled independent "
+                f"laws), not in general: witness {general}",
+            )
+        general = apart
+    return finding("refuted", "identity", f"fails for a finite distribution: witness {general}")
+
+
+def _names_in(node: Any) -> set[Any]:
+    return set(node.argument.free_symbols) | {
+        s for inner in node.argument.atoms(NoteExpectation) for s in _names_in(inner)
+    }
+
+
+def _law_witness(
+    left: Any, right: Any, randoms: list[Any], constants: list[Any], *, independent: bool
+) -> str | None:
+    """A finite distribution (and values of the constants) where the two sides differ,
+    described in words, or None when none of the sampled ones is."""
+    import random as _random
+
+    rng = _random.Random(17 + independent)
+    laws = sorted({n.law for n in _expectations(left, right)}, key=str)
+    for trial in range(LAW_TRIALS):
+        size = 2 if trial % 2 == 0 else 3
+        low = -2 if trial % 4 < 2 else 0
+        values = {c: sp.Rational(rng.randint(1, 9), rng.choice([1, 2, 4])) for c in constants}
+        if independent:
+            marginals = [
+                [(sp.Integer(rng.randint(low, 3)), rng.randint(1, 4)) for _ in range(size)]
+                for _ in randoms
+            ]
+            points = []
+            for combo in itertools.product(*marginals):
+                weight = 1
+                for _, w in combo:
+                    weight *= w
+                points.append(({r: v for r, (v, _) in zip(randoms, combo, strict=True)}, weight))
+            weights = {law: [w for _, w in points] for law in laws}
+            at = [p for p, _ in points]
+        else:
+            at = [{r: sp.Integer(rng.randint(low, 3)) for r in randoms} for _ in range(size)]
+            weights = {law: [rng.randint(1, 4) for _ in range(size)] for law in laws}
+        probabilities = {law: [sp.Rational(w, sum(ws)) for w in ws] for law, ws in weights.items()}
+
+        def mean(node: Any, at: Any = at, probabilities: Any = probabilities) -> Any:
+            return sum(
+                (
+                    p * node.argument.xreplace(point)
+                    for p, point in zip(probabilities[node.law], at, strict=True)
+                ),
+                sp.Integer(0),
+            )
+
+        sides = []
+        for side in (left, right):
+            done = side.replace(lambda e: isinstance(e, NoteExpectation), mean)
+            sides.append(sp.sympify(done).xreplace(values))
+        try:
+            numbers = [complex(sp.N(v, 30)) for v in sides]
+        except (TypeError, ValueError, ZeroDivisionError):
+            continue
+        if any(
+            abs(v.imag) > 1e-12 or v.real != v.real or abs(v.real) == float("inf") for v in numbers
+        ):
+            continue
+        a, b = numbers[0].real, numbers[1].real
+        if abs(a - b) <= 1e-9 * (1 + abs(a) + abs(b)):
+            continue
+        return _describe_law(randoms, at, probabilities, values, sides, independent)
+    return None
+
+
+def _describe_law(
+    randoms: list[Any], at: Any, probabilities: Any, values: Any, sides: Any, independent: bool
+) -> str:
+    names = ", ".join(map(str, randoms))
+    if len(randoms) > 1:
+        names = f"({names})"
+    laws = []
+    for law, ps in probabilities.items():
+        where = "" if law == 0 else f" under {law}"
+        rows = []
+        for point, p in zip(at, ps, strict=True):
+            value = ", ".join(str(point[r]) for r in randoms)
+            rows.append(f"({value}) w.p. {p}" if len(randoms) > 1 else f"{value} w.p. {p}")
+        laws.append(f"{names} = {'; '.join(rows)}{where}")
+    kind = " (independent)" if independent else ""
+    constants = ", ".join(f"{c}={v}" for c, v in values.items())
+    shown = "; ".join(laws) + kind + (f", {constants}" if constants else "")
+    lhs, rhs = (sp.sstr(sp.nsimplify(v) if v.is_Rational else sp.N(v, 12)) for v in sides)
+    return f"{shown}: lhs={lhs}, rhs={rhs}"
 
 
 def _positive_domain(*exprs: Any) -> tuple[dict[Any, Any] | None, tuple[str, ...]]:
@@ -968,16 +1442,20 @@ def _positive_domain(*exprs: Any) -> tuple[dict[Any, Any] | None, tuple[str, ...
     )
 
 
+SYMBOLIC_SUM_BUDGET = 2.0  # seconds for a proof at symbolic sizes before writing sums out
 NOT_REAL = re.compile(r"(?<![A-Za-z_])I(?![A-Za-z_])")
 SIZES = (2, 3)
 
 
 def _judged(check: Any, args: tuple[Any, ...]) -> Any:
     """The engine's verdict, settled for notes: a Σ up to a size n that is not proved is
-    checked again with n = 2 and 3 written out (its sampling would give n any real value);
-    a refutation whose witness makes a side not real is none (the claim is meant where
-    both sides are real)."""
-    verdict = check(*args)
+    checked again with n = 2 and 3 written out (its sampling would give n any real value),
+    and so is a claim about entries z_i, z_k of free indices, with every value of the
+    indices at those sizes (sampled apart, z_i and z_k would be two unrelated numbers even
+    where i = k); a refutation whose witness makes a side not real is none (the claim is
+    meant where both sides are real)."""
+    # Σ_i w_i² by w_i: the bound i is renamed, apart from the free i
+    args = tuple(_fresh_sum_indices(a) if isinstance(a, sp.Basic) else a for a in args)
     bounds = {
         limit[2].name
         for e in args
@@ -986,8 +1464,12 @@ def _judged(check: Any, args: tuple[Any, ...]) -> Any:
         for limit in total.limits
         if isinstance(limit[2], sp.Symbol)
     }
-    if bounds and verdict.status is not Status.PROVED:
-        verdict = _at_sizes(check, args, bounds)
+    free = _free_indices(args)
+    # sums up to a symbolic n: a short first try for a proof at every n (SymPy's sums can
+    # run to the deadline), then the sums written out
+    verdict = check(*args, t=SYMBOLIC_SUM_BUDGET) if bounds or free else check(*args)
+    if (bounds or free) and verdict.status is not Status.PROVED:
+        verdict = _at_sizes(check, args, bounds, free)
     witness = verdict.counterexample
     if (
         verdict.status is Status.REFUTED
@@ -1003,22 +1485,56 @@ def _judged(check: Any, args: tuple[Any, ...]) -> Any:
     return verdict
 
 
-def _at_sizes(check: Any, args: tuple[Any, ...], bounds: set[str]) -> Any:
+def _free_indices(args: tuple[Any, ...]) -> list[Any]:
+    """The integer symbols that index an entry (z_k, δ_{ik}) and no Σ binds."""
+    found: set[Any] = set()
+    for e in args:
+        if not isinstance(e, sp.Basic):
+            continue
+        for entry in e.atoms(sp.Indexed, sp.KroneckerDelta):
+            indices = entry.indices if isinstance(entry, sp.Indexed) else entry.args
+            found |= {s for i in indices for s in i.free_symbols if s.is_integer and s.is_Symbol}
+        found -= {limit[0] for total in e.atoms(sp.Sum, sp.Product) for limit in total.limits}
+    return sorted(found, key=sp.default_sort_key)
+
+
+def _at_sizes(check: Any, args: tuple[Any, ...], bounds: set[str], free: Any = ()) -> Any:
     verdicts = []
+    shown = []
     for size in SIZES:
+        for values in itertools.product(range(1, size + 1), repeat=len(free)):
+            if len(free) > 2 and size > SIZES[0]:
+                break  # three free indices: every case of equal and unequal at the first size
 
-        def at(expr: Any, size: int = size) -> Any:
-            if not isinstance(expr, sp.Basic) or isinstance(expr, sp.Indexed):
-                return expr
-            subs = {s: sp.Integer(size) for s in expr.free_symbols if s.name in bounds}
-            return expr.xreplace(subs).doit()
+            def at(expr: Any, size: int = size, values: Any = values) -> Any:
+                if not isinstance(expr, sp.Basic):
+                    return expr
+                subs = {s: sp.Integer(size) for s in expr.free_symbols if s.name in bounds}
+                subs.update(zip(free, map(sp.Integer, values), strict=True))
+                done = expr.xreplace(subs)
+                return done if isinstance(done, sp.Indexed) else done.doit()
 
-        verdict = check(*(at(a) for a in args))
-        where = ", ".join(f"{b}={size}" for b in sorted(bounds))
-        if verdict.status is not Status.PROVED and verdict.status is not Status.NUMERIC:
-            return verdict.with_(method=f"{verdict.method}, with the sums written out at {where}")
-        verdicts.append(verdict)
-    sizes = "; ".join(", ".join(f"{b}={n}" for b in sorted(bounds)) for n in SIZES)
+            verdict = check(*(at(a) for a in args))
+            where = ", ".join(
+                [f"{b}={size}" for b in sorted(bounds)]
+                + [f"{i}={v}" for i, v in zip(free, values, strict=True)]
+            )
+            if verdict.status is not Status.PROVED and verdict.status is not Status.NUMERIC:
+                witness = verdict.counterexample
+                if witness is not None and free:  # the indices' values belong to the witness
+                    point = {str(i): str(v) for i, v in zip(free, values, strict=True)}
+                    point.update({b: str(size) for b in sorted(bounds)})
+                    witness = replace(witness, point={**point, **witness.point})
+                return verdict.with_(
+                    method=f"{verdict.method}, with the sums written out at {where}",
+                    counterexample=witness,
+                )
+            verdicts.append(verdict)
+        shown.append(", ".join(f"{b}={size}" for b in sorted(bounds)))
+    sizes = "; ".join(shown)
+    if free:
+        names = ", ".join(map(str, free))
+        sizes = f"{sizes} (every value of {names})" if bounds else f"every {names} in 1..3"
     return verdicts[0].with_(method=f"{verdicts[0].method}, with the sums written out at {sizes}")
 
 
@@ -1054,6 +1570,77 @@ def _elementwise(definition: Any, wrt: Any, rhs: Any) -> tuple[Any, Any, Any, tu
     entry = bases[0][sp.Symbol("i", integer=True, nonnegative=True, real=True)]
     note = f"read entry by entry: ∂/∂{entry}, with {wrt} on the right the same entry {entry}"
     return definition, entry, rhs.xreplace({wrt: entry}), (note,)
+
+
+ENTRY_NAME = re.compile(r"(?P<base>.+)_(?P<index>[a-z])")
+
+
+def _family_entries(definition: Any, wrt: Any, rhs: Any) -> tuple[Any, Any, Any]:
+    """``∂s_i/∂z_k`` where s_i is defined over the family z (``Σ_j e^{z_j}``): the claim
+    read before z showed itself a family names z_k a symbol; it is the entry z[k], on the
+    right side too."""
+    if not isinstance(definition, sp.Basic):
+        return definition, wrt, rhs
+    bases = {str(b.label): b for b in definition.atoms(sp.IndexedBase)}
+    subs = {}
+    for side in (wrt, rhs):
+        for symbol in side.free_symbols if isinstance(side, sp.Basic) else ():
+            match = ENTRY_NAME.fullmatch(symbol.name)
+            if match and match["base"] in bases and not symbol.is_integer:
+                index = sp.Symbol(match["index"], **INDEX_ASSUMPTIONS)
+                subs[symbol] = bases[match["base"]][index]
+    if not subs:
+        return definition, wrt, rhs
+    return definition, wrt.xreplace(subs), rhs.xreplace(subs) if isinstance(rhs, sp.Basic) else rhs
+
+
+def _entry_definitions(expr: Any, ctx: _Context, keep: Any) -> dict[Any, Any]:
+    """``s_k`` where the file defined ``s_i := f(i)`` (i an index of the definition): f(k)."""
+    found = {}
+    for symbol in expr.free_symbols:
+        match = ENTRY_NAME.fullmatch(symbol.name)
+        if match is None or symbol.name in ctx.definitions or str(symbol) == str(keep):
+            continue
+        for name, value in ctx.definitions.items():
+            defined = ENTRY_NAME.fullmatch(name)
+            if defined is None or defined["base"] != match["base"]:
+                continue
+            index = next(
+                (
+                    s
+                    for s in getattr(value, "free_symbols", ())
+                    if s.name == defined["index"] and s.is_integer
+                ),
+                None,
+            )
+            if index is not None:
+                found[symbol] = value.xreplace(
+                    {index: sp.Symbol(match["index"], **INDEX_ASSUMPTIONS)}
+                )
+    return found
+
+
+def _defined_entries(expr: Any, ctx: _Context, keep: Any) -> dict[Any, Any]:
+    """``ŷ[j]`` under a Σ where the file defined ``ŷ_j := f(j)``: f at that index."""
+    found = {}
+    for entry in expr.atoms(sp.Indexed):
+        if len(entry.indices) != 1 or entry == keep or str(entry.base) == str(keep):
+            continue
+        for name, value in ctx.definitions.items():
+            defined = ENTRY_NAME.fullmatch(name)
+            if defined is None or defined["base"] != str(entry.base.label):
+                continue
+            index = next(
+                (
+                    s
+                    for s in getattr(value, "free_symbols", ())
+                    if s.name == defined["index"] and s.is_integer
+                ),
+                None,
+            )
+            if index is not None:
+                found[entry] = value.xreplace({index: entry.indices[0]})
+    return found
 
 
 def _unknown_losses(
@@ -1162,12 +1749,17 @@ def _expand(expr: Any, ctx: _Context, keep: Any = None) -> Any:
     if not isinstance(expr, sp.Basic):
         return expr
     for head, body in ctx.functions.items():
-        expr = expr.replace(lambda e, h=head: isinstance(e, h), lambda e, b=body: b(*e.args))
+        expr = expr.replace(
+            lambda e, h=head, b=body: isinstance(e, h) and len(e.args) == len(b.variables),
+            lambda e, b=body: b(*e.args),
+        )
     subs = {
         sp.Symbol(n, real=True): v
         for n, v in ctx.definitions.items()
         if keep is None or n != str(keep)
     }
+    subs.update(_entry_definitions(expr, ctx, keep))
+    subs.update(_defined_entries(expr, ctx, keep))
     return expr.xreplace(subs) if subs else expr
 
 

@@ -87,6 +87,33 @@ MATRIX_ENVIRONMENTS = frozenset("matrix pmatrix bmatrix".split())
 READ_SECONDS = 10.0  # for one formula, both readings (the library's has its own, shorter)
 
 
+class NoteExpectation(sp.Function):
+    """𝔼 as notes write it: ``(argument, (random symbols…), distribution)``, the
+    distribution a name (``x \\sim p``) or 0 (the one the text means). Left unevaluated;
+    ``symml check`` compares claims with it by linearity and on finite distributions."""
+
+    nargs = 3
+
+    @property
+    def argument(self) -> Any:
+        return self.args[0]
+
+    @property
+    def randoms(self) -> tuple[Any, ...]:
+        return tuple(self.args[1])
+
+    @property
+    def law(self) -> Any:
+        return self.args[2]
+
+    def _eval_is_real(self) -> bool | None:
+        return self.args[0].is_real
+
+    def _sympystr(self, printer: Any) -> str:
+        under = "" if self.law == 0 else f"_{printer.doprint(self.law)}"
+        return f"E{under}[{printer.doprint(self.args[0])}]"
+
+
 class _Ones:
     """``\\mathbf{1}`` before its shape is known: it takes the shape of what it is added to."""
 
@@ -240,7 +267,11 @@ def _read(text: str, table: SymbolTable, aliases: _Aliases) -> Reading:
         try:
             expr, relation = _Parser(state, 0, len(tokens) - 1).full()
         except LatexParseError:
-            raise
+            if state.inferred <= families:
+                raise
+            # ∂/∂z_k read before Σ_j e^{z_j} showed z a family: read again knowing it
+            families = families | frozenset(state.inferred)
+            continue
         except RecursionError:
             raise LatexParseError(text, 0, text[:20], "nested too deeply", "simplify") from None
         except Exception as exc:  # SymPy refusing a construction (shape mismatch, …)
@@ -1230,6 +1261,14 @@ class _Parser:
         bold: bool = False,
     ) -> Any:
         table = self.s.table
+        if sub_span is not None and name == "delta" and not bold and table.get("delta") is None:
+            letters = [t for t in self.toks[sub_span[0] : sub_span[1]] if t.text != ","]
+            if len(letters) == 2 and all(t.kind == "letter" for t in letters):
+                # δ_{ik} with two index letters: Kronecker's (1 where i = k, else 0), under a
+                # Σ too (Σ_j δ_ij x_j = x_i), never a family
+                a, b = (self._index(t.text) for t in letters)
+                self.s.note(f"δ_{{{a}{b}}} read as Kronecker's delta (1 where {a} = {b})")
+                return sp.KroneckerDelta(a, b)
         if sub_span is not None:
             sub_text = self.raw(sub_span)
             index_syms = self._index_symbols(sub_span)
@@ -1366,6 +1405,13 @@ class _Parser:
             inner = self.sub(span)
             if all(t.kind == "letter" for t in toks) and len(toks) == 1:
                 indices = [self._index(toks[0].text)]
+            elif rank is None and 1 < len(toks) <= 3 and all(t.kind == "letter" for t in toks):
+                # x_{ij} of a family: the entry (i, j), as notes mean it — never x at i·j
+                indices = [self._index(t.text) for t in toks]
+                shown = ", ".join(t.text for t in toks)
+                self.s.note(
+                    f"{base}_{{{''.join(t.text for t in toks)}}} read as the entry ({shown})"
+                )
             else:
                 indices = [inner.whole()]
             self.s.bound[:] = save
@@ -1404,7 +1450,7 @@ class _Parser:
             if given is not None:
                 if not _undefined(head):
                     raise self.error(f"{label}(a \\mid b) of a known function", "check it", tok)
-                head = sp.Function(f"{label}_given", real=True)
+                head = sp.Function(f"{label}_given", **_density_assumptions(label))
                 self.s.note(f"{label}(a | b) read as {head}(a, b): a function of a given b")
                 args = self._arguments((self.i + 1, given)) + self._arguments((given + 1, close))
             else:
@@ -1934,6 +1980,17 @@ class _Parser:
                 dim = ind.indices.index(index)
                 self.s.note(f"Σ_{index} runs to the size {ind.base.shape[dim]} of {ind.base}")
                 return ind.base.shape[dim]
+        # in notes (a default size set), 1/N Σ_i runs to N; a bare reading refuses
+        written = self._mean_bound(tok) if self.s.table.default_size else None
+        if written is not None:
+            self.s.note(f"Σ_{index} runs to {written}, the N of the 1/{written} before it")
+            return written
+        size = self.s.table.index_sizes.get(str(index))
+        if size is not None:
+            bound = self.s.table.get(size)
+            bound = bound if isinstance(bound, sp.Expr) else sp.Symbol(size, real=True)
+            self.s.note(f"Σ_{index} runs to {size}, as Σ_{{{index}=1}}^{{{size}}} elsewhere")
+            return bound
         if self.s.table.default_size:
             size = self.s.table.get(self.s.table.default_size)
             size = (
@@ -1948,6 +2005,25 @@ class _Parser:
             r"write \sum_{i=1}^{n} or declare the family ('indexed y n')",
             tok,
         )
+
+    def _mean_bound(self, tok: Token) -> Any:
+        """The N of ``\\frac{1}{N}`` (or ``\\frac1N``) written just before the Σ ``tok``: the
+        mean over the range, whose N is the range's size."""
+        at = next((j for j in range(self.i - 1, -1, -1) if self.toks[j] is tok), None)
+        if at is None:
+            return None
+        texts = [t.text for t in self.toks[max(0, at - 7) : at]]
+        letter = None
+        if len(texts) >= 3 and texts[-3:-1] == [r"\frac", "1"]:
+            letter = self.toks[at - 1]
+        elif len(texts) == 7 and texts[:5] == [r"\frac", "{", "1", "}", "{"] and texts[6] == "}":
+            letter = self.toks[at - 2]
+        if letter is None or letter.kind != "letter" or not letter.text.isascii():
+            return None
+        declared = self.s.table.get(letter.text)
+        if declared is not None:
+            return declared if isinstance(declared, sp.Symbol) else None
+        return sp.Symbol(letter.text, real=True)
 
     def cases(self, tok: Token) -> Any:
         rows, end = self._rows("cases", tok)
@@ -2139,6 +2215,8 @@ class _Parser:
     def expectation(self, tok: Token) -> Any:
         import sympy.stats as stats
 
+        if self.s.table.expectations:
+            return self.note_expectation(tok)
         if self.at("_"):
             raise self.error(
                 r"\mathbb{E} with a subscript", r"declare the random symbols instead", tok
@@ -2156,6 +2234,84 @@ class _Parser:
             )
         self.s.note("𝔼[·] read as an unevaluated expectation")
         return stats.Expectation(inner)
+
+    def note_expectation(self, tok: Token) -> Any:
+        """``\\mathbb{E}[aX + b]``, ``\\mathbb{E}_{x \\sim p}[f(x)]``, ``\\mathbb{E}_x[…]``: a
+        ``NoteExpectation``. The random symbols are those of the subscript, else the
+        capitals of the argument (X, Y), else its one name; anything else is refused."""
+        randoms: list[Any] = []
+        law: Any = sp.S.Zero
+        if self.at("_"):
+            self.next()
+            span = self.group_span()
+            marks = [j for j in range(*span) if self.toks[j].text == r"\sim"]
+            if len(marks) > 1:
+                raise self.error(r"two \sim under \mathbb{E}", r"write \mathbb{E}_{x \sim p}", tok)
+            names = (span[0], marks[0]) if marks else span
+            if self.toks[names[0]].text == "(" and names[1] - 1 > names[0]:
+                if self._matching(names[0], "(", ")") == names[1] - 1:  # (x, y) ∼ D
+                    names = (names[0] + 1, names[1] - 1)
+            if marks:
+                law_text = self.raw((marks[0] + 1, span[1])).strip()
+                law_text = re.sub(r"\\(mathcal|mathrm|text|operatorname)", "", law_text)
+                law_name = re.sub(r"[^A-Za-z0-9_]", "", law_text.split("(")[0].split("[")[0])
+                given = law_text[len(law_text.split("(")[0].split("[")[0]) :]
+                if given.strip():  # N(0, 1), U[0, 1]: a law with its parameters, kept
+                    law_name += re.sub(r"\s+", "", given)
+                if not law_name or not law_name[0].isalpha():
+                    raise self.error(
+                        r"\mathbb{E} over an unnamed distribution", r"write x \sim p", tok
+                    )
+                law = sp.Symbol(law_name)
+            for part in self._arguments(names):
+                parts = part.args if isinstance(part, sp.Tuple) else (part,)
+                for name in parts:
+                    if not isinstance(name, sp.Symbol):
+                        raise self.error(
+                            f"\\mathbb{{E}} over {name}, not one scalar name",
+                            r"write \mathbb{E}_{x}[…] with plain scalar names",
+                            tok,
+                        )
+                    randoms.append(name)
+        if self.at("[") or self.at("("):
+            opener = self.peek().text
+            close = self._matching(self.i, opener, "]" if opener == "[" else ")")
+        else:
+            raise self.error(r"\mathbb{E} without brackets", r"write \mathbb{E}[X]", tok)
+        inner = self.sub((self.i + 1, close)).whole()
+        self.i = close + 1
+        if not isinstance(inner, sp.Expr) or isinstance(inner, MatrixExpr):
+            raise self.error(
+                r"\mathbb{E} of a vector or matrix", "write the expectation of a scalar", tok
+            )
+        if inner.has(sp.Sum, sp.Product, sp.Indexed, sp.Derivative, sp.Integral):
+            raise self.error(
+                r"\mathbb{E} of a sum over an index or a derivative",
+                "write it out, or check it by hand",
+                tok,
+            )
+        nested = inner.atoms(NoteExpectation)
+        names = inner.xreplace({e: sp.Dummy() for e in nested}).free_symbols
+        names = {s for s in names if not isinstance(s, sp.Dummy)}
+        if not randoms:
+            randoms = sorted((s for s in names if re.fullmatch(r"[A-Z](_\w+)?", s.name)), key=str)
+        if not randoms and len(names) == 1:
+            randoms = list(names)
+        if not randoms and names:
+            listed = ", ".join(sorted(map(str, names))) or "no name"
+            raise self.error(
+                f"\\mathbb{{E}}[…] over {listed}: which one is random?",
+                r"write \mathbb{E}_{x}[…], or capitals X, Y for the random variables",
+                tok,
+            )
+        shown = ", ".join(map(str, randoms))
+        self.s.note(f"𝔼[·] read as a linear expectation over the random {shown}")
+        return NoteExpectation(inner, sp.Tuple(*randoms), law)
+
+
+def _density_assumptions(label: str) -> dict[str, bool]:
+    """p(a | b), q(a | b), P(y | x): a density or a probability, positive; another f(a | b) real."""
+    return {"positive": True} if label in ("p", "q", "P", "Q") else {"real": True}
 
 
 def _full_tex(name: str) -> str:

@@ -48,6 +48,12 @@ class SymbolTable:
     #: Whether an undeclared bold name is a vector/matrix (True) or the plain name: an
     #: optimizer's update is elementwise, and its θ, g, v read as scalars match the catalog's.
     bold_shapes: bool = True
+    #: The bound a file writes for an index letter (``\\sum_{i=1}^{N}`` somewhere): an
+    #: unbounded ``\\sum_i`` of the same file runs to it.
+    index_sizes: Mapping[str, str] = field(default_factory=dict)
+    #: Whether ``\\mathbb{E}[…]`` of plain names is read as a note's expectation
+    #: (``NoteExpectation``, linear; symml check) rather than refused.
+    expectations: bool = False
 
     def get(self, name: str) -> Any:
         return self.objects.get(name)
@@ -65,6 +71,8 @@ class SymbolTable:
             default_size=other.default_size or self.default_size,
             declared=self.declared | other.declared,
             bold_shapes=self.bold_shapes and other.bold_shapes,
+            index_sizes={**self.index_sizes, **other.index_sizes},
+            expectations=self.expectations or other.expectations,
         )
 
     @classmethod
