@@ -95,6 +95,17 @@ SUBSCRIPTS: dict[str, str] = {
 #: Unicode superscripts → what they stand for (``ᵀ``: the transpose).
 SUPERSCRIPTS: dict[str, str] = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻ⁿᵗᵀ", "0123456789+-ntT", strict=True))
 
+#: The names a reader takes as a one-letter symbol name: the Greek letters (not their variant
+#: forms, which it refuses rather than guess) and ℓ.
+LETTER_NAMES = frozenset(n for n in GREEK_NAMES if n not in GREEK_VARIANTS) | {"ell"}
+
+#: Font commands: a bold (or other) face keeps the name; these faces also give an undeclared
+#: name a shape (lower case a vector, capitals a matrix).
+BOLD_FACES = frozenset(r"\mathbf \boldsymbol \bm \vec \mathbfit \mathit \mathsf \mathcal".split())
+SHAPED_BOLD_FACES = frozenset(r"\mathbf \boldsymbol \bm \vec \mathbfit".split())
+#: Commands that wrap a word (a name or an operator name): ``\mathrm{lr}``, ``\text{and}``.
+WORD_WRAPPERS = frozenset(r"\mathrm \operatorname \text \textrm \textit \mbox".split())
+
 #: Combining accents (after a letter, Unicode's NFD form) → the LaTeX accent.
 COMBINING_ACCENTS: dict[str, str] = {
     "\u0302": r"\hat",

@@ -36,13 +36,14 @@ from symml.engine.checking import GOOD, check_derivative, check_identity
 from symml.engine.equality import Context, compare
 from symml.engine.properties import check_continuous_at
 from symml.errors import SymmlError
+from symml.notation import GREEK_LETTERS
 from symml.read import declared_shapes as shapes
 from symml.read import document, update_roles
 from symml.read.errors import LatexParseError
 from symml.read.files import read_text
 from symml.read.latex import FUNCTION_LETTERS, NoteExpectation, Reading, read_latex, read_name
 from symml.read.table import INDEX_ASSUMPTIONS, SymbolTable
-from symml.read.unicode import GREEK_CHARS, WORDS, read_unicode
+from symml.read.unicode import WORDS, read_unicode
 
 UNREAD = "unread"
 NOT_A_CLAIM = "not-a-claim"  # the status of a line the prose before it presents as no claim
@@ -727,7 +728,7 @@ def _definition_head(text: str, table: SymbolTable) -> str | None:
     match = DEFINITION_HEAD.match(text)
     if match is None:
         return None
-    name = GREEK_CHARS.get(match["name"], match["name"])
+    name = GREEK_LETTERS.get(match["name"], match["name"]).lstrip("\\")
     if table.get(name) is not None or name.lower() in WORDS or name in CALLED_NAMES:
         return None
     return name

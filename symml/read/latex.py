@@ -26,25 +26,23 @@ from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.matexpr import MatrixExpr
 
 from symml.catalog import primitives as F
+from symml.notation import (
+    ACCENT_WORDS,
+    BOLD_FACES,
+    LETTER_NAMES,
+    SHAPED_BOLD_FACES,
+    WORD_WRAPPERS,
+)
 from symml.read.deadline import ReadingTimeout, within
 from symml.read.errors import LatexParseError
 from symml.read.lexer import Token, matching, tokenize
+from symml.read.library import LIBRARY, cross_check
 from symml.read.table import INDEX_ASSUMPTIONS, SIZE_ASSUMPTIONS, SymbolTable
 from symml.render.latex import latex, name_tex
 from symml.runtime import guard
 
-GREEK = frozenset(
-    "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi rho sigma tau "
-    "upsilon phi chi psi omega Gamma Delta Theta Lambda Xi Sigma Upsilon Phi Psi Omega ell "
-    "pi Pi".split()
-)
-DECORATIONS = {r"\hat": "hat", r"\bar": "bar", r"\tilde": "tilde", r"\dot": "dot"}
-BOLD = frozenset(r"\mathbf \boldsymbol \bm \vec \mathbfit \mathit \mathsf \mathcal".split())
-#: Bold faces that, undeclared, give a shape: lower case a vector, capitals a matrix.
-SHAPED_BOLD = frozenset(r"\mathbf \boldsymbol \bm \vec \mathbfit".split())
 #: The size of an undeclared bold vector or matrix (declarations give others).
 BOLD_SIZE = "n"
-WORD_WRAPPERS = frozenset(r"\mathrm \operatorname \text \textrm \textit \mbox".split())
 
 # name -> (SymPy callable, arity); names are matched case-insensitively
 KNOWN_FUNCTIONS: dict[str, tuple[Callable[..., Any], int]] = {
@@ -227,8 +225,6 @@ def _read_and_cross_check(text: str, table: SymbolTable) -> Reading:
 
 
 def _cross_checked(text: str, table: SymbolTable, aliases: _Aliases, reading: Reading) -> Reading:
-    from symml.read.library import LIBRARY, cross_check
-
     tokens = tokenize(text)
     kinds = tuple((t.kind, t.text) for t in tokens)
     if any(_contains(kinds, form.tokens) for form in aliases.forms):
@@ -562,9 +558,9 @@ class _Parser:
         if tok.kind not in ("letter", "cmd"):
             return None
         if tok.kind == "cmd" and not (
-            tok.text[1:] in GREEK
-            or tok.text in DECORATIONS
-            or tok.text in BOLD
+            tok.text[1:] in LETTER_NAMES
+            or tok.text in ACCENT_WORDS
+            or tok.text in BOLD_FACES
             or tok.text in WORD_WRAPPERS
         ):
             return None
@@ -605,6 +601,18 @@ class _Parser:
             elif tok.text == r"\odot":
                 self.next()
                 value = _hadamard(value, self.factor(), self)
+            elif tok.text == r"\circ":
+                # A ∘ B of two matrices is their element-wise product; f ∘ g is a composition,
+                # which is refused rather than read as a product
+                self.next()
+                right = self.factor()
+                if not (_is_matrix(value) and _is_matrix(right)):
+                    raise self.error(
+                        r"\circ between names that are not matrices (a composition?)",
+                        r"write \odot for an element-wise product, f(g(x)) for a composition",
+                        tok,
+                    )
+                value = _hadamard(value, right, self)
             elif self.starts_atom(tok):
                 value = _mul(value, self.factor(), self)
             else:
@@ -620,6 +628,7 @@ class _Parser:
                 r"\cdot",
                 r"\times",
                 r"\odot",
+                r"\circ",
                 r"\pm",
                 r"\mp",
                 r"\}",
@@ -875,7 +884,11 @@ class _Parser:
             inner = self.sub((self.i, close)).whole()
             self.i = close + 1
             return _apply(func, [inner], self, tok)
-        if name in BOLD and [t.text for t in self.toks[self.i + 1 : self.i + 4]] == ["{", "1", "}"]:
+        if name in BOLD_FACES and [t.text for t in self.toks[self.i + 1 : self.i + 4]] == [
+            "{",
+            "1",
+            "}",
+        ]:
             self.next()
             self.i += 3
             if self.at("_"):
@@ -922,9 +935,9 @@ class _Parser:
             self.next()  # ∂_x f, ∂_{\mathbf{w}} J: as ∇_x f
             return self.nabla(tok)
         if (
-            name[1:] in GREEK
-            or name in DECORATIONS
-            or name in BOLD
+            name[1:] in LETTER_NAMES
+            or name in ACCENT_WORDS
+            or name in BOLD_FACES
             or name in WORD_WRAPPERS
             or name == r"\partial"
         ):
@@ -1023,9 +1036,9 @@ class _Parser:
             return run[0], False
         if tok.text == r"\partial":
             raise self.error("∂ outside a fraction", r"write \frac{\partial L}{\partial w}", tok)
-        if tok.text[1:] in GREEK:
+        if tok.text[1:] in LETTER_NAMES:
             return tok.text[1:], False
-        if tok.text in DECORATIONS:
+        if tok.text in ACCENT_WORDS:
             at = self.i - 1
             inner = self.sub(self.group_span())
             inner_at = inner.i
@@ -1034,8 +1047,8 @@ class _Parser:
                 raise inner.error("a decoration over more than a name", "decorate one letter")
             if inner_at in self.s.bold:
                 self.s.bold.add(at)  # \hat{\mathbf{y}}: a vector
-            return name + DECORATIONS[tok.text], word
-        if tok.text in BOLD:
+            return name + ACCENT_WORDS[tok.text], word
+        if tok.text in BOLD_FACES:
             at = self.i - 1
             inner = self.sub(self.group_span())
             name, word = inner.base_name()
@@ -1043,7 +1056,11 @@ class _Parser:
                 raise inner.error("bold over more than a name", "make one letter bold")
             declared = name in self.s.table.declared
             shaped = self.s.table.bold_shapes or declared
-            if tok.text in SHAPED_BOLD and shaped and (len(name) == 1 or name in GREEK):
+            if (
+                tok.text in SHAPED_BOLD_FACES
+                and shaped
+                and (len(name) == 1 or name in LETTER_NAMES)
+            ):
                 self.s.bold.add(at)  # \mathbf{x} a vector, \mathbf{W} a matrix
             else:
                 self.s.note("bold face ignored: \\mathbf{x} is the name x")
@@ -1199,7 +1216,7 @@ class _Parser:
                 f"declare 'function {name}', or write {name} \\cdot (…) for a product",
             )
         if self.at("(") and self._one_name_inside():
-            shown = f"\\{name}" if name in GREEK else name
+            shown = f"\\{name}" if name in LETTER_NAMES else name
             raise self.error(
                 f"'{name}(…)' of one name may be a call of {name} or a product",
                 f"declare 'function {name}' or define it ({shown}(t) = …) for a call; "
@@ -1349,7 +1366,7 @@ class _Parser:
         if not isinstance(size, sp.Expr) or not size.is_integer:
             size = sp.Symbol(size_name, **SIZE_ASSUMPTIONS)
         base = name.split("_")[0].split("^")[0]
-        letter = base if len(base) == 1 else base[0] if base not in GREEK else base
+        letter = base if len(base) == 1 else base[0] if base not in LETTER_NAMES else base
         capital = letter[:1].isupper()
         shape = (size, size) if capital else (size, 1)
         kind = "matrix" if capital else "vector"
@@ -2171,7 +2188,7 @@ class _Parser:
             elif depth == 0 and self._marker(j, self.stop) is not None:
                 after = self._marker(j, self.stop)[1]  # type: ignore[index]
                 if after < self.stop and (
-                    self.toks[after].kind == "letter" or self.toks[after].text[1:] in GREEK
+                    self.toks[after].kind == "letter" or self.toks[after].text[1:] in LETTER_NAMES
                 ):
                     break
             j += 1

@@ -25,8 +25,8 @@ from typing import Any
 
 import sympy as sp
 
+from symml.notation import ACCENT_WORDS, BOLD_FACES, LETTER_NAMES, WORD_WRAPPERS
 from symml.read.errors import LatexParseError
-from symml.read.latex import BOLD, DECORATIONS, GREEK, WORD_WRAPPERS
 from symml.read.lexer import Token, matching
 
 #: The library's unary function that carries every call of a name (σ, ReLU, f, …). No ML
@@ -456,11 +456,16 @@ def _names_something(command: str) -> bool:
     word = command.lstrip("\\")
     if word == "pi":
         return False
-    return word in GREEK or command in DECORATIONS or command in BOLD or command in WORD_WRAPPERS
+    return (
+        word in LETTER_NAMES
+        or command in ACCENT_WORDS
+        or command in BOLD_FACES
+        or command in WORD_WRAPPERS
+    )
 
 
 def _takes_group(command: str) -> bool:
-    return command in DECORATIONS or command in BOLD or command in WORD_WRAPPERS
+    return command in ACCENT_WORDS or command in BOLD_FACES or command in WORD_WRAPPERS
 
 
 def _is_leaf(obj: Any) -> bool:

@@ -11,38 +11,30 @@ import re
 import unicodedata
 from typing import Any
 
+from symml.notation import (
+    COMBINING_ACCENTS,
+    GREEK_LETTERS,
+    MATH_SYMBOLS,
+    SUBSCRIPTS,
+    SUPERSCRIPTS,
+)
 from symml.read.errors import LatexParseError
 from symml.read.latex import KNOWN_FUNCTIONS, Reading, read_latex
 from symml.read.table import SymbolTable
 
-GREEK_CHARS = {
-    "α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "epsilon", "ϵ": "epsilon",
-    "ζ": "zeta", "η": "eta", "θ": "theta", "ι": "iota", "κ": "kappa", "λ": "lambda",
-    "μ": "mu", "ν": "nu", "ξ": "xi", "π": "pi", "ρ": "rho", "σ": "sigma", "τ": "tau",
-    "υ": "upsilon", "φ": "phi", "ϕ": "phi", "χ": "chi", "ψ": "psi", "ω": "omega",
-    "Γ": "Gamma", "Δ": "Delta", "Θ": "Theta", "Λ": "Lambda", "Ξ": "Xi", "Φ": "Phi",
-    "Ψ": "Psi", "Ω": "Omega", "ℓ": "ell",
-}  # fmt: skip
-SYMBOLS = {
-    "·": r"\cdot ", "⋅": r"\cdot ", "×": r"\times ", "⊙": r"\odot ", "∘": r"\odot ",
-    "∂": r"\partial ", "Σ": r"\sum", "∑": r"\sum", "∏": r"\prod", "∇": r"\nabla",
-    "≤": r"\leq ", "≥": r"\geq ", "≠": r"\ne ", "−": "-", "←": r"\leftarrow ",
-    "∞": r"\infty ", "½": r"\frac{1}{2}", "¼": r"\frac{1}{4}", "‖": r"\|", "∈": r"\in ",
-    "≈": r"\approx ", "…": r"\ldots ", "⌊": r"\lfloor ", "⌋": r"\rfloor ",
-    "⌈": r"\lceil ", "⌉": r"\rceil ", "~": r"\sim ",  # in a sheet, W ~ N(…): not a space
-}  # fmt: skip
-SUBSCRIPTS = {
-    **dict(zip("₀₁₂₃₄₅₆₇₈₉ᵢⱼₖₜₙₘₐₑₒₓₗₚₛᵣᵤᵥₕ₋₊", "0123456789ijktnmaeoxlpsruvh-+", strict=True)),
-    # Unicode has no subscript y: sheets write Wₕᵧ with the Greek ᵧ; it is kept as γ
-    "ᵦ": r"\beta ", "ᵧ": r"\gamma ", "ᵨ": r"\rho ", "ᵩ": r"\phi ", "ᵪ": r"\chi ",
-}  # fmt: skip
-SUPERSCRIPTS = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺ᵀⁿᵗ", "0123456789-+Tnt", strict=True))
-ACCENTS = {"\u0302": r"\hat", "\u0304": r"\bar", "\u0305": r"\bar", "\u0303": r"\tilde"}
+# Where a sheet's Unicode reads otherwise than it prints: √ applies to what follows, an ASCII
+# ~ between names is "distributed as", and a lone Σ is a sum.
+READING_SYMBOLS = {**MATH_SYMBOLS, "√": r"\sqrt", "~": r"\sim", "Σ": r"\sum"}
 WORDS = {*KNOWN_FUNCTIONS, "softmax"}
 NAME = (
     r"(?:\\(?:hat|bar|tilde)\{[A-Za-z]\}|\\[A-Za-z]+ ?|[A-Za-z])"
     r"(?:_\{(?:[^{}]|\{[^{}]*\})*\}|_[A-Za-z0-9])?"
 )
+
+
+def _script(value: str) -> str:
+    """A sub- or superscript character's LaTeX (a Greek subscript, ᵧ, is a letter)."""
+    return f"{GREEK_LETTERS[value]} " if value in GREEK_LETTERS else value
 
 
 def unicode_to_latex(text: str, declared: frozenset[str] = frozenset()) -> str:
@@ -100,29 +92,30 @@ def unicode_to_latex(text: str, declared: frozenset[str] = frozenset()) -> str:
     i = 0
     while i < len(text):
         c = text[i]
-        if c in ACCENTS and out:
+        if c in COMBINING_ACCENTS and out:
             prev = out.pop()
-            out.append(f"{ACCENTS[c]}{{{prev.strip()}}}")
+            out.append(f"{COMBINING_ACCENTS[c]}{{{prev.strip()}}}")
         elif c in SUBSCRIPTS:
             j = i
             while j < len(text) and text[j] in SUBSCRIPTS:
                 j += 1
-            out.append("_{" + "".join(SUBSCRIPTS[ch] for ch in text[i:j]) + "}")
+            out.append("_{" + "".join(_script(SUBSCRIPTS[ch]) for ch in text[i:j]) + "}")
             i = j
             continue
         elif c in SUPERSCRIPTS:
             j = i
             while j < len(text) and text[j] in SUPERSCRIPTS:
                 j += 1
-            out.append("^{" + "".join(SUPERSCRIPTS[ch] for ch in text[i:j]) + "}")
+            out.append("^{" + "".join(_script(SUPERSCRIPTS[ch]) for ch in text[i:j]) + "}")
             i = j
             continue
-        elif c in GREEK_CHARS:
-            out.append(f"\\{GREEK_CHARS[c]} ")
-        elif c in SYMBOLS:
-            out.append(SYMBOLS[c])
-        elif c == "√":
-            out.append(r"\sqrt")
+        elif c in READING_SYMBOLS:
+            # before the Greek letters: a lone Σ is a sum. A command that ends in a letter is
+            # kept apart from a name after it (\cdot x); √ stays next to what it applies to
+            command = READING_SYMBOLS[c]
+            out.append(command + " " if command[-1].isalpha() and c != "√" else command)
+        elif c in GREEK_LETTERS:
+            out.append(f"{GREEK_LETTERS[c]} ")
         else:
             out.append(c)
         i += 1
