@@ -88,12 +88,12 @@ MATH_SYMBOLS: dict[str, str] = {
 
 #: Unicode subscripts → what they stand for (``ᵦ`` is a Greek subscript: β).
 SUBSCRIPTS: dict[str, str] = {
-    **dict(zip("₀₁₂₃₄₅₆₇₈₉₊₋", "0123456789+-", strict=True)),
+    **dict(zip("₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎", "0123456789+-=()", strict=True)),
     **dict(zip("ᵢⱼₖₜₙₘₐₑₒₓₗₚₛᵣᵤᵥₕ", "ijktnmaeoxlpsruvh", strict=True)),
     **dict(zip("ᵦᵧᵨᵩᵪ", "βγρφχ", strict=True)),
 }
 #: Unicode superscripts → what they stand for (``ᵀ``: the transpose).
-SUPERSCRIPTS: dict[str, str] = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻ⁿᵗᵀ", "0123456789+-ntT", strict=True))
+SUPERSCRIPTS: dict[str, str] = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ⁱⁿᵗᵀ", "0123456789+-=()intT", strict=True))
 
 #: The names a reader takes as a one-letter symbol name: the Greek letters (not their variant
 #: forms, which it refuses rather than guess) and ℓ.

@@ -11,6 +11,13 @@ import sympy as sp
 from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
+from symml.notation import (
+    ACCENT_WORDS,
+    COMBINING_ACCENTS,
+    GREEK_LETTERS,
+    SUBSCRIPTS,
+    SUPERSCRIPTS,
+)
 from symml.render.latex import name_tex
 
 
@@ -34,22 +41,18 @@ def text(expr: Any) -> str:
 
 
 # -- Unicode mathematics for people (verdicts in the terminal and in Markdown prose) ---------------
-_GREEK_LETTERS = {
-    name: unicodedata.lookup(
-        f"GREEK {'CAPITAL' if name[0].isupper() else 'SMALL'} LETTER "
-        f"{'LAMDA' if name.lower() == 'lambda' else name.upper()}"
-    )
-    for name in (
-        "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi pi rho sigma "
-        "tau upsilon phi chi psi omega Gamma Delta Theta Lambda Xi Pi Sigma Upsilon Phi Psi "
-        "Omega"
-    ).split()
-}
-_SUBSCRIPTS = dict(
-    zip("0123456789+-=()aehijklmnoprstuvx", "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ", strict=False)
-)
-_SUPERSCRIPTS = dict(zip("0123456789+-=()inT", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ⁱⁿᵀ", strict=False))
-_ACCENTS = {"hat": "\u0302", "tilde": "\u0303", "bar": "\u0304"}
+# The notation tables read backwards: a LaTeX name or an ASCII script to the Unicode character
+# (the first character listed for it: ε, not ϵ).
+_GREEK_LETTERS: dict[str, str] = {}
+for _char, _tex in GREEK_LETTERS.items():
+    if _tex.startswith("\\"):
+        _GREEK_LETTERS.setdefault(_tex[1:], _char)
+_SUBSCRIPTS = {ascii_: char for char, ascii_ in SUBSCRIPTS.items() if ascii_.isascii()}
+_SUPERSCRIPTS = {ascii_: char for char, ascii_ in SUPERSCRIPTS.items()}
+_ACCENTS: dict[str, str] = {}
+for _char, _tex in COMBINING_ACCENTS.items():
+    if _tex in ACCENT_WORDS:
+        _ACCENTS.setdefault(ACCENT_WORDS[_tex], _char)
 
 
 def _script(body: str, table: dict[str, str], fallback: str) -> str:
