@@ -1,7 +1,12 @@
 """ML primitives as SymPy functions.
 
-Each primitive knows its derivative (``fdiff``), rewrites to elementary functions
-(``rewrite(sp.exp)`` / ``rewrite("elementary")``), and prints itself in ML notation.
+Each primitive is one class that carries everything symml does with it: its derivative
+(``fdiff``), its rewrite to elementary functions (``rewrite(sp.exp)`` /
+``rewrite("elementary")``), its LaTeX (``latex_name``), the names the LaTeX reader accepts
+for it (``reader_names``), and how kernels compute it: a stable operation of the kernel
+runtime (``kernel_operation``: ``rt.<name>`` on NumPy, ``_<name>`` on numba) or a form in
+other primitives (``kernel_form``). Adding a primitive is one class here, listed in
+``PRIMITIVES``; a new kernel operation is then one method per backend.
 ``elementary(expr)`` rewrites every primitive at once; the verifier and the tests use it
 to compare a primitive with its definition.
 """
@@ -16,6 +21,14 @@ class MLFunction(sp.Function):
     """Shared behaviour: ``rewrite("elementary")`` and a LaTeX name."""
 
     latex_name: str = ""
+    #: the names the LaTeX reader accepts (``\operatorname{softplus}``), matched without case
+    reader_names: tuple[str, ...] = ()
+    #: the kernel runtime's stable operation that computes it, if it has one
+    kernel_operation: str | None = None
+
+    def kernel_form(self) -> sp.Basic:
+        """What kernels compute for a primitive with no operation of its own (itself, else)."""
+        return self
 
     def _eval_rewrite_as_elementary(self, *args, **kwargs):
         return self._elementary(*args)
@@ -46,6 +59,8 @@ class sigmoid(MLFunction):
 
     nargs = 1
     latex_name = r"\sigma"
+    reader_names = ("sigmoid",)
+    kernel_operation = "expit"
 
     @classmethod
     def eval(cls, z):
@@ -71,6 +86,7 @@ class Phi(MLFunction):
 
     nargs = 1
     latex_name = r"\Phi"
+    kernel_operation = "ndtr"
 
     @classmethod
     def eval(cls, z):
@@ -97,6 +113,7 @@ class relu(MLFunction):
 
     nargs = 1
     latex_name = r"\operatorname{ReLU}"
+    reader_names = ("relu",)
 
     @classmethod
     def eval(cls, z):
@@ -126,6 +143,11 @@ class leaky_relu(MLFunction):
 
     nargs = 2
     latex_name = r"\operatorname{LeakyReLU}"
+    reader_names = ("leakyrelu",)
+
+    def kernel_form(self) -> sp.Basic:
+        z, alpha = self.args
+        return sp.Piecewise((z, z > 0), (alpha * z, True))
 
     def fdiff(self, argindex=1):
         z, alpha = self.args
@@ -152,6 +174,10 @@ class gelu(MLFunction):
 
     nargs = 1
     latex_name = r"\operatorname{GELU}"
+    reader_names = ("gelu",)
+
+    def kernel_form(self) -> sp.Basic:
+        return self.args[0] * Phi(self.args[0])
 
     def fdiff(self, argindex=1):
         if argindex != 1:
@@ -168,6 +194,8 @@ class softplus(MLFunction):
 
     nargs = 1
     latex_name = r"\operatorname{softplus}"
+    reader_names = ("softplus",)
+    kernel_operation = "softplus"
 
     def fdiff(self, argindex=1):
         if argindex != 1:

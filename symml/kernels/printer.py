@@ -17,7 +17,7 @@ from typing import Any
 import sympy as sp
 from sympy.printing.numpy import NumPyPrinter
 
-from symml.catalog.primitives import Phi, gelu, leaky_relu, relu, sigmoid, softplus
+from symml.catalog.primitives import PRIMITIVES, MLFunction, relu, softplus
 from symml.kernels.nodes import (
     ArgmaxMask,
     AxisLogSumExp,
@@ -49,6 +49,8 @@ from symml.kernels.nodes import (
 )
 
 # name → (call, module) for one-argument functions; both printers use it.
+#: Operations NumPy computes with a ufunc: softplus(u) = logaddexp(0, u).
+PRINTED_INLINE = frozenset({"softplus"})
 UNARY: dict[Any, str] = {
     sp.exp: "xp.exp",
     sp.log: "xp.log",
@@ -62,10 +64,15 @@ UNARY: dict[Any, str] = {
     sp.sign: "xp.sign",
     sp.erf: "sx.erf",
     sp.erfc: "sx.erfc",
-    sigmoid: "rt.expit",
+    # a primitive's operation is the runtime's method of that name (rt.expit, rt.ndtr), but
+    # for the operations NumPy has a ufunc for, printed inline below
+    **{
+        p: f"rt.{p.kernel_operation}"
+        for p in PRIMITIVES
+        if p.kernel_operation is not None and p.kernel_operation not in PRINTED_INLINE
+    },
     DSigmoid: "rt.dsigmoid",
     LogSigmoid: "sx.log_expit",
-    Phi: "rt.ndtr",
     Log1p: "rt.log1p",
     Expm1: "xp.expm1",
 }
@@ -117,18 +124,9 @@ def expand_ml(expr: Any) -> Any:
     if not isinstance(expr, sp.Basic):
         return expr
     return expr.replace(
-        lambda e: isinstance(e, (gelu, leaky_relu)),
-        _expand_one,
+        lambda e: isinstance(e, MLFunction) and e.kernel_form() != e,
+        lambda e: e.kernel_form(),
     )
-
-
-def _expand_one(e: Any) -> Any:
-    if isinstance(e, gelu):
-        return e.args[0] * Phi(e.args[0])
-    if isinstance(e, leaky_relu):
-        z, a = e.args
-        return sp.Piecewise((z, z > 0), (a * z, True))
-    return e
 
 
 class KernelPrinter(NumPyPrinter):

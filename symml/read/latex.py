@@ -62,11 +62,8 @@ KNOWN_FUNCTIONS: dict[str, tuple[Callable[..., Any], int]] = {
     "sqrt": (sp.sqrt, 1),
     "max": (sp.Max, -1),
     "min": (sp.Min, -1),
-    "sigmoid": (F.sigmoid, 1),
-    "relu": (F.relu, 1),
-    "gelu": (F.gelu, 1),
-    "softplus": (F.softplus, 1),
-    "leakyrelu": (F.leaky_relu, 2),
+    # the ML primitives, by the names each declares
+    **{name: (p, min(p.nargs)) for p in F.PRIMITIVES for name in p.reader_names},
 }
 COMMAND_FUNCTIONS = frozenset(
     r"\exp \log \ln \sin \cos \tan \tanh \sinh \cosh \max \min \sgn \erf".split()

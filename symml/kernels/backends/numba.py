@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from symml.catalog.primitives import Phi, relu, sigmoid, softplus
+from symml.catalog.primitives import PRIMITIVES, Phi, relu, sigmoid, softplus
 from symml.kernels.backends import numpy as numpy_backend
 from symml.kernels.backends.base import (
     Backend,
@@ -115,11 +115,10 @@ CALLS: dict[Any, str] = {
     sp.ceiling: "np.ceil",
     Log1p: "math.log1p",
     Expm1: "math.expm1",
-    sigmoid: "_expit",
+    # a primitive's operation is the helper of the same name above (_expit, _ndtr, ...)
+    **{p: f"_{p.kernel_operation}" for p in PRIMITIVES if p.kernel_operation is not None},
     DSigmoid: "_dsigmoid",
-    softplus: "_softplus",
     LogSigmoid: "_log_expit",
-    Phi: "_ndtr",
     XLogY: "_xlogy",
     XLog1pY: "_xlog1py",
     XDivY: "_xdivy",
