@@ -14,15 +14,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sympy as sp
-from sympy.stats.rv import RandomSymbol
 
 from symml.catalog.domains import count, natural, real
 from symml.catalog.model import Claim, Convention, Domain, Formula, Shape, SymbolSpec
 from symml.catalog.symbols import matches, referenced
 from symml.errors import DeclarationError
+
+if TYPE_CHECKING:
+    from sympy.stats.rv import RandomSymbol
 
 NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9]*(_[A-Za-z0-9]+)*$"
 

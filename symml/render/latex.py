@@ -21,18 +21,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sympy as sp
 from sympy.core.function import AppliedUndef, UndefinedFunction
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.printing.latex import LatexPrinter, accepted_latex_functions
 from sympy.printing.precedence import PRECEDENCE
-from sympy.stats.rv import RandomSymbol
 
 from symml.catalog import primitives as functions
 from symml.catalog.model import Formula
+from symml.catalog.symbols import random_symbol_class
 from symml.notation import ACCENT_WORDS, GREEK_NAMES
+
+if TYPE_CHECKING:
+    from sympy.stats.rv import RandomSymbol
 
 _DECORATIONS = {word: accent for accent, word in ACCENT_WORDS.items()}
 
@@ -413,7 +416,8 @@ def _formula_tex(formula: Any, printer: MLLatexPrinter, grad: str | None) -> str
         )
         return rf"{head} = {printer.doprint(value)}"
     expr = formula.expr
-    if isinstance(expr, RandomSymbol):
+    random_symbol = random_symbol_class()
+    if random_symbol is not None and isinstance(expr, random_symbol):
         shown = distribution_tex(expr, printer)
         if shown is not None:
             return rf"{printer.doprint(expr)} \sim {shown}"
