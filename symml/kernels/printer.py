@@ -20,11 +20,6 @@ from sympy.printing.numpy import NumPyPrinter
 from symml.catalog.primitives import PRIMITIVES, MLFunction, relu, softplus
 from symml.kernels.nodes import (
     ArgmaxMask,
-    AxisLogSumExp,
-    AxisSoftmax,
-    AxisSum,
-    BroadcastLike,
-    ConcatRows,
     ConvolveFull,
     CorrelateValid,
     DSigmoid,
@@ -34,15 +29,10 @@ from symml.kernels.nodes import (
     LogSigmoid,
     LogSoftmax,
     LogSumExp,
-    MatMulNode,
     Quotient,
     ReduceMax,
     ReduceSum,
-    RowSlice,
     Softmax,
-    Step,
-    SumTo,
-    TransposeNode,
     XDivY,
     XLog1pY,
     XLogY,
@@ -195,44 +185,60 @@ class KernelPrinter(NumPyPrinter):
             return f"{call}({', '.join(self._print(a) for a in expr.args)})"
         if type(expr) in AXIS_CALLS:
             return f"{AXIS_CALLS[type(expr)]}({self._print(expr.args[0])}, axis)"
-        if isinstance(expr, ReduceSum):
-            return f"xp.sum({self._print(expr.args[0])}, axis=axis, keepdims=True)"
-        if isinstance(expr, ReduceMax):
-            return f"xp.max({self._print(expr.args[0])}, axis=axis, keepdims=True)"
-        if isinstance(expr, ArgmaxMask):
-            return f"rt.argmax_mask({self._print(expr.args[0])}, axis)"
-        if isinstance(expr, AxisSum):
-            where = TABLE_AXES[int(expr.args[1])]
-            return f"xp.sum({self._print(expr.args[0])}, axis={where}, keepdims=True)"
-        if isinstance(expr, AxisLogSumExp | AxisSoftmax):
-            call = "rt.logsumexp" if isinstance(expr, AxisLogSumExp) else "rt.softmax"
-            return f"{call}({self._print(expr.args[0])}, {TABLE_AXES[int(expr.args[1])]})"
-        if isinstance(expr, softplus):
-            return f"xp.logaddexp(0, {self._print(expr.args[0])})"
-        if isinstance(expr, relu):
-            return f"xp.maximum({self._print(expr.args[0])}, 0)"
-        if isinstance(expr, MatMulNode):
-            return f"xp.matmul({self._print(expr.args[0])}, {self._print(expr.args[1])})"
-        if isinstance(expr, TransposeNode):
-            return f"xp.swapaxes({self._print(expr.args[0])}, -1, -2)"
-        if isinstance(expr, ConcatRows):
-            parts = ", ".join(self._print(a) for a in expr.args)
-            return f"rt.concat_rows({parts})"
-        if isinstance(expr, RowSlice):
-            x, start, stop = (self._print(a) for a in expr.args)
-            return f"{x}[..., {start}:{stop}, :]"
-        if isinstance(expr, Step):
-            return f"xp.heaviside({self._print(expr.args[0])}, 0)"
-        if isinstance(expr, SumTo):
-            return f"rt.sum_to({self._print(expr.args[0])}, {self._print(expr.args[1])})"
-        if isinstance(expr, BroadcastLike):
-            return f"rt.broadcast_like({self._print(expr.args[0])}, {self._print(expr.args[1])})"
         return super()._print_Function(expr)
 
     _print_exp = _print_log = _print_tanh = _print_sin = _print_cos = _print_tan = _print_Function
     _print_Abs = _print_floor = _print_ceiling = _print_sign = _print_erf = _print_erfc = (
         _print_Function
     )
+
+    # -- the kernels' array nodes and the primitives NumPy computes inline, one method each
+    def _print_ReduceSum(self, expr: Any) -> str:
+        return f"xp.sum({self._print(expr.args[0])}, axis=axis, keepdims=True)"
+
+    def _print_ReduceMax(self, expr: Any) -> str:
+        return f"xp.max({self._print(expr.args[0])}, axis=axis, keepdims=True)"
+
+    def _print_ArgmaxMask(self, expr: Any) -> str:
+        return f"rt.argmax_mask({self._print(expr.args[0])}, axis)"
+
+    def _print_AxisSum(self, expr: Any) -> str:
+        where = TABLE_AXES[int(expr.args[1])]
+        return f"xp.sum({self._print(expr.args[0])}, axis={where}, keepdims=True)"
+
+    def _print_AxisLogSumExp(self, expr: Any) -> str:
+        return f"rt.logsumexp({self._print(expr.args[0])}, {TABLE_AXES[int(expr.args[1])]})"
+
+    def _print_AxisSoftmax(self, expr: Any) -> str:
+        return f"rt.softmax({self._print(expr.args[0])}, {TABLE_AXES[int(expr.args[1])]})"
+
+    def _print_softplus(self, expr: Any) -> str:
+        return f"xp.logaddexp(0, {self._print(expr.args[0])})"
+
+    def _print_relu(self, expr: Any) -> str:
+        return f"xp.maximum({self._print(expr.args[0])}, 0)"
+
+    def _print_MatMulNode(self, expr: Any) -> str:
+        return f"xp.matmul({self._print(expr.args[0])}, {self._print(expr.args[1])})"
+
+    def _print_TransposeNode(self, expr: Any) -> str:
+        return f"xp.swapaxes({self._print(expr.args[0])}, -1, -2)"
+
+    def _print_ConcatRows(self, expr: Any) -> str:
+        return f"rt.concat_rows({', '.join(self._print(a) for a in expr.args)})"
+
+    def _print_RowSlice(self, expr: Any) -> str:
+        x, start, stop = (self._print(a) for a in expr.args)
+        return f"{x}[..., {start}:{stop}, :]"
+
+    def _print_Step(self, expr: Any) -> str:
+        return f"xp.heaviside({self._print(expr.args[0])}, 0)"
+
+    def _print_SumTo(self, expr: Any) -> str:
+        return f"rt.sum_to({self._print(expr.args[0])}, {self._print(expr.args[1])})"
+
+    def _print_BroadcastLike(self, expr: Any) -> str:
+        return f"rt.broadcast_like({self._print(expr.args[0])}, {self._print(expr.args[1])})"
 
     def _fold(self, expr: Any, pair: Callable[[str, str], str]) -> str:
         """max/min/and/or of any number of arguments as nested calls of a binary form."""
