@@ -116,7 +116,8 @@ def load_catalog(root: str | Path | None = None) -> Catalog:
     files = sorted(folder.glob("p*.py"))
     if not files:
         raise CatalogError(str(folder), "no catalog files (p*.py) in this folder")
-    version = catalog_version(files)
+    # every Python file of the folder: a catalog file may import a helper beside it
+    version = catalog_version(sorted(folder.glob("*.py")))
     index = read_index(version)
     if index is not None:
         return Catalog(str(folder), index, {})
