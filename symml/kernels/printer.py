@@ -17,9 +17,8 @@ from typing import Any
 import sympy as sp
 from sympy.printing.numpy import NumPyPrinter
 
-from symml.catalog.primitives import PRIMITIVES, MLFunction, relu, softplus
+from symml.catalog.primitives import PRIMITIVES, MLFunction
 from symml.kernels.nodes import (
-    ArgmaxMask,
     ConvolveFull,
     CorrelateValid,
     DSigmoid,
@@ -30,8 +29,6 @@ from symml.kernels.nodes import (
     LogSoftmax,
     LogSumExp,
     Quotient,
-    ReduceMax,
-    ReduceSum,
     Softmax,
     XDivY,
     XLog1pY,
@@ -336,12 +333,24 @@ class InPlaceEmitter:
             return name, self.classes.get(name, SCALAR), "f"
         if e.is_number:
             return literal(e), SCALAR, "f"
-        if isinstance(e, sp.Add):
-            return self._add(e)
-        if isinstance(e, sp.Mul):
-            return self._mul(e)
-        if isinstance(e, sp.Pow):
-            return self._pow(e)
+        # one _emit_<Class> method per node, found along the class's MRO (as SymPy's printers
+        # find _print_<Class>)
+        for cls in type(e).__mro__:
+            emit = getattr(self, f"_emit_{cls.__name__}", None)
+            if emit is not None:
+                return emit(e)
+        raise TypeError(f"no array form for {type(e).__name__}")
+
+    def _emit_Add(self, e: Any) -> tuple[str, int, str]:
+        return self._add(e)
+
+    def _emit_Mul(self, e: Any) -> tuple[str, int, str]:
+        return self._mul(e)
+
+    def _emit_Pow(self, e: Any) -> tuple[str, int, str]:
+        return self._pow(e)
+
+    def _emit_Function(self, e: Any) -> tuple[str, int, str]:
         t = type(e)
         if t in UNARY:
             return self._new(UNARY[t], [self.operand(e.args[0])])
@@ -350,65 +359,75 @@ class InPlaceEmitter:
             # takes no out=; the window operations change the shape.
             ufunc = t not in (XDivY, FMod, ConvolveFull, CorrelateValid)
             return self._new(BINARY[t], [self.operand(a) for a in e.args], ufunc=ufunc)
-        if isinstance(e, softplus):
-            return self._new("xp.logaddexp", [("0", SCALAR, "f"), self.operand(e.args[0])])
-        if isinstance(e, relu):
-            return self._new("xp.maximum", [self.operand(e.args[0]), ("0", SCALAR, "f")])
-        if isinstance(e, ReduceSum):
-            squared = self._sum_of_squares(e.args[0])
-            if squared is not None:
-                return squared
-            inner = self.operand(e.args[0])
-            return self._new(
-                "xp.sum", [inner], cls=REDUCED, ufunc=False, extra="axis=axis, keepdims=True"
-            )
-        if isinstance(e, ReduceMax):
-            inner = self.operand(e.args[0])
-            return self._new(
-                "xp.max", [inner], cls=REDUCED, ufunc=False, extra="axis=axis, keepdims=True"
-            )
-        if isinstance(e, ArgmaxMask):
-            return self._new("rt.argmax_mask", [self.operand(e.args[0])], ufunc=False, extra="axis")
-        if t is LogSumExp:
-            return self._new(
-                "rt.logsumexp",
-                [self.operand(e.args[0])],
-                cls=REDUCED,
-                ufunc=False,
-                extra="axis=axis",
-            )
         if t in AXIS_CALLS:
             # rt.softmax and rt.log_softmax take out= (and may write over their argument).
             return self._new(AXIS_CALLS[t], [self.operand(e.args[0])], extra="axis=axis")
-        if isinstance(e, (sp.Max, sp.Min)):
-            call = "xp.maximum" if isinstance(e, sp.Max) else "xp.minimum"
-            args = [self.operand(a) for a in e.args]
-            acc = args[0]
-            for a in args[1:]:
-                acc = self._new(call, [acc, a])
-            return acc
-        if isinstance(e, sp.Heaviside):
-            return self._new("xp.heaviside", [self.operand(e.args[0]), ("0", SCALAR, "f")])
-        if isinstance(e, sp.Piecewise):
-            return self._piecewise(e)
-        if isinstance(e, sp.core.relational.Relational):
-            calls = {
-                ">": "xp.greater",
-                ">=": "xp.greater_equal",
-                "<": "xp.less",
-                "<=": "xp.less_equal",
-                "==": "xp.equal",
-                "!=": "xp.not_equal",
-            }
-            return self._new(calls[e.rel_op], [self.operand(e.lhs), self.operand(e.rhs)], kind="b")
-        if isinstance(e, (sp.And, sp.Or)):
-            call = "xp.logical_and" if isinstance(e, sp.And) else "xp.logical_or"
-            args = [self.operand(a) for a in e.args]
-            acc = args[0]
-            for a in args[1:]:
-                acc = self._new(call, [acc, a], kind="b")
-            return acc
-        raise TypeError(f"no array form for {type(e).__name__}")
+        raise TypeError(f"no array form for {t.__name__}")
+
+    def _emit_softplus(self, e: Any) -> tuple[str, int, str]:
+        return self._new("xp.logaddexp", [("0", SCALAR, "f"), self.operand(e.args[0])])
+
+    def _emit_relu(self, e: Any) -> tuple[str, int, str]:
+        return self._new("xp.maximum", [self.operand(e.args[0]), ("0", SCALAR, "f")])
+
+    def _emit_ReduceSum(self, e: Any) -> tuple[str, int, str]:
+        squared = self._sum_of_squares(e.args[0])
+        if squared is not None:
+            return squared
+        inner = self.operand(e.args[0])
+        return self._new(
+            "xp.sum", [inner], cls=REDUCED, ufunc=False, extra="axis=axis, keepdims=True"
+        )
+
+    def _emit_ReduceMax(self, e: Any) -> tuple[str, int, str]:
+        inner = self.operand(e.args[0])
+        return self._new(
+            "xp.max", [inner], cls=REDUCED, ufunc=False, extra="axis=axis, keepdims=True"
+        )
+
+    def _emit_ArgmaxMask(self, e: Any) -> tuple[str, int, str]:
+        return self._new("rt.argmax_mask", [self.operand(e.args[0])], ufunc=False, extra="axis")
+
+    def _emit_LogSumExp(self, e: Any) -> tuple[str, int, str]:
+        return self._new(
+            "rt.logsumexp", [self.operand(e.args[0])], cls=REDUCED, ufunc=False, extra="axis=axis"
+        )
+
+    def _fold_calls(self, call: str, e: Any, kind: str = "f") -> tuple[str, int, str]:
+        args = [self.operand(a) for a in e.args]
+        acc = args[0]
+        for a in args[1:]:
+            acc = self._new(call, [acc, a], kind=kind)
+        return acc
+
+    def _emit_Max(self, e: Any) -> tuple[str, int, str]:
+        return self._fold_calls("xp.maximum", e)
+
+    def _emit_Min(self, e: Any) -> tuple[str, int, str]:
+        return self._fold_calls("xp.minimum", e)
+
+    def _emit_And(self, e: Any) -> tuple[str, int, str]:
+        return self._fold_calls("xp.logical_and", e, kind="b")
+
+    def _emit_Or(self, e: Any) -> tuple[str, int, str]:
+        return self._fold_calls("xp.logical_or", e, kind="b")
+
+    def _emit_Heaviside(self, e: Any) -> tuple[str, int, str]:
+        return self._new("xp.heaviside", [self.operand(e.args[0]), ("0", SCALAR, "f")])
+
+    def _emit_Piecewise(self, e: Any) -> tuple[str, int, str]:
+        return self._piecewise(e)
+
+    def _emit_Relational(self, e: Any) -> tuple[str, int, str]:
+        calls = {
+            ">": "xp.greater",
+            ">=": "xp.greater_equal",
+            "<": "xp.less",
+            "<=": "xp.less_equal",
+            "==": "xp.equal",
+            "!=": "xp.not_equal",
+        }
+        return self._new(calls[e.rel_op], [self.operand(e.lhs), self.operand(e.rhs)], kind="b")
 
     def _sum_of_squares(self, e: Any) -> tuple[str, int, str] | None:
         """Σ c·u² of a full array u as c·rt.sum_squares(u): a variance's sum in one read of u
