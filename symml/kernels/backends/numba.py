@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from symml.catalog.primitives import PRIMITIVES, Phi, relu, sigmoid, softplus
+from symml.catalog.primitives import PRIMITIVES, Phi, sigmoid, softplus
 from symml.kernels.backends import numpy as numpy_backend
 from symml.kernels.backends.base import (
     Backend,
@@ -146,18 +146,18 @@ class NumbaPrinter(KernelPrinter):
     def _print_Function(self, expr: Any) -> str:
         if type(expr) in CALLS:
             return f"{CALLS[type(expr)]}({', '.join(self._print(a) for a in expr.args)})"
-        if isinstance(expr, relu):
-            return f"max({self._print(expr.args[0])}, {self._number('0')})"
-        if isinstance(expr, sp.sign):
-            u = self._print(expr.args[0])
-            one, zero = self._number("1"), self._number("0")
-            return f"({one} if {u} > 0 else (-{one} if {u} < 0 else {zero}))"
         raise TypeError(f"numba has no scalar form for {type(expr).__name__}")
 
     _print_exp = _print_log = _print_tanh = _print_sin = _print_cos = _print_tan = _print_Function
-    _print_Abs = _print_floor = _print_ceiling = _print_sign = _print_erf = _print_erfc = (
-        _print_Function
-    )
+    _print_Abs = _print_floor = _print_ceiling = _print_erf = _print_erfc = _print_Function
+
+    def _print_relu(self, expr: Any) -> str:
+        return f"max({self._print(expr.args[0])}, {self._number('0')})"
+
+    def _print_sign(self, expr: Any) -> str:
+        u = self._print(expr.args[0])
+        one, zero = self._number("1"), self._number("0")
+        return f"({one} if {u} > 0 else (-{one} if {u} < 0 else {zero}))"
 
     def _print_Pow(self, expr: Any, rational: bool = False) -> str:
         base, exp = expr.as_base_exp()
