@@ -285,3 +285,23 @@ def test_kronecker_delta_under_a_sum_sifts(tmp_path):
         "proved",
         "proved",
     ]
+
+
+def test_a_transposed_gradient_alone_holds_in_numerator_layout(tmp_path):
+    # a file that writes its gradients in numerator layout (as some textbooks do) is not
+    # refuted for it: the verdict is conditional and names both layouts
+    path = tmp_path / "notes.md"
+    path.write_text(
+        SHAPES
+        + "\n\n$$\\frac{\\partial}{\\partial \\mathbf{W}} \\left( \\boldsymbol{\\delta}^\\top "
+        "\\mathbf{W} \\mathbf{x} \\right) = \\mathbf{x} \\boldsymbol{\\delta}^\\top$$\n\n"
+        "$$\\frac{\\partial}{\\partial \\mathbf{W}} \\left( \\boldsymbol{\\delta}^\\top "
+        "\\mathbf{W} \\mathbf{x} \\right) = \\mathbf{x} \\mathbf{x}^\\top$$\n",
+        encoding="utf-8",
+    )
+    transposed, wrong = [f for f in check_file(path, timeout=5) if f.line > 1]
+    assert transposed.status == "conditional"
+    assert "holds in numerator layout" in transposed.detail
+    assert "delta*x.T" in transposed.detail
+    assert wrong.status == "refuted"  # n × n is neither W's shape nor its transpose's
+    assert "x*x.T is n × n" in wrong.detail and "numerator" not in wrong.detail

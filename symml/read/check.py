@@ -27,6 +27,7 @@ from typing import Any
 
 import sympy as sp
 from sympy.core.function import AppliedUndef
+from sympy.matrices.expressions.matexpr import MatrixExpr
 
 from symml.catalog import primitives as F
 from symml.catalog.domains import positive, unit_open
@@ -626,6 +627,17 @@ class _Context:
     optimizer: bool = False  # a heading above names an optimizer
     bold: SymbolTable = field(default_factory=SymbolTable)  # shapes stated of bold names
     laws: frozenset[str] = frozenset()  # names the text gives a distribution (X ∼ N(0, 1))
+    # the file's layout of gradients (for the whole document): the line of a proved gradient
+    # written with its variable's shape, and the findings that hold only in numerator layout
+    layout: Layout = field(default_factory=lambda: Layout())
+
+
+@dataclass
+class Layout:
+    """What a notes file shows of its layout convention for gradients by a vector or matrix."""
+
+    denominator_line: int | None = None  # a proved gradient with its variable's shape
+    numerator_findings: list[int] = field(default_factory=list)  # conditional on numerator
 
 
 def check_file(
@@ -644,7 +656,8 @@ def check_file(
     block = None
     section = None
     functionals: dict[tuple[str, int], Functional] = {}
-    ctx = _Context(table, {}, {}, functionals=functionals, bold=bold, laws=laws)
+    layout = Layout()
+    ctx = _Context(table, {}, {}, functionals=functionals, bold=bold, laws=laws, layout=layout)
     earlier: list[tuple[int, Formula, Reading]] = []  # the previous update rule's lines
 
     def settle_rule() -> None:
@@ -662,7 +675,9 @@ def check_file(
         if formula.section != section:  # a new section: earlier definitions no longer hold
             settle_rule()
             section = formula.section
-            ctx = _Context(table, {}, {}, functionals=functionals, bold=bold, laws=laws)
+            ctx = _Context(
+                table, {}, {}, functionals=functionals, bold=bold, laws=laws, layout=layout
+            )
         ctx.block = formula.block
         ctx.context = formula.context
         ctx.section = formula.section
@@ -673,6 +688,15 @@ def check_file(
             settle_rule()  # an update may run over several displays, with prose between
         findings.append(finding)
     settle_rule()
+    if layout.denominator_line is not None:  # the file's own convention: the transpose is a slip
+        for index in layout.numerator_findings:
+            slip = findings[index]
+            findings[index] = replace(
+                slip,
+                status=str(Status.REFUTED),
+                detail=f"{slip.detail}; this file writes its gradients with the variable's shape "
+                f"(line {layout.denominator_line})",
+            )
     return findings
 
 
@@ -849,6 +873,11 @@ def _check(formula: Formula, ctx: _Context, timeout: float, index: int = 0) -> F
                 "skipped", "expression", f"{found.group(0)}: a statement symml does not check"
             )
         shape = _shape_slip(formula, ctx, exc, timeout)
+        if shape is not None and NUMERATOR_LAYOUT in shape:
+            # right in numerator layout (∂f/∂W of Wᵀ's shape, as some textbooks write it):
+            # conditional, unless the file writes its other gradients with W's shape
+            ctx.layout.numerator_findings.append(index)
+            return finding(str(Status.CONDITIONAL), "derivative", shape)
         if shape is not None:
             return finding("refuted", "derivative", shape)
         undefined = _undefined_gradient(formula.text, ctx)
@@ -893,6 +922,20 @@ def _check(formula: Formula, ctx: _Context, timeout: float, index: int = 0) -> F
         return finding(str(Status.ERROR), "claim", f"{type(exc).__name__}: {str(exc)[:150]}")
 
 
+def _note_layout(ctx: _Context, verdict: Any, wrt: Any, rhs: Any, finding: Any) -> None:
+    """A proved gradient by a vector or matrix, written with its variable's shape, shows the
+    file's layout (the first such line is kept)."""
+    if (
+        ctx.layout.denominator_line is None
+        and getattr(verdict, "status", None) is Status.PROVED
+        and isinstance(wrt, MatrixExpr)
+        and wrt.shape != (1, 1)
+        and isinstance(rhs, MatrixExpr)
+        and rhs.shape == wrt.shape
+    ):
+        ctx.layout.denominator_line = finding(str(Status.PROVED), "derivative").line
+
+
 def _top_level_equals(text: str) -> list[str]:
     """``text`` cut at its ``=`` signs outside braces and brackets."""
     parts, depth, start = [], 0, 0
@@ -909,12 +952,13 @@ def _shape_text(shape: tuple[Any, ...]) -> str:
     return " × ".join(map(str, shape))
 
 
+NUMERATOR_LAYOUT = "holds in numerator layout"
+
+
 def _shape_slip(formula: Formula, ctx: _Context, exc: Exception, timeout: float) -> str | None:
     """``∂(aᵀWb)/∂W = b aᵀ`` with W m×n: the gradient of a scalar by W has W's shape, and a
     right side of another shape is wrong whatever its entries — the refutation, naming the
     shapes (and saying when the right side is the gradient transposed, numerator layout)."""
-    from sympy.matrices.expressions.matexpr import MatrixExpr
-
     if "different shapes" not in str(exc) or formula.unicode:
         return None
     parts = _top_level_equals(formula.text)
@@ -958,7 +1002,10 @@ def _shape_slip(formula: Formula, ctx: _Context, exc: Exception, timeout: float)
         except Exception:  # a failure here only loses the remark
             transposed = None
         if transposed is not None and transposed.status is Status.PROVED:
-            found += f" — the gradient transposed (numerator layout); write it with {wrt}'s shape"
+            found += (
+                f" — the gradient transposed: it {NUMERATOR_LAYOUT} (∂f/∂{wrt} of {wrt}ᵀ's "
+                f"shape); with {wrt}'s shape, the usual layout of a gradient, it is {sp.sstr(b.T)}"
+            )
     return found
 
 
@@ -1017,6 +1064,7 @@ def _claim(
 ) -> Finding:
 
     gradients = {s: (of, wrt) for s, of, wrt in reading.gradients}
+    given = rhs  # as written, before any element-wise reading
     # a definition: f(z) = expr (f undefined so far) or L = expr
     if isinstance(lhs, AppliedUndef) and all(isinstance(a, sp.Symbol) for a in lhs.args):
         if rhs.has(type(lhs)):  # p(x, y) = p(x) p(y): a factorisation, not a definition
@@ -1098,6 +1146,7 @@ def _claim(
             lambda d, w, r, t=timeout: check_derivative(d, w, r, domain=domain, timeout=t),
             (definition, wrt, rhs),
         )
+        _note_layout(ctx, verdict, written, given, finding)
         kinked = _at_kinks(verdict, definition, finding)
         notes = (*how, *losses, *positive_note)
         return kinked or _report(verdict, "derivative", finding, notes=notes)
@@ -1117,6 +1166,7 @@ def _claim(
             lambda d, w, r, t=timeout: check_derivative(d, w, r, domain=domain, timeout=t),
             (of, deriv.variables[0], rhs),
         )
+        _note_layout(ctx, verdict, deriv.variables[0], given, finding)
         return _at_kinks(verdict, of, finding) or _report(
             verdict, "derivative", finding, notes=positive_note
         )
