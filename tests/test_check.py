@@ -349,7 +349,7 @@ def test_corpus_recall_floor(corpus_scores):
     claims = sum(s.claims for s in corpus_scores.values())
     judged = sum(s.judged for s in corpus_scores.values())
     assert claims == 100
-    assert judged >= 90  # measured: 90 of 100 (benchmarks/notes.py); a floor, not a goal
+    assert judged >= 92  # measured: 92 of 100 (benchmarks/notes.py); a floor, not a goal
 
 
 def test_foreign_front_matter_is_left_alone(tmp_path):

@@ -305,3 +305,22 @@ def test_a_transposed_gradient_alone_holds_in_numerator_layout(tmp_path):
     assert "delta*x.T" in transposed.detail
     assert wrong.status == "refuted"  # n × n is neither W's shape nor its transpose's
     assert "x*x.T is n × n" in wrong.detail and "numerator" not in wrong.detail
+
+
+def test_a_chain_is_a_claim_per_adjacent_pair(tmp_path):
+    path = tmp_path / "notes.md"
+    path.write_text(
+        "$$\\frac{d}{dx} x^3 = 3x^2 = 3 x \\cdot x$$\n\n"
+        "$$x^2 - 1 = (x-1)(x+1) = (x-1)^2$$\n\n"
+        "$$0 \\le p \\le 1$$\n",
+        encoding="utf-8",
+    )
+    found = [(f.line, f.text, f.status) for f in check_file(path, timeout=5)]
+    assert found[:4] == [
+        (1, r"\frac{d}{dx} x^3 = 3x^2", "proved"),
+        (1, r"3x^2 = 3 x \cdot x", "proved"),
+        (3, "x^2 - 1 = (x-1)(x+1)", "proved"),
+        (3, "(x-1)(x+1) = (x-1)^2", "refuted"),
+    ]
+    assert [f for f in found if f[0] == 5] == [(5, r"0 \le p \le 1", found[4][2])]
+    assert found[4][2] != "refuted"  # a chain of inequalities is a condition, kept whole

@@ -22,6 +22,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from symml.read.errors import LatexParseError
+from symml.read.statements import split_statements
+
 # -- front matter and declaration blocks ----------------------------------------------------
 YAML_KEY = re.compile(r"^[A-Za-z_][\w-]*\s*:(\s|$)")
 SYMML_KEY = re.compile(r"^symml\s*:\s*(?P<inline>.*)$")
@@ -206,9 +209,27 @@ def rows(body: str, first_line: int) -> list[Row]:
         if re.match(r"^=(?!=)", text) and previous_right:
             text = f"{previous_right} {text}"
         for piece in _side_by_side(text):
-            found.append(Row(line, piece))
-            previous_right = _right_side(piece)
+            for claim in _chain_pairs(piece):
+                found.append(Row(line, claim))
+                previous_right = _right_side(claim)
     return found
+
+
+PROSE_OR_SPACING = re.compile(r"\\(?:q?quad|text|mbox|textrm|mathrm\s*\{\s*(?:if|for|and|where))")
+
+
+def _chain_pairs(text: str) -> list[str]:
+    """``a = b = c``: each adjacent pair is a claim of its own (``split_statements``); a chain
+    of inequalities (``0 \\le p \\le 1``, a condition) stays whole, and so does a formula with
+    words or spacing in it (``a = b, \\quad c = d \\quad \\text{for } x``: what the words
+    qualify is not cut apart)."""
+    if PROSE_OR_SPACING.search(text):
+        return [text]
+    try:
+        claims = split_statements(text)
+    except LatexParseError:
+        return [text]
+    return [c.text for c in claims] if len(claims) > 1 else [text]
 
 
 GAP = r"(?:\s|\\[,;:! ]|~)*"  # spaces and LaTeX spacing commands
