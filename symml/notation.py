@@ -121,3 +121,9 @@ ACCENT_WORDS: dict[str, str] = {r"\hat": "hat", r"\bar": "bar", r"\tilde": "tild
 def greek_tex(char: str) -> str | None:
     """The LaTeX of a Greek character, or None for any other character."""
     return GREEK_LETTERS.get(char)
+
+
+def script_tex(value: str) -> str:
+    """What a sub- or superscript character stands for, as LaTeX (``ᵧ`` stands for γ:
+    ``\\gamma``; ``₁`` for 1)."""
+    return GREEK_LETTERS.get(value, value)

@@ -10,7 +10,10 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+import sympy as sp
+
 from symml.catalog.declare import Part
+from symml.catalog.index import IndexEntry
 from symml.catalog.model import Formula
 from symml.errors import CatalogError
 
@@ -46,3 +49,17 @@ def load_part(path: Path) -> Part:
             path.name, f"defines {len(found)} Part objects; a catalog file defines one"
         )
     return found[0]
+
+
+def index_entry(formula: Formula, file: str) -> IndexEntry:
+    """What the catalog index keeps of an entry (``symml list`` shows it)."""
+    return IndexEntry(
+        id=formula.id,
+        part=formula.part,
+        part_title=formula.part_title,
+        name=formula.name,
+        sheet=formula.sheet,
+        claims=len(formula.claims),
+        expr=sp.srepr(formula.expr),
+        file=file,
+    )

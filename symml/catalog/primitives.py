@@ -146,8 +146,7 @@ class leaky_relu(MLFunction):
     reader_names = ("leakyrelu",)
 
     def kernel_form(self) -> sp.Basic:
-        z, alpha = self.args
-        return sp.Piecewise((z, z > 0), (alpha * z, True))
+        return self._elementary(*self.args)
 
     def fdiff(self, argindex=1):
         z, alpha = self.args

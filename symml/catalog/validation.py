@@ -8,7 +8,7 @@ from pathlib import Path
 
 import sympy as sp
 
-from symml.catalog.building import load_part, with_source
+from symml.catalog.building import index_entry, load_part, with_source
 from symml.catalog.index import CatalogIndex, IndexEntry
 from symml.catalog.model import (
     FRAMEWORKS,
@@ -50,23 +50,10 @@ def load_and_validate(
             seen[formula.id] = path.name
             validate(formula)
             formulas.append(formula)
-            entries.append(_entry(formula, path.name))
+            entries.append(index_entry(formula, path.name))
         loaded[path.name] = tuple(formulas)
     described = tuple((p.number, p.title, path.name) for path, p in zip(files, parts, strict=True))
     return loaded, CatalogIndex(version, described, tuple(entries))
-
-
-def _entry(formula: Formula, file: str) -> IndexEntry:
-    return IndexEntry(
-        id=formula.id,
-        part=formula.part,
-        part_title=formula.part_title,
-        name=formula.name,
-        sheet=formula.sheet,
-        claims=len(formula.claims),
-        expr=sp.srepr(formula.expr),
-        file=file,
-    )
 
 
 def validate(formula: Formula) -> None:

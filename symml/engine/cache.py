@@ -22,10 +22,8 @@ import contextlib
 import functools
 import hashlib
 import json
-import os
 import platform
 import sys
-import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,7 +35,7 @@ import sympy as sp
 
 from symml.catalog.model import Claim, Formula, Status
 from symml.engine.verdict import Verdict
-from symml.runtime.folders import cache_dir
+from symml.runtime.folders import cache_dir, write_atomically
 
 _LOCK = threading.Lock()
 #: Statuses a cached verdict may have: what is stored (errors and timeouts are not).
@@ -179,11 +177,7 @@ def store(entries: dict[str, dict[str, Any]]) -> None:
             folder.mkdir(parents=True, exist_ok=True)
             with _exclusive(folder):
                 merged = _read(cache_path(), quiet=True) | sealed
-                with tempfile.NamedTemporaryFile(
-                    "w", dir=folder, delete=False, suffix=".tmp", encoding="utf-8"
-                ) as handle:
-                    json.dump(merged, handle)
-                os.replace(handle.name, cache_path())
+                write_atomically(cache_path(), json.dumps(merged))
         except OSError:
             return
 

@@ -111,7 +111,7 @@ def expand_ml(expr: Any) -> Any:
     if not isinstance(expr, sp.Basic):
         return expr
     return expr.replace(
-        lambda e: isinstance(e, MLFunction) and e.kernel_form() != e,
+        lambda e: isinstance(e, MLFunction) and type(e).kernel_form is not MLFunction.kernel_form,
         lambda e: e.kernel_form(),
     )
 

@@ -17,6 +17,7 @@ from symml.notation import (
     MATH_SYMBOLS,
     SUBSCRIPTS,
     SUPERSCRIPTS,
+    script_tex,
 )
 from symml.read.errors import LatexParseError
 from symml.read.latex import KNOWN_FUNCTIONS, Reading, read_latex
@@ -33,8 +34,9 @@ NAME = (
 
 
 def _script(value: str) -> str:
-    """A sub- or superscript character's LaTeX (a Greek subscript, ᵧ, is a letter)."""
-    return f"{GREEK_LETTERS[value]} " if value in GREEK_LETTERS else value
+    """A script character's LaTeX, a command kept apart from the letter after it (ᵦᵢ)."""
+    tex = script_tex(value)
+    return f"{tex} " if tex.startswith("\\") else tex
 
 
 def unicode_to_latex(text: str, declared: frozenset[str] = frozenset()) -> str:
@@ -95,18 +97,12 @@ def unicode_to_latex(text: str, declared: frozenset[str] = frozenset()) -> str:
         if c in COMBINING_ACCENTS and out:
             prev = out.pop()
             out.append(f"{COMBINING_ACCENTS[c]}{{{prev.strip()}}}")
-        elif c in SUBSCRIPTS:
+        elif c in SUBSCRIPTS or c in SUPERSCRIPTS:
+            table, mark = (SUBSCRIPTS, "_") if c in SUBSCRIPTS else (SUPERSCRIPTS, "^")
             j = i
-            while j < len(text) and text[j] in SUBSCRIPTS:
+            while j < len(text) and text[j] in table:
                 j += 1
-            out.append("_{" + "".join(_script(SUBSCRIPTS[ch]) for ch in text[i:j]) + "}")
-            i = j
-            continue
-        elif c in SUPERSCRIPTS:
-            j = i
-            while j < len(text) and text[j] in SUPERSCRIPTS:
-                j += 1
-            out.append("^{" + "".join(_script(SUPERSCRIPTS[ch]) for ch in text[i:j]) + "}")
+            out.append(mark + "{" + "".join(_script(table[ch]) for ch in text[i:j]) + "}")
             i = j
             continue
         elif c in READING_SYMBOLS:

@@ -8,6 +8,7 @@ from typing import Any
 import sympy as sp
 
 import symml.catalog.primitives
+from symml.catalog.building import index_entry
 from symml.catalog.index import IndexEntry
 from symml.catalog.model import (
     Claim,
@@ -159,14 +160,10 @@ def summary(entry: IndexEntry) -> dict[str, Any]:
 
 
 def _head(entry: Formula) -> dict[str, Any]:
-    return {
-        "id": entry.id,
-        "part": entry.part,
-        "part_title": entry.part_title,
-        "name": entry.name,
-        "sheet_text": entry.sheet,
-        "expr": sp.srepr(entry.expr),
-    }
+    """The keys ``formula`` shares with ``summary``, in the same order."""
+    head = summary(index_entry(entry, entry.source))
+    del head["claims"]
+    return head
 
 
 @functools.lru_cache(maxsize=1)

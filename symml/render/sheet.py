@@ -30,6 +30,7 @@ from symml.notation import (
     SUBSCRIPTS,
     SUPERSCRIPTS,
     greek_tex,
+    script_tex,
 )
 from symml.render.explain import Judged, Phrase, as_markdown, judge, statement_phrase
 from symml.render.statement import Math, correction_math, formula_line, gradient_line, sheet_tex
@@ -76,11 +77,6 @@ _TEXT_CHARS = {
 }
 
 
-def _script(value: str) -> str:
-    """A sub- or superscript's content as LaTeX (a Greek subscript, ᵧ, is a letter)."""
-    return greek_tex(value) or value
-
-
 def escape(text: str) -> str:
     """Plain text (a name, a sheet line, a witness) made safe inside a LaTeX document.
 
@@ -107,9 +103,9 @@ def escape(text: str) -> str:
                 rf"\ensuremath{{{accent}{{{greek}}}}}" if accent else rf"\ensuremath{{{greek}}}"
             )
         elif char in SUBSCRIPTS:
-            out.append(rf"\ensuremath{{_{{{_script(SUBSCRIPTS[char])}}}}}")
+            out.append(rf"\ensuremath{{_{{{script_tex(SUBSCRIPTS[char])}}}}}")
         elif char in SUPERSCRIPTS:
-            out.append(rf"\ensuremath{{^{{{_script(SUPERSCRIPTS[char])}}}}}")
+            out.append(rf"\ensuremath{{^{{{script_tex(SUPERSCRIPTS[char])}}}}}")
         elif unicodedata.combining(char):
             continue
         else:

@@ -17,7 +17,7 @@ import sympy as sp
 from sympy.core.relational import Relational
 
 from symml.catalog.model import Claim, Derivative, Formula, Identity, Notation, Property, UpdateRule
-from symml.notation import SUBSCRIPTS, SUPERSCRIPTS, greek_tex
+from symml.notation import SUBSCRIPTS, SUPERSCRIPTS, greek_tex, script_tex
 from symml.render.latex import latex
 from symml.render.text import unicode_text
 
@@ -84,7 +84,7 @@ def sheet_tex(text: str) -> str:
         if char in SUBSCRIPTS or char in SUPERSCRIPTS:
             table, mark = (SUBSCRIPTS, "_") if char in SUBSCRIPTS else (SUPERSCRIPTS, "^")
             run = re.match(f"[{''.join(table)}]+", chars[index:])[0]
-            body = "".join(greek_tex(table[c]) or table[c] for c in run).replace("T", r"\top")
+            body = "".join(script_tex(table[c]) for c in run).replace("T", r"\top")
             out.append(f"{mark}{{{body}}}")
             index += len(run)
             continue
