@@ -324,3 +324,35 @@ def test_a_chain_is_a_claim_per_adjacent_pair(tmp_path):
     ]
     assert [f for f in found if f[0] == 5] == [(5, r"0 \le p \le 1", found[4][2])]
     assert found[4][2] != "refuted"  # a chain of inequalities is a condition, kept whole
+
+
+def test_a_square_matrix_gradient_transposed_is_conditional_too(tmp_path):
+    # W square: the shapes cannot tell the layouts apart, the values do
+    path = tmp_path / "notes.md"
+    square = (
+        r"With $\mathbf{x} \in \mathbb{R}^{3}$, $\boldsymbol{\delta} \in \mathbb{R}^{3}$ "
+        r"and $\mathbf{W} \in \mathbb{R}^{3 \times 3}$."
+    )
+    claim = (
+        "$$\\frac{\\partial}{\\partial \\mathbf{W}} \\left( \\boldsymbol{\\delta}^\\top "
+        "\\mathbf{W} \\mathbf{x} \\right) = %s$$\n"
+    )
+    path.write_text(
+        square + "\n\n" + claim % r"\mathbf{x} \boldsymbol{\delta}^\top", encoding="utf-8"
+    )
+    (transposed,) = [f for f in check_file(path, timeout=5) if f.line > 1]
+    assert transposed.status == "conditional" and "holds in numerator layout" in transposed.detail
+    path.write_text(
+        square
+        + "\n\n"
+        + claim % r"\mathbf{x} \boldsymbol{\delta}^\top"
+        + "\n"
+        + claim % r"\boldsymbol{\delta} \mathbf{x}^\top"
+        + "\n"
+        + claim % r"2 \boldsymbol{\delta} \mathbf{x}^\top",
+        encoding="utf-8",
+    )
+    transposed, right, doubled = [f for f in check_file(path, timeout=5) if f.line > 1]
+    assert (transposed.status, right.status, doubled.status) == ("refuted", "proved", "refuted")
+    assert "this file writes its gradients with the variable's shape" in transposed.detail
+    assert "numerator" not in doubled.detail

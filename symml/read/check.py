@@ -630,6 +630,7 @@ class _Context:
     # the file's layout of gradients (for the whole document): the line of a proved gradient
     # written with its variable's shape, and the findings that hold only in numerator layout
     layout: Layout = field(default_factory=lambda: Layout())
+    index: int = 0  # the position of the line being read among the file's findings
 
 
 @dataclass
@@ -846,6 +847,8 @@ def _read(
 
 
 def _check(formula: Formula, ctx: _Context, timeout: float, index: int = 0) -> Finding:
+    ctx.index = index
+
     def finding(status: str, kind: str, detail: str = "") -> Finding:
         shown = formula.shown or formula.text
         return Finding(formula.path, formula.line, shown, status, kind, detail)
@@ -922,6 +925,43 @@ def _check(formula: Formula, ctx: _Context, timeout: float, index: int = 0) -> F
         return finding(str(Status.ERROR), "claim", f"{type(exc).__name__}: {str(exc)[:150]}")
 
 
+def _transposed_gradient(of: Any, wrt: Any, rhs: Any, timeout: float) -> str | None:
+    """When ``rhs`` is not ∂of/∂wrt but its transpose is (a gradient written in numerator
+    layout, of wrtᵀ's shape): the remark saying so, else None."""
+    if not (
+        isinstance(wrt, MatrixExpr)
+        and wrt.shape != (1, 1)
+        and isinstance(rhs, MatrixExpr)
+        and rhs.T.shape == wrt.shape
+    ):
+        return None
+    try:
+        transposed = check_derivative(of, wrt, rhs.T, timeout=timeout)
+    except Exception:  # a failure here only loses the remark
+        return None
+    if transposed.status is not Status.PROVED:
+        return None
+    return (
+        f"the gradient transposed: it {NUMERATOR_LAYOUT} (∂f/∂{wrt} of {wrt}ᵀ's shape); "
+        f"with {wrt}'s shape, the usual layout of a gradient, it is {sp.sstr(rhs.T)}"
+    )
+
+
+def _numerator_layout(
+    verdict: Any, of: Any, wrt: Any, rhs: Any, ctx: _Context, timeout: float
+) -> str | None:
+    """A refuted gradient whose transpose holds (a square W, whose shape does not tell the
+    layouts apart): conditional like any gradient in numerator layout, the finding recorded
+    for the file's own convention (``check_file``)."""
+    if getattr(verdict, "status", None) is not Status.REFUTED:
+        return None
+    remark = _transposed_gradient(of, wrt, rhs, timeout)
+    if remark is None:
+        return None
+    ctx.layout.numerator_findings.append(ctx.index)
+    return f"{verdict.detail or verdict.method}; {remark}"
+
+
 def _note_layout(ctx: _Context, verdict: Any, wrt: Any, rhs: Any, finding: Any) -> None:
     """A proved gradient by a vector or matrix, written with its variable's shape, shows the
     file's layout (the first such line is kept)."""
@@ -996,17 +1036,8 @@ def _shape_slip(formula: Formula, ctx: _Context, exc: Exception, timeout: float)
         f"shapes: {what} is a gradient, of {wrt}'s shape {_shape_text(wrt.shape)}; "
         f"the right side {sp.sstr(b)} is {_shape_text(b.shape)}"
     )
-    if body is not None and b.T.shape == wrt.shape:
-        try:
-            transposed = check_derivative(body, wrt, b.T, timeout=timeout)
-        except Exception:  # a failure here only loses the remark
-            transposed = None
-        if transposed is not None and transposed.status is Status.PROVED:
-            found += (
-                f" — the gradient transposed: it {NUMERATOR_LAYOUT} (∂f/∂{wrt} of {wrt}ᵀ's "
-                f"shape); with {wrt}'s shape, the usual layout of a gradient, it is {sp.sstr(b.T)}"
-            )
-    return found
+    remark = _transposed_gradient(body, wrt, b, timeout) if body is not None else None
+    return f"{found} — {remark}" if remark is not None else found
 
 
 def _related_densities(expr: Any) -> str | None:
@@ -1147,6 +1178,10 @@ def _claim(
             (definition, wrt, rhs),
         )
         _note_layout(ctx, verdict, written, given, finding)
+        if wrt is written and rhs is given:  # read as written: no element-wise rewrite
+            layout = _numerator_layout(verdict, definition, wrt, rhs, ctx, timeout)
+            if layout is not None:
+                return finding(str(Status.CONDITIONAL), "derivative", layout)
         kinked = _at_kinks(verdict, definition, finding)
         notes = (*how, *losses, *positive_note)
         return kinked or _report(verdict, "derivative", finding, notes=notes)
@@ -1167,6 +1202,9 @@ def _claim(
             (of, deriv.variables[0], rhs),
         )
         _note_layout(ctx, verdict, deriv.variables[0], given, finding)
+        layout = _numerator_layout(verdict, of, deriv.variables[0], rhs, ctx, timeout)
+        if layout is not None:
+            return finding(str(Status.CONDITIONAL), "derivative", layout)
         return _at_kinks(verdict, of, finding) or _report(
             verdict, "derivative", finding, notes=positive_note
         )
