@@ -6,12 +6,20 @@ noisy; the ratio is what is compared): ``import symml`` ≤ 1.2×, ``symml show 
 Each command runs ``--repeat`` times (default 5) in a fresh process, interleaved with the
 baseline, and the median is kept. Prints a table, writes benchmarks/results/startup.json.
 
+The package runs from bytecode, as an installed one does (pip byte-compiles at install):
+the checkout is byte-compiled first, since a machine that sets PYTHONDONTWRITEBYTECODE (this
+one does) would otherwise compile every module on every run. Two rows without a budget split
+``symml parse``: SymPy and the reader package imported, then also latex2sympy2_extended
+imported and its reading of the same formula (the second reading, which turns misreadings
+into refusals).
+
     python3 benchmarks/startup.py [--repeat N]
 """
 
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import platform
@@ -32,6 +40,16 @@ COMMANDS: tuple[tuple[str, list[str], float | None], ...] = (
     ("symml show activations.sigmoid", [PY, "-m", "symml", "show", "activations.sigmoid"], 1.5),
     ("symml parse '\\sigma(x)'", [PY, "-m", "symml", "parse", "\\sigma(x)"], 1.5),
     ("symml grad activations.sigmoid", [PY, "-m", "symml", "grad", "activations.sigmoid"], 2.0),
+    ("import sympy, symml.read", [PY, "-c", "import sympy, symml.read"], None),
+    (
+        "  + latex2sympy2_extended's reading",
+        [
+            PY,
+            "-c",
+            "import sympy, symml.read, latex2sympy2_extended as l; l.latex2sympy(r'\\sigma(x)')",
+        ],
+        None,
+    ),
 )
 
 
@@ -48,6 +66,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
+    for folder in ("symml", "derivations"):
+        compileall.compile_dir(ROOT / folder, quiet=1)
     times: dict[str, list[float]] = {label: [] for label, _, _ in COMMANDS}
     for round_ in range(args.repeat):
         for label, command, _ in COMMANDS:

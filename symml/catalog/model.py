@@ -248,24 +248,10 @@ class Identity(Claim):
         return (self.lhs, self.rhs, *super().expressions())
 
 
-PREDICATES = {
-    "range": "the value lies in `interval` for every input in the domains",
-    "sums_to": "summing the value over `index` gives `value`",
-    "sharper_below": "as `var` decreases below `pivot`, the distribution becomes more peaked",
-    "smoother_above": "as `var` increases above `pivot`, the distribution becomes flatter",
-    "monotone": "the value is non-increasing (`direction`='decreasing') or non-decreasing in `var`",
-    "endpoint": "at `var` = `at` the value equals `value`",
-    "continuous_at": "the value is continuous in `var` at `at`",
-    "bounded_derivative": "|d value / d `var`| <= `bound`",
-    "expectation": "the expectation over the random symbols equals `value`",
-    "variance": "the variance over the random symbols equals `value`",
-    "is_distribution": "the value is a probability distribution over `index`",
-}
-
-
 @dataclass(frozen=True, kw_only=True)
 class Property(Claim):
-    """A named predicate about ``subject`` (default: the formula's expression)."""
+    """A named predicate (``symml.catalog.predicates``) about ``subject`` (default: the
+    formula's expression), with its parameters."""
 
     predicate: str
     params: tuple[tuple[str, Any], ...] = ()

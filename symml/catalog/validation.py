@@ -13,7 +13,6 @@ from symml.catalog.index import CatalogIndex, IndexEntry
 from symml.catalog.model import (
     FRAMEWORKS,
     ID_PATTERN,
-    PREDICATES,
     SYMBOL_KINDS,
     Derivative,
     Formula,
@@ -23,6 +22,7 @@ from symml.catalog.model import (
     Status,
     SymbolSpec,
 )
+from symml.catalog.predicates import PREDICATES, unknown_predicate
 from symml.catalog.references import OPTIMIZER, REFERENCES
 from symml.catalog.symbols import matches, referenced
 from symml.errors import CatalogError
@@ -83,12 +83,8 @@ def validate(formula: Formula) -> None:
                     f"{what} differentiates with respect to {claim.wrt}, "
                     "which the expression does not contain",
                 )
-        if isinstance(claim, Property) and claim.predicate not in PREDICATES:
-            raise CatalogError(
-                fid,
-                f"{what} uses unknown predicate '{claim.predicate}'; "
-                f"known: {', '.join(PREDICATES)}",
-            )
+        if isinstance(claim, Property):
+            _check_property(fid, what, claim)
         if isinstance(claim, Matches):
             _check_matches(fid, what, claim)
         elif claim.expected is Status.DIFFERS:
@@ -105,6 +101,19 @@ def validate(formula: Formula) -> None:
             raise CatalogError(
                 fid, f"{what} is expected ambiguous but lists fewer than two readings"
             )
+
+
+def _check_property(fid: str, what: str, claim: Property) -> None:
+    """A property claim names a registered predicate and gives exactly its parameters."""
+    definition = PREDICATES.get(claim.predicate)
+    if definition is None:
+        raise CatalogError(fid, f"{what}: {unknown_predicate(claim.predicate)}")
+    names = [name for name, _ in claim.params]
+    if len(set(names)) != len(names):
+        raise CatalogError(fid, f"{what} gives a parameter of '{claim.predicate}' twice")
+    problem = definition.parameter_problem(names)
+    if problem is not None:
+        raise CatalogError(fid, f"{what}: {problem}")
 
 
 def _check_matches(fid: str, what: str, claim: Matches) -> None:

@@ -28,7 +28,7 @@ from symml.catalog.model import (
 from symml.catalog.symbols import referenced
 from symml.engine import algorithms, cache, derivative_check, frameworks
 from symml.engine.equality import Context, compare
-from symml.engine.properties import CHECKS
+from symml.engine.properties import check_property
 from symml.engine.verdict import Verdict
 from symml.errors import SymbolicTimeout, SymmlError
 from symml.runtime import bounded, guard
@@ -250,9 +250,10 @@ def _check_statement(formula: Formula, claim: Claim, ctx: Context, replacement: 
             if replacement is not None
             else (claim.subject if claim.subject is not None else formula.expr)
         )
-        check = CHECKS[claim.predicate]
         return _settle(
-            lambda c: check(subject, claim, ctx, c), claim.conditions, formula.assumptions
+            lambda c: check_property(subject, claim, ctx, c),
+            claim.conditions,
+            formula.assumptions,
         )
     if isinstance(claim, UpdateRule):
         return check_update_rule(claim, ctx)

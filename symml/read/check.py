@@ -35,7 +35,7 @@ from symml.catalog.model import Property, Status
 from symml.engine import algorithms
 from symml.engine.checking import GOOD, check_derivative, check_identity
 from symml.engine.equality import Context, compare
-from symml.engine.properties import check_continuous_at
+from symml.engine.properties import check_property
 from symml.errors import SymmlError
 from symml.notation import GREEK_LETTERS
 from symml.read import declared_shapes as shapes
@@ -1781,7 +1781,7 @@ def _jump(head: Any, body: Any, timeout: float) -> Any:
         claim = Property(
             sheet=str(head), predicate="continuous_at", params=(("var", var), ("at", at))
         )
-        verdict = check_continuous_at(body, claim, ctx, ())
+        verdict = check_property(body, claim, ctx, ())
         if verdict.status is Status.REFUTED:
             return verdict.with_(detail=f"{head} jumps where its pieces meet: {verdict.detail}")
     return None
