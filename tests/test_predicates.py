@@ -68,6 +68,16 @@ def test_optional_parameters_may_be_left_out(catalog_dir):
     assert [c.predicate for c in catalog.get("demo.s").claims] == ["monotone", "range"]
 
 
+def test_a_claim_built_in_python_is_checked_for_its_parameters_too():
+    formula = load_catalog().get("activations.sigmoid")
+    claim = Property(sheet="r", predicate="range", params=(("intervall", None),))
+    verdict = check_claim(formula, claim)
+    assert verdict.status is Status.ERROR
+    assert (
+        verdict.detail == "predicate 'range' has no parameter 'intervall'; did you mean 'interval'?"
+    )
+
+
 def test_each_predicate_states_its_meaning_and_parameters():
     assert PREDICATES["range"].required == ("interval",)
     assert PREDICATES["monotone"].optional == ("direction", "interval")

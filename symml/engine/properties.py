@@ -33,6 +33,9 @@ def check_property(
     definition = PREDICATES.get(claim.predicate)
     if definition is None:
         raise SymmlError(unknown_predicate(claim.predicate))
+    problem = definition.parameter_problem([name for name, _ in claim.params])
+    if problem is not None:  # a claim built in Python, which no catalog load has validated
+        raise SymmlError(problem)
     outcome = definition(EngineProver(ctx, tuple(conditions)), subject, dict(claim.params))
     assert isinstance(outcome, Verdict)  # every outcome comes from EngineProver
     return outcome
