@@ -58,6 +58,15 @@ def test_a_missing_parameter_is_refused_when_the_catalog_loads(catalog_dir):
     assert message == "catalog entry 'demo.s': claim 'e': predicate 'endpoint' needs 'at', 'value'"
 
 
+def test_a_parameter_given_twice_is_refused_when_the_catalog_loads(catalog_dir):
+    message = _refusal(
+        catalog_dir,
+        'Property(sheet="r", predicate="range", '
+        'params=(("interval", unit_open), ("interval", unit_open)))',
+    )
+    assert message == "catalog entry 'demo.s': claim 'r' gives parameter 'interval' twice"
+
+
 def test_optional_parameters_may_be_left_out(catalog_dir):
     body = (
         'P.formula("demo.s", "S", sheet="s", expr=1 / (1 + sp.exp(-z)), claims=['

@@ -236,7 +236,9 @@ def test_claims_checked_in_threads_agree_with_worker_processes():
 def test_a_claim_past_its_whole_deadline_is_inconclusive_not_a_hang(catalog, monkeypatch):
     import importlib
 
-    verify_module = importlib.import_module("symml.engine.checking")  # the module, not symml.verify()
+    verify_module = importlib.import_module(
+        "symml.engine.checking"
+    )  # the module, not symml.verify()
 
     monkeypatch.setattr(verify_module, "CLAIM_DEADLINE_FACTOR", 1e-4)
     formula = catalog.get("backprop.grad_w1")

@@ -109,8 +109,9 @@ def _check_property(fid: str, what: str, claim: Property) -> None:
     if definition is None:
         raise CatalogError(fid, f"{what}: {unknown_predicate(claim.predicate)}")
     names = [name for name, _ in claim.params]
-    if len(set(names)) != len(names):
-        raise CatalogError(fid, f"{what} gives a parameter of '{claim.predicate}' twice")
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise CatalogError(fid, f"{what} gives parameter '{twice[0]}' twice")
     problem = definition.parameter_problem(names)
     if problem is not None:
         raise CatalogError(fid, f"{what}: {problem}")
