@@ -1,5 +1,3 @@
-import sys
+from symml.cli.main import run
 
-from symml.cli.main import main
-
-sys.exit(main())
+run()

@@ -167,3 +167,21 @@ def test_grad_refuses_what_it_cannot_read(capsys):
     assert run("grad", "--expr", "log(1+", "--wrt", "z")[0] == 2
     assert run("grad", "activations.sigmoid", "--wrt", "q")[0] == 2
     assert "no variable 'q' to differentiate by; it has z" in capsys.readouterr().err
+
+
+def test_the_command_exits_with_mains_code_after_freezing_the_collector():
+    """``python -m symml`` (and the console script) run ``main``, then ``gc.freeze()`` so
+    that shutdown skips a last walk of SymPy's caches; atexit handlers still run."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import atexit, gc, runpy, sys\n"
+        "atexit.register(lambda: print('frozen at exit:', gc.get_freeze_count() > 0))\n"
+        "sys.argv = ['symml', 'show', 'no.such.formula']\n"
+        "runpy.run_module('symml', run_name='__main__')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.returncode == 2, done.stderr
+    assert done.stdout.strip().endswith("frozen at exit: True")
+    assert "no formula 'no.such.formula'" in done.stderr

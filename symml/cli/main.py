@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import gc
 import importlib
 import math
 import os
@@ -51,6 +52,20 @@ def build_parser() -> argparse.ArgumentParser:
     for module_name in (*CORE, *EXTENSIONS):
         importlib.import_module(module_name).add_commands(commands)
     return parser
+
+
+def run() -> None:
+    """The ``symml`` console script and ``python -m symml``: ``main()``, then exit with its code.
+
+    Before the process exits, ``gc.freeze()`` moves every object still alive out of the cyclic
+    collector's reach, so that interpreter shutdown does not walk SymPy's caches once more in a
+    last collection: that walk is most of a command's shutdown (benchmarks/startup.py). The
+    atexit handlers, module teardown and the flushing of streams run as usual; only cyclic
+    garbage left at exit is not collected, and the operating system frees it with the process.
+    ``main`` itself stays free of it: tests and scripts call it in a process that goes on."""
+    code = main()
+    gc.freeze()
+    sys.exit(code)
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
