@@ -1177,6 +1177,10 @@ def _claim(
             lambda d, w, r, t=timeout: check_derivative(d, w, r, domain=domain, timeout=t),
             (definition, wrt, rhs),
         )
+        unjudged = _one_sided_functions(definition, rhs, verdict)
+        if unjudged is not None:
+            return finding("skipped", "derivative", unjudged)
+        verdict = _with_weights_summing_to_one(verdict, definition, wrt, rhs, domain, timeout)
         _note_layout(ctx, verdict, written, given, finding)
         if wrt is written and rhs is given:  # read as written: no element-wise rewrite
             layout = _numerator_layout(verdict, definition, wrt, rhs, ctx, timeout)
@@ -1200,6 +1204,12 @@ def _claim(
         verdict = _judged(
             lambda d, w, r, t=timeout: check_derivative(d, w, r, domain=domain, timeout=t),
             (of, deriv.variables[0], rhs),
+        )
+        unjudged = _one_sided_functions(of, rhs, verdict)
+        if unjudged is not None:
+            return finding("skipped", "derivative", unjudged)
+        verdict = _with_weights_summing_to_one(
+            verdict, of, deriv.variables[0], rhs, domain, timeout
         )
         _note_layout(ctx, verdict, deriv.variables[0], given, finding)
         layout = _numerator_layout(verdict, of, deriv.variables[0], rhs, ctx, timeout)
@@ -1230,10 +1240,76 @@ def _claim(
         (left, rhs),
     )
     written = reading.expr.lhs, reading.expr.rhs  # before the definitions above replace names
-    constraint = _constraint(*written, ctx.definitions) or _undefined_mean(left, rhs)
+    constraint = (
+        _constraint(*written, ctx.definitions)
+        or _undefined_mean(left, rhs)
+        or _one_sided_functions(left, rhs, verdict)
+    )
     if constraint is not None and verdict.status not in (Status.PROVED, Status.NUMERIC):
         return finding("skipped", "identity", constraint)
     return _report(verdict, "identity", finding, notes=(*notes, *positive_note))
+
+
+def _one_sided_functions(left: Any, right: Any, verdict: Any) -> str | None:
+    """Why a claim that was not proved is not judged: an unknown function, defined nowhere
+    above, on one side of it only (``(x Φ(x))′ = Φ(x) + x φ(x)`` with φ undefined). Such a
+    name stands for some particular function, not for every function (a rule for every f
+    mentions f on both sides), so a witness would only be about the stand-in symml picked."""
+    if verdict.status in (Status.PROVED, Status.NUMERIC):
+        return None
+    heads = [
+        {type(f) for f in side.atoms(AppliedUndef)} if isinstance(side, sp.Basic) else set()
+        for side in (left, right)
+    ]
+    lonely = sorted(head.__name__ for head in heads[0] ^ heads[1])
+    if not lonely:
+        return None
+    name = lonely[0]
+    return (
+        f"{name} is not defined in this section and stands on one side only: some particular "
+        f"function, not every function; define it ({name}(t) = …) to check the line"
+    )
+
+
+def _with_weights_summing_to_one(
+    verdict: Any, of: Any, wrt: Any, rhs: Any, domain: Any, timeout: float
+) -> Any:
+    """A refuted gradient of a sum weighted by a family (−Σ_j y_j log softmax(z)_j) that
+    holds once the weights sum to 1: the target is one-hot or a probability vector, which
+    notes seldom state. The engine's conditional verdict names the condition and keeps the
+    witness without it; any other outcome leaves the refutation as it was."""
+    if verdict.status is not Status.REFUTED or not isinstance(of, sp.Basic):
+        return verdict
+    own = wrt.base if isinstance(wrt, sp.Indexed) else wrt
+    tried: set[Any] = set()
+    for total in sorted(of.atoms(sp.Sum), key=sp.default_sort_key):
+        if len(total.limits) != 1:
+            continue
+        ((index, lower, upper),) = total.limits
+        for entry in sorted(total.function.atoms(sp.Indexed), key=sp.default_sort_key):
+            if entry.base == own or entry.indices != (index,) or entry.base in tried:
+                continue
+            tried.add(entry.base)
+            condition = sp.Eq(sp.Sum(entry.base[index], (index, lower, upper)), 1)
+            retried = _judged(  # the condition goes with the sides, to be written out alike
+                lambda d, w, r, c, t=timeout: check_derivative(
+                    d, w, r, domain=domain, conditions=[c], timeout=t
+                ),
+                (of, wrt, rhs, condition),
+            )
+            if retried.status is Status.CONDITIONAL:
+                name = str(entry.base)
+                condition_text = f"Σ_{index} {name}_{index} = 1"
+                witness = verdict.counterexample
+                without = f": {witness.describe()}" if witness is not None else ""
+                return retried.with_(
+                    detail=f"holds when {condition_text} ({name} one-hot or a probability "
+                    f"vector, as a target is), which the notes do not state; without it "
+                    f"refuted{without}",
+                    conditions=(),  # stated in the detail
+                    counterexample=witness,
+                )
+    return verdict
 
 
 def _undefined_mean(left: Any, right: Any) -> str | None:
