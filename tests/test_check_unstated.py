@@ -78,3 +78,30 @@ def test_cross_entropy_gradient_holds_for_targets_summing_to_one(tmp_path):
 def test_a_cross_entropy_gradient_wrong_for_every_target_stays_refuted(tmp_path):
     found = _verdicts(tmp_path, f"{SOFTMAX_CE} = y_i - {SOFTMAX_I}")
     assert found[3][0] == "refuted"
+
+
+SHAPES = r"Let $x \in \mathbb{R}^n$ and $A \in \mathbb{R}^{n \times n}$."
+
+
+def _with_shapes(tmp_path: Path, *lines: str) -> dict[int, tuple[str, str]]:
+    note = tmp_path / "vectors.md"
+    body = "\n\n".join(f"$${line}$$" for line in lines)
+    note.write_text(f"# Vectors\n\n{SHAPES}\n\n{body}\n", encoding="utf-8")
+    return {f.line: (f.status, f.detail) for f in check_file(note, timeout=10)}
+
+
+def test_quadratic_form_gradient_holds_for_a_symmetric_matrix(tmp_path):
+    found = _with_shapes(
+        tmp_path,
+        r"\nabla_x (x^\top A x) = 2Ax",
+        r"\nabla_x (x^\top A x) = (A + A^\top)x",
+        r"\nabla_x (x^\top A x) = Ax",
+    )
+    status, detail = found[5]
+    assert status == "conditional"
+    assert detail.startswith(
+        "holds when A is symmetric (A = Aᵀ), which the notes do not state; without it "
+        "refuted: at n=2, "
+    )
+    assert found[7][0] == "proved"
+    assert found[9][0] == "refuted"  # wrong for symmetric A too

@@ -1180,7 +1180,7 @@ def _claim(
         unjudged = _one_sided_functions(definition, rhs, verdict)
         if unjudged is not None:
             return finding("skipped", "derivative", unjudged)
-        verdict = _with_weights_summing_to_one(verdict, definition, wrt, rhs, domain, timeout)
+        verdict = _under_unstated_assumption(verdict, definition, wrt, rhs, domain, timeout)
         _note_layout(ctx, verdict, written, given, finding)
         if wrt is written and rhs is given:  # read as written: no element-wise rewrite
             layout = _numerator_layout(verdict, definition, wrt, rhs, ctx, timeout)
@@ -1208,9 +1208,7 @@ def _claim(
         unjudged = _one_sided_functions(of, rhs, verdict)
         if unjudged is not None:
             return finding("skipped", "derivative", unjudged)
-        verdict = _with_weights_summing_to_one(
-            verdict, of, deriv.variables[0], rhs, domain, timeout
-        )
+        verdict = _under_unstated_assumption(verdict, of, deriv.variables[0], rhs, domain, timeout)
         _note_layout(ctx, verdict, deriv.variables[0], given, finding)
         layout = _numerator_layout(verdict, of, deriv.variables[0], rhs, ctx, timeout)
         if layout is not None:
@@ -1271,45 +1269,80 @@ def _one_sided_functions(left: Any, right: Any, verdict: Any) -> str | None:
     )
 
 
-def _with_weights_summing_to_one(
+def _under_unstated_assumption(
     verdict: Any, of: Any, wrt: Any, rhs: Any, domain: Any, timeout: float
 ) -> Any:
-    """A refuted gradient of a sum weighted by a family (−Σ_j y_j log softmax(z)_j) that
-    holds once the weights sum to 1: the target is one-hot or a probability vector, which
-    notes seldom state. The engine's conditional verdict names the condition and keeps the
-    witness without it; any other outcome leaves the refutation as it was."""
+    """A refuted gradient that holds under an assumption notes seldom state: a square matrix
+    that is symmetric (∇ₓ xᵀAx = 2Ax), or weights that sum to 1 (−Σ_j y_j log softmax(z)_j,
+    a one-hot or probability target). Then the verdict is conditional, naming the
+    assumption and keeping the witness without it; otherwise the refutation stands."""
     if verdict.status is not Status.REFUTED or not isinstance(of, sp.Basic):
         return verdict
+    witness = verdict.counterexample
+    without = f": {witness.describe()}" if witness is not None else ""
+    for assumption, sides, condition in _assumptions_to_try(of, wrt, rhs):
+        retried = _judged(  # the condition goes with the sides, to be written out alike
+            lambda d, w, r, *c, t=timeout: check_derivative(
+                d, w, r, domain=domain, conditions=list(c) or None, timeout=t
+            ),
+            (sides[0], wrt, sides[1], *condition),
+        )
+        holds = Status.CONDITIONAL if condition else Status.PROVED
+        if retried.status is holds or (not condition and retried.status is Status.NUMERIC):
+            return retried.with_(
+                status=Status.CONDITIONAL,
+                method=f"{retried.method}, under the assumption",
+                detail=f"holds when {assumption}, which the notes do not state; without it "
+                f"refuted{without}",
+                conditions=(),  # stated in the detail
+                counterexample=witness,
+            )
+    return verdict
+
+
+def _assumptions_to_try(of: Any, wrt: Any, rhs: Any) -> list[tuple[str, tuple[Any, Any], tuple]]:
+    """(the assumption in words, the two sides under it, a condition for the engine)."""
+    tried: list[tuple[str, tuple[Any, Any], tuple]] = []
+    sides = [e for e in (of, rhs) if isinstance(e, sp.Basic)]
+    squares = {
+        m
+        for e in sides
+        for m in e.atoms(sp.MatrixSymbol)
+        if m != wrt and m.shape[0] == m.shape[1] and m.shape != (1, 1)
+    }
+    for matrix in sorted(squares, key=sp.default_sort_key):
+        symmetric = {matrix: (matrix + matrix.T) / 2}  # every symmetric matrix, and only those
+        tried.append(
+            (
+                f"{matrix} is symmetric ({matrix} = {matrix}ᵀ)",
+                (of.xreplace(symmetric), _xreplace(rhs, symmetric)),
+                (),
+            )
+        )
     own = wrt.base if isinstance(wrt, sp.Indexed) else wrt
-    tried: set[Any] = set()
+    weights: set[Any] = set()
     for total in sorted(of.atoms(sp.Sum), key=sp.default_sort_key):
         if len(total.limits) != 1:
             continue
         ((index, lower, upper),) = total.limits
         for entry in sorted(total.function.atoms(sp.Indexed), key=sp.default_sort_key):
-            if entry.base == own or entry.indices != (index,) or entry.base in tried:
+            if entry.base == own or entry.indices != (index,) or entry.base in weights:
                 continue
-            tried.add(entry.base)
-            condition = sp.Eq(sp.Sum(entry.base[index], (index, lower, upper)), 1)
-            retried = _judged(  # the condition goes with the sides, to be written out alike
-                lambda d, w, r, c, t=timeout: check_derivative(
-                    d, w, r, domain=domain, conditions=[c], timeout=t
-                ),
-                (of, wrt, rhs, condition),
-            )
-            if retried.status is Status.CONDITIONAL:
-                name = str(entry.base)
-                condition_text = f"Σ_{index} {name}_{index} = 1"
-                witness = verdict.counterexample
-                without = f": {witness.describe()}" if witness is not None else ""
-                return retried.with_(
-                    detail=f"holds when {condition_text} ({name} one-hot or a probability "
-                    f"vector, as a target is), which the notes do not state; without it "
-                    f"refuted{without}",
-                    conditions=(),  # stated in the detail
-                    counterexample=witness,
+            weights.add(entry.base)
+            name = str(entry.base)
+            tried.append(
+                (
+                    f"Σ_{index} {name}_{index} = 1 ({name} one-hot or a probability vector, "
+                    "as a target is)",
+                    (of, rhs),
+                    (sp.Eq(sp.Sum(entry.base[index], (index, lower, upper)), 1),),
                 )
-    return verdict
+            )
+    return tried[:4]  # each is a full check: a few at most
+
+
+def _xreplace(expr: Any, rule: dict[Any, Any]) -> Any:
+    return expr.xreplace(rule) if isinstance(expr, sp.Basic) else expr
 
 
 def _undefined_mean(left: Any, right: Any) -> str | None:
