@@ -105,3 +105,19 @@ def test_quadratic_form_gradient_holds_for_a_symmetric_matrix(tmp_path):
     )
     assert found[7][0] == "proved"
     assert found[9][0] == "refuted"  # wrong for symmetric A too
+
+
+def test_families_under_a_log_are_taken_positive_as_for_single_names(tmp_path):
+    # log(p_i/q_i) splits only for positive entries; sampled negative, the sides were complex
+    # and the line inconclusive
+    found = _verdicts(
+        tmp_path,
+        r"\sum_{i=1}^{n} p_i \log \frac{p_i}{q_i} = \sum_{i=1}^{n} p_i \log p_i - "
+        r"\sum_{i=1}^{n} p_i \log q_i",
+        r"\sum_{i=1}^{n} p_i \log \frac{p_i}{q_i} = \sum_{i=1}^{n} p_i \log q_i - "
+        r"\sum_{i=1}^{n} p_i \log p_i",
+    )
+    status, detail = found[3]
+    assert status == "proved"
+    assert detail.endswith("checked for p, q > 0 (under a log or a root, as notes mean them)")
+    assert found[5][0] == "refuted"

@@ -1742,7 +1742,8 @@ CALL_OR_PRODUCT = re.compile(r"(?<![\\A-Za-z_^])[A-Za-z]\s*(?:\\left)?\(")
 
 def _log_arguments(expr: Any) -> set[Any]:
     """The names that are bare factors of a log's or a root's argument (log p, log(p/q),
-    √v): the quantities notes take positive (probabilities, variances)."""
+    √v), and the families whose entries are (log(p_i/q_i)): the quantities notes take
+    positive (probabilities, variances)."""
     if not isinstance(expr, sp.Basic):
         return set()
     found: set[Any] = set()
@@ -1753,6 +1754,8 @@ def _log_arguments(expr: Any) -> set[Any]:
             base = factor.base if isinstance(factor, sp.Pow) else factor
             if isinstance(base, sp.Symbol):
                 found.add(base)
+            elif isinstance(base, sp.Indexed):
+                found.add(base.base)
     return found
 
 
