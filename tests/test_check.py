@@ -666,3 +666,27 @@ def test_names_defined_above_are_replaced_on_both_sides_of_a_gradient(tmp_path):
         3: ["defined"], 5: ["defined"], 7: ["proved"], 9: ["proved"], 11: ["proved"],
         13: ["refuted"],
     }  # fmt: skip
+
+
+def test_definitions_of_definitions_are_followed(tmp_path):
+    """L of a, a = σ(z), z = wx + b: ∂L/∂w follows the chain (it used to stop at a, and the
+    line was skipped as 'L does not depend on w')."""
+    note = tmp_path / "logistic.md"
+    lines = [
+        "z = wx + b",
+        r"a = \sigma(z)",
+        r"L = -y\log a - (1-y)\log(1-a)",
+        r"\frac{\partial L}{\partial z} = a - y",
+        r"\frac{\partial L}{\partial w} = (a - y)x",
+        r"\frac{\partial L}{\partial w} = a - y",
+    ]
+    note.write_text("# By hand\n\n" + "\n\n".join(f"$${line}$$" for line in lines) + "\n")
+    rows = {f.line: f.status for f in check_file(note, timeout=10)}
+    assert [rows[n] for n in (3, 5, 7, 9, 11, 13)] == [
+        "defined",
+        "defined",
+        "defined",
+        "proved",
+        "proved",
+        "refuted",
+    ]

@@ -1946,9 +1946,19 @@ def _fresh_sum_indices(expr: Any) -> Any:
 
 def _expand(expr: Any, ctx: _Context, keep: Any = None) -> Any:
     """Replace functions and names defined earlier in the file by their definitions (except
-    ``keep``, the variable a derivative is taken by)."""
+    ``keep``, the variable a derivative is taken by), and the names in those definitions by
+    theirs: L of a, a = σ(z), z = wx + b, then ∂L/∂w."""
     if not isinstance(expr, sp.Basic):
         return expr
+    for _ in range(len(ctx.definitions) + len(ctx.functions) + 1):  # a chain, never a cycle
+        expanded = _expand_once(expr, ctx, keep)
+        if expanded == expr:
+            break
+        expr = expanded
+    return expr
+
+
+def _expand_once(expr: Any, ctx: _Context, keep: Any) -> Any:
     for head, body in ctx.functions.items():
         expr = expr.replace(
             lambda e, h=head, b=body: isinstance(e, h) and len(e.args) == len(b.variables),
