@@ -690,3 +690,20 @@ def test_definitions_of_definitions_are_followed(tmp_path):
         "proved",
         "refuted",
     ]
+
+
+@pytest.mark.parametrize(
+    ("claim", "status"),
+    [
+        # softsign has no kink at 0 (both one-sided derivatives are 1): no condition to state
+        (r"\frac{d}{dx}\frac{x}{1 + |x|} = \frac{1}{(1 + |x|)^2}", "proved"),
+        (r"\frac{d}{dx} |x|^3 = 3x|x|", "proved"),
+        (r"\frac{d}{dx} |x| = \mathrm{sign}(x)", "conditional"),
+        (r"\frac{d}{dx}\max(0,x) = \mathbb{1}[x > 0]", "conditional"),
+    ],
+)
+def test_a_join_the_engine_found_differentiable_needs_no_condition(tmp_path, claim, status):
+    note = tmp_path / "joins.md"
+    note.write_text(f"# Joins\n\n$${claim}$$\n", encoding="utf-8")
+    (finding,) = check_file(note, timeout=10)
+    assert finding.status == status, finding.detail

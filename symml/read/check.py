@@ -1903,7 +1903,12 @@ KINKS = (F.relu, F.leaky_relu, sp.Max, sp.Min, sp.Abs, sp.Heaviside, sp.Piecewis
 
 
 def _at_kinks(verdict: Any, of: Any, finding: Any) -> Finding | None:
-    """A derivative proved of a function with kinks holds only away from them."""
+    """A derivative proved of a function with kinks holds only away from them, unless the
+    engine located every join and found the function differentiable there (softsign
+    x/(1 + |x|) at 0: no kink, and no condition to state)."""
+    joins = [n for n in verdict.notes if "differentiable at" in n]
+    if joins and all(n.startswith("differentiable at the join") for n in joins):
+        return None
     if verdict.status in (Status.PROVED, Status.NUMERIC) and of.has(*KINKS):
         return finding(
             str(Status.CONDITIONAL),
