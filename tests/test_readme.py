@@ -93,12 +93,18 @@ PYTHON_BLOCKS = [b for b in README_BLOCKS + DOC_BLOCKS if b.lang == "python"]
 
 
 def _installed() -> bool:
-    """symml is installed (not run from the checkout) in the environment running the tests."""
-    try:
-        dist = importlib.metadata.distribution("symml")
-    except importlib.metadata.PackageNotFoundError:
-        return False
-    return (dist.read_text("direct_url.json") or "").find('"editable": true') < 0
+    """symml is installed (not run from the checkout) in the environment running the tests.
+
+    The symml.egg-info that pip's in-tree build leaves in the checkout is not an install:
+    taken for one, it made this suite run the README's `pip install .` into whatever Python
+    ran the tests, a machine's own included."""
+    for dist in importlib.metadata.distributions(name="symml"):
+        where = Path(str(dist.locate_file(""))).resolve()
+        if where == CHECKOUT or CHECKOUT in where.parents:
+            continue
+        if (dist.read_text("direct_url.json") or "").find('"editable": true') < 0:
+            return True
+    return False
 
 
 @pytest.fixture(scope="module")
