@@ -329,22 +329,36 @@ def check_update_rule(claim: UpdateRule, ctx: Context) -> Verdict:
             raise SymmlError(f"the {claim.algorithm} reference needs a symbol '{name}'")
         return by_name[name]
 
+    return one_step_against(
+        claimed, ((variant, dict(variant.steps(symbol))) for variant in variants), ctx
+    )
+
+
+def one_step_against(
+    claimed: Mapping[Any, Any],
+    references: Iterable[tuple[Any, Mapping[Any, Any]]],
+    ctx: Context,
+    notes: tuple[str, ...] = (),
+) -> Verdict:
+    """One step of an update rule (state name → value after the step) against each
+    ``(variant, its step)`` in turn: the first variant that agrees, with ``notes`` and the
+    variant's convention, else the first difference. ``symml verify`` and ``symml check``
+    both judge update rules here."""
     first_failure: Verdict | None = None
-    for variant in variants:
-        reference = dict(variant.steps(symbol))
+    for variant, reference in references:
         shared = [k for k in reference if k in claimed]
         lhs = sp.Matrix([claimed[k] for k in shared])
         rhs = sp.Matrix([reference[k] for k in shared])
         verdict = compare(lhs, rhs, ctx)
         if verdict.status in GOOD:
-            notes = (
+            convention = (
                 (f"differs from the framework in convention: {variant.convention}",)
                 if variant.convention
                 else ()
             )
             return verdict.with_(
                 method=f"one step against {variant.name}: {verdict.method}",
-                notes=verdict.notes + notes,
+                notes=verdict.notes + notes + convention,
             )
         first_failure = first_failure or verdict.with_(
             method=f"one step against {variant.name}: {verdict.method}",

@@ -33,7 +33,7 @@ from symml.catalog import primitives as F
 from symml.catalog.domains import positive, unit_open
 from symml.catalog.model import Property, Status
 from symml.engine import algorithms
-from symml.engine.checking import GOOD, check_derivative, check_identity
+from symml.engine.checking import GOOD, check_derivative, check_identity, one_step_against
 from symml.engine.equality import Context, compare
 from symml.engine.properties import check_property
 from symml.errors import SymmlError
@@ -1802,22 +1802,8 @@ def _entry_definitions(expr: Any, ctx: _Context, keep: Any) -> dict[Any, Any]:
         match = ENTRY_NAME.fullmatch(symbol.name)
         if match is None or symbol.name in ctx.definitions or str(symbol) == str(keep):
             continue
-        for name, value in ctx.definitions.items():
-            defined = ENTRY_NAME.fullmatch(name)
-            if defined is None or defined["base"] != match["base"]:
-                continue
-            index = next(
-                (
-                    s
-                    for s in getattr(value, "free_symbols", ())
-                    if s.name == defined["index"] and s.is_integer
-                ),
-                None,
-            )
-            if index is not None:
-                found[symbol] = value.xreplace(
-                    {index: sp.Symbol(match["index"], **INDEX_ASSUMPTIONS)}
-                )
+        for value, index in _entries_defined(match["base"], ctx):
+            found[symbol] = value.xreplace({index: sp.Symbol(match["index"], **INDEX_ASSUMPTIONS)})
     return found
 
 
@@ -1827,20 +1813,29 @@ def _defined_entries(expr: Any, ctx: _Context, keep: Any) -> dict[Any, Any]:
     for entry in expr.atoms(sp.Indexed):
         if len(entry.indices) != 1 or entry == keep or str(entry.base) == str(keep):
             continue
-        for name, value in ctx.definitions.items():
-            defined = ENTRY_NAME.fullmatch(name)
-            if defined is None or defined["base"] != str(entry.base.label):
-                continue
-            index = next(
-                (
-                    s
-                    for s in getattr(value, "free_symbols", ())
-                    if s.name == defined["index"] and s.is_integer
-                ),
-                None,
-            )
-            if index is not None:
-                found[entry] = value.xreplace({index: entry.indices[0]})
+        for value, index in _entries_defined(str(entry.base.label), ctx):
+            found[entry] = value.xreplace({index: entry.indices[0]})
+    return found
+
+
+def _entries_defined(base: str, ctx: _Context) -> list[tuple[Any, Any]]:
+    """The file's definitions ``ŷ_j := f(j)`` of entries of the family ``base``: each
+    ``(f(j), j)``, with j the integer symbol of the definition's own index."""
+    found = []
+    for name, value in ctx.definitions.items():
+        defined = ENTRY_NAME.fullmatch(name)
+        if defined is None or defined["base"] != base:
+            continue
+        index = next(
+            (
+                s
+                for s in getattr(value, "free_symbols", ())
+                if s.name == defined["index"] and s.is_integer
+            ),
+            None,
+        )
+        if index is not None:
+            found.append((value, index))
     return found
 
 
@@ -2256,30 +2251,18 @@ def _update_verdict(
     ctx = Context(specs, 0, timeout)
     zero = {update_roles.role(r): 0 for r in naming.zero}
     chosen = [naming.variant] if naming.variant else list(update_roles.variants(algorithm))
-    first_failure = None
-    for variant in chosen:
-        reference = {
-            k: sp.sympify(v).xreplace(zero)
-            for k, v in algorithms.run(variant.steps(update_roles.role)).items()
-        }
-        shared = [k for k in reference if k in claimed]
-        verdict = compare(
-            sp.Matrix([claimed[k] for k in shared]), sp.Matrix([reference[k] for k in shared]), ctx
+    references = (
+        (
+            variant,
+            {
+                k: sp.sympify(v).xreplace(zero)
+                for k, v in algorithms.run(variant.steps(update_roles.role)).items()
+            },
         )
-        notes = tuple(f"written without {r}: compared with {r} = 0" for r in naming.zero)
-        if variant.convention:
-            notes += (f"differs from the framework in convention: {variant.convention}",)
-        if verdict.status in GOOD:
-            return verdict.with_(
-                method=f"one step against {variant.name}: {verdict.method}",
-                notes=verdict.notes + notes,
-            )
-        first_failure = first_failure or verdict.with_(
-            method=f"one step against {variant.name}: {verdict.method}",
-            detail=f"state ({', '.join(shared)}) after one step differs: {verdict.detail}",
-        )
-    assert first_failure is not None
-    return first_failure
+        for variant in chosen
+    )
+    notes = tuple(f"written without {r}: compared with {r} = 0" for r in naming.zero)
+    return one_step_against(claimed, references, ctx, notes)
 
 
 def _detail(verdict: Any) -> str:
